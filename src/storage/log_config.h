@@ -1,0 +1,18 @@
+// LogConfig: per-partition storage settings (Kafka's topic-config names in
+// comments). Plain value, copied into each PartitionLog at open.
+#pragma once
+
+#include <cstdint>
+
+#include "storage/mapped_file.h"
+
+namespace sentry {
+
+struct LogConfig {
+  uint32_t segment_bytes = 1u << 30;        // segment.bytes (<= 2^31-1: positions are u32)
+  uint32_t index_max_entries = 1u << 23;    // index.max.entries: offsets per segment
+  int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // segment.ms
+  MappedFileOptions file;                   // allocation step, prefault, FileOps
+};
+
+}  // namespace sentry

@@ -1,0 +1,52 @@
+// OffsetIndex: the `.index` file of a segment. One fixed slot per offset, so
+// offset -> batch position is a single load (O(1)), no search.
+//
+//  slot i, at byte 8*i:
+//  0      4   relative_offset u32   == i (lets a zeroed or torn slot be detected)
+//  4      4   position        u32   byte position in .log of the batch holding
+//                                   offset base_offset + i
+//  Big-endian. Slots are written by the writer before it publishes the high
+//  watermark (release); readers look up only offsets below it (acquire).
+//
+// Threads: Append/TrimTo on the owning writer; Lookup from any thread for
+// published offsets.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "storage/mapped_file.h"
+
+namespace sentry {
+
+constexpr size_t kIndexSlotBytes = 8;
+
+class OffsetIndex {
+ public:
+  static Result<std::unique_ptr<OffsetIndex>> Open(const std::string& path, uint32_t max_entries,
+                                                   bool create, const MappedFileOptions& opt);
+
+  // Writes slots [first_rel, first_rel + count) all pointing at `position`.
+  Status Append(uint32_t first_rel, uint32_t count, uint32_t position);
+  // Position of the batch holding relative offset `rel`; Corruption when the
+  // slot does not carry `rel` (zeroed or overwritten).
+  Result<uint32_t> Lookup(uint32_t rel) const;
+  // True when slot `rel` carries `rel` and a position below `log_size`.
+  bool SlotValid(uint32_t rel, uint32_t log_size) const;
+
+  uint32_t max_entries() const { return max_entries_; }
+  Status TrimTo(uint32_t entries);
+  Status Sync(uint32_t entries) { return file_->SyncRange(0, size_t{entries} * kIndexSlotBytes); }
+  MappedFile* file() { return file_.get(); }
+  size_t file_bytes() const { return file_->backed_size(); }
+
+ private:
+  explicit OffsetIndex(std::unique_ptr<MappedFile> f, uint32_t max)
+      : file_(std::move(f)), max_entries_(max) {}
+  std::unique_ptr<MappedFile> file_;
+  uint32_t max_entries_;
+};
+
+}  // namespace sentry

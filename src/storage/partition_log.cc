@@ -1,0 +1,226 @@
+#include "storage/partition_log.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+
+namespace sentry {
+
+namespace {
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Base offsets of the *.log files in `dir`, sorted.
+Result<std::vector<int64_t>> ListSegmentBases(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::FromErrno(errno, "opendir " + dir);
+  std::vector<int64_t> bases;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() != 24 || name.compare(20, 4, ".log") != 0) continue;
+    if (name.find_first_not_of("0123456789") != 20) continue;
+    bases.push_back(std::strtoll(name.c_str(), nullptr, 10));
+  }
+  ::closedir(d);
+  std::sort(bases.begin(), bases.end());
+  return bases;
+}
+}  // namespace
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
+                                                         const LogConfig& cfg,
+                                                         LoadReport* report) {
+  if (cfg.segment_bytes < 1024 || cfg.segment_bytes > 0x7FFFFFFFu) {
+    return Status::InvalidArgument(fmt::format("segment.bytes {} is outside [1024, 2^31-1]",
+                                               cfg.segment_bytes));
+  }
+  if (cfg.index_max_entries < 1) return Status::InvalidArgument("index.max.entries must be >= 1");
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir " + dir);
+  }
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
+  LoadReport local;
+  SENTRY_RETURN_IF_ERROR(log->LoadExisting(report ? report : &local));
+  return log;
+}
+
+PartitionLog::~PartitionLog() = default;
+
+Status PartitionLog::LoadExisting(LoadReport* report) {
+  auto bases = ListSegmentBases(dir_);
+  if (!bases.ok()) return bases.status();
+  SegmentList list;
+  if (bases->empty()) {
+    auto seg = Segment::Create(dir_, 0, cfg_);
+    if (!seg.ok()) return seg.status();
+    list.push_back(std::move(seg).value());
+  }
+  for (size_t i = 0; i < bases->size(); i++) {
+    int64_t base = (*bases)[i];
+    auto seg = Segment::OpenExisting(dir_, base, cfg_);
+    if (!seg.ok()) return seg.status();
+    std::shared_ptr<Segment> s = std::move(seg).value();
+    if (!list.empty() && list.back()->next_offset() != base) {
+      return Status::Corruption(fmt::format("{}: segment {} does not continue the log at {}",
+                                            dir_, base, list.back()->next_offset()));
+    }
+    const bool last = i + 1 == bases->size();
+    if (!last && s->RestoreFromIndexes().ok()) {
+      SENTRY_RETURN_IF_ERROR(s->Seal());
+    } else {
+      SegmentScan scan = s->Scan(/*verify_crc=*/true);
+      if (!scan.clean_end) {
+        if (!last) {
+          return Status::Corruption(fmt::format("{} position {}: {}", s->log_path(),
+                                                scan.valid_bytes, scan.reason));
+        }
+        report->truncated_at = scan.valid_bytes;
+        report->truncated_bytes = scan.torn_bytes;
+        report->truncation_reason = scan.reason;
+      }
+      SENTRY_RETURN_IF_ERROR(s->RestoreFromScan(scan));
+      report->indexes_rebuilt++;
+      if (!last) SENTRY_RETURN_IF_ERROR(s->Seal());
+    }
+    list.push_back(std::move(s));
+  }
+  active_ = list.back();
+  log_start_offset_.store(list.front()->base_offset(), std::memory_order_release);
+  high_watermark_.store(active_->next_offset(), std::memory_order_release);
+  // What was on disk at open is what we could read back: treat it as durable.
+  durable_offset_.store(active_->next_offset(), std::memory_order_release);
+  synced_segment_base_ = active_->base_offset();
+  synced_bytes_ = active_->size();
+  report->segments = static_cast<int>(list.size());
+  report->log_end_offset = active_->next_offset();
+  PublishSegments(std::move(list));
+  return Status::OK();
+}
+
+void PartitionLog::PublishSegments(SegmentList list) {
+  segments_.store(std::make_shared<const SegmentList>(std::move(list)),
+                  std::memory_order_release);
+}
+
+Status PartitionLog::Roll() {
+  if (!active_->sealed()) SENTRY_RETURN_IF_ERROR(active_->Seal());
+  auto seg = Segment::Create(dir_, active_->next_offset(), cfg_);
+  if (!seg.ok()) return seg.status();
+  SegmentList list = *segments();
+  list.push_back(seg.value());
+  active_ = std::move(seg).value();
+  PublishSegments(std::move(list));
+  return Status::OK();
+}
+
+Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
+                                        const BatchSetSummary& summary) {
+  const size_t n = batches.size();
+  if (n > cfg_.segment_bytes || summary.record_count > int64_t{cfg_.index_max_entries}) {
+    return Status::TooLarge(fmt::format("{} bytes / {} records can never fit a segment of {} "
+                                        "bytes / {} offsets",
+                                        n, summary.record_count, cfg_.segment_bytes,
+                                        cfg_.index_max_entries));
+  }
+  bool roll = !active_->HasRoom(n, summary.record_count);
+  if (!roll && active_->size() > 0 && SteadyMs() - active_->created_ms() >= cfg_.segment_ms) {
+    roll = true;
+  }
+  if (roll) SENTRY_RETURN_IF_ERROR(Roll());
+  AppendInfo info;
+  info.base_offset = active_->next_offset();
+  info.position = active_->size();
+  SENTRY_RETURN_IF_ERROR(active_->Append(batches.data(), n, summary));
+  info.last_offset = active_->next_offset() - 1;
+  SENTRY_CHECK(info.last_offset - info.base_offset + 1 == summary.record_count,
+               "offsets assigned != records appended");
+  high_watermark_.store(active_->next_offset(), std::memory_order_release);
+  return info;
+}
+
+Result<int64_t> PartitionLog::Flush() {
+  std::lock_guard<std::mutex> lock(flush_mu_);
+  // Load the watermark first: every segment size read after it covers it.
+  const int64_t hwm = high_watermark();
+  auto list = segments();
+  for (const auto& seg : *list) {
+    if (seg->base_offset() < synced_segment_base_) continue;
+    uint32_t from = seg->base_offset() == synced_segment_base_ ? synced_bytes_ : 0;
+    uint32_t to = seg->published_size();
+    if (to > from) {
+      Status s = seg->SyncLog(from, to);
+      if (!s.ok()) return s;
+    }
+    synced_segment_base_ = seg->base_offset();
+    synced_bytes_ = to;
+  }
+  SENTRY_CHECK(hwm >= durable_offset(), "durable offset moved backwards");
+  durable_offset_.store(hwm, std::memory_order_release);
+  return hwm;
+}
+
+Status PartitionLog::Close() {
+  auto durable = Flush();
+  if (!durable.ok()) return durable.status();
+  SENTRY_RETURN_IF_ERROR(active_->Seal());
+  return active_->SyncIndexes();
+}
+
+Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
+  ReadResult r;
+  r.high_watermark = high_watermark();
+  r.log_start_offset = log_start_offset();
+  if (offset < r.log_start_offset || offset > r.high_watermark) {
+    return Status::OutOfRange(fmt::format("offset {} outside [{}, {}]", offset,
+                                          r.log_start_offset, r.high_watermark));
+  }
+  if (offset == r.high_watermark) return r;
+  auto list = segments();
+  // Last segment whose base_offset <= offset.
+  auto it = std::upper_bound(list->begin(), list->end(), offset,
+                             [](int64_t o, const auto& s) { return o < s->base_offset(); });
+  if (it == list->begin()) return Status::OutOfRange("offset below the first segment");
+  const std::shared_ptr<Segment>& seg = *(it - 1);
+  auto pos = seg->PositionOf(offset);
+  if (!pos.ok()) return pos.status();
+  const uint32_t limit = seg->published_size();
+  const uint8_t* base = seg->log_data();
+  uint32_t end = pos.value();
+  while (end < limit) {
+    RecordBatchView view(base + end);
+    if (view.base_offset() >= r.high_watermark) break;
+    size_t total = view.TotalSize();
+    if (end != pos.value() && end - pos.value() + total > max_bytes) break;
+    end += static_cast<uint32_t>(total);
+  }
+  if (end == pos.value()) {
+    return Status::Corruption(fmt::format("{}: no batch at position {} for offset {}",
+                                          seg->log_path(), end, offset));
+  }
+  r.segment = seg;
+  r.data = base + pos.value();
+  r.size = end - pos.value();
+  return r;
+}
+
+int64_t PartitionLog::OffsetForTimestamp(int64_t ts) const {
+  const int64_t hwm = high_watermark();
+  auto list = segments();
+  for (const auto& seg : *list) {
+    if (seg->max_timestamp() < ts) continue;
+    auto off = seg->OffsetForTime(ts);
+    if (off && *off < hwm) return *off;
+  }
+  return hwm;
+}
+
+}  // namespace sentry

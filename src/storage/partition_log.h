@@ -1,0 +1,125 @@
+// PartitionLog: the ordered segments of one topic partition.
+//
+// Offsets (Kafka's words, distinct named things, order asserted):
+//   log_start_offset <= durable_offset <= high_watermark == log_end_offset
+//   - log_end_offset / high_watermark: next offset to assign; everything below
+//     it is in the mapping and visible to readers (no replication yet, so the
+//     two are the same number).
+//   - durable_offset: everything below it has been msync'ed.
+//
+// Threads:
+//   - Append / Roll / Close: the partition's single writer thread. No lock.
+//   - Flush: any one thread at a time (the flusher), concurrently with Append.
+//   - Read / OffsetForTimestamp / the offset getters: any thread, no lock on
+//     the append path: readers acquire the high watermark, which the writer
+//     releases after the bytes, index slots and segment size are written.
+//   The segment list is an immutable vector swapped atomically on roll;
+//   readers hold the segment they read by shared_ptr, so it stays mapped.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "storage/log_config.h"
+#include "storage/record_batch.h"
+#include "storage/segment.h"
+
+namespace sentry {
+
+struct AppendInfo {
+  int64_t base_offset = -1;   // offset of the first record appended
+  int64_t last_offset = -1;   // offset of the last record appended
+  uint32_t position = 0;      // byte position in the segment
+};
+
+// Whole batches from one segment, straight from the mapping (no copy).
+struct ReadResult {
+  std::shared_ptr<const Segment> segment;  // keeps the bytes mapped
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  std::span<const uint8_t> bytes() const { return {data, size}; }
+};
+
+// What opening an existing partition found, for the start-up log lines.
+struct LoadReport {
+  int segments = 0;
+  int64_t log_end_offset = 0;
+  uint32_t truncated_bytes = 0;       // torn tail dropped from the active segment
+  uint32_t truncated_at = 0;          // position of the cut
+  std::string truncation_reason;      // empty when nothing was dropped
+  int indexes_rebuilt = 0;
+};
+
+class PartitionLog {
+ public:
+  // Opens `dir` (created if missing). An empty directory gets segment 0.
+  // Existing segments: rolled ones trust their indexes after cheap checks
+  // (rebuilt when those fail); the last one is walked batch by batch and a
+  // torn tail is truncated. Corruption inside a rolled segment is an error.
+  static Result<std::unique_ptr<PartitionLog>> Open(const std::string& dir,
+                                                    const LogConfig& cfg,
+                                                    LoadReport* report = nullptr);
+  ~PartitionLog();
+
+  // --- writer thread ---
+  // Appends validated batches (see ValidateBatches) contiguously: assigns
+  // offsets from log_end_offset by patching each base_offset. Rolls first when
+  // the active segment lacks room or is older than segment.ms. kNoSpace /
+  // kIoError leave the log unchanged; kTooLarge when it can never fit.
+  Result<AppendInfo> Append(std::span<const uint8_t> batches, const BatchSetSummary& summary);
+  Status Roll();
+  // Clean stop: flushes, trims the active segment's files to their data.
+  Status Close();
+
+  // --- one flusher thread (or the writer) ---
+  // msyncs everything appended since the last flush (a group commit) and
+  // returns the new durable offset.
+  Result<int64_t> Flush();
+
+  // --- any thread ---
+  int64_t high_watermark() const { return high_watermark_.load(std::memory_order_acquire); }
+  int64_t log_end_offset() const { return high_watermark(); }
+  int64_t log_start_offset() const { return log_start_offset_.load(std::memory_order_acquire); }
+  int64_t durable_offset() const { return durable_offset_.load(std::memory_order_acquire); }
+  // Whole batches starting with the one holding `offset`: at least one batch,
+  // then more while the total stays within max_bytes, all from one segment.
+  // offset == high watermark: empty result. Outside [log_start, hwm]: OutOfRange.
+  Result<ReadResult> Read(int64_t offset, size_t max_bytes) const;
+  // First offset whose batch max_timestamp >= ts, or log_end_offset.
+  int64_t OffsetForTimestamp(int64_t ts) const;
+  size_t segment_count() const { return segments_.load(std::memory_order_acquire)->size(); }
+  const std::string& dir() const { return dir_; }
+
+ private:
+  using SegmentList = std::vector<std::shared_ptr<Segment>>;
+  PartitionLog(std::string dir, const LogConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {}
+  Status LoadExisting(LoadReport* report);
+  void PublishSegments(SegmentList list);
+  std::shared_ptr<const SegmentList> segments() const {
+    return segments_.load(std::memory_order_acquire);
+  }
+
+  const std::string dir_;
+  const LogConfig cfg_;
+  std::shared_ptr<Segment> active_;  // writer-only handle on the last segment
+  std::atomic<std::shared_ptr<const SegmentList>> segments_;
+
+  alignas(64) std::atomic<int64_t> high_watermark_{0};
+  alignas(64) std::atomic<int64_t> durable_offset_{0};
+  std::atomic<int64_t> log_start_offset_{0};
+
+  // Flusher state.
+  std::mutex flush_mu_;
+  int64_t synced_segment_base_ = 0;  // guarded by flush_mu_
+  uint32_t synced_bytes_ = 0;        // guarded by flush_mu_
+};
+
+}  // namespace sentry

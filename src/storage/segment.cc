@@ -1,0 +1,249 @@
+#include "storage/segment.h"
+
+#include <fmt/format.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+
+#include "common/crc32c.h"
+#include "storage/record_batch.h"
+
+namespace sentry {
+
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+bool AllZero(const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (p[i]) return false;
+  }
+  return true;
+}
+}  // namespace
+
+std::string Segment::FileName(const std::string& dir, int64_t base_offset, const char* ext) {
+  return fmt::format("{}/{:020d}{}", dir, base_offset, ext);
+}
+
+Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, int64_t base_offset,
+                                                 const LogConfig& cfg) {
+  std::string log_path = FileName(dir, base_offset, ".log");
+  if (::access(log_path.c_str(), F_OK) == 0) {
+    return Status::AlreadyExists(log_path + " already exists");
+  }
+  auto seg = OpenExisting(dir, base_offset, cfg);
+  if (!seg.ok()) return seg.status();
+  // Back the first step now: a full disk fails segment creation, not a write.
+  SENTRY_RETURN_IF_ERROR(seg.value()->log_->Reserve(1));
+  seg.value()->log_->PrepareAhead(0);
+  return seg;
+}
+
+Result<std::shared_ptr<Segment>> Segment::OpenExisting(const std::string& dir,
+                                                       int64_t base_offset,
+                                                       const LogConfig& cfg) {
+  std::shared_ptr<Segment> seg(new Segment(base_offset, cfg));
+  auto log = MappedFile::Open(FileName(dir, base_offset, ".log"), cfg.segment_bytes, true,
+                              cfg.file);
+  if (!log.ok()) return log.status();
+  seg->log_ = std::move(log).value();
+  auto idx = OffsetIndex::Open(FileName(dir, base_offset, ".index"), cfg.index_max_entries,
+                               true, cfg.file);
+  if (!idx.ok()) return idx.status();
+  seg->index_ = std::move(idx).value();
+  auto tidx = TimeIndex::Open(FileName(dir, base_offset, ".timeindex"), cfg.index_max_entries,
+                              true, cfg.file);
+  if (!tidx.ok()) return tidx.status();
+  seg->time_index_ = std::move(tidx).value();
+  seg->created_ms_ = NowMs();
+  return seg;
+}
+
+Segment::~Segment() = default;
+
+bool Segment::HasRoom(size_t bytes, int64_t records) const {
+  return !sealed_ && size_t{size_} + bytes <= cfg_.segment_bytes &&
+         int64_t{next_rel_} + records <= int64_t{cfg_.index_max_entries};
+}
+
+Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary) {
+  SENTRY_CHECK(!sealed_, "append to a sealed segment");
+  SENTRY_CHECK(HasRoom(n, summary.record_count), "append without room; roll first");
+  // Reserve every file first: a failure here leaves the segment untouched.
+  SENTRY_RETURN_IF_ERROR(log_->Reserve(size_t{size_} + n));
+  SENTRY_RETURN_IF_ERROR(index_->file()->Reserve(
+      (size_t{next_rel_} + static_cast<size_t>(summary.record_count)) * kIndexSlotBytes));
+  SENTRY_RETURN_IF_ERROR(time_index_->file()->Reserve(
+      (size_t{time_index_->entries()} + static_cast<size_t>(summary.batch_count)) *
+      kTimeIndexSlotBytes));
+
+  uint8_t* dst = log_->data() + size_;
+  std::memcpy(dst, bytes, n);
+  size_t pos = 0;
+  uint32_t rel = next_rel_;
+  while (pos < n) {
+    uint8_t* b = dst + pos;
+    RecordBatchView view(b);
+    RecordBatchView::SetBaseOffset(b, base_offset_ + rel);
+    uint32_t count = static_cast<uint32_t>(view.records_count());
+    // Reserved above, so these cannot fail for lack of space.
+    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, size_ + static_cast<uint32_t>(pos)));
+    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(view.max_timestamp(), rel));
+    rel += count;
+    pos += view.TotalSize();
+  }
+  SENTRY_CHECK(pos == n, "batch set size mismatch");
+  size_ += static_cast<uint32_t>(n);
+  next_rel_ = rel;
+  published_size_.store(size_, std::memory_order_release);
+  log_->PrepareAhead(size_);
+  return Status::OK();
+}
+
+Status Segment::Seal() {
+  SENTRY_RETURN_IF_ERROR(log_->TrimTo(size_));
+  SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));
+  SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(time_index_->entries()));
+  sealed_ = true;
+  return Status::OK();
+}
+
+Status Segment::SyncIndexes() {
+  SENTRY_RETURN_IF_ERROR(index_->Sync(next_rel_));
+  return time_index_->Sync();
+}
+
+Result<uint32_t> Segment::PositionOf(int64_t offset) const {
+  if (offset < base_offset_ || offset - base_offset_ >= cfg_.index_max_entries) {
+    return Status::OutOfRange(fmt::format("offset {} is not in segment {}", offset, base_offset_));
+  }
+  return index_->Lookup(static_cast<uint32_t>(offset - base_offset_));
+}
+
+std::optional<int64_t> Segment::OffsetForTime(int64_t ts) const {
+  auto rel = time_index_->Lookup(ts);
+  if (!rel) return std::nullopt;
+  return base_offset_ + *rel;
+}
+
+SegmentScan Segment::Scan(bool verify_crc) const {
+  SegmentScan scan;
+  scan.next_offset = base_offset_;
+  const uint8_t* base = log_->data();
+  const size_t limit = log_->backed_size();
+  size_t pos = 0;
+  while (pos < limit) {
+    size_t avail = limit - pos;
+    if (avail < batch_layout::kHeaderSize) {
+      if (!AllZero(base + pos, avail)) {
+        scan.clean_end = false;
+        scan.reason = fmt::format("{} trailing bytes shorter than a batch header", avail);
+      }
+      break;
+    }
+    if (AllZero(base + pos, batch_layout::kHeaderSize)) {
+      // Preallocated space: the log ends here. Anything non-zero after it is
+      // a torn write that never became a batch.
+      if (!AllZero(base + pos, avail)) {
+        scan.clean_end = false;
+        scan.reason = "non-zero bytes after the zeroed end of the log";
+      }
+      break;
+    }
+    RecordBatchView view;
+    Status s = RecordBatchView::Parse(base + pos, avail, &view, verify_crc);
+    if (s.ok() && view.base_offset() != scan.next_offset) {
+      s = Status::Corruption(fmt::format("base_offset {} does not continue the log at {}",
+                                         view.base_offset(), scan.next_offset));
+    }
+    if (s.ok() && scan.next_offset + view.records_count() - base_offset_ >
+                      int64_t{cfg_.index_max_entries}) {
+      s = Status::Corruption("batch overflows the segment's index");
+    }
+    if (!s.ok()) {
+      scan.clean_end = false;
+      scan.reason = s.message();
+      break;
+    }
+    pos += view.TotalSize();
+    scan.next_offset += view.records_count();
+    scan.batches++;
+    if (view.max_timestamp() > scan.max_timestamp) scan.max_timestamp = view.max_timestamp();
+    scan.valid_bytes = static_cast<uint32_t>(pos);
+  }
+  if (!scan.clean_end) {
+    size_t last = limit;
+    while (last > scan.valid_bytes && base[last - 1] == 0) last--;
+    scan.torn_bytes = static_cast<uint32_t>(last - scan.valid_bytes);
+  }
+  return scan;
+}
+
+Status Segment::RebuildIndexes(uint32_t valid_bytes) {
+  SENTRY_RETURN_IF_ERROR(index_->TrimTo(0));
+  SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(0));
+  time_index_->ResetEntries(0);
+  const uint8_t* base = log_->data();
+  uint32_t pos = 0, rel = 0;
+  while (pos < valid_bytes) {
+    RecordBatchView view(base + pos);
+    uint32_t count = static_cast<uint32_t>(view.records_count());
+    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, pos));
+    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(view.max_timestamp(), rel));
+    rel += count;
+    pos += static_cast<uint32_t>(view.TotalSize());
+  }
+  next_rel_ = rel;
+  return Status::OK();
+}
+
+Status Segment::RestoreFromScan(const SegmentScan& scan) {
+  // Truncating drops the torn tail; later Reserve() calls allocate fresh
+  // (zeroed) space after it, so "bytes past the end are zero" holds again.
+  SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));
+  SENTRY_RETURN_IF_ERROR(RebuildIndexes(scan.valid_bytes));
+  size_ = scan.valid_bytes;
+  published_size_.store(size_, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Segment::RestoreFromIndexes() {
+  const size_t log_bytes = log_->backed_size();
+  const size_t idx_bytes = index_->file_bytes();
+  const size_t tidx_bytes = time_index_->file()->backed_size();
+  if (idx_bytes % kIndexSlotBytes || tidx_bytes % kTimeIndexSlotBytes) {
+    return Status::Corruption("index size is not a whole number of slots");
+  }
+  uint32_t entries = static_cast<uint32_t>(idx_bytes / kIndexSlotBytes);
+  uint32_t tentries = static_cast<uint32_t>(tidx_bytes / kTimeIndexSlotBytes);
+  if (entries == 0) {
+    if (log_bytes != 0 || tentries != 0) return Status::Corruption("empty index, non-empty log");
+  } else {
+    // The last slot must name the last batch, and that batch must end the log.
+    if (!index_->SlotValid(entries - 1, static_cast<uint32_t>(log_bytes))) {
+      return Status::Corruption("last index slot is invalid");
+    }
+    uint32_t pos = index_->Lookup(entries - 1).value();
+    RecordBatchView view;
+    SENTRY_RETURN_IF_ERROR(
+        RecordBatchView::Parse(log_->data() + pos, log_bytes - pos, &view, false));
+    if (view.last_offset() != base_offset_ + entries - 1 || pos + view.TotalSize() != log_bytes) {
+      return Status::Corruption("last index slot does not match the end of the log");
+    }
+    if (tentries == 0 || time_index_->RelAt(tentries - 1) >= entries) {
+      return Status::Corruption("time index does not match the offset index");
+    }
+  }
+  time_index_->ResetEntries(tentries);
+  size_ = static_cast<uint32_t>(log_bytes);
+  next_rel_ = entries;
+  published_size_.store(size_, std::memory_order_release);
+  return Status::OK();
+}
+
+}  // namespace sentry

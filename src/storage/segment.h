@@ -1,0 +1,112 @@
+// Segment: one `.log` + `.index` + `.timeindex` triple, named by its 20-digit
+// base offset (00000000000000000000.log).
+//
+// The crash rule: a batch exists once its bytes are in the .log and pass the
+// batch CRC with a base_offset continuing the previous batch; indexes are
+// derived data, rebuilt from the log when in doubt.
+//
+// Threads: exactly one writer (the partition's writer thread) calls Append,
+// Seal and the recovery methods. Readers on any thread call PositionOf /
+// published_size / log_data for offsets below the partition's published high
+// watermark. The writer stores published_size with release *before* the
+// partition publishes the high watermark, so a reader that acquired the
+// watermark sees every byte and index slot below it.
+// Held by shared_ptr: a reader keeps it mapped while it uses its bytes.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "storage/log_config.h"
+#include "storage/offset_index.h"
+#include "storage/time_index.h"
+
+namespace sentry {
+
+struct BatchSetSummary;
+
+// What a walk over a segment's .log found (see Segment::Scan).
+struct SegmentScan {
+  uint32_t valid_bytes = 0;    // end of the last good batch
+  int64_t next_offset = 0;     // offset after the last good batch
+  int32_t batches = 0;
+  int64_t max_timestamp = -1;
+  bool clean_end = true;       // stopped at end of file or at zeros
+  std::string reason;          // why the walk stopped when !clean_end
+  uint32_t torn_bytes = 0;     // non-zero bytes after valid_bytes (dropped by a restore)
+};
+
+class Segment {
+ public:
+  static std::string FileName(const std::string& dir, int64_t base_offset, const char* ext);
+
+  // A new, empty active segment (fails with AlreadyExists if the .log exists).
+  static Result<std::shared_ptr<Segment>> Create(const std::string& dir, int64_t base_offset,
+                                                 const LogConfig& cfg);
+  // Maps existing files without validating them; call Scan/RestoreFrom* next.
+  static Result<std::shared_ptr<Segment>> OpenExisting(const std::string& dir,
+                                                       int64_t base_offset,
+                                                       const LogConfig& cfg);
+  ~Segment();
+
+  int64_t base_offset() const { return base_offset_; }
+  // Offset after the last batch (writer's view).
+  int64_t next_offset() const { return base_offset_ + next_rel_; }
+  uint32_t size() const { return size_; }
+  bool sealed() const { return sealed_; }
+  int64_t created_ms() const { return created_ms_; }
+  const std::string& log_path() const { return log_->path(); }
+
+  // --- writer ---
+  // True when `bytes` more log bytes and `records` more offsets fit.
+  bool HasRoom(size_t bytes, int64_t records) const;
+  // Appends validated, concatenated batches starting at offset next_offset():
+  // reserves space in all three files first (so a full disk fails with
+  // nothing written), copies once into the mapping, patches each base_offset,
+  // writes index slots, and publishes the new size.
+  Status Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary);
+  // Trims the three files to their data and makes the segment read-only.
+  Status Seal();
+  // Writes back the .log range [from, to).
+  Status SyncLog(uint32_t from, uint32_t to) const { return log_->SyncRange(from, to); }
+  Status SyncIndexes();
+
+  // --- recovery (writer, before the partition is served) ---
+  // Walks batches from position 0, validating header, CRC and offset
+  // continuity; stops at zeros, at the end, or at the first bad batch.
+  SegmentScan Scan(bool verify_crc) const;
+  // Makes the scan's valid prefix the segment: zeroes/truncates what follows,
+  // rebuilds .index and .timeindex from the log.
+  Status RestoreFromScan(const SegmentScan& scan);
+  // Trusts existing indexes (clean shutdown): size from the index, cheap checks.
+  Status RestoreFromIndexes();
+
+  // --- readers (any thread) ---
+  uint32_t published_size() const { return published_size_.load(std::memory_order_acquire); }
+  const uint8_t* log_data() const { return log_->data(); }
+  Result<uint32_t> PositionOf(int64_t offset) const;
+  std::optional<int64_t> OffsetForTime(int64_t ts) const;
+  int64_t max_timestamp() const { return time_index_->last_timestamp(); }
+
+ private:
+  Segment(int64_t base, const LogConfig& cfg) : base_offset_(base), cfg_(cfg) {}
+  Status RebuildIndexes(uint32_t valid_bytes);
+
+  const int64_t base_offset_;
+  const LogConfig cfg_;
+  std::unique_ptr<MappedFile> log_;
+  std::unique_ptr<OffsetIndex> index_;
+  std::unique_ptr<TimeIndex> time_index_;
+  // Writer-owned state.
+  uint32_t size_ = 0;
+  uint32_t next_rel_ = 0;
+  bool sealed_ = false;
+  int64_t created_ms_ = 0;
+  // Published to readers.
+  std::atomic<uint32_t> published_size_{0};
+};
+
+}  // namespace sentry

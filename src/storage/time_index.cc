@@ -1,0 +1,68 @@
+#include "storage/time_index.h"
+
+#include "common/endian.h"
+
+namespace sentry {
+
+Result<std::unique_ptr<TimeIndex>> TimeIndex::Open(const std::string& path, uint32_t max_entries,
+                                                   bool create, const MappedFileOptions& opt) {
+  MappedFileOptions o = opt;
+  o.alloc_step = 256u << 10;
+  o.prefault_ahead = 16u << 10;
+  auto f = MappedFile::Open(path, size_t{max_entries} * kTimeIndexSlotBytes, create, o);
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<TimeIndex>(new TimeIndex(std::move(f).value(), max_entries));
+}
+
+int64_t TimeIndex::TimestampAt(uint32_t i) const {
+  return GetI64(file_->data() + size_t{i} * kTimeIndexSlotBytes);
+}
+uint32_t TimeIndex::RelAt(uint32_t i) const {
+  return GetU32(file_->data() + size_t{i} * kTimeIndexSlotBytes + 8);
+}
+
+Status TimeIndex::MaybeAppend(int64_t timestamp, uint32_t rel) {
+  uint32_t n = entries_.load(std::memory_order_relaxed);
+  if (n > 0 && timestamp <= last_ts_) return Status::OK();
+  if (n >= max_entries_) return Status::Full(file_->path() + ": time index full");
+  size_t end = (size_t{n} + 1) * kTimeIndexSlotBytes;
+  SENTRY_RETURN_IF_ERROR(file_->Reserve(end));
+  uint8_t* p = file_->data() + size_t{n} * kTimeIndexSlotBytes;
+  PutI64(p, timestamp);
+  PutU32(p + 8, rel);
+  last_ts_ = timestamp;
+  entries_.store(n + 1, std::memory_order_release);
+  file_->PrepareAhead(end);
+  return Status::OK();
+}
+
+std::optional<uint32_t> TimeIndex::Lookup(int64_t ts) const {
+  const uint32_t n = entries();
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (TimestampAt(mid) < ts) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  if (lo == n) return std::nullopt;
+  return RelAt(lo);
+}
+
+int64_t TimeIndex::last_timestamp() const {
+  uint32_t n = entries();
+  return n == 0 ? -1 : TimestampAt(n - 1);
+}
+
+void TimeIndex::ResetEntries(uint32_t n) {
+  entries_.store(n, std::memory_order_release);
+  last_ts_ = n == 0 ? -1 : TimestampAt(n - 1);
+}
+
+Status TimeIndex::TrimTo(uint32_t entries) {
+  return file_->TrimTo(size_t{entries} * kTimeIndexSlotBytes);
+}
+
+}  // namespace sentry
