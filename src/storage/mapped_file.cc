@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "storage/prefaulter.h"
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -41,8 +43,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, si
   std::unique_ptr<MappedFile> f(new MappedFile());
   f->path_ = path;
   f->capacity_ = capacity;
-  f->backed_ = size;
-  f->populated_ = 0;
+  f->backed_.store(size);
   f->opt_ = opt;
   if (!f->opt_.file_ops) f->opt_.file_ops = DefaultFileOps();
   try {
@@ -54,52 +55,94 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, si
   }
   f->base_ = static_cast<uint8_t*>(f->region_.get_address());
   f->fd_ = f->mapping_.get_mapping_handle().handle;
+  if (f->opt_.prefaulter) {
+    f->opt_.prefaulter->Register(f.get());
+    f->registered_ = true;
+  }
   return f;
 }
 
-MappedFile::~MappedFile() = default;
+MappedFile::~MappedFile() {
+  if (registered_) opt_.prefaulter->Unregister(this);
+}
 
-Status MappedFile::Reserve(size_t end) {
-  if (end <= backed_) return Status::OK();
-  if (end > capacity_) {
-    return Status::Full(fmt::format("{}: {} bytes needed, capacity {}", path_, end, capacity_));
-  }
-  size_t target = std::min(capacity_, RoundUp(end, opt_.alloc_step));
-  Status s = opt_.file_ops->Allocate(fd_, static_cast<off_t>(backed_),
-                                     static_cast<off_t>(target - backed_));
-  if (!s.ok() && target > end) {
-    // The full step did not fit: fall back to exactly what this write needs, so
-    // a nearly-full disk still takes the writes that fit.
-    target = RoundUp(end, kPage) > capacity_ ? end : RoundUp(end, kPage);
-    s = opt_.file_ops->Allocate(fd_, static_cast<off_t>(backed_),
-                                static_cast<off_t>(target - backed_));
-  }
-  if (!s.ok()) return Status(s);
-  backed_ = target;
+Status MappedFile::AllocateTo(size_t target) {
+  size_t backed = backed_.load(std::memory_order_relaxed);
+  if (target <= backed) return Status::OK();
+  SENTRY_RETURN_IF_ERROR(opt_.file_ops->Allocate(fd_, static_cast<off_t>(backed),
+                                                 static_cast<off_t>(target - backed)));
+  backed_.store(target, std::memory_order_release);
   return Status::OK();
 }
 
+void MappedFile::Populate(size_t from, size_t to) {
+  if (to <= from) return;
+  if (::madvise(base_ + from, to - from, MADV_POPULATE_WRITE) != 0 && errno == EINVAL) {
+    // Kernels before 5.14: touch one byte per page. Only pages past the
+    // writer's data are touched, and they hold zeros, so writing zero changes
+    // nothing but faults the page in.
+    for (size_t p = from; p < to; p += kPage) {
+      reinterpret_cast<volatile uint8_t*>(base_)[p] = 0;
+    }
+  }
+}
+
+bool MappedFile::PrefaultStep() {
+  const size_t hint = write_hint_.load(std::memory_order_acquire);
+  const size_t target = std::min(capacity_, hint + opt_.prefault_ahead);
+  // alloc_mu_ also keeps TrimTo from shrinking the file under a populate.
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  if (backed_size() < target) {
+    // Disk full or failing: leave it to the writer's Reserve to report.
+    (void)AllocateTo(std::min(capacity_, RoundUp(target, opt_.alloc_step)));
+  }
+  // Never touch the page holding the writer's position (it has data).
+  const size_t floor = RoundUp(hint + 1, kPage);
+  size_t from = std::max(populated_.load(std::memory_order_relaxed), floor);
+  size_t to = std::min({target, backed_size(), from + (size_t{1} << 20)}) / kPage * kPage;
+  if (to <= from) return false;
+  Populate(from, to);
+  populated_.store(to, std::memory_order_release);
+  return to < std::min(target, backed_size()) / kPage * kPage;
+}
+
+Status MappedFile::Reserve(size_t end) {
+  if (end <= backed_size()) return Status::OK();
+  if (end > capacity_) {
+    return Status::Full(fmt::format("{}: {} bytes needed, capacity {}", path_, end, capacity_));
+  }
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  Status s = AllocateTo(std::min(capacity_, RoundUp(end, opt_.alloc_step)));
+  if (!s.ok()) {
+    // The full step did not fit: fall back to exactly what this write needs, so
+    // a nearly-full disk still takes the writes that fit.
+    s = AllocateTo(std::min(capacity_, RoundUp(end, kPage)));
+  }
+  return s;
+}
+
 void MappedFile::PrepareAhead(size_t end) {
+  if (opt_.prefaulter) {
+    write_hint_.store(end, std::memory_order_release);
+    // Wake the prefaulter each quarter of the distance, not on every append.
+    if (end >= next_kick_) {
+      next_kick_ = end + std::max(kPage, opt_.prefault_ahead / 4);
+      opt_.prefaulter->Kick();
+    }
+    return;
+  }
   size_t want = std::min(capacity_, end + opt_.prefault_ahead);
-  if (want > backed_) {
-    size_t target = std::min(capacity_, RoundUp(want, opt_.alloc_step));
-    if (opt_.file_ops->Allocate(fd_, static_cast<off_t>(backed_),
-                                static_cast<off_t>(target - backed_)).ok()) {
-      backed_ = target;
-    }
+  if (want > backed_size()) {
+    std::lock_guard<std::mutex> al(alloc_mu_);
+    (void)AllocateTo(std::min(capacity_, RoundUp(want, opt_.alloc_step)));  // Reserve reports
   }
-  want = std::min(want, backed_) / kPage * kPage;
-  if (populated_ < end / kPage * kPage) populated_ = end / kPage * kPage;
+  std::lock_guard<std::mutex> l(alloc_mu_);
+  want = std::min(want, backed_size()) / kPage * kPage;
+  size_t from = std::max(populated_.load(std::memory_order_relaxed), RoundUp(end + 1, kPage));
   // Populate in chunks of at least prefault_ahead/4 to keep madvise calls rare.
-  if (want <= populated_ || want - populated_ < std::max(kPage, opt_.prefault_ahead / 4)) return;
-  if (::madvise(base_ + populated_, want - populated_, MADV_POPULATE_WRITE) != 0) {
-    // Older kernels: touch one byte per page. The bytes are zero (unwritten
-    // space), so writing zero changes nothing but faults the page in.
-    for (size_t p = populated_; p < want; p += kPage) {
-      reinterpret_cast<volatile uint8_t*>(base_)[p] = base_[p];
-    }
-  }
-  populated_ = want;
+  if (want <= from || want - from < std::max(kPage, opt_.prefault_ahead / 4)) return;
+  Populate(from, want);
+  populated_.store(want, std::memory_order_release);
 }
 
 Status MappedFile::SyncRange(size_t from, size_t to) const {
@@ -108,10 +151,18 @@ Status MappedFile::SyncRange(size_t from, size_t to) const {
   return opt_.file_ops->SyncRange(base_ + start, to - start);
 }
 
+void MappedFile::StopPrefault() {
+  if (registered_) {
+    opt_.prefaulter->Unregister(this);
+    registered_ = false;
+  }
+}
+
 Status MappedFile::TrimTo(size_t size) {
+  std::lock_guard<std::mutex> l(alloc_mu_);
   SENTRY_RETURN_IF_ERROR(opt_.file_ops->Truncate(fd_, static_cast<off_t>(size)));
-  backed_ = size;
-  if (populated_ > size) populated_ = size;
+  backed_.store(size, std::memory_order_release);
+  if (populated_.load() > size) populated_.store(size);
   return Status::OK();
 }
 

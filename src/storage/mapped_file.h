@@ -8,14 +8,16 @@
 // allocation reads as zeros).
 //
 // Threads: Reserve/PrepareAhead/TrimTo are called only by the owning writer.
-// SyncRange may run on another thread (the flusher) concurrently with writes to
-// other bytes. data() may be read by any thread within ranges the owner has
+// PrefaultStep runs on the Prefaulter's thread. SyncRange may run on another
+// thread (the flusher) concurrently with writes to other bytes. data() may be read by any thread within ranges the owner has
 // published. Must outlive every reader of data(): segments are shared_ptr-held.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include <boost/interprocess/file_mapping.hpp>
@@ -26,10 +28,14 @@
 
 namespace sentry {
 
+class Prefaulter;
+
 struct MappedFileOptions {
   size_t alloc_step = 16u << 20;     // fallocate granularity
-  size_t prefault_ahead = 1u << 20;  // pages populated ahead of the write position
+  size_t prefault_ahead = 4u << 20;  // bytes kept allocated + populated ahead of the writer
   FileOps* file_ops = nullptr;       // nullptr -> DefaultFileOps()
+  // Background thread doing the prefault; nullptr -> the writer does it inline.
+  Prefaulter* prefaulter = nullptr;
 };
 
 class MappedFile {
@@ -45,7 +51,7 @@ class MappedFile {
 
   uint8_t* data() const { return base_; }
   size_t capacity() const { return capacity_; }
-  size_t backed_size() const { return backed_; }
+  size_t backed_size() const { return backed_.load(std::memory_order_acquire); }
   const std::string& path() const { return path_; }
   int fd() const { return fd_; }
 
@@ -60,17 +66,29 @@ class MappedFile {
   Status SyncRange(size_t from, size_t to) const;
   // Shrinks the file to `size` (a rolled segment keeps only its data).
   Status TrimTo(size_t size);
+  // The file will not grow again (sealed): the prefaulter forgets it.
+  void StopPrefault();
+
+  // Prefaulter thread only: one bounded step (allocate the next step, populate
+  // up to 1 MiB) towards write position + prefault_ahead. True if more remains.
+  bool PrefaultStep();
 
  private:
   MappedFile() = default;
+  Status AllocateTo(size_t target);  // alloc_mu_ held
+  void Populate(size_t from, size_t to);
   std::string path_;
   boost::interprocess::file_mapping mapping_;
   boost::interprocess::mapped_region region_;
   uint8_t* base_ = nullptr;
   int fd_ = -1;
   size_t capacity_ = 0;
-  size_t backed_ = 0;
-  size_t populated_ = 0;
+  std::mutex alloc_mu_;                 // serialises fallocate/ftruncate (writer vs prefaulter)
+  std::atomic<size_t> backed_{0};       // [0, backed_) is allocated on disk
+  std::atomic<size_t> populated_{0};    // page tables populated up to here
+  std::atomic<size_t> write_hint_{0};   // writer's position, for the prefaulter
+  size_t next_kick_ = 0;                // writer-only: when to wake the prefaulter
+  bool registered_ = false;
   MappedFileOptions opt_;
 };
 

@@ -106,6 +106,9 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
 }
 
 Status Segment::Seal() {
+  log_->StopPrefault();
+  index_->file()->StopPrefault();
+  time_index_->file()->StopPrefault();
   SENTRY_RETURN_IF_ERROR(log_->TrimTo(size_));
   SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));
   SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(time_index_->entries()));

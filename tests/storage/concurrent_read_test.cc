@@ -6,14 +6,19 @@
 #include <thread>
 
 #include "storage/partition_log.h"
+#include "storage/prefaulter.h"
 #include "test_util.h"
 
 namespace sentry {
 namespace {
 
-TEST(ConcurrentReadTest, ReadersSeeOnlyCompleteBatchesWhileWriterAppendsAndRolls) {
+class ConcurrentReadTest : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ConcurrentReadTest, ReadersSeeOnlyCompleteBatchesWhileWriterAppendsAndRolls) {
   testing::TempDir dir;
+  Prefaulter prefaulter;
   LogConfig cfg;
+  if (GetParam()) cfg.file.prefaulter = &prefaulter;
   cfg.segment_bytes = 32 << 10;
   cfg.index_max_entries = 2048;
   cfg.file.alloc_step = 8 << 10;
@@ -65,6 +70,8 @@ TEST(ConcurrentReadTest, ReadersSeeOnlyCompleteBatchesWhileWriterAppendsAndRolls
   EXPECT_EQ(reader_checked.load(), log->high_watermark());
   EXPECT_GT(log->segment_count(), 3u);
 }
+
+INSTANTIATE_TEST_SUITE_P(InlineAndBackgroundPrefault, ConcurrentReadTest, ::testing::Bool());
 
 }  // namespace
 }  // namespace sentry
