@@ -34,6 +34,7 @@ class [[nodiscard]] Status {
   };
 
   Status() = default;
+  Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}
   static Status OK() { return Status(); }
   static Status NotFound(std::string m) { return Status(Code::kNotFound, std::move(m)); }
   static Status Corruption(std::string m) { return Status(Code::kCorruption, std::move(m)); }
@@ -62,7 +63,6 @@ class [[nodiscard]] Status {
   std::string ToString() const;
 
  private:
-  Status(Code c, std::string m) : code_(c), message_(std::move(m)) {}
   Code code_ = Code::kOk;
   std::string message_;
 };

@@ -55,10 +55,8 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, si
   }
   f->base_ = static_cast<uint8_t*>(f->region_.get_address());
   f->fd_ = f->mapping_.get_mapping_handle().handle;
-  if (f->opt_.prefaulter) {
-    f->opt_.prefaulter->Register(f.get());
-    f->registered_ = true;
-  }
+  // Registration with the prefaulter waits for the writer's first
+  // PrepareAhead: a file that is only read (a rolled segment) is never grown.
   return f;
 }
 
@@ -124,6 +122,10 @@ Status MappedFile::Reserve(size_t end) {
 void MappedFile::PrepareAhead(size_t end) {
   if (opt_.prefaulter) {
     write_hint_.store(end, std::memory_order_release);
+    if (!registered_ && !stopped_) {
+      opt_.prefaulter->Register(this);
+      registered_ = true;
+    }
     // Wake the prefaulter each quarter of the distance, not on every append.
     if (end >= next_kick_) {
       next_kick_ = end + std::max(kPage, opt_.prefault_ahead / 4);
@@ -152,6 +154,7 @@ Status MappedFile::SyncRange(size_t from, size_t to) const {
 }
 
 void MappedFile::StopPrefault() {
+  stopped_ = true;
   if (registered_) {
     opt_.prefaulter->Unregister(this);
     registered_ = false;

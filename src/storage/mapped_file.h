@@ -88,7 +88,8 @@ class MappedFile {
   std::atomic<size_t> populated_{0};    // page tables populated up to here
   std::atomic<size_t> write_hint_{0};   // writer's position, for the prefaulter
   size_t next_kick_ = 0;                // writer-only: when to wake the prefaulter
-  bool registered_ = false;
+  bool registered_ = false;             // writer-only
+  bool stopped_ = false;                // writer-only: sealed, never prefault again
   MappedFileOptions opt_;
 };
 

@@ -160,6 +160,12 @@ Result<int64_t> PartitionLog::Flush() {
       Status s = seg->SyncLog(from, to);
       if (!s.ok()) return s;
     }
+    // A sealed segment's indexes are synced once, so they can be trusted
+    // after a power loss (the .log alone is what acks=-1 needs).
+    if (seg != list->back()) {
+      Status s = seg->SyncSealedIndexesOnce();
+      if (!s.ok()) return s;
+    }
     synced_segment_base_ = seg->base_offset();
     synced_bytes_ = to;
   }

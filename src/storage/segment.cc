@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/file_util.h"
 #include "storage/record_batch.h"
 
 namespace sentry {
@@ -41,6 +42,9 @@ Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, int64_t
   // Back the first step now: a full disk fails segment creation, not a write.
   SENTRY_RETURN_IF_ERROR(seg.value()->log_->Reserve(1));
   seg.value()->log_->PrepareAhead(0);
+  // The new files' directory entries must survive a power loss too, or data
+  // msynced into them later could be unreachable.
+  SENTRY_RETURN_IF_ERROR(SyncDirectory(dir));
   return seg;
 }
 
@@ -67,12 +71,12 @@ Result<std::shared_ptr<Segment>> Segment::OpenExisting(const std::string& dir,
 Segment::~Segment() = default;
 
 bool Segment::HasRoom(size_t bytes, int64_t records) const {
-  return !sealed_ && size_t{size_} + bytes <= cfg_.segment_bytes &&
+  return !sealed() && size_t{size_} + bytes <= cfg_.segment_bytes &&
          int64_t{next_rel_} + records <= int64_t{cfg_.index_max_entries};
 }
 
 Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary) {
-  SENTRY_CHECK(!sealed_, "append to a sealed segment");
+  SENTRY_CHECK(!sealed(), "append to a sealed segment");
   SENTRY_CHECK(HasRoom(n, summary.record_count), "append without room; roll first");
   // Reserve every file first: a failure here leaves the segment untouched.
   SENTRY_RETURN_IF_ERROR(log_->Reserve(size_t{size_} + n));
@@ -112,7 +116,14 @@ Status Segment::Seal() {
   SENTRY_RETURN_IF_ERROR(log_->TrimTo(size_));
   SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));
   SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(time_index_->entries()));
-  sealed_ = true;
+  sealed_.store(true, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Segment::SyncSealedIndexesOnce() {
+  if (indexes_synced_ || !sealed()) return Status::OK();
+  SENTRY_RETURN_IF_ERROR(SyncIndexes());
+  indexes_synced_ = true;
   return Status::OK();
 }
 

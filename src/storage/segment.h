@@ -56,7 +56,7 @@ class Segment {
   // Offset after the last batch (writer's view).
   int64_t next_offset() const { return base_offset_ + next_rel_; }
   uint32_t size() const { return size_; }
-  bool sealed() const { return sealed_; }
+  bool sealed() const { return sealed_.load(std::memory_order_acquire); }
   int64_t created_ms() const { return created_ms_; }
   const std::string& log_path() const { return log_->path(); }
 
@@ -73,6 +73,8 @@ class Segment {
   // Writes back the .log range [from, to).
   Status SyncLog(uint32_t from, uint32_t to) const { return log_->SyncRange(from, to); }
   Status SyncIndexes();
+  // Flusher: for a sealed segment, syncs its indexes once (later calls no-op).
+  Status SyncSealedIndexesOnce();
 
   // --- recovery (writer, before the partition is served) ---
   // Walks batches from position 0, validating header, CRC and offset
@@ -81,7 +83,8 @@ class Segment {
   // Makes the scan's valid prefix the segment: zeroes/truncates what follows,
   // rebuilds .index and .timeindex from the log.
   Status RestoreFromScan(const SegmentScan& scan);
-  // Trusts existing indexes (clean shutdown): size from the index, cheap checks.
+  // Trusts existing indexes after cheap checks (last slot names the batch that
+  // ends the log, sizes are whole slots); used for rolled segments.
   Status RestoreFromIndexes();
 
   // --- readers (any thread) ---
@@ -103,8 +106,9 @@ class Segment {
   // Writer-owned state.
   uint32_t size_ = 0;
   uint32_t next_rel_ = 0;
-  bool sealed_ = false;
+  std::atomic<bool> sealed_{false};  // set by the writer; read by the flusher
   int64_t created_ms_ = 0;
+  bool indexes_synced_ = false;  // flusher-only
   // Published to readers.
   std::atomic<uint32_t> published_size_{0};
 };

@@ -1,0 +1,200 @@
+#include "broker/broker_config.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <toml++/toml.h>
+#include <vector>
+
+namespace sentry::broker {
+
+namespace {
+
+// One setting: its name, default (for --help), and how to apply a value.
+struct Setting {
+  std::string name;
+  std::string help;
+  std::string def;
+  std::function<Status(const std::string&)> apply;
+};
+
+Status ParseInt(const std::string& key, const std::string& v, int64_t lo, int64_t hi,
+                int64_t* out) {
+  try {
+    size_t used = 0;
+    long long x = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    if (x < lo || x > hi) {
+      return Status::InvalidArgument(fmt::format("{}: {} is outside [{}, {}]", key, x, lo, hi));
+    }
+    *out = x;
+    return Status::OK();
+  } catch (const std::exception&) {
+    return Status::InvalidArgument(fmt::format("{}: '{}' is not an integer", key, v));
+  }
+}
+
+std::vector<Setting> MakeSettings(BrokerConfig* c) {
+  std::vector<Setting> s;
+  auto add_int = [&](std::string name, std::string help, int64_t* field, int64_t lo,
+                     int64_t hi) {
+    s.push_back({name, help, std::to_string(*field), [=](const std::string& v) {
+                   return ParseInt(name, v, lo, hi, field);
+                 }});
+  };
+  auto add_small = [&](std::string name, std::string help, int* field, int lo, int hi) {
+    s.push_back({name, help, std::to_string(*field), [=](const std::string& v) {
+                   int64_t x;
+                   SENTRY_RETURN_IF_ERROR(ParseInt(name, v, lo, hi, &x));
+                   *field = static_cast<int>(x);
+                   return Status::OK();
+                 }});
+  };
+  s.push_back({"data-dir", "data directory (Kafka: log.dirs)", c->data_dir,
+               [c](const std::string& v) {
+                 if (v.empty()) return Status::InvalidArgument("data-dir: empty path");
+                 c->data_dir = v;
+                 return Status::OK();
+               }});
+  s.push_back({"host", "address to listen on", c->host, [c](const std::string& v) {
+                 c->host = v;
+                 return Status::OK();
+               }});
+  add_small("port", "TCP port for clients (0 = pick a free port and log it)", &c->port, 0, 65535);
+  s.push_back({"broker.id", "id reported in METADATA", std::to_string(c->broker_id),
+               [c](const std::string& v) {
+                 int64_t x;
+                 SENTRY_RETURN_IF_ERROR(ParseInt("broker.id", v, 0, INT32_MAX, &x));
+                 c->broker_id = static_cast<int32_t>(x);
+                 return Status::OK();
+               }});
+  add_small("num.network.threads", "epoll network threads", &c->num_network_threads, 1, 64);
+  add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
+  add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,
+          1 << 22);
+  add_int("max.frame.bytes", "largest request frame accepted", &c->max_frame_bytes, 1024,
+          1LL << 30);
+  add_int("max.connections", "connections accepted at once", &c->max_connections, 1,
+          1 << 20);
+  add_int("max.in.flight.requests.per.connection",
+          "requests of one connection being processed before it stops being read",
+          &c->max_inflight_per_connection, 1, 1 << 20);
+  add_int("connection.max.output.bytes",
+          "unsent response bytes of one connection before it stops being read",
+          &c->max_output_bytes_per_connection, 1 << 16, 1LL << 32);
+  add_int("connections.max.idle.ms", "idle connections are closed after this",
+          &c->connections_max_idle_ms, 1000, INT64_MAX);
+  add_int("max.partitions", "largest partition count of one topic", &c->max_partitions, 1,
+          100000);
+  add_int("stats.interval.ms", "period of the stats log line (0 = off)", &c->stats_interval_ms,
+          0, INT64_MAX);
+  s.push_back({"log.level", "trace, debug, info, warn, error", c->log_level,
+               [c](const std::string& v) {
+                 static const char* ok[] = {"trace", "debug", "info", "warn", "error"};
+                 for (const char* o : ok) {
+                   if (v == o) {
+                     c->log_level = v;
+                     return Status::OK();
+                   }
+                 }
+                 return Status::InvalidArgument("log.level: '" + v + "' is not a level");
+               }});
+  for (const char* const* k = TopicConfigKeys(); *k; k++) {
+    std::string key = *k;
+    TopicConfig* t = &c->topic_defaults;
+    s.push_back({key, "default for topics (topic config " + key + ")", t->ToMap()[key],
+                 [t, key](const std::string& v) { return t->Set(key, v); }});
+  }
+  return s;
+}
+
+// Flattens nested TOML tables into dotted keys: [segment] bytes = 1 and
+// "segment.bytes" = 1 both give segment.bytes.
+void Flatten(const toml::table& t, const std::string& prefix,
+             std::map<std::string, std::string>* out, std::vector<std::string>* errors) {
+  for (auto&& [k, node] : t) {
+    std::string key = prefix.empty() ? std::string(k.str()) : prefix + "." + std::string(k.str());
+    if (auto* sub = node.as_table()) {
+      Flatten(*sub, key, out, errors);
+    } else if (auto* i = node.as_integer()) {
+      (*out)[key] = std::to_string(i->get());
+    } else if (auto* str = node.as_string()) {
+      (*out)[key] = str->get();
+    } else if (auto* b = node.as_boolean()) {
+      (*out)[key] = b->get() ? "true" : "false";
+    } else {
+      errors->push_back(key + ": unsupported TOML value type");
+    }
+  }
+}
+
+}  // namespace
+
+bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_code) {
+  *out = BrokerConfig{};
+  std::vector<Setting> settings = MakeSettings(out);
+  CLI::App app{"sentryd: the Sentry message broker"};
+  app.get_formatter()->column_width(44);
+  std::map<std::string, std::string> flag_values;
+  std::string config_file;
+  app.add_option("--config", config_file, "TOML file with settings (flags override it)");
+  for (auto& s : settings) {
+    app.add_option("--" + s.name, flag_values[s.name], s.help)->default_str(s.def);
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    *exit_code = app.exit(e);
+    if (*exit_code != 0) *exit_code = 2;
+    return false;
+  }
+  std::map<std::string, std::string> file_values;
+  if (!config_file.empty()) {
+    try {
+      toml::table t = toml::parse_file(config_file);
+      std::vector<std::string> errors;
+      Flatten(t, "", &file_values, &errors);
+      if (!errors.empty()) {
+        std::cerr << "sentryd: " << config_file << ": " << errors.front() << "\n";
+        *exit_code = 2;
+        return false;
+      }
+    } catch (const toml::parse_error& e) {
+      std::cerr << "sentryd: cannot read config file " << config_file << ": " << e.description()
+                << " (line " << e.source().begin.line << ")\n";
+      *exit_code = 2;
+      return false;
+    }
+    for (auto& [k, v] : file_values) {
+      bool known = false;
+      for (auto& s : settings) known |= s.name == k;
+      if (!known) {
+        std::cerr << "sentryd: " << config_file << ": unknown setting '" << k << "'\n";
+        *exit_code = 2;
+        return false;
+      }
+    }
+  }
+  for (auto& s : settings) {
+    const std::string* v = nullptr;
+    if (app.get_option("--" + s.name)->count() > 0) {
+      v = &flag_values[s.name];
+    } else if (auto it = file_values.find(s.name); it != file_values.end()) {
+      v = &it->second;
+    }
+    if (!v) continue;
+    Status st = s.apply(*v);
+    if (!st.ok()) {
+      std::cerr << "sentryd: bad setting " << st.message() << "\n";
+      *exit_code = 2;
+      return false;
+    }
+  }
+  out->config_file = config_file;
+  return true;
+}
+
+}  // namespace sentry::broker

@@ -1,0 +1,41 @@
+// BrokerConfig: sentryd's settings. Sources, later overriding earlier:
+// built-in defaults, the TOML file (--config), command-line flags. Names are
+// Kafka's where Kafka has one; topic-level defaults use the topic-config
+// names (segment.bytes, flush.ms, ...). A bad value stops start-up with a
+// message naming the key.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "broker/topic_config.h"
+#include "common/status.h"
+
+namespace sentry::broker {
+
+struct BrokerConfig {
+  std::string data_dir = "./data";          // --data-dir (Kafka: log.dirs)
+  std::string host = "0.0.0.0";             // --host
+  int port = 7070;                          // --port
+  std::string config_file;                  // --config
+  int32_t broker_id = 0;                    // broker.id
+  int num_network_threads = 1;              // num.network.threads
+  int num_writer_threads = 1;               // num.writer.threads
+  int64_t queued_max_requests = 4096;       // queued.max.requests (per writer queue)
+  int64_t max_frame_bytes = 16 << 20;       // max.frame.bytes
+  int64_t max_connections = 10000;          // max.connections
+  int64_t max_inflight_per_connection = 1024;  // max.in.flight.requests.per.connection
+  int64_t max_output_bytes_per_connection = 64 << 20;  // connection.max.output.bytes
+  int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
+  int64_t max_partitions = 10000;           // max.partitions (per topic)
+  int64_t stats_interval_ms = 10000;        // stats.interval.ms (0 = off)
+  std::string log_level = "info";           // log.level
+  TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
+
+  // Parses flags (and the TOML file they name). On --help, prints and sets
+  // *exit_code = 0; on error, prints the reason and sets *exit_code = 2.
+  // Returns true when the broker should start.
+  static bool Parse(int argc, char** argv, BrokerConfig* out, int* exit_code);
+};
+
+}  // namespace sentry::broker

@@ -1,0 +1,48 @@
+// OffsetStore: committed consumer offsets, kept in the broker's own log
+// format (an internal PartitionLog, `__consumer_offsets-0`), one record per
+// commit: key = group \0 topic \0 partition, value = offset i64 + metadata.
+// Rebuilt into memory at start by replaying that log.
+//
+// Threads: Load before serving. BuildCommit on any network thread; Apply on
+// the network thread that completes the (acks=-1) append; Get from any thread.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/partition.h"
+
+namespace sentry::broker {
+
+struct CommittedOffset {
+  int64_t offset = -1;
+  std::string metadata;
+  int64_t log_offset = -1;  // where the commit sits in the offsets log (orders commits)
+};
+
+class OffsetStore {
+ public:
+  explicit OffsetStore(std::shared_ptr<pipeline::Partition> log) : log_(std::move(log)) {}
+  Status Load();  // replays the log
+  const std::shared_ptr<pipeline::Partition>& partition() const { return log_; }
+
+  static std::string Key(std::string_view group, std::string_view topic, int32_t partition);
+  // A one-record batch for the commit.
+  static std::vector<uint8_t> BuildCommit(const std::string& key, int64_t offset,
+                                          std::string_view metadata);
+  // Records a durable commit that was appended at `log_offset`.
+  void Apply(const std::string& key, int64_t offset, std::string metadata, int64_t log_offset);
+  CommittedOffset Get(std::string_view group, std::string_view topic, int32_t partition) const;
+  size_t size() const;
+
+ private:
+  std::shared_ptr<pipeline::Partition> log_;
+  mutable std::mutex mu_;
+  std::map<std::string, CommittedOffset, std::less<>> offsets_;
+};
+
+}  // namespace sentry::broker

@@ -1,0 +1,265 @@
+#include "broker/topic_registry.h"
+
+#include <dirent.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <toml++/toml.h>
+
+#include "common/file_util.h"
+
+namespace sentry::broker {
+
+using protocol::ErrorCode;
+namespace fs = std::filesystem;
+
+namespace {
+constexpr const char* kTopicsDir = "__topics";
+constexpr const char* kReservedName = "__consumer_offsets";
+
+std::string SerializeTopic(const std::string& name, int32_t partitions, const TopicConfig& c) {
+  std::string s = fmt::format("# Sentry topic metadata; written atomically by the broker.\n"
+                              "name = \"{}\"\npartitions = {}\n\n[config]\n",
+                              name, partitions);
+  for (auto& [k, v] : c.ToMap()) s += fmt::format("\"{}\" = \"{}\"\n", k, v);
+  return s;
+}
+}  // namespace
+
+TopicRegistry::TopicRegistry(std::string data_dir, pipeline::Pipeline* pipeline,
+                             Prefaulter* prefaulter, int64_t max_partitions,
+                             TopicConfig defaults)
+    : data_dir_(std::move(data_dir)), pipeline_(pipeline), prefaulter_(prefaulter),
+      max_partitions_(max_partitions), defaults_(defaults) {}
+
+TopicRegistry::~TopicRegistry() = default;
+
+bool TopicRegistry::ValidTopicName(std::string_view name) {
+  if (name.empty() || name.size() > 249 || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string TopicRegistry::PartitionDir(std::string_view topic, int32_t p) const {
+  return fmt::format("{}/{}-{}", data_dir_, topic, p);
+}
+std::string TopicRegistry::MetadataPath(std::string_view topic) const {
+  return fmt::format("{}/{}/{}.toml", data_dir_, kTopicsDir, topic);
+}
+
+Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
+                                                        int32_t partitions,
+                                                        const TopicConfig& config,
+                                                        LoadSummary* summary) {
+  auto topic = std::make_shared<Topic>();
+  topic->name = name;
+  topic->config = config;
+  LogConfig log_cfg = config.ToLogConfig();
+  log_cfg.file.prefaulter = prefaulter_;
+  for (int32_t p = 0; p < partitions; p++) {
+    LoadReport report;
+    std::string dir = PartitionDir(name, p);
+    auto log = PartitionLog::Open(dir, log_cfg, &report);
+    if (!log.ok()) {
+      return Status(log.status().code(),
+                    fmt::format("partition {}-{}: {}", name, p, log.status().message()));
+    }
+    if (!report.truncation_reason.empty()) {
+      spdlog::warn("Truncated {}-{} at position {}: dropped {} bytes ({})", name, p,
+                   report.truncated_at, report.truncated_bytes, report.truncation_reason);
+      if (summary) summary->truncations++;
+    }
+    if (summary) {
+      summary->segments += report.segments;
+      summary->records += (*log)->log_end_offset() - (*log)->log_start_offset();
+      summary->partitions++;
+    }
+    topic->partitions.push_back(std::make_shared<pipeline::Partition>(
+        name, p, std::move(log).value(), config.ToFlushPolicy(), pipeline_->WriterFor(name, p)));
+  }
+  return topic;
+}
+
+Status TopicRegistry::LoadAll(LoadSummary* summary) {
+  std::error_code ec;
+  fs::create_directories(fs::path(data_dir_) / kTopicsDir, ec);
+  if (ec) return Status::IoError(fmt::format("create {}/{}: {}", data_dir_, kTopicsDir, ec.message()));
+  std::set<std::string> known_dirs;
+  for (auto& entry : fs::directory_iterator(fs::path(data_dir_) / kTopicsDir)) {
+    if (entry.path().extension() != ".toml") continue;
+    std::string name = entry.path().stem().string();
+    TopicConfig cfg = defaults_;
+    int64_t partitions = 0;
+    try {
+      toml::table t = toml::parse_file(entry.path().string());
+      partitions = t["partitions"].value_or<int64_t>(0);
+      if (auto* c = t["config"].as_table()) {
+        for (auto&& [k, v] : *c) {
+          auto sv = v.value<std::string>();
+          if (!sv) return Status::Corruption(entry.path().string() + ": config values must be strings");
+          Status s = cfg.Set(k.str(), *sv);
+          if (!s.ok()) return Status::Corruption(entry.path().string() + ": " + s.message());
+        }
+      }
+    } catch (const toml::parse_error& e) {
+      return Status::Corruption(fmt::format("{}: {}", entry.path().string(), e.description()));
+    }
+    if (!ValidTopicName(name) || partitions < 1 || partitions > max_partitions_) {
+      return Status::Corruption(fmt::format("{}: bad topic name or partition count {}",
+                                            entry.path().string(), partitions));
+    }
+    auto topic = OpenTopic(name, static_cast<int32_t>(partitions), cfg, summary);
+    if (!topic.ok()) return topic.status();
+    for (int32_t p = 0; p < partitions; p++) known_dirs.insert(fmt::format("{}-{}", name, p));
+    topics_.emplace(name, std::move(topic).value());
+    summary->topics++;
+  }
+  // Partition directories without metadata belong to a topic whose delete was
+  // cut short by a crash (metadata goes first): finish the delete.
+  for (auto& entry : fs::directory_iterator(data_dir_)) {
+    if (!entry.is_directory()) continue;
+    std::string d = entry.path().filename().string();
+    if (d.rfind(".deleted-", 0) == 0) {  // a delete cut short after its rename
+      fs::remove_all(entry.path(), ec);
+      continue;
+    }
+    if (d == kTopicsDir || d.rfind(kReservedName, 0) == 0 || known_dirs.count(d)) continue;
+    auto dash = d.rfind('-');
+    if (dash == std::string::npos || d.find_first_not_of("0123456789", dash + 1) != std::string::npos) {
+      continue;  // not ours
+    }
+    spdlog::warn("Removing {}: partition directory of a deleted topic", entry.path().string());
+    fs::remove_all(entry.path(), ec);
+  }
+  return Status::OK();
+}
+
+Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const std::string& name,
+                                                                         LoadSummary* summary) {
+  TopicConfig cfg;
+  cfg.segment_bytes = 64 << 20;
+  cfg.index_max_entries = 1 << 20;
+  auto topic = OpenTopic(name, 1, cfg, summary);
+  if (!topic.ok()) return topic.status();
+  auto p = (*topic)->partitions[0];
+  internal_.push_back(p);
+  return p;
+}
+
+AdminResult TopicRegistry::Create(
+    std::string_view name, int32_t partitions,
+    const std::vector<std::pair<std::string_view, std::string_view>>& configs) {
+  if (!ValidTopicName(name) || name == kReservedName) {
+    return {ErrorCode::kInvalidTopic, fmt::format("invalid topic name '{}'", name)};
+  }
+  if (partitions < 1 || partitions > max_partitions_) {
+    return {ErrorCode::kInvalidPartitions,
+            fmt::format("partition count {} is outside [1, {}]", partitions, max_partitions_)};
+  }
+  TopicConfig cfg = defaults_;
+  for (auto& [k, v] : configs) {
+    Status s = cfg.Set(k, v);
+    if (!s.ok()) return {ErrorCode::kInvalidConfig, s.message()};
+  }
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  if (Find(name)) {
+    return {ErrorCode::kTopicAlreadyExists, fmt::format("topic '{}' already exists", name)};
+  }
+  std::string sname(name);
+  auto topic = OpenTopic(sname, partitions, cfg, nullptr);
+  Status s = topic.ok() ? WriteFileAtomically(MetadataPath(name),
+                                              SerializeTopic(sname, partitions, cfg))
+                        : topic.status();
+  if (!s.ok()) {
+    std::error_code ec;
+    for (int32_t p = 0; p < partitions; p++) fs::remove_all(PartitionDir(name, p), ec);
+    spdlog::error("create topic {} failed: {}", name, s.ToString());
+    return {ErrorCode::kKafkaStorageError, s.message()};
+  }
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    topics_.emplace(sname, std::move(topic).value());
+  }
+  spdlog::info("Created topic {} with {} partitions", name, partitions);
+  return {};
+}
+
+AdminResult TopicRegistry::Delete(
+    std::string_view name,
+    const std::function<void(const std::shared_ptr<pipeline::Partition>&)>& wake) {
+  std::lock_guard<std::mutex> admin(admin_mu_);
+  std::shared_ptr<Topic> topic;
+  {
+    std::unique_lock<std::shared_mutex> l(mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) {
+      return {ErrorCode::kUnknownTopicOrPartition, fmt::format("no topic '{}'", name)};
+    }
+    topic = it->second;
+    topics_.erase(it);
+  }
+  std::set<uint32_t> writers;
+  for (auto& p : topic->partitions) {
+    p->MarkDeleted();
+    writers.insert(p->writer_index());
+  }
+  for (uint32_t w : writers) pipeline_->Barrier(w);
+  for (auto& p : topic->partitions) wake(p);
+  // Metadata first: a crash after this point leaves orphan directories that
+  // the next start removes, never a topic with missing partitions.
+  Status s = RemoveFileDurably(MetadataPath(name));
+  std::error_code ec;
+  for (auto& p : topic->partitions) {
+    // Rename first so a writer that still holds the partition can never
+    // create files in a directory of a new topic with the same name.
+    std::string dir = PartitionDir(name, p->index());
+    static std::atomic<uint64_t> trash_counter{0};
+    std::string trash = fmt::format("{}/.deleted-{}-{}", data_dir_, ::getpid(),
+                                    trash_counter.fetch_add(1));
+    fs::rename(dir, trash, ec);
+    fs::remove_all(ec ? dir : trash, ec);
+  }
+  if (!s.ok()) spdlog::error("delete topic {}: {}", name, s.ToString());
+  spdlog::info("Deleted topic {}", name);
+  return {};
+}
+
+std::shared_ptr<const Topic> TopicRegistry::Find(std::string_view name) const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  auto it = topics_.find(name);
+  return it == topics_.end() ? nullptr : it->second;
+}
+
+std::vector<std::shared_ptr<const Topic>> TopicRegistry::List() const {
+  std::shared_lock<std::shared_mutex> l(mu_);
+  std::vector<std::shared_ptr<const Topic>> out;
+  for (auto& [n, t] : topics_) out.push_back(t);
+  return out;
+}
+
+Status TopicRegistry::CloseAll() {
+  Status first;
+  auto close = [&](const std::shared_ptr<pipeline::Partition>& p) {
+    Status s = p->log()->Close();
+    if (!s.ok()) {
+      spdlog::error("close {}-{}: {}", p->topic(), p->index(), s.ToString());
+      if (first.ok()) first = s;
+    }
+  };
+  for (auto& t : List()) {
+    for (auto& p : t->partitions) close(p);
+  }
+  for (auto& p : internal_) close(p);
+  return first;
+}
+
+}  // namespace sentry::broker

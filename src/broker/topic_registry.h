@@ -1,0 +1,88 @@
+// TopicRegistry: the topics of this broker, their partitions and their
+// persisted metadata (<data>/__topics/<name>.toml, written atomically).
+//
+// Threads: Find/List from any thread (shared lock, returns shared_ptr so the
+// caller keeps using a topic even if it is deleted meanwhile). Create/Delete
+// from any thread; they serialise on an admin mutex. LoadAll before serving.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <set>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/topic_config.h"
+#include "pipeline/partition.h"
+#include "pipeline/pipeline.h"
+#include "protocol/errors.h"
+#include "storage/prefaulter.h"
+
+namespace sentry::broker {
+
+struct Topic {
+  std::string name;
+  TopicConfig config;
+  std::vector<std::shared_ptr<pipeline::Partition>> partitions;
+};
+
+struct AdminResult {
+  protocol::ErrorCode error = protocol::ErrorCode::kNone;
+  std::string message;  // for the log and for tools
+};
+
+struct LoadSummary {
+  int topics = 0;
+  int partitions = 0;
+  int segments = 0;
+  int64_t records = 0;  // sum of (log end - log start)
+  int truncations = 0;
+};
+
+class TopicRegistry {
+ public:
+  TopicRegistry(std::string data_dir, pipeline::Pipeline* pipeline, Prefaulter* prefaulter,
+                int64_t max_partitions, TopicConfig defaults);
+  ~TopicRegistry();
+
+  Status LoadAll(LoadSummary* summary);
+  AdminResult Create(std::string_view name, int32_t partitions,
+                     const std::vector<std::pair<std::string_view, std::string_view>>& configs);
+  // Marks the partitions deleted, waits until their writers are past any
+  // append in progress, wakes parked fetches (`wake`), then removes the files.
+  AdminResult Delete(std::string_view name,
+                     const std::function<void(const std::shared_ptr<pipeline::Partition>&)>&
+                         wake);
+  std::shared_ptr<const Topic> Find(std::string_view name) const;
+  std::vector<std::shared_ptr<const Topic>> List() const;
+  // Clean shutdown: flush and trim every partition (writers must be stopped).
+  Status CloseAll();
+
+  // Opens (or creates) an internal single-partition log, e.g. consumer offsets.
+  Result<std::shared_ptr<pipeline::Partition>> OpenInternal(const std::string& name,
+                                                            LoadSummary* summary);
+
+  static bool ValidTopicName(std::string_view name);
+
+ private:
+  Result<std::shared_ptr<Topic>> OpenTopic(const std::string& name, int32_t partitions,
+                                           const TopicConfig& config, LoadSummary* summary);
+  std::string PartitionDir(std::string_view topic, int32_t p) const;
+  std::string MetadataPath(std::string_view topic) const;
+
+  const std::string data_dir_;
+  pipeline::Pipeline* const pipeline_;
+  Prefaulter* const prefaulter_;
+  const int64_t max_partitions_;
+  const TopicConfig defaults_;
+  std::mutex admin_mu_;  // serialises Create/Delete
+  mutable std::shared_mutex mu_;
+  std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_;
+  std::vector<std::shared_ptr<pipeline::Partition>> internal_;
+};
+
+}  // namespace sentry::broker

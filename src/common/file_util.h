@@ -1,0 +1,19 @@
+// Small file helpers with the durability rules metadata files need. Any thread.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+
+namespace sentry {
+
+// Writes `contents` to `path` atomically: temp file in the same directory,
+// fsync, rename over `path`, fsync of the directory. A crash leaves either the
+// old file or the new one, never a mix.
+Status WriteFileAtomically(const std::string& path, const std::string& contents);
+// Removes `path` (missing is OK) and fsyncs its directory.
+Status RemoveFileDurably(const std::string& path);
+Status SyncDirectory(const std::string& dir);
+Result<std::string> ReadFile(const std::string& path);
+
+}  // namespace sentry

@@ -1,0 +1,94 @@
+#include "net/connection.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace sentry::net {
+
+namespace {
+constexpr size_t kBlockBytes = 256 << 10;
+constexpr int kMaxIov = 64;
+}  // namespace
+
+Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread)
+    : fd(fd_in), id(id_in), block(std::make_shared<RecvBlock>(kBlockBytes)) {
+  state.net_thread = net_thread;
+  state.conn_id = id_in;
+}
+
+Connection::~Connection() {
+  if (fd >= 0) ::close(fd);
+}
+
+void Connection::CloseBufSegment() {
+  if (wbuf_.size() > buf_mark_) {
+    segments_.push_back(Segment{buf_mark_, wbuf_.size() - buf_mark_, nullptr, nullptr});
+    out_bytes_ += wbuf_.size() - buf_mark_;
+    buf_mark_ = wbuf_.size();
+  }
+}
+
+void Connection::AppendPayload(std::span<const uint8_t> data, std::shared_ptr<const void> hold) {
+  CloseBufSegment();
+  if (data.empty()) return;
+  segments_.push_back(Segment{0, data.size(), data.data(), std::move(hold)});
+  out_bytes_ += data.size();
+}
+
+bool Connection::Flush() {
+  CloseBufSegment();
+  while (!segments_.empty()) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    for (auto it = segments_.begin(); it != segments_.end() && n < kMaxIov; ++it, ++n) {
+      iov[n].iov_base = const_cast<uint8_t*>(it->ext ? it->ext : wbuf_.data() + it->off);
+      iov[n].iov_len = it->len;
+    }
+    ssize_t w = ::writev(fd, iov, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
+      return false;
+    }
+    size_t left = static_cast<size_t>(w);
+    out_bytes_ -= left;
+    while (left > 0) {
+      Segment& s = segments_.front();
+      if (left >= s.len) {
+        left -= s.len;
+        segments_.pop_front();
+      } else {
+        s.len -= left;
+        if (s.ext) {
+          s.ext += left;
+        } else {
+          s.off += left;
+        }
+        left = 0;
+      }
+    }
+  }
+  wbuf_.clear();  // everything written: reuse the buffer from the start
+  buf_mark_ = 0;
+  return true;
+}
+
+void Connection::EnsureSpace(size_t need) {
+  const size_t unread = rend - rstart;
+  if (block->data.size() - rend >= need) return;
+  const size_t want = std::max(kBlockBytes, unread + need);
+  if (block.use_count() == 1 && block->data.size() >= want) {
+    // Nobody else holds the block: slide the partial frame to the front.
+    std::memmove(block->data.data(), block->data.data() + rstart, unread);
+  } else {
+    auto fresh = std::make_shared<RecvBlock>(want);
+    std::memcpy(fresh->data.data(), block->data.data() + rstart, unread);
+    block = std::move(fresh);
+  }
+  rstart = 0;
+  rend = unread;
+}
+
+}  // namespace sentry::net

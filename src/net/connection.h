@@ -1,0 +1,74 @@
+// Connection: one client socket, owned by exactly one network thread.
+//
+// Input: frames are read into reference-counted receive blocks; a produce
+// request keeps its block alive (frame_hold) until the writer has copied the
+// records into the mapping, so records are copied exactly once.
+// Output: responses queue as segments, either bytes in `wbuf` or payloads
+// sent straight from mapped segments (held by shared_ptr), written with
+// writev in as few syscalls as possible.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <vector>
+
+#include "broker/request_handler.h"
+
+namespace sentry::net {
+
+struct RecvBlock {
+  explicit RecvBlock(size_t n) : data(n) {}
+  std::vector<uint8_t> data;
+};
+
+class Connection final : public broker::ResponseOut {
+ public:
+  Connection(int fd, uint64_t id, uint32_t net_thread);
+  ~Connection() override;
+
+  // broker::ResponseOut
+  std::vector<uint8_t>* bytes() override { return &wbuf_; }
+  void AppendPayload(std::span<const uint8_t> data, std::shared_ptr<const void> hold) override;
+
+  // Writes as much queued output as the socket takes. False on a socket error.
+  bool Flush();
+  size_t pending_output() const { return out_bytes_ + (wbuf_.size() - buf_mark_); }
+  bool has_output() const { return pending_output() > 0; }
+
+  // Makes room for at least `need` contiguous bytes after rend (moving the
+  // unconsumed tail into a fresh block when the current one is shared).
+  void EnsureSpace(size_t need);
+  uint8_t* read_ptr() { return block->data.data() + rend; }
+  size_t read_space() const { return block->data.size() - rend; }
+
+  int fd;
+  uint64_t id;
+  broker::ConnState state;
+  std::shared_ptr<RecvBlock> block;
+  size_t rstart = 0;  // first unconsumed byte
+  size_t rend = 0;    // end of bytes read
+  bool readable = true;    // edge-triggered: may have unread bytes
+  bool peer_closed = false;
+  bool closing = false;    // answer what is queued, then close
+  bool retry_pending = false;  // a frame waits for queue room / ordering
+  int inflight = 0;            // submitted + parked requests
+  int64_t last_active_ms = 0;
+
+ private:
+  void CloseBufSegment();
+  struct Segment {
+    size_t off = 0;                   // into wbuf_ when ext == nullptr
+    size_t len = 0;
+    const uint8_t* ext = nullptr;     // payload from elsewhere (mapped segment)
+    std::shared_ptr<const void> hold;
+  };
+  std::vector<uint8_t> wbuf_;
+  size_t buf_mark_ = 0;  // wbuf_ bytes before this are in segments_
+  std::deque<Segment> segments_;
+  size_t out_bytes_ = 0;  // bytes in segments_ not yet written
+};
+
+}  // namespace sentry::net

@@ -1,0 +1,376 @@
+#include "net/network_thread.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "common/clock.h"
+#include "common/endian.h"
+
+namespace sentry::net {
+
+using protocol::ErrorCode;
+
+namespace {
+std::atomic<uint64_t> g_next_conn_id{1};  // 0 is the eventfd's epoll tag
+constexpr size_t kReadChunk = 64 << 10;
+}  // namespace
+
+NetworkThread::NetworkThread(uint32_t index, const NetOptions& opt,
+                             std::atomic<int64_t>* open_connections)
+    : index_(index), opt_(opt), open_connections_(open_connections) {
+  epfd_ = ::epoll_create1(EPOLL_CLOEXEC);
+  evfd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  SENTRY_CHECK(epfd_ >= 0 && evfd_ >= 0, "epoll/eventfd creation failed");
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = 0;
+  ::epoll_ctl(epfd_, EPOLL_CTL_ADD, evfd_, &ev);
+}
+
+NetworkThread::~NetworkThread() {
+  Stop(0);
+  ::close(epfd_);
+  ::close(evfd_);
+}
+
+void NetworkThread::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void NetworkThread::Stop(int64_t grace_ms) {
+  if (!thread_.joinable()) return;
+  drain_deadline_ms_ = SteadyMillis() + grace_ms;
+  draining_.store(true);
+  stop_.store(true);
+  Post(Message{});  // wake; an empty connection message is ignored
+  thread_.join();
+}
+
+void NetworkThread::Post(Message m) {
+  inbox_.enqueue(std::move(m));
+  if (!evfd_armed_.exchange(true, std::memory_order_acq_rel)) {
+    uint64_t one = 1;
+    ssize_t r = ::write(evfd_, &one, sizeof(one));
+    (void)r;
+  }
+}
+
+void NetworkThread::AddConnection(int fd) {
+  Message m;
+  m.kind = Message::Kind::kConnection;
+  m.fd = fd;
+  Post(std::move(m));
+}
+
+void NetworkThread::Complete(pipeline::WriteRequest* req) {
+  Message m;
+  m.kind = Message::Kind::kCompletion;
+  m.req = req;
+  Post(std::move(m));
+}
+
+void NetworkThread::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {
+  Message m;
+  m.kind = Message::Kind::kWake;
+  m.partition = p;
+  Post(std::move(m));
+}
+
+bool NetworkThread::Paused(const Connection* c) const {
+  return c->closing || c->retry_pending || draining_.load(std::memory_order_relaxed) ||
+         c->inflight >= opt_.max_inflight_per_connection ||
+         static_cast<int64_t>(c->pending_output()) >= opt_.max_output_bytes_per_connection;
+}
+
+void NetworkThread::RejectFrame(Connection* c, ErrorCode code) {
+  protocol::RequestHeader h;
+  const size_t avail = c->rend - c->rstart;
+  const uint8_t* p = c->block->data.data() + c->rstart;
+  if (code == ErrorCode::kMessageTooLarge && avail >= 12) {
+    h.api_key = GetU16(p + 4);
+    h.api_version = GetU16(p + 6);
+    h.correlation_id = GetU32(p + 8);
+  }
+  spdlog::warn("connection {}: frame length {} refused ({}); closing it", c->id, GetU32(p),
+               protocol::ErrorName(code));
+  broker::RequestHandler::WriteError(*c, h, code);
+  c->closing = true;
+}
+
+void NetworkThread::ProcessFrames(Connection* c) {
+  while (!Paused(c)) {
+    const size_t avail = c->rend - c->rstart;
+    if (avail < protocol::kLengthBytes) break;
+    const uint8_t* p = c->block->data.data() + c->rstart;
+    const uint32_t len = GetU32(p);
+    if (len < protocol::kRequestHeaderBytes) {
+      RejectFrame(c, ErrorCode::kInvalidRequest);
+      return;
+    }
+    if (len > static_cast<uint64_t>(opt_.max_frame_bytes)) {
+      RejectFrame(c, ErrorCode::kMessageTooLarge);
+      return;
+    }
+    if (avail < protocol::kLengthBytes + len) {
+      c->EnsureSpace(protocol::kLengthBytes + len - avail);
+      break;
+    }
+    protocol::RequestHeader h{GetU16(p + 4), GetU16(p + 6), GetU32(p + 8)};
+    std::span<const uint8_t> body(p + 4 + protocol::kRequestHeaderBytes,
+                                  len - protocol::kRequestHeaderBytes);
+    broker::ParkedFetch parked;
+    broker::Outcome outcome = handler_->Handle(
+        c->state, h, body, std::static_pointer_cast<const void>(c->block), *c, &parked);
+    if (outcome == broker::Outcome::kRetryLater) {
+      c->retry_pending = true;
+      retry_.push_back(c->id);
+      return;
+    }
+    stats_.requests.fetch_add(1, std::memory_order_relaxed);
+    c->rstart += protocol::kLengthBytes + len;
+    if (outcome == broker::Outcome::kSubmitted) c->inflight++;
+    if (outcome == broker::Outcome::kParked) {
+      c->inflight++;
+      parked.partition->AddWatcher(index_);
+      parked_.push_back(std::move(parked));
+    }
+  }
+  if (c->rstart == c->rend && c->block.use_count() == 1) c->rstart = c->rend = 0;
+}
+
+void NetworkThread::OnReadable(Connection* c) {
+  while (c->readable && !Paused(c)) {
+    c->EnsureSpace(std::min(kReadChunk, c->block->data.size() / 4));
+    ssize_t n = ::read(c->fd, c->read_ptr(), c->read_space());
+    if (n > 0) {
+      c->rend += static_cast<size_t>(n);
+      c->last_active_ms = SteadyMillis();
+      ProcessFrames(c);
+      continue;
+    }
+    if (n == 0) {
+      c->peer_closed = true;
+      c->readable = false;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) {
+      c->peer_closed = true;
+      c->closing = true;
+    }
+    c->readable = false;
+  }
+}
+
+void NetworkThread::AfterIo(Connection* c) {
+  if (c->has_output()) {
+    size_t before = c->pending_output();
+    if (!c->Flush()) {
+      CloseConnection(c);
+      return;
+    }
+    stats_.bytes_out.fetch_add(before - c->pending_output(), std::memory_order_relaxed);
+  }
+  const bool done = !c->has_output() && c->inflight == 0;
+  if ((c->closing && !c->has_output()) || (c->peer_closed && done &&
+                                           c->rend - c->rstart < protocol::kLengthBytes)) {
+    CloseConnection(c);
+  }
+}
+
+void NetworkThread::CloseConnection(Connection* c) {
+  const uint64_t id = c->id;
+  for (size_t i = 0; i < parked_.size();) {
+    if (parked_[i].conn_id == id) {
+      parked_[i].partition->RemoveWatcher(index_);
+      parked_[i] = std::move(parked_.back());
+      parked_.pop_back();
+    } else {
+      i++;
+    }
+  }
+  ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  conns_.erase(id);  // closes the socket
+  open_connections_->fetch_sub(1, std::memory_order_relaxed);
+  stats_.connections.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void NetworkThread::DrainInbox() {
+  Message msgs[128];
+  std::vector<uint64_t> touched;
+  while (size_t n = inbox_.try_dequeue_bulk(msgs, 128)) {
+    for (size_t i = 0; i < n; i++) {
+      Message& m = msgs[i];
+      switch (m.kind) {
+        case Message::Kind::kConnection: {
+          if (m.fd < 0) break;
+          if (draining_.load()) {
+            ::close(m.fd);
+            open_connections_->fetch_sub(1);
+            break;
+          }
+          int one = 1;
+          ::setsockopt(m.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+          uint64_t id = g_next_conn_id.fetch_add(1);
+          auto conn = std::make_unique<Connection>(m.fd, id, index_);
+          conn->last_active_ms = SteadyMillis();
+          epoll_event ev{};
+          ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+          ev.data.u64 = id;
+          if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, m.fd, &ev) != 0) {
+            spdlog::error("epoll_ctl add: {}", std::strerror(errno));
+            open_connections_->fetch_sub(1);
+            break;  // conn's destructor closes the socket
+          }
+          conns_.emplace(id, std::move(conn));
+          stats_.connections.fetch_add(1, std::memory_order_relaxed);
+          touched.push_back(id);
+          break;
+        }
+        case Message::Kind::kCompletion: {
+          auto it = conns_.find(m.req->conn_id);
+          if (it == conns_.end()) {
+            handler_->Complete(m.req, nullptr, nullptr);
+            break;
+          }
+          Connection* c = it->second.get();
+          handler_->Complete(m.req, &c->state, c);
+          c->inflight--;
+          touched.push_back(c->id);
+          break;
+        }
+        case Message::Kind::kWake: {
+          for (size_t k = 0; k < parked_.size();) {
+            auto& pf = parked_[k];
+            auto it = pf.partition == m.partition ? conns_.find(pf.conn_id) : conns_.end();
+            if (it != conns_.end() && handler_->RetryFetch(pf, false, *it->second)) {
+              pf.partition->RemoveWatcher(index_);
+              it->second->inflight--;
+              touched.push_back(pf.conn_id);
+              pf = std::move(parked_.back());
+              parked_.pop_back();
+            } else {
+              k++;
+            }
+          }
+          break;
+        }
+      }
+      m = Message{};
+    }
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint64_t id : touched) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Connection* c = it->second.get();
+    ProcessFrames(c);  // frames held back by the in-flight cap may go now
+    OnReadable(c);
+    AfterIo(c);
+  }
+}
+
+void NetworkThread::ExpireParked(int64_t now) {
+  for (size_t k = 0; k < parked_.size();) {
+    auto& pf = parked_[k];
+    if (pf.deadline_ms > now) {
+      k++;
+      continue;
+    }
+    auto it = conns_.find(pf.conn_id);
+    pf.partition->RemoveWatcher(index_);
+    Connection* c = it == conns_.end() ? nullptr : it->second.get();
+    if (c) {
+      handler_->RetryFetch(pf, true, *c);
+      c->inflight--;
+    }
+    pf = std::move(parked_.back());
+    parked_.pop_back();
+    if (c) {
+      ProcessFrames(c);
+      OnReadable(c);
+      AfterIo(c);
+    }
+  }
+}
+
+void NetworkThread::CheckIdle(int64_t now) {
+  std::vector<Connection*> idle;
+  for (auto& [id, c] : conns_) {
+    if (c->inflight == 0 && now - c->last_active_ms > opt_.idle_timeout_ms) idle.push_back(c.get());
+  }
+  for (Connection* c : idle) {
+    spdlog::info("connection {}: idle for over {} ms, closing", c->id, opt_.idle_timeout_ms);
+    CloseConnection(c);
+  }
+}
+
+int NetworkThread::ComputeTimeoutMs(int64_t now) const {
+  if (!retry_.empty()) return 1;
+  int64_t t = std::min<int64_t>(1000, next_idle_check_ms_ - now);
+  for (auto& pf : parked_) t = std::min(t, pf.deadline_ms - now);
+  if (draining_.load()) t = std::min<int64_t>(t, 5);
+  return static_cast<int>(std::max<int64_t>(t, 0));
+}
+
+void NetworkThread::Run() {
+  epoll_event evs[256];
+  next_idle_check_ms_ = SteadyMillis() + 1000;
+  while (true) {
+    int n = ::epoll_wait(epfd_, evs, 256, ComputeTimeoutMs(SteadyMillis()));
+    for (int i = 0; i < n; i++) {
+      if (evs[i].data.u64 == 0) {
+        evfd_armed_.store(false, std::memory_order_release);
+        uint64_t v;
+        ssize_t r = ::read(evfd_, &v, sizeof(v));
+        (void)r;
+        continue;
+      }
+      auto it = conns_.find(evs[i].data.u64);
+      if (it == conns_.end()) continue;
+      Connection* c = it->second.get();
+      if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        c->readable = true;
+        OnReadable(c);
+      }
+      AfterIo(c);
+    }
+    DrainInbox();
+    if (!retry_.empty()) {
+      std::vector<uint64_t> retry;
+      retry.swap(retry_);
+      for (uint64_t id : retry) {
+        auto it = conns_.find(id);
+        if (it == conns_.end()) continue;
+        Connection* c = it->second.get();
+        c->retry_pending = false;
+        ProcessFrames(c);
+        OnReadable(c);
+        AfterIo(c);
+      }
+    }
+    const int64_t now = SteadyMillis();
+    ExpireParked(draining_.load() ? INT64_MAX : now);  // a stop answers parked fetches now
+    if (now >= next_idle_check_ms_) {
+      CheckIdle(now);
+      next_idle_check_ms_ = now + 1000;
+    }
+    if (draining_.load()) {
+      bool busy = false;
+      for (auto& [id, c] : conns_) busy |= c->inflight > 0 || c->has_output();
+      if (!busy || now >= drain_deadline_ms_) break;
+    }
+  }
+  while (!conns_.empty()) CloseConnection(conns_.begin()->second.get());
+  // Late completions after the writers stopped are freed by the owner.
+}
+
+}  // namespace sentry::net

@@ -1,0 +1,46 @@
+// Server: the listening socket and the acceptor thread that spreads new
+// connections round-robin over the network threads.
+//
+// Limits: past max.connections a new connection is accepted and closed at
+// once with a (rate-limited) log line. When the process runs out of
+// descriptors (EMFILE), a reserved descriptor is released to accept and close
+// the pending connection, so the listener never spins on a backlog it cannot
+// drain.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "net/network_thread.h"
+
+namespace sentry::net {
+
+class Server {
+ public:
+  Server(std::vector<NetworkThread*> threads, int64_t max_connections,
+         std::atomic<int64_t>* open_connections);
+  ~Server();
+  // Binds and listens; port 0 picks a free port (see port()).
+  Status Listen(const std::string& host, int port);
+  int port() const { return port_; }
+  void Start();
+  void Stop();  // stops accepting; existing connections are the threads' business
+
+ private:
+  void Run();
+  std::vector<NetworkThread*> threads_;
+  const int64_t max_connections_;
+  std::atomic<int64_t>* open_connections_;
+  int listen_fd_ = -1;
+  int stop_fd_ = -1;
+  int reserve_fd_ = -1;
+  int port_ = 0;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace sentry::net

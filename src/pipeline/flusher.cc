@@ -1,0 +1,100 @@
+#include "pipeline/flusher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <unordered_map>
+
+#include "common/clock.h"
+
+namespace sentry::pipeline {
+
+Flusher::Flusher(std::vector<CompletionSink*> sinks) : sinks_(std::move(sinks)) {}
+
+Flusher::~Flusher() { Stop(); }
+
+void Flusher::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Flusher::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  queue_.enqueue(FlushItem{});  // wake it
+  thread_.join();
+}
+
+void Flusher::Run() {
+  std::vector<FlushItem> items(512);
+  while (true) {
+    // Wake at least every 10 ms to run the flush.ms cadence.
+    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 10000);
+    std::vector<FlushItem> batch(std::make_move_iterator(items.begin()),
+                                 std::make_move_iterator(items.begin() + n));
+    Handle(batch);
+    FlushDueByTime(SteadyMillis());
+    if (stop_.load() && queue_.size_approx() == 0) break;
+  }
+}
+
+Status Flusher::SyncPartition(Partition* p, int64_t now_ms) {
+  p->dirty_notified.store(false, std::memory_order_release);
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = p->log()->Flush();
+  uint64_t us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                          std::chrono::steady_clock::now() - t0)
+                                          .count());
+  stats_.syncs.fetch_add(1, std::memory_order_relaxed);
+  stats_.sync_micros_total.fetch_add(us, std::memory_order_relaxed);
+  if (us > stats_.sync_micros_max.load(std::memory_order_relaxed)) {
+    stats_.sync_micros_max.store(us, std::memory_order_relaxed);
+  }
+  p->last_flush_ms = now_ms;
+  if (!r.ok()) {
+    spdlog::error("flush of {}-{} failed at durable offset {}: {}", p->topic(), p->index(),
+                  p->log()->durable_offset(), r.status().ToString());
+    return r.status();
+  }
+  dirty_.erase(p);
+  return Status::OK();
+}
+
+void Flusher::Handle(std::vector<FlushItem>& items) {
+  if (items.empty()) return;
+  const int64_t now = SteadyMillis();
+  // One sync per partition for the whole batch: the group commit.
+  std::unordered_map<Partition*, Status> synced;
+  for (auto& it : items) {
+    if (!it.partition) continue;
+    if (it.needs_sync && !synced.count(it.partition.get())) {
+      synced.emplace(it.partition.get(), SyncPartition(it.partition.get(), now));
+    } else if (!it.waiter && !it.needs_sync && it.partition->policy().flush_ms !=
+                                                  FlushPolicy{}.flush_ms) {
+      dirty_.emplace(it.partition.get(), it.partition);  // flush.ms cadence
+    }
+  }
+  const int64_t done = SteadyMillis();
+  for (auto& it : items) {
+    WriteRequest* req = it.waiter;
+    if (!req) continue;
+    auto s = synced.find(it.partition.get());
+    if (req->error == protocol::ErrorCode::kNone && s != synced.end()) {
+      if (!s->second.ok()) {
+        req->error = protocol::ErrorCode::kKafkaStorageError;
+      } else if (req->acks == -1 && done > req->deadline_ms) {
+        req->error = protocol::ErrorCode::kRequestTimedOut;
+      }
+    }
+    it.partition->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
+    sinks_[req->net_thread]->Complete(req);
+  }
+}
+
+void Flusher::FlushDueByTime(int64_t now_ms) {
+  std::vector<std::shared_ptr<Partition>> due;
+  for (auto& [raw, p] : dirty_) {
+    if (now_ms - p->last_flush_ms >= p->policy().flush_ms) due.push_back(p);
+  }
+  for (auto& p : due) (void)SyncPartition(p.get(), now_ms);
+}
+
+}  // namespace sentry::pipeline

@@ -1,0 +1,75 @@
+// Partition: one topic partition as the pipeline sees it: its log, its flush
+// policy, the writer that owns it, and the hooks that wake parked fetches.
+//
+// Threads: created by the broker's registry; `log` is appended to only by the
+// writer thread `writer_index`, flushed by the flusher thread, and read by any
+// network thread. Writer-only fields are marked. Held by shared_ptr from the
+// registry, queued requests and parked fetches, so a deleted partition stays
+// valid until the last of them lets go.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "storage/partition_log.h"
+
+namespace sentry::pipeline {
+
+struct FlushPolicy {
+  int64_t flush_messages = std::numeric_limits<int64_t>::max();  // flush.messages
+  int64_t flush_ms = std::numeric_limits<int64_t>::max();        // flush.ms
+};
+
+class Partition {
+ public:
+  Partition(std::string topic, int32_t index, std::unique_ptr<PartitionLog> log,
+            FlushPolicy policy, uint32_t writer_index)
+      : topic_(std::move(topic)), index_(index), log_(std::move(log)), policy_(policy),
+        writer_index_(writer_index) {}
+
+  const std::string& topic() const { return topic_; }
+  int32_t index() const { return index_; }
+  PartitionLog* log() const { return log_.get(); }
+  const FlushPolicy& policy() const { return policy_; }
+  uint32_t writer_index() const { return writer_index_; }
+
+  bool deleted() const { return deleted_.load(std::memory_order_acquire); }
+  void MarkDeleted() { deleted_.store(true, std::memory_order_release); }
+
+  // Long-poll registrations: network thread ids with fetches parked here.
+  void AddWatcher(uint32_t net_thread);
+  void RemoveWatcher(uint32_t net_thread);
+  // Snapshot of the watchers, empty fast (one atomic load) when none.
+  bool HasWatchers() const { return watcher_count_.load(std::memory_order_acquire) > 0; }
+  std::vector<uint32_t> Watchers() const;
+
+  // --- writer thread only ---
+  int64_t unflushed_messages = 0;  // appended since the writer last asked for a flush
+  // Completions routed through the flusher and not yet done (writer adds,
+  // flusher subtracts). While > 0, every completion of this partition goes
+  // through the flusher too, so responses keep the order of the requests.
+  std::atomic<int64_t> pending_via_flusher{0};
+  // Set by the writer when it told the flusher about unflushed data (flush.ms),
+  // cleared by the flusher before it flushes.
+  std::atomic<bool> dirty_notified{false};
+  // --- flusher thread only ---
+  int64_t last_flush_ms = 0;
+
+ private:
+  const std::string topic_;
+  const int32_t index_;
+  const std::unique_ptr<PartitionLog> log_;
+  const FlushPolicy policy_;
+  const uint32_t writer_index_;
+  std::atomic<bool> deleted_{false};
+  mutable std::mutex watch_mu_;
+  std::vector<std::pair<uint32_t, int>> watchers_;  // (net thread, parked count)
+  std::atomic<int> watcher_count_{0};
+};
+
+}  // namespace sentry::pipeline

@@ -1,0 +1,57 @@
+#include "pipeline/pipeline.h"
+
+#include <future>
+
+namespace sentry::pipeline {
+
+Pipeline::Pipeline(const PipelineOptions& opt, std::vector<CompletionSink*> sinks)
+    : flusher_(std::make_unique<Flusher>(sinks)) {
+  const size_t nets = sinks.size();
+  for (uint32_t w = 0; w < opt.writer_threads; w++) {
+    writers_.push_back(
+        std::make_unique<Writer>(w, opt.queue_capacity, nets, flusher_.get(), sinks));
+  }
+  tokens_.resize(nets);
+  for (size_t n = 0; n < nets; n++) {
+    for (auto& w : writers_) {
+      tokens_[n].push_back(std::make_unique<moodycamel::ProducerToken>(w->queue()));
+    }
+  }
+}
+
+Pipeline::~Pipeline() { Stop(); }
+
+void Pipeline::Start() {
+  flusher_->Start();
+  for (auto& w : writers_) w->Start();
+}
+
+void Pipeline::Stop() {
+  for (auto& w : writers_) w->Stop();
+  flusher_->Stop();
+}
+
+uint32_t Pipeline::WriterFor(std::string_view topic, int32_t partition) const {
+  // FNV-1a over the topic name, mixed with the partition: spreads a topic's
+  // partitions over the writers.
+  uint64_t h = 1469598103934665603ull;
+  for (char c : topic) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  h += static_cast<uint64_t>(partition);
+  return static_cast<uint32_t>(h % writers_.size());
+}
+
+bool Pipeline::TryEnqueue(uint32_t net_thread, WriteRequest* req) {
+  uint32_t w = req->partition->writer_index();
+  return writers_[w]->TryEnqueue(*tokens_[net_thread][w], req);
+}
+
+void Pipeline::Barrier(uint32_t w) {
+  std::promise<void> done;
+  WriteRequest req;
+  req.kind = WriteRequest::Kind::kBarrier;
+  req.user = &done;
+  writers_[w]->queue().enqueue(&req);
+  done.get_future().wait();
+}
+
+}  // namespace sentry::pipeline

@@ -1,0 +1,49 @@
+// Pipeline: the writers and the flusher, wired to the network threads'
+// completion sinks. Built once at start-up, stopped once at shutdown.
+//
+// Threads: TryEnqueue is called by network thread `net_thread` only (it uses
+// that thread's producer tokens). Barrier from any thread except a writer.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include "pipeline/flusher.h"
+#include "pipeline/writer.h"
+
+namespace sentry::pipeline {
+
+struct PipelineOptions {
+  uint32_t writer_threads = 1;   // num.writer.threads
+  size_t queue_capacity = 4096;  // queued.max.requests, per writer
+};
+
+class Pipeline {
+ public:
+  Pipeline(const PipelineOptions& opt, std::vector<CompletionSink*> sinks);
+  ~Pipeline();
+  void Start();
+  void Stop();  // drains the queues and the flusher
+
+  // Which writer owns (topic, partition): fixed for the broker's lifetime.
+  uint32_t WriterFor(std::string_view topic, int32_t partition) const;
+  uint32_t writer_count() const { return static_cast<uint32_t>(writers_.size()); }
+
+  // False when that writer's queue is full (nothing was enqueued).
+  bool TryEnqueue(uint32_t net_thread, WriteRequest* req);
+  // Returns once writer `w` has processed everything enqueued before the call.
+  void Barrier(uint32_t w);
+
+  const Writer& writer(uint32_t w) const { return *writers_[w]; }
+  const Flusher& flusher() const { return *flusher_; }
+
+ private:
+  std::unique_ptr<Flusher> flusher_;
+  std::vector<std::unique_ptr<Writer>> writers_;
+  // tokens_[net_thread][writer]
+  std::vector<std::vector<std::unique_ptr<moodycamel::ProducerToken>>> tokens_;
+};
+
+}  // namespace sentry::pipeline

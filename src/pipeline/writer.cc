@@ -1,0 +1,115 @@
+#include "pipeline/writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <future>
+
+namespace sentry::pipeline {
+
+using protocol::ErrorCode;
+
+namespace {
+ErrorCode ErrorFor(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kTooLarge: return ErrorCode::kMessageTooLarge;
+    case Status::Code::kNoSpace:
+    case Status::Code::kIoError:
+    case Status::Code::kFull: return ErrorCode::kKafkaStorageError;
+    case Status::Code::kCorruption: return ErrorCode::kCorruptMessage;
+    default: return ErrorCode::kUnknownServerError;
+  }
+}
+}  // namespace
+
+Writer::Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flusher,
+               std::vector<CompletionSink*> sinks)
+    : index_(index), flusher_(flusher), sinks_(std::move(sinks)),
+      queue_(capacity, producers + 1, 0) {}
+
+Writer::~Writer() { Stop(); }
+
+void Writer::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Writer::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true);
+  queue_.enqueue(nullptr);  // wake (implicit producer; may allocate, fine at shutdown)
+  thread_.join();
+}
+
+void Writer::Run() {
+  std::vector<WriteRequest*> items(64);
+  std::vector<std::shared_ptr<Partition>> touched;
+  while (true) {
+    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 100000);
+    for (size_t i = 0; i < n; i++) {
+      if (items[i]) Process(items[i], &touched);
+    }
+    // Wake parked fetches once per partition per bulk, after the watermark moved.
+    for (auto& p : touched) {
+      if (!p->HasWatchers()) continue;
+      for (uint32_t t : p->Watchers()) sinks_[t]->WakeFetches(p);
+    }
+    touched.clear();
+    if (stop_.load() && queue_.size_approx() == 0) break;
+  }
+}
+
+void Writer::Complete(WriteRequest* req) {
+  Partition* p = req->partition.get();
+  if (p && p->pending_via_flusher.load(std::memory_order_acquire) > 0) {
+    // An earlier request of this partition waits in the flusher: go behind it.
+    p->pending_via_flusher.fetch_add(1, std::memory_order_acq_rel);
+    flusher_->Submit(FlushItem{req->partition, req, false});
+    return;
+  }
+  sinks_[req->net_thread]->Complete(req);
+}
+
+void Writer::Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched) {
+  if (req->kind == WriteRequest::Kind::kBarrier) {
+    static_cast<std::promise<void>*>(req->user)->set_value();
+    return;
+  }
+  Partition* p = req->partition.get();
+  SENTRY_CHECK(p->writer_index() == index_, "request on the wrong writer");
+  if (p->deleted()) {
+    req->error = ErrorCode::kUnknownTopicOrPartition;
+    Complete(req);
+    return;
+  }
+  auto r = p->log()->Append(req->records, req->summary);
+  if (!r.ok()) {
+    req->error = ErrorFor(r.status());
+    stats_.errors.fetch_add(1, std::memory_order_relaxed);
+    if (req->error == ErrorCode::kKafkaStorageError) {
+      spdlog::error("append to {}-{} at offset {} failed: {}", p->topic(), p->index(),
+                    p->log()->log_end_offset(), r.status().ToString());
+    }
+    Complete(req);
+    return;
+  }
+  req->info = r.value();
+  stats_.records_in.fetch_add(static_cast<uint64_t>(req->summary.record_count),
+                              std::memory_order_relaxed);
+  stats_.bytes_in.fetch_add(req->records.size(), std::memory_order_relaxed);
+  if (std::find(touched->begin(), touched->end(), req->partition) == touched->end()) {
+    touched->push_back(req->partition);
+  }
+  p->unflushed_messages += req->summary.record_count;
+  const bool sync = req->acks == -1 || p->unflushed_messages >= p->policy().flush_messages;
+  if (sync) {
+    p->unflushed_messages = 0;
+    p->pending_via_flusher.fetch_add(1, std::memory_order_acq_rel);
+    flusher_->Submit(FlushItem{req->partition, req, true});
+    return;
+  }
+  if (p->policy().flush_ms != FlushPolicy{}.flush_ms &&
+      !p->dirty_notified.exchange(true, std::memory_order_acq_rel)) {
+    flusher_->Submit(FlushItem{req->partition, nullptr, false});
+  }
+  Complete(req);
+}
+
+}  // namespace sentry::pipeline

@@ -1,0 +1,60 @@
+// Writer: one thread that owns a set of partitions (partition -> writer is
+// fixed), so their appends take no lock.
+//
+// Queue: bounded moodycamel queue; producers are the network threads, each
+// with its own producer token, so requests from one connection (always on one
+// network thread) keep their order. try_enqueue never allocates: when it
+// fails the queue is full and the network thread applies backpressure.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <concurrentqueue/blockingconcurrentqueue.h>
+
+#include "pipeline/flusher.h"
+#include "pipeline/write_request.h"
+
+namespace sentry::pipeline {
+
+struct WriterStats {
+  std::atomic<uint64_t> records_in{0};
+  std::atomic<uint64_t> bytes_in{0};
+  std::atomic<uint64_t> errors{0};
+};
+
+class Writer {
+ public:
+  Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flusher,
+         std::vector<CompletionSink*> sinks);
+  ~Writer();
+  void Start();
+  void Stop();  // processes what is queued, then exits
+
+  using Queue = moodycamel::BlockingConcurrentQueue<WriteRequest*>;
+  Queue& queue() { return queue_; }
+  // Network thread, with its own token for this writer.
+  bool TryEnqueue(moodycamel::ProducerToken& token, WriteRequest* req) {
+    return queue_.try_enqueue(token, req);
+  }
+  size_t depth() const { return queue_.size_approx(); }
+  const WriterStats& stats() const { return stats_; }
+
+ private:
+  void Run();
+  void Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched);
+  void Complete(WriteRequest* req);
+
+  const uint32_t index_;
+  Flusher* flusher_;
+  std::vector<CompletionSink*> sinks_;
+  Queue queue_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+  WriterStats stats_;
+};
+
+}  // namespace sentry::pipeline

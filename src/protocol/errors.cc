@@ -1,0 +1,54 @@
+#include "protocol/errors.h"
+
+namespace sentry::protocol {
+
+const char* ErrorName(int16_t code) { return ErrorName(static_cast<ErrorCode>(code)); }
+
+const char* ErrorName(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kNone: return "NONE";
+    case ErrorCode::kUnknownServerError: return "UNKNOWN_SERVER_ERROR";
+    case ErrorCode::kOffsetOutOfRange: return "OFFSET_OUT_OF_RANGE";
+    case ErrorCode::kCorruptMessage: return "CORRUPT_MESSAGE";
+    case ErrorCode::kUnknownTopicOrPartition: return "UNKNOWN_TOPIC_OR_PARTITION";
+    case ErrorCode::kRequestTimedOut: return "REQUEST_TIMED_OUT";
+    case ErrorCode::kMessageTooLarge: return "MESSAGE_TOO_LARGE";
+    case ErrorCode::kInvalidTopic: return "INVALID_TOPIC_EXCEPTION";
+    case ErrorCode::kUnsupportedVersion: return "UNSUPPORTED_VERSION";
+    case ErrorCode::kTopicAlreadyExists: return "TOPIC_ALREADY_EXISTS";
+    case ErrorCode::kInvalidPartitions: return "INVALID_PARTITIONS";
+    case ErrorCode::kInvalidConfig: return "INVALID_CONFIG";
+    case ErrorCode::kInvalidRequest: return "INVALID_REQUEST";
+    case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
+  }
+  return "UNKNOWN_ERROR_CODE";
+}
+
+const char* ErrorAdvice(int16_t code) {
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kNone: return "";
+    case ErrorCode::kUnknownServerError: return "The broker hit a bug; check its log and report it.";
+    case ErrorCode::kOffsetOutOfRange: return "Ask for an offset between the log start and the log end (see `sentryctl offsets`).";
+    case ErrorCode::kCorruptMessage: return "The record batch failed validation; the client sent damaged data.";
+    case ErrorCode::kUnknownTopicOrPartition: return "Create the topic first, or check the name and partition number.";
+    case ErrorCode::kRequestTimedOut: return "The write was not made durable in time; retry or raise the timeout.";
+    case ErrorCode::kMessageTooLarge: return "Send smaller batches or raise max.message.bytes / max.frame.bytes.";
+    case ErrorCode::kInvalidTopic: return "Use 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'.";
+    case ErrorCode::kUnsupportedVersion: return "Use API version 1.";
+    case ErrorCode::kTopicAlreadyExists: return "Pick another name or delete the existing topic first.";
+    case ErrorCode::kInvalidPartitions: return "Use a partition count between 1 and the broker's limit.";
+    case ErrorCode::kInvalidConfig: return "Check the topic config key and value against docs/operations.md.";
+    case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against PROTOCOL.md.";
+    case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
+  }
+  return "Unknown error code.";
+}
+
+const char* ApiName(uint16_t key) {
+  static const char* kNames[] = {"API_VERSIONS", "PRODUCE",      "FETCH",
+                                 "LIST_OFFSETS", "METADATA",     "CREATE_TOPIC",
+                                 "DELETE_TOPIC", "OFFSET_COMMIT", "OFFSET_FETCH"};
+  return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
+}
+
+}  // namespace sentry::protocol

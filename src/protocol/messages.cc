@@ -1,0 +1,230 @@
+#include "protocol/messages.h"
+
+namespace sentry::protocol {
+
+// Each Decode reads every field, then requires the body to be fully consumed.
+
+bool Decode(ByteReader* r, ProduceRequest* m) {
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  r->I16(&m->acks);
+  r->I32(&m->timeout_ms);
+  r->Bytes(&m->records);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const ProduceRequest& m) {
+  w->String(m.topic);
+  w->I32(m.partition);
+  w->I16(m.acks);
+  w->I32(m.timeout_ms);
+  w->Bytes(m.records);
+}
+
+bool Decode(ByteReader* r, FetchRequest* m) {
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  r->I64(&m->offset);
+  r->I32(&m->max_bytes);
+  r->I32(&m->min_bytes);
+  r->I32(&m->max_wait_ms);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const FetchRequest& m) {
+  w->String(m.topic);
+  w->I32(m.partition);
+  w->I64(m.offset);
+  w->I32(m.max_bytes);
+  w->I32(m.min_bytes);
+  w->I32(m.max_wait_ms);
+}
+
+bool Decode(ByteReader* r, ListOffsetsRequest* m) {
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  r->I64(&m->timestamp);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const ListOffsetsRequest& m) {
+  w->String(m.topic);
+  w->I32(m.partition);
+  w->I64(m.timestamp);
+}
+
+bool Decode(ByteReader* r, MetadataRequest* m) {
+  int32_t n;
+  if (!r->ArrayCount(&n, 2)) return false;
+  m->topics.resize(static_cast<size_t>(n));
+  for (auto& t : m->topics) r->String(&t);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const MetadataRequest& m) {
+  w->I32(static_cast<int32_t>(m.topics.size()));
+  for (auto t : m.topics) w->String(t);
+}
+
+bool Decode(ByteReader* r, CreateTopicRequest* m) {
+  r->String(&m->name);
+  r->I32(&m->partitions);
+  int32_t n;
+  if (!r->ArrayCount(&n, 4)) return false;
+  m->configs.resize(static_cast<size_t>(n));
+  for (auto& [k, v] : m->configs) {
+    r->String(&k);
+    r->String(&v);
+  }
+  return r->Done();
+}
+void Encode(ByteWriter* w, const CreateTopicRequest& m) {
+  w->String(m.name);
+  w->I32(m.partitions);
+  w->I32(static_cast<int32_t>(m.configs.size()));
+  for (auto& [k, v] : m.configs) {
+    w->String(k);
+    w->String(v);
+  }
+}
+
+bool Decode(ByteReader* r, DeleteTopicRequest* m) {
+  r->String(&m->name);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const DeleteTopicRequest& m) { w->String(m.name); }
+
+bool Decode(ByteReader* r, OffsetCommitRequest* m) {
+  r->String(&m->group);
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  r->I64(&m->offset);
+  r->String(&m->metadata);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const OffsetCommitRequest& m) {
+  w->String(m.group);
+  w->String(m.topic);
+  w->I32(m.partition);
+  w->I64(m.offset);
+  w->String(m.metadata);
+}
+
+bool Decode(ByteReader* r, OffsetFetchRequest* m) {
+  r->String(&m->group);
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const OffsetFetchRequest& m) {
+  w->String(m.group);
+  w->String(m.topic);
+  w->I32(m.partition);
+}
+
+void Encode(ByteWriter* w, const ApiVersionsResponse& m) {
+  w->String(m.broker_version);
+  w->I32(static_cast<int32_t>(m.apis.size()));
+  for (const auto& a : m.apis) {
+    w->U16(a.api_key);
+    w->U16(a.min_version);
+    w->U16(a.max_version);
+  }
+}
+bool Decode(ByteReader* r, ApiVersionsResponse* m) {
+  r->String(&m->broker_version);
+  int32_t n;
+  if (!r->ArrayCount(&n, 6)) return false;
+  m->apis.resize(static_cast<size_t>(n));
+  for (auto& a : m->apis) {
+    r->U16(&a.api_key);
+    r->U16(&a.min_version);
+    r->U16(&a.max_version);
+  }
+  return r->Done();
+}
+
+void Encode(ByteWriter* w, const ProduceResponse& m) {
+  w->I32(m.partition);
+  w->I64(m.base_offset);
+  w->I64(m.log_append_time);
+  w->I64(m.log_start_offset);
+}
+bool Decode(ByteReader* r, ProduceResponse* m) {
+  r->I32(&m->partition);
+  r->I64(&m->base_offset);
+  r->I64(&m->log_append_time);
+  r->I64(&m->log_start_offset);
+  return r->Done();
+}
+
+void Encode(ByteWriter* w, const FetchResponseHeader& m) {
+  w->I32(m.partition);
+  w->I64(m.high_watermark);
+  w->I64(m.log_start_offset);
+}
+bool Decode(ByteReader* r, FetchResponse* m) {
+  r->I32(&m->header.partition);
+  r->I64(&m->header.high_watermark);
+  r->I64(&m->header.log_start_offset);
+  r->Bytes(&m->records);
+  return r->Done();
+}
+
+void Encode(ByteWriter* w, const ListOffsetsResponse& m) {
+  w->I32(m.partition);
+  w->I64(m.offset);
+  w->I64(m.timestamp);
+}
+bool Decode(ByteReader* r, ListOffsetsResponse* m) {
+  r->I32(&m->partition);
+  r->I64(&m->offset);
+  r->I64(&m->timestamp);
+  return r->Done();
+}
+
+void Encode(ByteWriter* w, const MetadataResponse& m) {
+  w->I32(m.broker_id);
+  w->String(m.host);
+  w->I32(m.port);
+  w->I32(static_cast<int32_t>(m.topics.size()));
+  for (const auto& t : m.topics) {
+    w->String(t.name);
+    w->I16(t.error_code);
+    w->I32(static_cast<int32_t>(t.partitions.size()));
+    for (const auto& p : t.partitions) {
+      w->I32(p.partition);
+      w->I64(p.log_start_offset);
+      w->I64(p.log_end_offset);
+    }
+  }
+}
+bool Decode(ByteReader* r, MetadataResponse* m) {
+  r->I32(&m->broker_id);
+  r->String(&m->host);
+  r->I32(&m->port);
+  int32_t n;
+  if (!r->ArrayCount(&n, 8)) return false;
+  m->topics.resize(static_cast<size_t>(n));
+  for (auto& t : m->topics) {
+    r->String(&t.name);
+    r->I16(&t.error_code);
+    int32_t np;
+    if (!r->ArrayCount(&np, 20)) return false;
+    t.partitions.resize(static_cast<size_t>(np));
+    for (auto& p : t.partitions) {
+      r->I32(&p.partition);
+      r->I64(&p.log_start_offset);
+      r->I64(&p.log_end_offset);
+    }
+  }
+  return r->Done();
+}
+
+void Encode(ByteWriter* w, const OffsetFetchResponse& m) {
+  w->I64(m.offset);
+  w->String(m.metadata);
+}
+bool Decode(ByteReader* r, OffsetFetchResponse* m) {
+  r->I64(&m->offset);
+  r->String(&m->metadata);
+  return r->Done();
+}
+
+}  // namespace sentry::protocol

@@ -1,0 +1,147 @@
+// Request and response bodies of the nine APIs (PROTOCOL.md, version 1).
+// Encode* appends a body to a ByteWriter; Decode* reads one from a ByteReader
+// and returns false when the body is malformed, ends early or has bytes left
+// over (the caller answers INVALID_REQUEST). Views point into the frame.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "protocol/codec.h"
+
+namespace sentry::protocol {
+
+struct ApiVersionRange {
+  uint16_t api_key, min_version, max_version;
+};
+struct ApiVersionsResponse {
+  std::string broker_version;
+  std::vector<ApiVersionRange> apis;
+};
+
+struct ProduceRequest {
+  std::string_view topic;
+  int32_t partition = 0;
+  int16_t acks = 1;
+  int32_t timeout_ms = 0;
+  std::optional<std::span<const uint8_t>> records;
+};
+struct ProduceResponse {
+  int32_t partition = 0;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+};
+
+struct FetchRequest {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  int32_t max_bytes = 0;
+  int32_t min_bytes = 0;
+  int32_t max_wait_ms = 0;
+};
+struct FetchResponseHeader {  // followed by `records bytes`
+  int32_t partition = 0;
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+};
+struct FetchResponse {
+  FetchResponseHeader header;
+  std::optional<std::span<const uint8_t>> records;
+};
+
+struct ListOffsetsRequest {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t timestamp = -1;
+};
+struct ListOffsetsResponse {
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp = -1;
+};
+
+struct MetadataRequest {
+  std::vector<std::string_view> topics;
+};
+struct PartitionMetadata {
+  int32_t partition = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+struct TopicMetadata {
+  std::string name;
+  int16_t error_code = 0;
+  std::vector<PartitionMetadata> partitions;
+};
+struct MetadataResponse {
+  int32_t broker_id = 0;
+  std::string host;
+  int32_t port = 0;
+  std::vector<TopicMetadata> topics;
+};
+
+struct CreateTopicRequest {
+  std::string_view name;
+  int32_t partitions = 1;
+  std::vector<std::pair<std::string_view, std::string_view>> configs;
+};
+struct DeleteTopicRequest {
+  std::string_view name;
+};
+struct OffsetCommitRequest {
+  std::string_view group;
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view metadata;
+};
+struct OffsetFetchRequest {
+  std::string_view group;
+  std::string_view topic;
+  int32_t partition = 0;
+};
+struct OffsetFetchResponse {
+  int64_t offset = -1;
+  std::string metadata;
+};
+
+// Requests (broker decodes, client encodes).
+bool Decode(ByteReader* r, ProduceRequest* m);
+bool Decode(ByteReader* r, FetchRequest* m);
+bool Decode(ByteReader* r, ListOffsetsRequest* m);
+bool Decode(ByteReader* r, MetadataRequest* m);
+bool Decode(ByteReader* r, CreateTopicRequest* m);
+bool Decode(ByteReader* r, DeleteTopicRequest* m);
+bool Decode(ByteReader* r, OffsetCommitRequest* m);
+bool Decode(ByteReader* r, OffsetFetchRequest* m);
+void Encode(ByteWriter* w, const ProduceRequest& m);
+void Encode(ByteWriter* w, const FetchRequest& m);
+void Encode(ByteWriter* w, const ListOffsetsRequest& m);
+void Encode(ByteWriter* w, const MetadataRequest& m);
+void Encode(ByteWriter* w, const CreateTopicRequest& m);
+void Encode(ByteWriter* w, const DeleteTopicRequest& m);
+void Encode(ByteWriter* w, const OffsetCommitRequest& m);
+void Encode(ByteWriter* w, const OffsetFetchRequest& m);
+
+// Responses (broker encodes, client decodes).
+void Encode(ByteWriter* w, const ApiVersionsResponse& m);
+void Encode(ByteWriter* w, const ProduceResponse& m);
+void Encode(ByteWriter* w, const FetchResponseHeader& m);  // records length+bytes follow
+void Encode(ByteWriter* w, const ListOffsetsResponse& m);
+void Encode(ByteWriter* w, const MetadataResponse& m);
+void Encode(ByteWriter* w, const OffsetFetchResponse& m);
+bool Decode(ByteReader* r, ApiVersionsResponse* m);
+bool Decode(ByteReader* r, ProduceResponse* m);
+bool Decode(ByteReader* r, FetchResponse* m);
+bool Decode(ByteReader* r, ListOffsetsResponse* m);
+bool Decode(ByteReader* r, MetadataResponse* m);
+bool Decode(ByteReader* r, OffsetFetchResponse* m);
+
+}  // namespace sentry::protocol
