@@ -102,6 +102,20 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  }
                  return Status::InvalidArgument("log.level: '" + v + "' is not a level");
                }});
+  add_int("log.flush.offset.checkpoint.interval.ms",
+          "how often rolled segments are synced and the recovery checkpoint written",
+          &c->checkpoint_interval_ms, 100, INT64_MAX);
+  s.push_back({"recovery.truncate.corrupt",
+               "at start, truncate a partition at a corrupt synced batch (DATA LOSS) instead "
+               "of taking it offline",
+               "false", [c](const std::string& v) {
+                 if (v != "true" && v != "false") {
+                   return Status::InvalidArgument("recovery.truncate.corrupt: '" + v +
+                                                  "' is not true or false");
+                 }
+                 c->recovery_truncate_corrupt = v == "true";
+                 return Status::OK();
+               }});
   for (const char* const* k = TopicConfigKeys(); *k; k++) {
     std::string key = *k;
     TopicConfig* t = &c->topic_defaults;

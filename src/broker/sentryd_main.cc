@@ -23,6 +23,8 @@
 #include "net/network_thread.h"
 #include "net/server.h"
 #include "pipeline/pipeline.h"
+#include "recovery/maintenance.h"
+#include "recovery/recovery_checkpoint.h"
 #include "storage/prefaulter.h"
 
 namespace sentry {
@@ -76,14 +78,30 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   spdlog::info("Loading log segments from disk...");
   broker::TopicRegistry registry(cfg.data_dir, &pipeline, &prefaulter, cfg.max_partitions,
                                  cfg.topic_defaults);
+  broker::RecoveryContext rctx;
+  rctx.clean_shutdown = clean;
+  rctx.truncate_corrupt = cfg.recovery_truncate_corrupt;
+  if (!clean) {
+    auto points = recovery::ReadRecoveryCheckpoint(cfg.data_dir);
+    if (points.ok()) {
+      rctx.recovery_points = std::move(points).value();
+    } else {
+      spdlog::warn("{}; walking every segment", points.status().ToString());
+    }
+  }
+  const int64_t load_start = SteadyMillis();
   broker::LoadSummary summary;
-  if (Status s = registry.LoadAll(&summary); !s.ok()) return Fail("loading topics: " + s.ToString());
+  if (Status s = registry.LoadAll(rctx, &summary); !s.ok()) {
+    return Fail("loading topics: " + s.ToString());
+  }
   auto offsets_partition = registry.OpenInternal(kOffsetsTopic, &summary);
   if (!offsets_partition.ok()) return Fail("consumer offsets: " + offsets_partition.status().ToString());
   broker::OffsetStore offsets(offsets_partition.value());
   if (Status s = offsets.Load(); !s.ok()) return Fail("consumer offsets: " + s.ToString());
-  spdlog::info("Loaded {} log segments from disk ({} topics, {} partitions, {} truncated)",
-               summary.segments, summary.topics, summary.partitions, summary.truncations);
+  spdlog::info("Loaded {} log segments from disk in {} ms ({} topics, {} partitions, {} segments "
+               "walked, {} truncated, {} offline)",
+               summary.segments, SteadyMillis() - load_start, summary.topics, summary.partitions,
+               summary.segments_walked, summary.truncations, summary.offline);
   spdlog::info("Recovered offsets up to {} ({} records, {} committed consumer offsets)",
                [&] {
                  int64_t mx = 0;
@@ -103,10 +121,17 @@ int RunBroker(const broker::BrokerConfig& cfg) {
                                  [&](const std::shared_ptr<pipeline::Partition>& p) {
                                    for (uint32_t t : p->Watchers()) nets[t]->WakeFetches(p);
                                  });
+  recovery::MaintenanceOptions mopt;
+  mopt.data_dir = cfg.data_dir;
+  mopt.checkpoint_interval_ms = cfg.checkpoint_interval_ms;
+  recovery::Maintenance maintenance(mopt, [&](std::vector<std::shared_ptr<const void>>* keep) {
+    return registry.AllLogs(keep);
+  });
   for (auto& n : nets) {
     n->SetHandler(&handler);
     n->Start();
   }
+  maintenance.Start();
   pipeline.Start();
   server.Start();
   spdlog::info("Listening for producer connections on {}:{}", cfg.host, server.port());
@@ -160,7 +185,9 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   server.Stop();
   for (auto& n : nets) n->Stop(/*grace_ms=*/3000);
   pipeline.Stop();
+  maintenance.Stop();
   Status closed = registry.CloseAll();
+  if (closed.ok()) closed = maintenance.CheckpointNow();
   if (!closed.ok()) {
     spdlog::error("Shutdown was not clean: {}; the next start will recover", closed.ToString());
     return 1;

@@ -11,7 +11,9 @@
 #include <filesystem>
 #include <toml++/toml.h>
 
+#include "common/clock.h"
 #include "common/file_util.h"
+#include "recovery/log_loader.h"
 
 namespace sentry::broker {
 
@@ -66,19 +68,26 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
   LogConfig log_cfg = config.ToLogConfig();
   log_cfg.file.prefaulter = prefaulter_;
   for (int32_t p = 0; p < partitions; p++) {
-    LoadReport report;
+    recovery::RecoveryReport report;
     std::string dir = PartitionDir(name, p);
-    auto log = PartitionLog::Open(dir, log_cfg, &report);
+    recovery::RecoveryOptions ropt;
+    ropt.clean_shutdown = recovery_.clean_shutdown;
+    ropt.truncate_corrupt = recovery_.truncate_corrupt;
+    auto point = recovery_.recovery_points.find(fmt::format("{}-{}", name, p));
+    ropt.recovery_point = point == recovery_.recovery_points.end() ? 0 : point->second;
+    auto log = recovery::LoadPartition(dir, log_cfg, ropt, &report);
     if (!log.ok()) {
       return Status(log.status().code(),
                     fmt::format("partition {}-{}: {}", name, p, log.status().message()));
     }
-    if (!report.truncation_reason.empty()) {
-      spdlog::warn("Truncated {}-{} at position {}: dropped {} bytes ({})", name, p,
-                   report.truncated_at, report.truncated_bytes, report.truncation_reason);
+    if (!report.truncation.empty()) {
+      spdlog::warn("Truncated {}-{} at {}: dropped {} bytes and {} later segment(s)", name, p,
+                   report.truncation, report.bytes_truncated, report.segments_removed);
       if (summary) summary->truncations++;
     }
     if (summary) {
+      summary->segments_walked += report.segments_walked;
+      if (!report.offline_reason.empty()) summary->offline++;
       summary->segments += report.segments;
       summary->records += (*log)->log_end_offset() - (*log)->log_start_offset();
       summary->partitions++;
@@ -89,7 +98,9 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
   return topic;
 }
 
-Status TopicRegistry::LoadAll(LoadSummary* summary) {
+Status TopicRegistry::LoadAll(const RecoveryContext& ctx, LoadSummary* summary) {
+  recovery_ = ctx;
+  int64_t last_progress = SteadyMillis();
   std::error_code ec;
   fs::create_directories(fs::path(data_dir_) / kTopicsDir, ec);
   if (ec) return Status::IoError(fmt::format("create {}/{}: {}", data_dir_, kTopicsDir, ec.message()));
@@ -122,6 +133,11 @@ Status TopicRegistry::LoadAll(LoadSummary* summary) {
     for (int32_t p = 0; p < partitions; p++) known_dirs.insert(fmt::format("{}-{}", name, p));
     topics_.emplace(name, std::move(topic).value());
     summary->topics++;
+    if (SteadyMillis() - last_progress > 2000) {
+      spdlog::info("Loading log segments: {} topics, {} partitions, {} segments so far",
+                   summary->topics, summary->partitions, summary->segments);
+      last_progress = SteadyMillis();
+    }
   }
   // Partition directories without metadata belong to a topic whose delete was
   // cut short by a crash (metadata goes first): finish the delete.
@@ -151,6 +167,7 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   auto topic = OpenTopic(name, 1, cfg, summary);
   if (!topic.ok()) return topic.status();
   auto p = (*topic)->partitions[0];
+  std::unique_lock<std::shared_mutex> l(mu_);
   internal_.push_back(p);
   return p;
 }
@@ -246,6 +263,23 @@ std::vector<std::shared_ptr<const Topic>> TopicRegistry::List() const {
   return out;
 }
 
+std::vector<std::pair<std::string, PartitionLog*>> TopicRegistry::AllLogs(
+    std::vector<std::shared_ptr<const void>>* keep_alive) const {
+  std::vector<std::pair<std::string, PartitionLog*>> out;
+  auto add = [&](const std::shared_ptr<pipeline::Partition>& p) {
+    keep_alive->push_back(p);
+    out.emplace_back(fmt::format("{}-{}", p->topic(), p->index()), p->log());
+  };
+  for (auto& t : List()) {
+    for (auto& p : t->partitions) add(p);
+  }
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    for (auto& p : internal_) add(p);
+  }
+  return out;
+}
+
 Status TopicRegistry::CloseAll() {
   Status first;
   auto close = [&](const std::shared_ptr<pipeline::Partition>& p) {
@@ -258,7 +292,12 @@ Status TopicRegistry::CloseAll() {
   for (auto& t : List()) {
     for (auto& p : t->partitions) close(p);
   }
-  for (auto& p : internal_) close(p);
+  std::vector<std::shared_ptr<pipeline::Partition>> internal;
+  {
+    std::shared_lock<std::shared_mutex> l(mu_);
+    internal = internal_;
+  }
+  for (auto& p : internal) close(p);
   return first;
 }
 

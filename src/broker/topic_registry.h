@@ -35,7 +35,16 @@ struct AdminResult {
   std::string message;  // for the log and for tools
 };
 
+// How to treat what is on disk (see recovery/log_loader.h).
+struct RecoveryContext {
+  bool clean_shutdown = false;
+  std::map<std::string, int64_t> recovery_points;  // by partition directory name
+  bool truncate_corrupt = false;
+};
+
 struct LoadSummary {
+  int offline = 0;
+  int segments_walked = 0;
   int topics = 0;
   int partitions = 0;
   int segments = 0;
@@ -49,7 +58,10 @@ class TopicRegistry {
                 int64_t max_partitions, TopicConfig defaults);
   ~TopicRegistry();
 
-  Status LoadAll(LoadSummary* summary);
+  Status LoadAll(const RecoveryContext& ctx, LoadSummary* summary);
+  // Every partition log (topics and internal), with what keeps them alive.
+  std::vector<std::pair<std::string, PartitionLog*>> AllLogs(
+      std::vector<std::shared_ptr<const void>>* keep_alive) const;
   AdminResult Create(std::string_view name, int32_t partitions,
                      const std::vector<std::pair<std::string_view, std::string_view>>& configs);
   // Marks the partitions deleted, waits until their writers are past any
@@ -82,6 +94,7 @@ class TopicRegistry {
   std::mutex admin_mu_;  // serialises Create/Delete
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_;
+  RecoveryContext recovery_;  // set by LoadAll, used for every partition opened
   std::vector<std::shared_ptr<pipeline::Partition>> internal_;
 };
 

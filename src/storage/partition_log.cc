@@ -19,21 +19,6 @@ int64_t SteadyMs() {
       .count();
 }
 
-// Base offsets of the *.log files in `dir`, sorted.
-Result<std::vector<int64_t>> ListSegmentBases(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return Status::FromErrno(errno, "opendir " + dir);
-  std::vector<int64_t> bases;
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    if (name.size() != 24 || name.compare(20, 4, ".log") != 0) continue;
-    if (name.find_first_not_of("0123456789") != 20) continue;
-    bases.push_back(std::strtoll(name.c_str(), nullptr, 10));
-  }
-  ::closedir(d);
-  std::sort(bases.begin(), bases.end());
-  return bases;
-}
 }  // namespace
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
@@ -56,7 +41,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
 PartitionLog::~PartitionLog() = default;
 
 Status PartitionLog::LoadExisting(LoadReport* report) {
-  auto bases = ListSegmentBases(dir_);
+  auto bases = Segment::ListBases(dir_);
   if (!bases.ok()) return bases.status();
   SegmentList list;
   if (bases->empty()) {
@@ -93,17 +78,80 @@ Status PartitionLog::LoadExisting(LoadReport* report) {
     }
     list.push_back(std::move(s));
   }
+  report->segments = static_cast<int>(list.size());
+  report->log_end_offset = list.back()->next_offset();
+  // What was on disk at open is what we could read back: treat it as durable.
+  const int64_t end = list.back()->next_offset();
+  Init(std::move(list), end);
+  return Status::OK();
+}
+
+void PartitionLog::Init(SegmentList list, int64_t durable_offset) {
   active_ = list.back();
   log_start_offset_.store(list.front()->base_offset(), std::memory_order_release);
   high_watermark_.store(active_->next_offset(), std::memory_order_release);
-  // What was on disk at open is what we could read back: treat it as durable.
-  durable_offset_.store(active_->next_offset(), std::memory_order_release);
-  synced_segment_base_ = active_->base_offset();
-  synced_bytes_ = active_->size();
-  report->segments = static_cast<int>(list.size());
-  report->log_end_offset = active_->next_offset();
+  durable_offset = std::min(durable_offset, active_->next_offset());
+  durable_offset_.store(durable_offset, std::memory_order_release);
+  // Resume syncing at the segment holding the durable offset.
+  synced_segment_base_ = list.front()->base_offset();
+  for (const auto& seg : list) {
+    if (seg->base_offset() <= durable_offset) synced_segment_base_ = seg->base_offset();
+  }
+  synced_bytes_ = 0;
+  if (durable_offset >= active_->next_offset()) {
+    synced_segment_base_ = active_->base_offset();
+    synced_bytes_ = active_->size();
+  }
   PublishSegments(std::move(list));
-  return Status::OK();
+}
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::Adopt(
+    const std::string& dir, const LogConfig& cfg, std::vector<std::shared_ptr<Segment>> segs,
+    int64_t durable_offset) {
+  if (segs.empty()) return Status::InvalidArgument("Adopt needs at least one segment");
+  for (size_t i = 1; i < segs.size(); i++) {
+    if (segs[i - 1]->next_offset() != segs[i]->base_offset()) {
+      return Status::Corruption(fmt::format("{}: segment {} does not continue the log at {}",
+                                            dir, segs[i]->base_offset(),
+                                            segs[i - 1]->next_offset()));
+    }
+  }
+  std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
+  log->Init(std::move(segs), durable_offset);
+  return log;
+}
+
+std::string PartitionLog::offline_reason() const {
+  std::lock_guard<std::mutex> l(offline_mu_);
+  return offline_reason_;
+}
+
+void PartitionLog::SetOffline(const std::string& reason) {
+  std::lock_guard<std::mutex> l(offline_mu_);
+  if (offline_.load()) return;
+  offline_reason_ = reason;
+  offline_.store(true, std::memory_order_release);
+  spdlog::error("Partition {} is OFFLINE: {}. It answers KAFKA_STORAGE_ERROR until an "
+                "operator repairs it (see docs/operations.md, recovery).",
+                dir_, reason);
+}
+
+bool PartitionLog::ScrubStep(size_t max_bytes) {
+  if (offline()) return false;
+  auto list = segments();
+  for (const auto& seg : *list) {
+    uint32_t size = seg->published_size();
+    uint32_t done = seg->verified_bytes();
+    if (done >= size) continue;
+    uint32_t target = static_cast<uint32_t>(std::min<size_t>(size, done + max_bytes));
+    Status s = seg->VerifyUpTo(target);
+    if (!s.ok()) {
+      SetOffline(s.message());
+      return false;
+    }
+    return true;
+  }
+  return false;
 }
 
 void PartitionLog::PublishSegments(SegmentList list) {
@@ -124,6 +172,7 @@ Status PartitionLog::Roll() {
 
 Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
                                         const BatchSetSummary& summary) {
+  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
   const size_t n = batches.size();
   if (n > cfg_.segment_bytes || summary.record_count > int64_t{cfg_.index_max_entries}) {
     return Status::TooLarge(fmt::format("{} bytes / {} records can never fit a segment of {} "
@@ -147,12 +196,22 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
   return info;
 }
 
-Result<int64_t> PartitionLog::Flush() {
+Result<int64_t> PartitionLog::Flush() { return FlushSegments(/*include_active=*/true); }
+
+Result<int64_t> PartitionLog::FlushSealed() { return FlushSegments(/*include_active=*/false); }
+
+Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
   std::lock_guard<std::mutex> lock(flush_mu_);
   // Load the watermark first: every segment size read after it covers it.
   const int64_t hwm = high_watermark();
   auto list = segments();
+  int64_t durable = durable_offset();
   for (const auto& seg : *list) {
+    const bool last = seg == list->back();
+    if (last && !include_active) {
+      durable = std::max(durable, seg->base_offset());
+      break;
+    }
     if (seg->base_offset() < synced_segment_base_) continue;
     uint32_t from = seg->base_offset() == synced_segment_base_ ? synced_bytes_ : 0;
     uint32_t to = seg->published_size();
@@ -162,16 +221,18 @@ Result<int64_t> PartitionLog::Flush() {
     }
     // A sealed segment's indexes are synced once, so they can be trusted
     // after a power loss (the .log alone is what acks=-1 needs).
-    if (seg != list->back()) {
+    if (!last) {
       Status s = seg->SyncSealedIndexesOnce();
       if (!s.ok()) return s;
     }
     synced_segment_base_ = seg->base_offset();
     synced_bytes_ = to;
+    if (last) durable = std::max(durable, hwm);
   }
-  SENTRY_CHECK(hwm >= durable_offset(), "durable offset moved backwards");
-  durable_offset_.store(hwm, std::memory_order_release);
-  return hwm;
+  SENTRY_CHECK(durable >= durable_offset(), "durable offset moved backwards");
+  SENTRY_CHECK(durable <= high_watermark(), "durable offset above the high watermark");
+  durable_offset_.store(durable, std::memory_order_release);
+  return durable;
 }
 
 Status PartitionLog::Close() {
@@ -182,6 +243,7 @@ Status PartitionLog::Close() {
 }
 
 Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
+  if (offline()) return Status::Corruption(dir_ + " is offline: " + offline_reason());
   ReadResult r;
   r.high_watermark = high_watermark();
   r.log_start_offset = log_start_offset();
@@ -211,6 +273,14 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
   if (end == pos.value()) {
     return Status::Corruption(fmt::format("{}: no batch at position {} for offset {}",
                                           seg->log_path(), end, offset));
+  }
+  if (seg->verified_bytes() < end) {
+    // Bytes that came from disk are checked before they are first served.
+    Status s = seg->VerifyUpTo(end);
+    if (!s.ok()) {
+      const_cast<PartitionLog*>(this)->SetOffline(s.message());
+      return s;
+    }
   }
   r.segment = seg;
   r.data = base + pos.value();

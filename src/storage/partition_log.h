@@ -67,6 +67,12 @@ class PartitionLog {
   static Result<std::unique_ptr<PartitionLog>> Open(const std::string& dir,
                                                     const LogConfig& cfg,
                                                     LoadReport* report = nullptr);
+  // Takes segments that recovery already opened and restored (ordered,
+  // contiguous; the last one becomes active). `durable_offset`: what is known
+  // to be on stable storage.
+  static Result<std::unique_ptr<PartitionLog>> Adopt(const std::string& dir, const LogConfig& cfg,
+                                                     std::vector<std::shared_ptr<Segment>> segs,
+                                                     int64_t durable_offset);
   ~PartitionLog();
 
   // --- writer thread ---
@@ -83,6 +89,19 @@ class PartitionLog {
   // msyncs everything appended since the last flush (a group commit) and
   // returns the new durable offset.
   Result<int64_t> Flush();
+  // msyncs only rolled segments (what Kafka flushes on roll): the durable
+  // offset reaches the active segment's base. Cheap when nothing rolled.
+  Result<int64_t> FlushSealed();
+
+  // --- offline state (any thread) ---
+  // A partition whose stored bytes failed verification goes offline: reads
+  // fail with Corruption and appends with IoError; other partitions go on.
+  bool offline() const { return offline_.load(std::memory_order_acquire); }
+  std::string offline_reason() const;
+  void SetOffline(const std::string& reason);
+  // Background scrub: verifies up to `max_bytes` more of the first segment
+  // with unverified bytes. False when everything is verified (or offline).
+  bool ScrubStep(size_t max_bytes);
 
   // --- any thread ---
   int64_t high_watermark() const { return high_watermark_.load(std::memory_order_acquire); }
@@ -102,6 +121,8 @@ class PartitionLog {
   using SegmentList = std::vector<std::shared_ptr<Segment>>;
   PartitionLog(std::string dir, const LogConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {}
   Status LoadExisting(LoadReport* report);
+  void Init(SegmentList list, int64_t durable_offset);
+  Result<int64_t> FlushSegments(bool include_active);
   void PublishSegments(SegmentList list);
   std::shared_ptr<const SegmentList> segments() const {
     return segments_.load(std::memory_order_acquire);
@@ -115,6 +136,10 @@ class PartitionLog {
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};
+
+  std::atomic<bool> offline_{false};
+  mutable std::mutex offline_mu_;
+  std::string offline_reason_;  // guarded by offline_mu_
 
   // Flusher state.
   std::mutex flush_mu_;

@@ -1,13 +1,18 @@
 #include "storage/segment.h"
 
+#include <dirent.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 
 #include "common/crc32c.h"
+#include "common/endian.h"
 #include "common/file_util.h"
 #include "storage/record_batch.h"
 
@@ -102,8 +107,16 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
     pos += view.TotalSize();
   }
   SENTRY_CHECK(pos == n, "batch set size mismatch");
+  // Appended batches were validated by the caller: extend the verified
+  // prefix when it reached the old end.
+  const bool extend_verified = verified_bytes() == size_;
   size_ += static_cast<uint32_t>(n);
   next_rel_ = rel;
+  if (extend_verified) {
+    std::lock_guard<std::mutex> l(verify_mu_);
+    verified_next_offset_ = base_offset_ + rel;
+    verified_bytes_.store(size_, std::memory_order_release);
+  }
   published_size_.store(size_, std::memory_order_release);
   log_->PrepareAhead(size_);
   return Status::OK();
@@ -148,6 +161,7 @@ std::optional<int64_t> Segment::OffsetForTime(int64_t ts) const {
 SegmentScan Segment::Scan(bool verify_crc) const {
   SegmentScan scan;
   scan.next_offset = base_offset_;
+  scan.crc_verified = verify_crc;
   const uint8_t* base = log_->data();
   const size_t limit = log_->backed_size();
   size_t pos = 0;
@@ -216,13 +230,100 @@ Status Segment::RebuildIndexes(uint32_t valid_bytes) {
   return Status::OK();
 }
 
-Status Segment::RestoreFromScan(const SegmentScan& scan) {
+Result<std::vector<int64_t>> Segment::ListBases(const std::string& dir) {
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return Status::FromErrno(errno, "opendir " + dir);
+  std::vector<int64_t> bases;
+  while (struct dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name.size() != 24 || name.compare(20, 4, ".log") != 0) continue;
+    if (name.find_first_not_of("0123456789") != 20) continue;
+    bases.push_back(std::strtoll(name.c_str(), nullptr, 10));
+  }
+  ::closedir(d);
+  std::sort(bases.begin(), bases.end());
+  return bases;
+}
+
+Status Segment::RemoveFiles(const std::string& dir, int64_t base_offset) {
+  for (const char* ext : {".log", ".index", ".timeindex"}) {
+    std::string p = FileName(dir, base_offset, ext);
+    if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "unlink " + p);
+  }
+  return SyncDirectory(dir);
+}
+
+Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
   // Truncating drops the torn tail; later Reserve() calls allocate fresh
   // (zeroed) space after it, so "bytes past the end are zero" holds again.
-  SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));
+  if (truncate_log) SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));
   SENTRY_RETURN_IF_ERROR(RebuildIndexes(scan.valid_bytes));
   size_ = scan.valid_bytes;
+  {
+    std::lock_guard<std::mutex> l(verify_mu_);
+    // The scan checked CRCs only when asked to; otherwise verify lazily.
+    if (scan.crc_verified) {
+      verified_next_offset_ = scan.next_offset;
+      verified_bytes_.store(size_, std::memory_order_release);
+    } else {
+      verified_next_offset_ = base_offset_;
+      verified_bytes_.store(0, std::memory_order_release);
+    }
+  }
   published_size_.store(size_, std::memory_order_release);
+  return Status::OK();
+}
+
+Status Segment::VerifyUpTo(uint32_t end) {
+  std::lock_guard<std::mutex> l(verify_mu_);
+  uint32_t pos = verified_bytes_.load(std::memory_order_relaxed);
+  const uint32_t limit = published_size();
+  if (end > limit) end = limit;
+  const uint8_t* base = log_->data();
+  while (pos < end) {
+    RecordBatchView view;
+    Status s = RecordBatchView::Parse(base + pos, limit - pos, &view, /*verify_crc=*/true);
+    if (s.ok() && view.base_offset() != verified_next_offset_) {
+      s = Status::Corruption(fmt::format("base_offset {} does not continue the log at {}",
+                                         view.base_offset(), verified_next_offset_));
+    }
+    if (!s.ok()) {
+      return Status::Corruption(
+          fmt::format("{} position {}: {}", log_->path(), pos, s.message()));
+    }
+    pos += static_cast<uint32_t>(view.TotalSize());
+    verified_next_offset_ = view.last_offset() + 1;
+    verified_bytes_.store(pos, std::memory_order_release);
+  }
+  return Status::OK();
+}
+
+Status Segment::CheckIndexes() const {
+  const uint32_t entries = next_rel_;
+  const uint32_t log_bytes = size_;
+  const uint8_t* idx = index_->file()->data();
+  if (index_->file_bytes() < size_t{entries} * kIndexSlotBytes) {
+    return Status::Corruption(index_->file()->path() + ": shorter than its offsets");
+  }
+  uint32_t prev = 0;
+  for (uint32_t i = 0; i < entries; i++) {
+    const uint8_t* slot = idx + size_t{i} * kIndexSlotBytes;
+    uint32_t rel = GetU32(slot), pos = GetU32(slot + 4);
+    if (rel != i || pos < prev || pos >= log_bytes) {
+      return Status::Corruption(fmt::format("{}: slot {} is ({}, {})", index_->file()->path(),
+                                            i, rel, pos));
+    }
+    prev = pos;
+  }
+  const uint32_t tentries = time_index_->entries();
+  for (uint32_t i = 0; i < tentries; i++) {
+    if (time_index_->RelAt(i) >= entries ||
+        (i > 0 && (time_index_->TimestampAt(i) <= time_index_->TimestampAt(i - 1) ||
+                   time_index_->RelAt(i) <= time_index_->RelAt(i - 1)))) {
+      return Status::Corruption(
+          fmt::format("{}: entry {} is out of order", time_index_->file()->path(), i));
+    }
+  }
   return Status::OK();
 }
 
@@ -256,6 +357,18 @@ Status Segment::RestoreFromIndexes() {
   time_index_->ResetEntries(tentries);
   size_ = static_cast<uint32_t>(log_bytes);
   next_rel_ = entries;
+  Status full = CheckIndexes();
+  if (!full.ok()) {
+    time_index_->ResetEntries(0);
+    size_ = 0;
+    next_rel_ = 0;
+    return full;
+  }
+  {
+    std::lock_guard<std::mutex> l(verify_mu_);
+    verified_next_offset_ = base_offset_;
+    verified_bytes_.store(0, std::memory_order_release);  // log bytes not yet checked
+  }
   published_size_.store(size_, std::memory_order_release);
   return Status::OK();
 }

@@ -17,7 +17,10 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "storage/log_config.h"
@@ -37,6 +40,7 @@ struct SegmentScan {
   bool clean_end = true;       // stopped at end of file or at zeros
   std::string reason;          // why the walk stopped when !clean_end
   uint32_t torn_bytes = 0;     // non-zero bytes after valid_bytes (dropped by a restore)
+  bool crc_verified = false;   // the walk checked every CRC
 };
 
 class Segment {
@@ -80,12 +84,31 @@ class Segment {
   // Walks batches from position 0, validating header, CRC and offset
   // continuity; stops at zeros, at the end, or at the first bad batch.
   SegmentScan Scan(bool verify_crc) const;
-  // Makes the scan's valid prefix the segment: zeroes/truncates what follows,
-  // rebuilds .index and .timeindex from the log.
-  Status RestoreFromScan(const SegmentScan& scan);
+  // Makes the scan's valid prefix the segment: truncates what follows (unless
+  // `truncate_log` is false: an offline partition keeps its bytes for the
+  // operator) and rebuilds .index and .timeindex from the log.
+  Status RestoreFromScan(const SegmentScan& scan, bool truncate_log = true);
+  // Base offsets of the *.log files in `dir`, sorted.
+  static Result<std::vector<int64_t>> ListBases(const std::string& dir);
+  // Removes this base offset's three files (recovery dropping a torn tail).
+  static Status RemoveFiles(const std::string& dir, int64_t base_offset);
   // Trusts existing indexes after cheap checks (last slot names the batch that
   // ends the log, sizes are whole slots); used for rolled segments.
   Status RestoreFromIndexes();
+
+  // --- verification of bytes that came from disk (any thread) ---
+  // Bytes [0, verified_bytes()) passed the batch checks (header, CRC, offset
+  // continuity). Appends made by this process are verified on arrival; a
+  // segment loaded without a CRC walk starts at 0 and is verified lazily,
+  // before its bytes are first served, or by the background scrub.
+  uint32_t verified_bytes() const { return verified_bytes_.load(std::memory_order_acquire); }
+  // Verifies from verified_bytes() to at least `end` (<= published size).
+  // Corruption names the file and position of the first bad batch.
+  Status VerifyUpTo(uint32_t end);
+  // Checks every slot of .index (relative offset, non-decreasing positions
+  // inside the log) and of .timeindex (increasing, inside the offsets) without
+  // touching the log. Used before trusting indexes of a loaded segment.
+  Status CheckIndexes() const;
 
   // --- readers (any thread) ---
   uint32_t published_size() const { return published_size_.load(std::memory_order_acquire); }
@@ -109,6 +132,9 @@ class Segment {
   std::atomic<bool> sealed_{false};  // set by the writer; read by the flusher
   int64_t created_ms_ = 0;
   bool indexes_synced_ = false;  // flusher-only
+  std::mutex verify_mu_;         // one verifier at a time
+  int64_t verified_next_offset_ = 0;  // guarded by verify_mu_
+  std::atomic<uint32_t> verified_bytes_{0};
   // Published to readers.
   std::atomic<uint32_t> published_size_{0};
 };

@@ -1,0 +1,148 @@
+#include "recovery/log_loader.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <vector>
+
+namespace sentry::recovery {
+
+namespace {
+
+// Walks a segment and restores its valid prefix. Returns the scan.
+Result<SegmentScan> Walk(Segment* seg, bool truncate_log, RecoveryReport* report) {
+  SegmentScan scan = seg->Scan(/*verify_crc=*/true);
+  report->segments_walked++;
+  report->indexes_rebuilt++;
+  Status s = seg->RestoreFromScan(scan, truncate_log || scan.clean_end);
+  if (!s.ok()) return s;
+  return scan;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,
+                                                    const RecoveryOptions& opt,
+                                                    RecoveryReport* report) {
+  *report = RecoveryReport{};
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return Status::FromErrno(errno, "mkdir " + dir);
+  }
+  auto bases_r = Segment::ListBases(dir);
+  if (!bases_r.ok()) return bases_r.status();
+  const std::vector<int64_t> bases = std::move(bases_r).value();
+  if (bases.empty()) {
+    LoadReport lr;
+    auto log = PartitionLog::Open(dir, cfg, &lr);
+    if (log.ok()) report->segments = 1;
+    return log;
+  }
+
+  std::vector<std::shared_ptr<Segment>> segs;
+  std::string offline;
+  int64_t durable = opt.clean_shutdown ? INT64_MAX : opt.recovery_point;
+  for (size_t i = 0; i < bases.size(); i++) {
+    const bool last = i + 1 == bases.size();
+    const int64_t base = bases[i];
+    auto opened = Segment::OpenExisting(dir, base, cfg);
+    if (!opened.ok()) return opened.status();
+    std::shared_ptr<Segment> seg = std::move(opened).value();
+    if (!segs.empty() && segs.back()->next_offset() != base) {
+      // A gap or overlap between segments. Above the recovery point this is
+      // an unflushed tail (drop it); below it, corruption.
+      std::string why = fmt::format("segment {} does not continue the log at {}", base,
+                                    segs.back()->next_offset());
+      if (!opt.clean_shutdown && base >= opt.recovery_point) {
+        for (size_t k = i; k < bases.size(); k++) {
+          SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
+          report->segments_removed++;
+        }
+        report->truncation = why;
+        break;
+      }
+      offline = fmt::format("{}: {}", dir, why);
+      break;
+    }
+    // Offsets at or above the recovery point may not have reached the disk.
+    const int64_t next_base = last ? INT64_MAX : bases[i + 1];
+    const bool may_be_unflushed = !opt.clean_shutdown && next_base > opt.recovery_point;
+    const bool walk = may_be_unflushed || opt.truncate_corrupt;
+    if (!walk) {
+      Status s = seg->RestoreFromIndexes();
+      if (!s.ok()) {
+        spdlog::warn("{}: indexes of segment {} not trusted ({}); rebuilding from the log", dir,
+                     base, s.message());
+      }
+      if (s.ok()) {
+        if (!last) SENTRY_RETURN_IF_ERROR(seg->Seal());
+        segs.push_back(std::move(seg));
+        continue;
+      }
+    }
+    // Walk this segment. A torn tail above the recovery point is truncated;
+    // below it (or in a clean log), it is corruption.
+    SegmentScan probe = seg->Scan(/*verify_crc=*/true);
+    const bool tolerate = may_be_unflushed || opt.truncate_corrupt;
+    if (!probe.clean_end && !tolerate) {
+      offline = fmt::format("{} position {}: {}", seg->log_path(), probe.valid_bytes,
+                            probe.reason);
+      auto w = Walk(seg.get(), /*truncate_log=*/false, report);  // files stay as they are
+      if (!w.ok()) return w.status();
+      segs.push_back(std::move(seg));
+      break;
+    }
+    auto w = Walk(seg.get(), /*truncate_log=*/true, report);
+    if (!w.ok()) return w.status();
+    if (!w->clean_end || (!last && seg->next_offset() != next_base)) {
+      std::string why = w->clean_end ? "later segments do not continue the log" : w->reason;
+      if (!may_be_unflushed) {
+        spdlog::error("DATA LOSS in {}: corrupt batch at position {} of {} ({}); truncating there "
+                      "because recovery.truncate.corrupt is set: {} bytes and every later "
+                      "segment are dropped",
+                      dir, w->valid_bytes, seg->log_path(), why, w->torn_bytes);
+      }
+      report->truncation = fmt::format("position {} of {}: {}", w->valid_bytes,
+                                       seg->log_path(), why);
+      report->bytes_truncated += w->torn_bytes;
+      segs.push_back(std::move(seg));
+      for (size_t k = i + 1; k < bases.size(); k++) {
+        SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
+        report->segments_removed++;
+      }
+      break;
+    }
+    if (!last) SENTRY_RETURN_IF_ERROR(seg->Seal());
+    segs.push_back(std::move(seg));
+  }
+  if (segs.empty()) {
+    // The very first segment is corrupt and kept as is: serve nothing.
+    return Status::Corruption(offline);
+  }
+  // If we stopped early on a tail, the last kept segment becomes active again
+  // and must accept appends (it was sealed above only if not last).
+  report->segments = static_cast<int>(segs.size());
+  report->log_end_offset = segs.back()->next_offset();
+  const bool reopen_active = segs.back()->sealed() && offline.empty();
+  if (reopen_active) {
+    // A sealed segment cannot take appends: roll to a fresh one at its end.
+    auto fresh = Segment::Create(dir, segs.back()->next_offset(), cfg);
+    if (fresh.ok()) {
+      segs.push_back(std::move(fresh).value());
+    } else if (fresh.status().code() == Status::Code::kAlreadyExists) {
+      return Status::Corruption(dir + ": stray segment " + fresh.status().message());
+    } else {
+      return fresh.status();
+    }
+  }
+  auto log = PartitionLog::Adopt(dir, cfg, std::move(segs), durable);
+  if (!log.ok()) return log.status();
+  if (!offline.empty()) {
+    report->offline_reason = offline;
+    (*log)->SetOffline(offline);
+  }
+  return log;
+}
+
+}  // namespace sentry::recovery

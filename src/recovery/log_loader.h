@@ -1,0 +1,51 @@
+// LoadPartition: opens one partition directory at start-up and decides, per
+// segment, how much to trust it.
+//
+//  - Clean shutdown (marker present): every segment's indexes are trusted
+//    after CheckIndexes (every slot in range and in order); log bytes are
+//    verified lazily before first being served, or by the scrub.
+//  - Unclean: segments entirely below the recovery point are treated as on a
+//    clean start (they were msync'ed). Every segment holding offsets at or
+//    above it is walked batch by batch (header, CRC-32C, offset continuity).
+//    At the first failure, or at zeros, the log ends: the tail is truncated,
+//    the indexes rebuilt, later segments removed, one WARN line logged.
+//  - A bad batch below the recovery point is corruption of acknowledged,
+//    synced data: the partition is loaded OFFLINE (files untouched), unless
+//    `truncate_corrupt` is set, in which case it is truncated there with an
+//    ERROR line spelling out the data loss (Kafka's behaviour).
+//  - Indexes that are missing, short, zeroed or inconsistent are rebuilt.
+//
+// Runs on the start-up thread, before the partition is served.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "storage/partition_log.h"
+
+namespace sentry::recovery {
+
+struct RecoveryOptions {
+  bool clean_shutdown = false;
+  int64_t recovery_point = 0;     // from the checkpoint; 0 when unknown
+  bool truncate_corrupt = false;  // operator setting: truncate instead of offline
+};
+
+struct RecoveryReport {
+  int segments = 0;
+  int segments_walked = 0;       // CRC-checked at start
+  int indexes_rebuilt = 0;
+  int segments_removed = 0;      // past a torn tail
+  int64_t bytes_truncated = 0;
+  std::string truncation;        // empty when nothing was cut
+  std::string offline_reason;    // non-empty: loaded offline
+  int64_t log_end_offset = 0;
+};
+
+Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,
+                                                    const RecoveryOptions& opt,
+                                                    RecoveryReport* report);
+
+}  // namespace sentry::recovery
