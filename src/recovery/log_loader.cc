@@ -81,6 +81,38 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
         continue;
       }
     }
+    // The segment holding the recovery point: walk only past it when the
+    // index below it checks out.
+    if (may_be_unflushed && !opt.truncate_corrupt && base < opt.recovery_point) {
+      auto tail = seg->RestoreFromPoint(opt.recovery_point);
+      if (tail.ok()) {
+        report->segments_walked++;
+        if (!tail->clean_end || !last) {
+          report->truncation = fmt::format("position {} of {}: {}", tail->valid_bytes,
+                                           seg->log_path(),
+                                           tail->clean_end ? "later segments do not continue "
+                                                             "the log"
+                                                           : tail->reason);
+          report->bytes_truncated += tail->torn_bytes;
+          if (tail->clean_end && !last && seg->next_offset() == next_base) {
+            report->truncation.clear();  // a clean roll boundary: nothing cut
+            SENTRY_RETURN_IF_ERROR(seg->Seal());
+            segs.push_back(std::move(seg));
+            continue;
+          }
+          segs.push_back(std::move(seg));
+          for (size_t k = i + 1; k < bases.size(); k++) {
+            SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
+            report->segments_removed++;
+          }
+          break;
+        }
+        segs.push_back(std::move(seg));
+        continue;
+      }
+      spdlog::warn("{}: cannot resume segment {} at recovery point {} ({}); walking all of it",
+                   dir, base, opt.recovery_point, tail.status().message());
+    }
     // Walk this segment. A torn tail above the recovery point is truncated;
     // below it (or in a clean log), it is corruption.
     SegmentScan probe = seg->Scan(/*verify_crc=*/true);

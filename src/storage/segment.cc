@@ -158,13 +158,14 @@ std::optional<int64_t> Segment::OffsetForTime(int64_t ts) const {
   return base_offset_ + *rel;
 }
 
-SegmentScan Segment::Scan(bool verify_crc) const {
+SegmentScan Segment::ScanFrom(bool verify_crc, uint32_t from, int64_t from_offset) const {
   SegmentScan scan;
-  scan.next_offset = base_offset_;
+  scan.next_offset = from_offset;
+  scan.valid_bytes = from;
   scan.crc_verified = verify_crc;
   const uint8_t* base = log_->data();
   const size_t limit = log_->backed_size();
-  size_t pos = 0;
+  size_t pos = from;
   while (pos < limit) {
     size_t avail = limit - pos;
     if (avail < batch_layout::kHeaderSize) {
@@ -216,9 +217,12 @@ Status Segment::RebuildIndexes(uint32_t valid_bytes) {
   SENTRY_RETURN_IF_ERROR(index_->TrimTo(0));
   SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(0));
   time_index_->ResetEntries(0);
+  return IndexBatches(0, 0, valid_bytes);
+}
+
+Status Segment::IndexBatches(uint32_t pos, uint32_t rel, uint32_t end) {
   const uint8_t* base = log_->data();
-  uint32_t pos = 0, rel = 0;
-  while (pos < valid_bytes) {
+  while (pos < end) {
     RecordBatchView view(base + pos);
     uint32_t count = static_cast<uint32_t>(view.records_count());
     SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, pos));
@@ -228,6 +232,59 @@ Status Segment::RebuildIndexes(uint32_t valid_bytes) {
   }
   next_rel_ = rel;
   return Status::OK();
+}
+
+Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
+  if (point <= base_offset_ || point - base_offset_ > cfg_.index_max_entries) {
+    return Status::NotFound("recovery point not inside this segment");
+  }
+  const uint32_t trusted = static_cast<uint32_t>(point - base_offset_);
+  const size_t log_bytes = log_->backed_size();
+  if (index_->file_bytes() < size_t{trusted} * kIndexSlotBytes) {
+    return Status::Corruption("index shorter than the recovery point");
+  }
+  // Every slot below the point must be sane (this reads only the index).
+  const uint8_t* idx = index_->file()->data();
+  uint32_t prev = 0;
+  for (uint32_t i = 0; i < trusted; i++) {
+    uint32_t rel = GetU32(idx + size_t{i} * kIndexSlotBytes);
+    uint32_t pos = GetU32(idx + size_t{i} * kIndexSlotBytes + 4);
+    if (rel != i || pos < prev || pos >= log_bytes) {
+      return Status::Corruption(fmt::format("index slot {} below the recovery point is bad", i));
+    }
+    prev = pos;
+  }
+  RecordBatchView last;
+  SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(log_->data() + prev, log_bytes - prev, &last,
+                                                /*verify_crc=*/false));
+  if (last.last_offset() != point - 1) {
+    return Status::Corruption("the batch at the last trusted slot does not end at the point");
+  }
+  const uint32_t start = prev + static_cast<uint32_t>(last.TotalSize());
+  SegmentScan scan = ScanFrom(/*verify_crc=*/true, start, point);
+  // Time index: keep the increasing entries below the point, drop the rest.
+  uint32_t keep = 0;
+  const uint32_t tcap = static_cast<uint32_t>(time_index_->file()->backed_size() /
+                                              kTimeIndexSlotBytes);
+  while (keep < tcap && time_index_->RelAt(keep) < trusted &&
+         (keep == 0 || (time_index_->TimestampAt(keep) > time_index_->TimestampAt(keep - 1) &&
+                        time_index_->RelAt(keep) > time_index_->RelAt(keep - 1)))) {
+    keep++;
+  }
+  if (keep == 0) return Status::Corruption("time index below the recovery point is empty");
+  SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));
+  SENTRY_RETURN_IF_ERROR(index_->TrimTo(trusted));
+  SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(keep));
+  time_index_->ResetEntries(keep);
+  SENTRY_RETURN_IF_ERROR(IndexBatches(start, trusted, scan.valid_bytes));
+  size_ = scan.valid_bytes;
+  {
+    std::lock_guard<std::mutex> l(verify_mu_);
+    verified_next_offset_ = base_offset_;
+    verified_bytes_.store(0, std::memory_order_release);  // the trusted prefix: lazily
+  }
+  published_size_.store(size_, std::memory_order_release);
+  return scan;
 }
 
 Result<std::vector<int64_t>> Segment::ListBases(const std::string& dir) {

@@ -187,6 +187,73 @@ TEST_F(LogLoaderTest, UncleanRestartWalksOnlyPastTheRecoveryPoint) {
   EXPECT_EQ(log->durable_offset(), point);
 }
 
+// The recovery point inside the active segment: only the bytes after it are
+// walked; a torn tail there is cut; the trusted prefix keeps its offsets.
+TEST_F(LogLoaderTest, RecoveryPointInsideTheActiveSegmentWalksOnlyTheTail) {
+  cfg_.segment_bytes = 1 << 20;
+  int64_t point;
+  std::vector<int64_t> ends;
+  {
+    auto log = PartitionLog::Open(dir_, cfg_).value();
+    for (int i = 0; i < 100; i++) {
+      auto b = MakeBatch(1 + i % 3, 60, 5000 + i);
+      BatchSetSummary s;
+      ASSERT_TRUE(ValidateBatches(b, &s).ok());
+      ASSERT_TRUE(log->Append(b, s).ok());
+      ends.push_back(log->high_watermark());
+      if (i == 59) point = log->Flush().value();
+    }
+  }
+  // Tear the tail: flip a byte in the 80th batch.
+  std::string log_path = SegPath(0, ".log");
+  std::ifstream in(log_path, std::ios::binary);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), {});
+  size_t pos = 0;
+  for (int i = 0; i < 80; i++) pos += 12 + GetI32(bytes.data() + pos + 8);
+  FlipByte(log_path, pos + 70);
+  RecoveryReport report;
+  RecoveryOptions opt;
+  opt.recovery_point = point;
+  auto log = Load(opt, &report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(report.segments_walked, 1);
+  EXPECT_EQ(report.indexes_rebuilt, 0);  // resumed, not rebuilt
+  EXPECT_EQ(log->high_watermark(), ends[79]);
+  EXPECT_FALSE(report.truncation.empty());
+  EXPECT_EQ(ReadAll(log.get()), ends[79]);
+  for (int64_t o = 0; o < ends[79]; o++) ASSERT_TRUE(log->Read(o, 1).ok()) << o;
+  EXPECT_EQ(log->OffsetForTimestamp(5000 + 70), ends[69]);
+}
+
+TEST_F(LogLoaderTest, BadIndexBelowTheRecoveryPointFallsBackToAFullWalk) {
+  cfg_.segment_bytes = 1 << 20;
+  int64_t point;
+  {
+    auto log = PartitionLog::Open(dir_, cfg_).value();
+    for (int i = 0; i < 50; i++) {
+      auto b = MakeBatch(2, 60);
+      BatchSetSummary s;
+      ASSERT_TRUE(ValidateBatches(b, &s).ok());
+      ASSERT_TRUE(log->Append(b, s).ok());
+      if (i == 30) point = log->Flush().value();
+    }
+  }
+  {
+    std::fstream f(SegPath(0, ".index"), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(8 * 10);
+    std::string z(8, '\0');
+    f.write(z.data(), 8);
+  }
+  RecoveryReport report;
+  RecoveryOptions opt;
+  opt.recovery_point = point;
+  auto log = Load(opt, &report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(report.indexes_rebuilt, 1);
+  EXPECT_EQ(log->high_watermark(), 100);
+  for (int64_t o = 0; o < 100; o++) ASSERT_TRUE(log->Read(o, 1).ok()) << o;
+}
+
 TEST_F(LogLoaderTest, DeletedOrZeroedIndexesAreRebuilt) {
   auto ends = Write(200, true);
   auto bases = Bases();
