@@ -166,6 +166,16 @@ Result<Response> Connection::Call(uint16_t api_key, const std::vector<uint8_t>& 
   return ReceiveFor(corr.value(), timeout_ms);
 }
 
+bool Connection::WaitReadable(int timeout_ms) {
+  if (!parked_.empty()) return true;
+  pollfd pf{fd_, POLLIN, 0};
+  int r;
+  do {
+    r = ::poll(&pf, 1, timeout_ms);
+  } while (r < 0 && errno == EINTR);
+  return r > 0;
+}
+
 bool Connection::WaitClosed(int timeout_ms) {
   const int64_t deadline = NowMs() + timeout_ms;
   uint8_t buf[4096];

@@ -45,6 +45,9 @@ class Connection {
   // The response with this correlation id.
   Result<Response> ReceiveFor(uint32_t correlation_id, int timeout_ms = 10000);
   Result<Response> Call(uint16_t api_key, const std::vector<uint8_t>& body, int timeout_ms = 10000);
+  // True when a response is parked or bytes arrive on the socket within
+  // timeout (0 = just look). Lets a caller multiplex without blocking in Receive.
+  bool WaitReadable(int timeout_ms);
   // True when the broker closed the connection (read returns EOF) within timeout.
   bool WaitClosed(int timeout_ms);
   int fd() const { return fd_; }
