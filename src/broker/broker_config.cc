@@ -102,6 +102,9 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  }
                  return Status::InvalidArgument("log.level: '" + v + "' is not a level");
                }});
+  add_int("storage.min.free.bytes",
+          "refuse produce (KAFKA_STORAGE_ERROR) rather than leave less free disk than this",
+          &c->min_free_bytes, 0, INT64_MAX);
   add_int("log.flush.offset.checkpoint.interval.ms",
           "how often rolled segments are synced and the recovery checkpoint written",
           &c->checkpoint_interval_ms, 100, INT64_MAX);

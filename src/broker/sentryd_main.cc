@@ -78,6 +78,7 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   spdlog::info("Loading log segments from disk...");
   broker::TopicRegistry registry(cfg.data_dir, &pipeline, &prefaulter, cfg.max_partitions,
                                  cfg.topic_defaults);
+  registry.set_min_free_bytes(static_cast<uint64_t>(cfg.min_free_bytes));
   broker::RecoveryContext rctx;
   rctx.clean_shutdown = clean;
   rctx.truncate_corrupt = cfg.recovery_truncate_corrupt;

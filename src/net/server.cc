@@ -106,6 +106,10 @@ void Server::Run() {
             ::poll(&sfd, 1, 50);
             reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
           }
+          // accept4 fails with EMFILE before it looks at the backlog, so only
+          // the reserved accept tells whether the backlog is empty: if it is,
+          // go back to poll() (which wakes only for a new connection).
+          if (c < 0) break;
           continue;
         }
         break;  // EAGAIN: backlog drained

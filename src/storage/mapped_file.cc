@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -67,6 +68,19 @@ MappedFile::~MappedFile() {
 Status MappedFile::AllocateTo(size_t target) {
   size_t backed = backed_.load(std::memory_order_relaxed);
   if (target <= backed) return Status::OK();
+  if (opt_.min_free_bytes > 0) {
+    // Checked once per allocation step (16 MiB by default), not per append.
+    struct statvfs vfs;
+    if (::fstatvfs(fd_, &vfs) == 0) {
+      const uint64_t free_bytes = uint64_t{vfs.f_bavail} * vfs.f_frsize;
+      const uint64_t want = target - backed;
+      if (free_bytes < want + opt_.min_free_bytes) {
+        return Status::NoSpace(fmt::format(
+            "{}: {} bytes free, storage.min.free.bytes keeps {} in reserve", path_, free_bytes,
+            opt_.min_free_bytes));
+      }
+    }
+  }
   SENTRY_RETURN_IF_ERROR(opt_.file_ops->Allocate(fd_, static_cast<off_t>(backed),
                                                  static_cast<off_t>(target - backed)));
   backed_.store(target, std::memory_order_release);

@@ -36,6 +36,9 @@ struct MappedFileOptions {
   FileOps* file_ops = nullptr;       // nullptr -> DefaultFileOps()
   // Background thread doing the prefault; nullptr -> the writer does it inline.
   Prefaulter* prefaulter = nullptr;
+  // storage.min.free.bytes: refuse to allocate (kNoSpace) when the file
+  // system would be left with less free space than this. 0 = off.
+  uint64_t min_free_bytes = 0;
 };
 
 class MappedFile {

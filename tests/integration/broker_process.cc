@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/syscall.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -11,6 +12,7 @@
 #include <cstring>
 #include <fstream>
 #include <regex>
+#include <sstream>
 
 namespace sentry::testing {
 
@@ -37,6 +39,10 @@ bool BrokerProcess::Start() {
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
+    if (fd_limit_ > 0) {
+      rlimit rl{static_cast<rlim_t>(fd_limit_), static_cast<rlim_t>(fd_limit_)};
+      ::setrlimit(RLIMIT_NOFILE, &rl);
+    }
     ::dup2(pipefd[1], 1);
     ::dup2(pipefd[1], 2);
     std::vector<char*> argv;
@@ -113,6 +119,21 @@ bool BrokerProcess::WaitForOutput(const std::string& needle, int timeout_ms) {
   std::unique_lock<std::mutex> l(mu_);
   return cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
                       [&] { return output_.find(needle) != std::string::npos; });
+}
+
+long BrokerProcess::CpuTicks() const {
+  std::ifstream in("/proc/" + std::to_string(pid_) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(in)), {});
+  auto close = all.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(all.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; i++) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
 }
 
 long BrokerProcess::PeakRssKb() const {

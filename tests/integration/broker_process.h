@@ -41,12 +41,17 @@ class BrokerProcess {
 
   std::unique_ptr<client::Client> NewClient();
   void set_extra_args(std::vector<std::string> a) { extra_args_ = std::move(a); }
+  // RLIMIT_NOFILE for the broker process (0 = inherit).
+  void set_fd_limit(int n) { fd_limit_ = n; }
+  // CPU time (user + system) the broker has used, in clock ticks.
+  long CpuTicks() const;
 
  private:
   void ReadOutput(int fd);
   std::string data_dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;
+  int fd_limit_ = 0;
   int port_ = 0;
   std::thread reader_;
   std::mutex mu_;

@@ -1,0 +1,278 @@
+#include "sentryctl/commands.h"
+
+#include <fmt/format.h>
+
+#include <iostream>
+#include <map>
+#include <memory>
+
+#include "client/admin.h"
+#include "client/client.h"
+#include "client/consumer.h"
+#include "client/producer.h"
+
+namespace sentry::ctl {
+
+namespace {
+
+int Fail(const Status& s) {
+  fmt::print(stderr, "sentryctl: {}\n", s.message());
+  return 1;
+}
+
+Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
+  return client::Client::Connect(b.host, b.port);
+}
+
+}  // namespace
+
+int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
+                const std::vector<std::string>& configs) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  for (const auto& c : configs) {
+    auto eq = c.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      fmt::print(stderr, "sentryctl: --config expects KEY=VALUE, got '{}'\n", c);
+      return 2;
+    }
+    kv.emplace_back(c.substr(0, eq), c.substr(eq + 1));
+  }
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  Status s = admin.CreateTopic(name, partitions, kv);
+  if (!s.ok()) return Fail(s);
+  fmt::print("Created topic {} with {} partition{}.\n", name, partitions,
+             partitions == 1 ? "" : "s");
+  return 0;
+}
+
+int TopicDelete(const BrokerAddress& b, const std::string& name) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  Status s = admin.DeleteTopic(name);
+  if (!s.ok()) return Fail(s);
+  fmt::print("Deleted topic {}.\n", name);
+  return 0;
+}
+
+int TopicList(const BrokerAddress& b) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  auto topics = admin.ListTopics();
+  if (!topics.ok()) return Fail(topics.status());
+  fmt::print("{:<40} {:>10}\n", "TOPIC", "PARTITIONS");
+  for (const auto& t : topics.value()) fmt::print("{:<40} {:>10}\n", t.name, t.partitions.size());
+  return 0;
+}
+
+int TopicDescribe(const BrokerAddress& b, const std::string& name) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  auto t = admin.DescribeTopic(name);
+  if (!t.ok()) return Fail(t.status());
+  fmt::print("topic {}: {} partition{}\n", name, t->partitions.size(),
+             t->partitions.size() == 1 ? "" : "s");
+  fmt::print("{:>9} {:>16} {:>16} {:>12}\n", "PARTITION", "LOG_START_OFFSET", "LOG_END_OFFSET",
+             "RECORDS");
+  for (const auto& p : t->partitions) {
+    fmt::print("{:>9} {:>16} {:>16} {:>12}\n", p.partition, p.log_start_offset, p.log_end_offset,
+               p.log_end_offset - p.log_start_offset);
+  }
+  return 0;
+}
+
+int Produce(const BrokerAddress& b, const ProduceArgs& a) {
+  client::ProducerOptions o;
+  o.host = b.host;
+  o.port = b.port;
+  o.acks = static_cast<int16_t>(a.acks);
+  auto p = client::Producer::Create(o, a.topic);
+  if (!p.ok()) return Fail(p.status());
+  if (a.partition >= p.value()->partitions()) {
+    fmt::print(stderr,
+               "sentryctl: produce to {}-{}: UNKNOWN_TOPIC_OR_PARTITION: the topic has {} "
+               "partitions (0-{}).\n",
+               a.topic, a.partition, p.value()->partitions(), p.value()->partitions() - 1);
+    return 1;
+  }
+  std::string line;
+  int64_t lines = 0;
+  while (std::getline(std::cin, line)) {
+    std::optional<std::string_view> key;
+    std::string_view value = line;
+    if (!a.key_separator.empty()) {
+      auto at = line.find(a.key_separator);
+      if (at != std::string::npos) {
+        key = std::string_view(line).substr(0, at);
+        value = std::string_view(line).substr(at + a.key_separator.size());
+      }
+    }
+    Status s = p.value()->Send(key, value, a.partition);
+    if (!s.ok()) return Fail(s);
+    lines++;
+  }
+  Status s = p.value()->Flush();
+  if (!s.ok()) return Fail(s);
+  fmt::print(stderr, "Produced {} records to {}{}.\n", lines, a.topic,
+             a.acks == 0 ? " (acks=0: not confirmed by the broker)" : "");
+  return 0;
+}
+
+std::string FormatRecord(const std::string& f, const std::string& topic, int32_t partition,
+                         int64_t offset, int64_t timestamp, const std::string* key,
+                         const std::string* value) {
+  std::string out;
+  for (size_t i = 0; i < f.size(); i++) {
+    const char c = f[i];
+    if ((c == '%' || c == '\\') && i + 1 < f.size()) {
+      const char n = f[++i];
+      if (c == '\\') {
+        out += n == 'n' ? '\n' : n == 't' ? '\t' : n;
+        continue;
+      }
+      switch (n) {
+        case 'v': if (value) out += *value; break;
+        case 'k': if (key) out += *key; break;
+        case 'o': out += std::to_string(offset); break;
+        case 'p': out += std::to_string(partition); break;
+        case 't': out += std::to_string(timestamp); break;
+        case 'T': out += topic; break;
+        case '%': out += '%'; break;
+        default: out += '%'; out += n;
+      }
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+int Consume(const BrokerAddress& b, const ConsumeArgs& a) {
+  auto start = client::StartPosition::Parse(a.from);
+  if (!start.ok()) {
+    fmt::print(stderr, "sentryctl: --from: {}\n", start.status().message());
+    return 2;
+  }
+  client::ConsumerOptions o;
+  o.host = b.host;
+  o.port = b.port;
+  o.group = a.group;
+  std::vector<int32_t> parts;
+  if (a.partition >= 0) parts.push_back(a.partition);
+  auto consumer = client::Consumer::Create(o, a.topic, parts, start.value());
+  if (!consumer.ok()) return Fail(consumer.status());
+  client::Consumer& cons = *consumer.value();
+  // Without --follow, stop at the log end offsets seen now.
+  std::map<int32_t, int64_t> end;
+  if (!a.follow) {
+    auto c = Connect(b);
+    if (!c.ok()) return Fail(c.status());
+    client::Admin admin(c->get());
+    for (int32_t p : cons.partitions()) {
+      auto e = admin.ListOffset(a.topic, p, -1);
+      if (!e.ok()) return Fail(e.status());
+      end[p] = e.value();
+    }
+  }
+  std::map<int32_t, int64_t> next;  // offset after the last record printed
+  for (int32_t p : cons.partitions()) next[p] = cons.position(p);
+  auto done = [&] {
+    if (a.follow) return false;
+    for (auto& [p, e] : end) {
+      if (next[p] < e) return false;
+    }
+    return true;
+  };
+  int64_t printed = 0;
+  while ((a.count < 0 || printed < a.count) && !done()) {
+    auto records = cons.Poll(1000);
+    if (!records.ok()) return Fail(records.status());
+    for (const auto& r : records.value()) {
+      if (a.count >= 0 && printed >= a.count) break;
+      if (!a.follow && r.offset >= end[r.partition]) continue;
+      std::string line = FormatRecord(a.format, a.topic, r.partition, r.offset, r.timestamp,
+                                      r.key ? &*r.key : nullptr, r.value ? &*r.value : nullptr);
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      next[r.partition] = r.offset + 1;
+      printed++;
+    }
+    if (a.follow) std::fflush(stdout);
+    // Records past the limit were read but not printed: the committed
+    // position is the one after the last record printed.
+    for (int32_t p : cons.partitions()) {
+      if (!a.follow && next[p] < end[p] && cons.position(p) >= end[p] &&
+          (a.count < 0 || printed < a.count)) {
+        next[p] = end[p];  // only skipped offsets (e.g. compaction gaps) remain
+      }
+    }
+  }
+  std::fflush(stdout);
+  if (!a.group.empty()) {
+    for (int32_t p : cons.partitions()) {
+      Status s = cons.Seek(p, next[p]);
+      if (!s.ok()) return Fail(s);
+    }
+    Status s = cons.Commit();
+    if (!s.ok()) return Fail(s);
+  }
+  return 0;
+}
+
+int Offsets(const BrokerAddress& b, const std::string& topic, int32_t partition) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  std::vector<int32_t> parts;
+  if (partition >= 0) {
+    parts.push_back(partition);
+  } else {
+    auto n = admin.PartitionCount(topic);
+    if (!n.ok()) return Fail(n.status());
+    for (int32_t p = 0; p < n.value(); p++) parts.push_back(p);
+  }
+  std::vector<std::pair<int64_t, int64_t>> rows;
+  for (int32_t p : parts) {
+    auto s = admin.ListOffset(topic, p, -2);
+    if (!s.ok()) return Fail(s.status());
+    auto e = admin.ListOffset(topic, p, -1);
+    if (!e.ok()) return Fail(e.status());
+    rows.emplace_back(s.value(), e.value());
+  }
+  fmt::print("{:>9} {:>16} {:>16}\n", "PARTITION", "LOG_START_OFFSET", "LOG_END_OFFSET");
+  for (size_t i = 0; i < parts.size(); i++) {
+    fmt::print("{:>9} {:>16} {:>16}\n", parts[i], rows[i].first, rows[i].second);
+  }
+  return 0;
+}
+
+int GroupCommit(const BrokerAddress& b, const std::string& group, const std::string& topic,
+                int32_t partition, int64_t offset) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  Status s = admin.CommitOffset(group, topic, partition, offset);
+  if (!s.ok()) return Fail(s);
+  fmt::print("Committed offset {} for group {} on {}-{}.\n", offset, group, topic, partition);
+  return 0;
+}
+
+int GroupFetch(const BrokerAddress& b, const std::string& group, const std::string& topic,
+               int32_t partition) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  auto o = admin.FetchCommittedOffset(group, topic, partition);
+  if (!o.ok()) return Fail(o.status());
+  fmt::print("{}\n", o.value());
+  if (o.value() < 0) {
+    fmt::print(stderr, "(group {} has committed nothing for {}-{})\n", group, topic, partition);
+  }
+  return 0;
+}
+
+}  // namespace sentry::ctl

@@ -1,0 +1,158 @@
+// sentryctl: the operator's command line for sentryd (topics, produce,
+// consume, offsets, groups) and for its data directory offline (dump, verify).
+// Exit codes: 0 success, 1 the operation failed (a protocol error name and
+// what to do are printed) or verify found problems, 2 bad arguments.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+#include "sentryctl/commands.h"
+#include "sentryctl/dump.h"
+#include "sentryctl/verify.h"
+
+using namespace sentry::ctl;
+
+int main(int argc, char** argv) {
+  CLI::App app{"sentryctl: manage a sentryd broker and inspect its data directory"};
+  app.require_subcommand(1);
+  app.fallthrough();  // --broker may come before or after the command
+  std::string broker = "127.0.0.1:7070";
+  app.add_option("--broker", broker, "broker address HOST:PORT")->capture_default_str();
+  std::function<int(const BrokerAddress&)> run;
+
+  // topic create|delete|list|describe
+  auto* topic = app.add_subcommand("topic", "create, delete, list and describe topics");
+  topic->require_subcommand(1);
+  std::string name;
+  int32_t partitions = 1;
+  std::vector<std::string> configs;
+  auto* create = topic->add_subcommand("create", "create a topic");
+  create->add_option("NAME", name, "topic name: 1-249 of [a-zA-Z0-9._-]")->required();
+  create->add_option("--partitions", partitions, "number of partitions")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  create->add_option("--config", configs,
+                     "topic setting KEY=VALUE (segment.bytes, retention.ms, ...); repeatable")
+      ->allow_extra_args(false);
+  create->callback([&] {
+    run = [&](const BrokerAddress& b) { return TopicCreate(b, name, partitions, configs); };
+  });
+  auto* del = topic->add_subcommand("delete", "delete a topic and its files");
+  del->add_option("NAME", name, "topic name")->required();
+  del->callback([&] { run = [&](const BrokerAddress& b) { return TopicDelete(b, name); }; });
+  auto* list = topic->add_subcommand("list", "list topics and their partition counts");
+  list->callback([&] { run = [&](const BrokerAddress& b) { return TopicList(b); }; });
+  auto* describe = topic->add_subcommand("describe", "partitions of a topic with their offsets");
+  describe->add_option("NAME", name, "topic name")->required();
+  describe->callback(
+      [&] { run = [&](const BrokerAddress& b) { return TopicDescribe(b, name); }; });
+
+  // produce
+  ProduceArgs pa;
+  auto* produce = app.add_subcommand(
+      "produce", "send one record per stdin line (batched; waits for every acknowledgement)");
+  produce->add_option("TOPIC", pa.topic, "topic")->required();
+  produce->add_option("--partition", pa.partition,
+                      "partition (default: murmur2 of the key, round-robin without one)")
+      ->check(CLI::NonNegativeNumber);
+  produce->add_option("--key-separator", pa.key_separator,
+                      "split each line at the first SEP into key and value");
+  produce->add_option("--acks", pa.acks,
+                      "-1: flushed to disk, 1: in the log, 0: no acknowledgement")
+      ->capture_default_str()
+      ->check(CLI::IsMember({-1, 0, 1}));
+  produce->callback([&] { run = [&](const BrokerAddress& b) { return Produce(b, pa); }; });
+
+  // consume
+  ConsumeArgs ca;
+  auto* consume = app.add_subcommand(
+      "consume", "print records, one per line (stops at the log end unless --follow)");
+  consume->add_option("TOPIC", ca.topic, "topic")->required();
+  consume->add_option("--partition", ca.partition, "only this partition (default: all)")
+      ->check(CLI::NonNegativeNumber);
+  consume->add_option("--from", ca.from, "earliest, latest, an OFFSET, or @UNIX_MS")
+      ->capture_default_str();
+  consume->add_option("--count", ca.count, "stop after N records")->check(CLI::NonNegativeNumber);
+  consume->add_flag("--follow", ca.follow, "keep waiting for new records");
+  consume->add_option("--group", ca.group,
+                      "consumer group: start at its committed offsets (if any), commit the "
+                      "position reached at the end");
+  consume->add_option("--format", ca.format,
+                      "line format: %v value, %k key, %o offset, %p partition, %t timestamp, "
+                      "%T topic, %% percent; \\t and \\n escapes")
+      ->capture_default_str();
+  consume->callback([&] { run = [&](const BrokerAddress& b) { return Consume(b, ca); }; });
+
+  // offsets
+  std::string otopic;
+  int32_t opart = -1;
+  auto* offsets = app.add_subcommand("offsets", "log start and log end offsets of a topic");
+  offsets->add_option("TOPIC", otopic, "topic")->required();
+  offsets->add_option("--partition", opart, "only this partition")
+      ->check(CLI::NonNegativeNumber);
+  offsets->callback(
+      [&] { run = [&](const BrokerAddress& b) { return Offsets(b, otopic, opart); }; });
+
+  // group commit|fetch
+  auto* group = app.add_subcommand("group", "committed offsets of consumer groups");
+  group->require_subcommand(1);
+  std::string g, gtopic;
+  int32_t gpart = 0;
+  int64_t goffset = 0;
+  auto* commit = group->add_subcommand("commit", "commit OFFSET for GROUP on TOPIC PARTITION");
+  commit->add_option("GROUP", g, "group")->required();
+  commit->add_option("TOPIC", gtopic, "topic")->required();
+  commit->add_option("PARTITION", gpart, "partition")->required()->check(CLI::NonNegativeNumber);
+  commit->add_option("OFFSET", goffset, "next offset to consume")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  commit->callback([&] {
+    run = [&](const BrokerAddress& b) { return GroupCommit(b, g, gtopic, gpart, goffset); };
+  });
+  auto* gfetch = group->add_subcommand("fetch", "print the offset GROUP committed (-1: none)");
+  gfetch->add_option("GROUP", g, "group")->required();
+  gfetch->add_option("TOPIC", gtopic, "topic")->required();
+  gfetch->add_option("PARTITION", gpart, "partition")->required()->check(CLI::NonNegativeNumber);
+  gfetch->callback(
+      [&] { run = [&](const BrokerAddress& b) { return GroupFetch(b, g, gtopic, gpart); }; });
+
+  // dump / verify (offline: no broker)
+  std::vector<std::string> files;
+  bool json = false;
+  auto* dump = app.add_subcommand(
+      "dump", "decode .log, .index and .timeindex files offline (no broker needed)");
+  dump->add_option("FILE", files, "segment files")->required();
+  dump->add_flag("--json", json, "one JSON object per file");
+  dump->callback([&] {
+    run = [&](const BrokerAddress&) { return DumpFiles(files, json, stdout, stderr); };
+  });
+  std::string data_dir;
+  auto* verify = app.add_subcommand(
+      "verify",
+      "offline integrity check of a (stopped) broker's data directory: batch CRCs, offset "
+      "continuity, indexes; exit 0 when intact, 1 with a report otherwise");
+  verify->add_option("DATA_DIR", data_dir, "the broker's --data-dir")->required();
+  verify->add_flag("--json", json, "the report as one JSON object");
+  verify->callback([&] {
+    run = [&](const BrokerAddress&) {
+      return PrintVerifyReport(data_dir, VerifyDataDir(data_dir), json, stdout);
+    };
+  });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  auto hp = sentry::client::ParseHostPort(broker);
+  if (!hp.ok()) {
+    std::fprintf(stderr, "sentryctl: --broker: %s\n", hp.status().message().c_str());
+    return 2;
+  }
+  if (!run) return 2;
+  return run(BrokerAddress{hp->first, hp->second});
+}
