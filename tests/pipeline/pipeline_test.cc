@@ -1,0 +1,226 @@
+// The writer pipeline without sockets: writers, the group-commit flusher,
+// completion order, flush policies, and injected disk faults through the
+// storage layer's FileOps interface. Also run under ThreadSanitizer in CI.
+#include "pipeline/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "common/clock.h"
+#include "test_util.h"
+
+namespace sentry::pipeline {
+namespace {
+
+using protocol::ErrorCode;
+
+// Fails Allocate / SyncRange on demand (ENOSPC / EIO).
+class FaultyFileOps final : public FileOps {
+ public:
+  std::atomic<bool> fail_allocate{false};
+  std::atomic<bool> fail_sync{false};
+  Status Allocate(int fd, off_t off, off_t len) override {
+    if (fail_allocate) return Status::FromErrno(ENOSPC, "fallocate (injected)");
+    return DefaultFileOps()->Allocate(fd, off, len);
+  }
+  Status SyncRange(void* a, size_t n) override {
+    if (fail_sync) return Status::FromErrno(EIO, "msync (injected)");
+    return DefaultFileOps()->SyncRange(a, n);
+  }
+  Status Truncate(int fd, off_t s) override { return DefaultFileOps()->Truncate(fd, s); }
+  Status SyncFile(int fd) override { return DefaultFileOps()->SyncFile(fd); }
+};
+
+// Collects completions; checks the durability promise as each arrives.
+class RecordingSink final : public CompletionSink {
+ public:
+  void Complete(WriteRequest* req) override {
+    std::lock_guard<std::mutex> l(mu_);
+    if (req->acks == -1 && req->error == ErrorCode::kNone) {
+      // acks=-1 is answered only once its range is synced.
+      if (req->partition->log()->durable_offset() <= req->info.last_offset) durability_broken_++;
+    }
+    done_.emplace_back(req);
+    cv_.notify_all();
+  }
+  void WakeFetches(const std::shared_ptr<Partition>&) override {}
+  // Waits until `n` completions arrived (or 20 s).
+  bool WaitFor(size_t n) {
+    std::unique_lock<std::mutex> l(mu_);
+    return cv_.wait_for(l, std::chrono::seconds(20), [&] { return done_.size() >= n; });
+  }
+  std::vector<std::unique_ptr<WriteRequest>> Take() {
+    std::lock_guard<std::mutex> l(mu_);
+    return std::move(done_);
+  }
+  int durability_broken() {
+    std::lock_guard<std::mutex> l(mu_);
+    return durability_broken_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::unique_ptr<WriteRequest>> done_;
+  int durability_broken_ = 0;
+};
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PipelineOptions opt;
+    opt.writer_threads = 2;
+    opt.queue_capacity = 1024;
+    pipeline_ = std::make_unique<Pipeline>(opt, std::vector<CompletionSink*>{&sink_});
+    pipeline_->Start();
+  }
+  void TearDown() override { pipeline_->Stop(); }
+  std::shared_ptr<Partition> MakePartition(int index, FlushPolicy policy = {}) {
+    LogConfig cfg;
+    cfg.segment_bytes = 1 << 20;
+    cfg.index_max_entries = 1 << 14;
+    cfg.file.alloc_step = 64 << 10;
+    cfg.file.prefault_ahead = 16 << 10;
+    cfg.file.file_ops = &ops_;
+    auto log = PartitionLog::Open(dir_ / ("p-" + std::to_string(index)), cfg).value();
+    return std::make_shared<Partition>("t", index, std::move(log), policy,
+                                       pipeline_->WriterFor("t", index));
+  }
+  WriteRequest* Submit(const std::shared_ptr<Partition>& p, int16_t acks, int records = 3,
+                       uint32_t corr = 0, size_t value_bytes = 16) {
+    auto bytes = std::make_shared<std::vector<uint8_t>>(
+        sentry::testing::MakeBatch(records, value_bytes));
+    auto* req = new WriteRequest();
+    req->partition = p;
+    req->acks = acks;
+    req->correlation_id = corr;
+    req->deadline_ms = SteadyMillis() + 10000;
+    req->records = *bytes;
+    req->frame_hold = bytes;
+    EXPECT_TRUE(ValidateBatches(req->records, &req->summary).ok());
+    while (!pipeline_->TryEnqueue(0, req)) std::this_thread::yield();  // queue full: retry
+    return req;
+  }
+
+  sentry::testing::TempDir dir_;
+  FaultyFileOps ops_;
+  RecordingSink sink_;
+  std::unique_ptr<Pipeline> pipeline_;
+};
+
+TEST_F(PipelineTest, CompletionsKeepRequestOrderPerPartitionAcrossAckModes) {
+  auto a = MakePartition(0), b = MakePartition(1);
+  constexpr int kN = 600;
+  for (int i = 0; i < kN; i++) {
+    int16_t acks = (i % 5 == 0) ? -1 : 1;  // acks=-1 requests go through the flusher
+    Submit(i % 2 ? b : a, acks, 2, static_cast<uint32_t>(i));
+  }
+  ASSERT_TRUE(sink_.WaitFor(kN));
+  auto done = sink_.Take();
+  std::map<int32_t, int64_t> next_offset;
+  std::map<int32_t, uint32_t> last_corr;
+  for (auto& r : done) {
+    ASSERT_EQ(r->error, ErrorCode::kNone);
+    int32_t p = r->partition->index();
+    EXPECT_EQ(r->info.base_offset, next_offset[p]) << "partition " << p;
+    next_offset[p] = r->info.last_offset + 1;
+    if (last_corr.count(p)) {
+      EXPECT_GT(r->correlation_id, last_corr[p]);
+    }
+    last_corr[p] = r->correlation_id;
+  }
+  EXPECT_EQ(sink_.durability_broken(), 0);
+}
+
+TEST_F(PipelineTest, AcksAllIsAnsweredOnlyAfterSyncAndSyncsAreGrouped) {
+  auto p = MakePartition(0);
+  constexpr int kN = 400;
+  for (int i = 0; i < kN; i++) Submit(p, -1);
+  ASSERT_TRUE(sink_.WaitFor(kN));
+  EXPECT_EQ(sink_.durability_broken(), 0);
+  EXPECT_EQ(p->log()->durable_offset(), p->log()->high_watermark());
+  // Group commit: fewer syncs than requests (they queue while a sync runs).
+  EXPECT_LT(pipeline_->flusher().stats().syncs.load(), static_cast<uint64_t>(kN));
+}
+
+TEST_F(PipelineTest, InjectedFallocateFailureIsAStorageErrorAndNothingIsAppended) {
+  auto p = MakePartition(0);
+  Submit(p, 1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  const int64_t end = p->log()->high_watermark();
+  ops_.fail_allocate = true;
+  // ~300 KB: more than the allocation step and the prefault distance.
+  Submit(p, 1, 1000, 0, 300);
+  ASSERT_TRUE(sink_.WaitFor(2));
+  auto done = sink_.Take();
+  EXPECT_EQ(done.back()->error, ErrorCode::kKafkaStorageError);
+  EXPECT_EQ(p->log()->high_watermark(), end);
+  ops_.fail_allocate = false;
+  Submit(p, 1, 1000, 0, 300);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  done = sink_.Take();
+  EXPECT_EQ(done.back()->error, ErrorCode::kNone);
+  EXPECT_EQ(done.back()->info.base_offset, end);
+}
+
+TEST_F(PipelineTest, InjectedMsyncFailureFailsAcksAllAndDurableOffsetStays) {
+  auto p = MakePartition(0);
+  Submit(p, -1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  sink_.Take();
+  const int64_t durable = p->log()->durable_offset();
+  ops_.fail_sync = true;
+  Submit(p, -1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  auto done = sink_.Take();
+  EXPECT_EQ(done.back()->error, ErrorCode::kKafkaStorageError);
+  EXPECT_EQ(p->log()->durable_offset(), durable);
+  ops_.fail_sync = false;
+  Submit(p, -1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  done = sink_.Take();
+  EXPECT_EQ(done.back()->error, ErrorCode::kNone);
+  EXPECT_EQ(p->log()->durable_offset(), p->log()->high_watermark());
+}
+
+TEST_F(PipelineTest, FlushMessagesOneSyncsEveryBatchBeforeItsAck) {
+  FlushPolicy policy;
+  policy.flush_messages = 1;
+  auto p = MakePartition(0, policy);
+  for (int i = 0; i < 50; i++) Submit(p, 1);
+  ASSERT_TRUE(sink_.WaitFor(50));
+  for (auto& r : sink_.Take()) {
+    EXPECT_GT(r->partition->log()->durable_offset(), r->info.last_offset);
+  }
+}
+
+TEST_F(PipelineTest, FlushMsSyncsInTheBackground) {
+  FlushPolicy policy;
+  policy.flush_ms = 20;
+  auto p = MakePartition(0, policy);
+  Submit(p, 1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  // Awaiting the flusher's cadence: poll the durable offset for up to 5 s.
+  const int64_t deadline = SteadyMillis() + 5000;
+  while (p->log()->durable_offset() < p->log()->high_watermark() && SteadyMillis() < deadline) {
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(p->log()->durable_offset(), p->log()->high_watermark());
+}
+
+TEST_F(PipelineTest, DeletedPartitionRejectsAppendsAfterTheBarrier) {
+  auto p = MakePartition(0);
+  p->MarkDeleted();
+  pipeline_->Barrier(p->writer_index());
+  Submit(p, 1);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  EXPECT_EQ(sink_.Take().back()->error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_EQ(p->log()->high_watermark(), 0);
+}
+
+}  // namespace
+}  // namespace sentry::pipeline
