@@ -155,8 +155,9 @@ bool PartitionLog::ScrubStep(size_t max_bytes) {
 }
 
 void PartitionLog::PublishSegments(SegmentList list) {
-  segments_.store(std::make_shared<const SegmentList>(std::move(list)),
-                  std::memory_order_release);
+  auto fresh = std::make_shared<const SegmentList>(std::move(list));
+  std::lock_guard<std::mutex> l(segments_mu_);
+  segments_ = std::move(fresh);
 }
 
 Status PartitionLog::Roll() {

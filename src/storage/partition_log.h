@@ -13,7 +13,7 @@
 //   - Read / OffsetForTimestamp / the offset getters: any thread, no lock on
 //     the append path: readers acquire the high watermark, which the writer
 //     releases after the bytes, index slots and segment size are written.
-//   The segment list is an immutable vector swapped atomically on roll;
+//   The segment list is an immutable vector swapped on roll;
 //   readers hold the segment they read by shared_ptr, so it stays mapped.
 #pragma once
 
@@ -114,7 +114,7 @@ class PartitionLog {
   Result<ReadResult> Read(int64_t offset, size_t max_bytes) const;
   // First offset whose batch max_timestamp >= ts, or log_end_offset.
   int64_t OffsetForTimestamp(int64_t ts) const;
-  size_t segment_count() const { return segments_.load(std::memory_order_acquire)->size(); }
+  size_t segment_count() const { return segments()->size(); }
   const std::string& dir() const { return dir_; }
 
  private:
@@ -125,13 +125,18 @@ class PartitionLog {
   Result<int64_t> FlushSegments(bool include_active);
   void PublishSegments(SegmentList list);
   std::shared_ptr<const SegmentList> segments() const {
-    return segments_.load(std::memory_order_acquire);
+    std::lock_guard<std::mutex> l(segments_mu_);
+    return segments_;
   }
 
   const std::string dir_;
   const LogConfig cfg_;
   std::shared_ptr<Segment> active_;  // writer-only handle on the last segment
-  std::atomic<std::shared_ptr<const SegmentList>> segments_;
+  // The segment list is swapped on roll and copied (one reference count) by
+  // readers under a short mutex; the append path never takes it (appends use
+  // active_), so the writer stays lock-free.
+  mutable std::mutex segments_mu_;
+  std::shared_ptr<const SegmentList> segments_;
 
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};

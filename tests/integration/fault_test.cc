@@ -159,7 +159,7 @@ TEST(FaultTest, DescriptorExhaustionNeitherCrashesNorSpinsAndRecovers) {
   // The connection that was there before keeps working.
   auto b = testing::MakeBatch(2);
   auto r = first->Produce("t", 0, 1, b);
-  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_TRUE(r.ok()) << r.status().ToString() << "\n" << broker.Output();
   EXPECT_EQ(r->error, 0);
   // Once descriptors free up, new connections work.
   flood.clear();
