@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets with clang-14 (ASan + UBSan) and runs each for
+# SECONDS (default 60). Seeds come from real frames and segments
+# (make_fuzz_seeds) plus every saved regression input. A crash is copied into
+# tests/fuzz/regressions/<target>/ (replayed by fuzz_replay_test in the normal
+# build) and the script exits non-zero.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECONDS_PER_TARGET=${1:-60}
+bash scripts/install-deps.sh
+B=build-fuzz
+CC=clang-14 CXX=clang++-14 cmake -S . -B $B -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_FUZZ=ON \
+  -DSENTRY_BUILD_TESTS=OFF -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
+cmake --build $B -j"$(nproc)" --target fuzz_protocol fuzz_record_batch fuzz_recovery make_fuzz_seeds
+rm -rf $B/seeds && $B/tests/fuzz/make_fuzz_seeds $B/seeds
+status=0
+for t in protocol record_batch recovery; do
+  corpus=$B/corpus/$t
+  mkdir -p "$corpus" $B/crashes/$t
+  cp -n $B/seeds/$t/* "$corpus"/ 2>/dev/null || true
+  cp -n tests/fuzz/regressions/$t/* "$corpus"/ 2>/dev/null || true
+  echo "fuzz_$t: ${SECONDS_PER_TARGET}s"
+  if ! $B/tests/fuzz/fuzz_$t "$corpus" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 \
+       -artifact_prefix=$B/crashes/$t/ -print_final_stats=1 2>$B/fuzz_$t.log; then
+    echo "fuzz_$t FOUND A CRASH:"; tail -40 $B/fuzz_$t.log
+    cp $B/crashes/$t/* tests/fuzz/regressions/$t/ 2>/dev/null || true
+    status=1
+  fi
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $B/fuzz_$t.log | sed "s/^/  fuzz_$t /"
+done
+exit $status

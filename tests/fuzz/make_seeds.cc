@@ -1,0 +1,69 @@
+// Writes seed corpora for the fuzz targets from real frames and segments:
+//   make_seeds OUT_DIR   -> OUT_DIR/{protocol,record_batch,recovery}/seed-N
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "protocol/messages.h"
+#include "storage/record_batch_builder.h"
+
+using namespace sentry;
+using namespace sentry::protocol;
+
+namespace {
+void Write(const std::string& dir, int n, std::vector<uint8_t> bytes) {
+  // record_batch and recovery targets read a mode byte first (odd = fix CRCs).
+  if (dir.find("/protocol") == std::string::npos) bytes.insert(bytes.begin(), n % 2);
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/seed-" + std::to_string(n), std::ios::binary)
+      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+}
+template <typename M>
+std::vector<uint8_t> Body(uint8_t kind, const M& m) {
+  std::vector<uint8_t> out = {kind};
+  ByteWriter w(&out);
+  Encode(&w, m);
+  return out;
+}
+std::vector<uint8_t> Batch(int records, int64_t base, int64_t ts) {
+  RecordBatchBuilder b(ts);
+  for (int i = 0; i < records; i++) {
+    b.Add(i % 2 ? std::optional<std::string_view>("key") : std::nullopt, "value-" + std::to_string(i),
+          ts + i, i == 0 ? std::vector<RecordHeader>{{"h", "v"}} : std::vector<RecordHeader>{});
+  }
+  return b.Build(base);
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  std::string out = argv[1];
+  auto batch = Batch(3, 0, 1000);
+  int n = 0;
+  Write(out + "/protocol", n++, Body(0, ProduceRequest{"topic", 0, -1, 1000, batch}));
+  Write(out + "/protocol", n++, Body(1, FetchRequest{"topic", 2, 10, 1 << 20, 1, 500}));
+  Write(out + "/protocol", n++, Body(2, ListOffsetsRequest{"topic", 0, -2}));
+  Write(out + "/protocol", n++, Body(3, MetadataRequest{{"a", "b"}}));
+  Write(out + "/protocol", n++, Body(4, CreateTopicRequest{"t", 3, {{"segment.bytes", "4096"}}}));
+  Write(out + "/protocol", n++, Body(5, DeleteTopicRequest{"t"}));
+  Write(out + "/protocol", n++, Body(6, OffsetCommitRequest{"g", "t", 0, 42, "m"}));
+  Write(out + "/protocol", n++, Body(7, OffsetFetchRequest{"g", "t", 0}));
+  MetadataResponse md{0, "127.0.0.1", 7070, {{"t", 0, {{0, 0, 10}}}}};
+  Write(out + "/protocol", n++, Body(12, md));
+  n = 0;
+  Write(out + "/record_batch", n++, batch);
+  auto two = batch;
+  auto more = Batch(5, 3, 2000);
+  two.insert(two.end(), more.begin(), more.end());
+  Write(out + "/record_batch", n++, two);
+  n = 0;
+  Write(out + "/recovery", n++, two);
+  auto torn = two;
+  torn.resize(torn.size() - 7);
+  Write(out + "/recovery", n++, torn);
+  auto padded = two;
+  padded.resize(padded.size() + 200, 0);
+  Write(out + "/recovery", n++, padded);
+  return 0;
+}
