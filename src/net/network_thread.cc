@@ -328,10 +328,15 @@ void NetworkThread::Run() {
     int n = ::epoll_wait(epfd_, evs, 256, ComputeTimeoutMs(SteadyMillis()));
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0) {
-        evfd_armed_.store(false, std::memory_order_release);
+        // Read (reset) the eventfd first, then disarm: a Post() between the
+        // two sees "armed" and skips its write, but its message is in the
+        // inbox, which DrainInbox() below empties after the disarm. The other
+        // order lost wake-ups: the read consumed a write made after the
+        // disarm, leaving "armed" set with nothing to wake the loop.
         uint64_t v;
         ssize_t r = ::read(evfd_, &v, sizeof(v));
         (void)r;
+        evfd_armed_.exchange(false, std::memory_order_acq_rel);  // RMW: syncs with Post()
         continue;
       }
       auto it = conns_.find(evs[i].data.u64);
