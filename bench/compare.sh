@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# One command for the performance comparison of issue 6: builds Release,
+# runs every scenario against a fresh sentryd on a temporary data directory
+# with sentry-bench, runs the peers (Redis Streams with AOF, NATS JetStream
+# with file storage) from ../shared/peers on the same machine in the same run,
+# and prints one table: scenario, Sentry, peers, ratio.
+#
+# usage: bench/compare.sh [--quick]     (--quick: smaller record counts)
+# env:   PEERS_DIR (default ../shared/peers), SKIP_PEERS=1 to run Sentry only
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
+PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+S=$((QUICK ? 1 : 5))   # record-count scale
+bash scripts/install-deps.sh
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSENTRY_BUILD_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)" --target sentryd sentry-bench bench_append >/dev/null
+BENCH=$ROOT/build-release/sentry-bench
+OUT=$(mktemp -d)
+trap 'stop_broker; rm -rf "$OUT"' EXIT
+PID=""
+
+start_broker() {   # extra sentryd flags as arguments; sets PORT and PID
+  local dir=$OUT/data-$RANDOM
+  "$ROOT/build-release/sentryd" --data-dir "$dir" --port 0 --host 127.0.0.1 \
+      --stats.interval.ms 0 "$@" >"$OUT/sentryd.log" 2>&1 &
+  PID=$!
+  for _ in $(seq 100); do
+    PORT=$(grep -oE 'Listening for producer connections on [^ ]+:[0-9]+' "$OUT/sentryd.log" \
+           | grep -oE '[0-9]+$' || true)
+    [ -n "$PORT" ] && return 0
+    sleep 0.05
+  done
+  echo "sentryd did not start:"; cat "$OUT/sentryd.log"; exit 1
+}
+stop_broker() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=""; }
+peak_rss_mb() { awk '/VmHWM/ {printf "%.0f", $2/1024}' /proc/$PID/status; }
+bench() {  # name, sentry-bench args...; stores JSON in $OUT/name.json
+  local name=$1; shift
+  "$BENCH" "$@" --broker 127.0.0.1:$PORT --json 2>/dev/null | tail -1 >"$OUT/$name.json"
+}
+field() { python3 -c "import json,sys; d=json.load(open('$OUT/$1.json')); print(eval('d' + sys.argv[1]))" "$2"; }
+
+echo "== Sentry (commit $(git rev-parse --short HEAD)) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+start_broker
+bench a1 produce --topic a1 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1
+RSS_A=$(peak_rss_mb)
+bench a4 produce --topic a4 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1 --connections 4 --partitions 4
+bench d consume --topic a1 --records $((2000000 * S)) --record-size 100
+bench b produce --topic b --records $((200000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1
+bench e produce --topic e --records $((40000 * S)) --record-size 100 --batch 1 --acks 1 --rate 20000
+bench f produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
+stop_broker
+start_broker
+bench c produce --topic c --records $((1000000 * S)) --record-size 100 --batch 100 --acks -1 --connections 4 --partitions 4
+RSS_C=$(peak_rss_mb)
+stop_broker
+"$ROOT/build-release/bench/bench_append" --benchmark_filter='BM_Append/100/(1|100)/|BM_Memcpy/(170|16500)$' \
+   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_format=json \
+   >"$OUT/g.json" 2>/dev/null
+
+REDIS_ES="-"; REDIS_ES_P1="-"; REDIS_ALW="-"; NATS_PUB="-"; NATS_SUB="-"
+if [ "${SKIP_PEERS:-0}" != 1 ]; then
+  echo "== peers"
+  N=$((200000 * S))
+  REDIS_ES=$(bash "$PEERS_DIR/redis_streams.sh" everysec 100 $N 64 | grep -oE '[0-9.]+ msg/s' | cut -d' ' -f1)
+  REDIS_ALW=$(bash "$PEERS_DIR/redis_streams.sh" always 100 $N 64 | grep -oE '[0-9.]+ msg/s' | cut -d' ' -f1)
+  NATS_OUT=$(bash "$PEERS_DIR/nats_jetstream.sh" 100 $N 2>&1 || true)
+  echo "$NATS_OUT" | tail -3
+  NATS_PUB=$(echo "$NATS_OUT" | grep -ioE 'publish[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
+  NATS_SUB=$(echo "$NATS_OUT" | grep -ioE 'consum[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
+fi
+
+python3 - "$OUT" "$REDIS_ES" "$REDIS_ALW" "${NATS_PUB:--}" "${NATS_SUB:--}" "$RSS_A" "$RSS_C" <<'PY'
+import json, sys
+out, redis_es, redis_alw, nats_pub, nats_sub, rss_a, rss_c = sys.argv[1:]
+def j(n): return json.load(open(f"{out}/{n}.json"))
+def num(x):
+    try: return float(x)
+    except ValueError: return None
+def ratio(a, b): return f"{a / b:.1f}x" if a and b else "-"
+def rate(n): return j(n)["records_per_sec"]
+rows = []
+def row(name, sentry, unit, peer_name="", peer=None, target=""):
+    rows.append((name, f"{sentry:,.0f} {unit}", peer_name, f"{peer:,.0f}" if peer else "-",
+                 ratio(sentry, peer), target))
+row("(a) 100 B, batch 100, acks=1, 1 conn", rate("a1"), "rec/s", "redis everysec p64", num(redis_es), ">= 3M, >= 10x")
+row("(a) same, 4 conns / 4 partitions", rate("a4"), "rec/s", "redis everysec p64", num(redis_es), "")
+row("(b) 100 B, 1 rec/request, 64 in flight", rate("b"), "rec/s", "redis everysec p64", num(redis_es), ">= 500k, >= 1.5x")
+row("(b) vs NATS JetStream async publish", rate("b"), "rec/s", "nats publish", num(nats_pub), "")
+row("(c) acks=-1, batch 100, 4 conns/4 parts", rate("c"), "rec/s", "redis always p64", num(redis_alw), ">= 1M, >= 8x")
+d = j("d")
+row("(d) consume (a) from offset 0", d["mb_per_sec"], "MB/s", "nats consume msg/s", None, ">= 1 GB/s")
+rows[-1] = rows[-1][:3] + ((f"{num(nats_sub):,.0f}" if num(nats_sub) else "-"), f"{d['records_per_sec']/num(nats_sub):.1f}x (msg/s)" if num(nats_sub) else "-", ">= 1 GB/s")
+e = j("e")["latency_ms"]
+rows.append(("(e) 20k req/s fixed rate, acks=1", f"p50 {e['p50']*1000:.0f} us, p99 {e['p99']*1000:.0f} us, p99.9 {e['p999']*1000:.0f} us, max {e['max']*1000:.0f} us", "", "-", "-", "p99 <= 150 us, p99.9 <= 1 ms"))
+row("(f) 1 KiB, batch 16, acks=1", j("f")["mb_per_sec"], "MB/s", "", None, ">= 800 MB/s")
+g = json.load(open(f"{out}/g.json"))["benchmarks"]
+for b in g:
+    if b.get("aggregate_name") != "median": continue
+    name = b["run_name"].replace("/real_time", "")
+    if "items_per_second" in b:
+        val = f"{b['items_per_second']:,.0f} rec/s"
+        if "p99_ns" in b: val += f", p99 {b['p99_ns']:.0f} ns"
+    else:
+        val = f"{b['bytes_per_second']/1e9:.1f} GB/s"
+    rows.append((f"(g) {name} (median of 3)", val, "", "-", "-", ""))
+rows.append(("peak RSS of sentryd during (a) / (c)", f"{rss_a} MiB / {rss_c} MiB", "", "-", "-", "bounded"))
+w = [max(len(r[i]) for r in rows + [("scenario","sentry","peer","peer figure","ratio","target")]) for i in range(6)]
+hdr = ("scenario", "sentry", "peer", "peer figure", "ratio", "target")
+print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(hdr)) + " |")
+print("|" + "|".join("-" * (w[i] + 2) for i in range(6)) + "|")
+for r in rows: print("| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(r)) + " |")
+PY
