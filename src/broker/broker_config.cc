@@ -87,6 +87,10 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           &c->max_output_bytes_per_connection, 1 << 16, 1LL << 32);
   add_int("connections.max.idle.ms", "idle connections are closed after this",
           &c->connections_max_idle_ms, 1000, INT64_MAX);
+  add_int("network.poll.spin.us",
+          "network threads busy-poll this long after activity before sleeping (0 = never): "
+          "more throughput for small requests, some CPU",
+          &c->network_poll_spin_us, 0, 10000);
   add_int("max.partitions", "largest partition count of one topic", &c->max_partitions, 1,
           100000);
   add_int("stats.interval.ms", "period of the stats log line (0 = off)", &c->stats_interval_ms,

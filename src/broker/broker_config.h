@@ -27,6 +27,7 @@ struct BrokerConfig {
   int64_t max_inflight_per_connection = 1024;  // max.in.flight.requests.per.connection
   int64_t max_output_bytes_per_connection = 64 << 20;  // connection.max.output.bytes
   int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
+  int64_t network_poll_spin_us = 25;        // network.poll.spin.us
   int64_t max_partitions = 10000;           // max.partitions (per topic)
   int64_t stats_interval_ms = 10000;        // stats.interval.ms (0 = off)
   std::string log_level = "info";           // log.level

@@ -61,6 +61,7 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   nopt.max_inflight_per_connection = cfg.max_inflight_per_connection;
   nopt.max_output_bytes_per_connection = cfg.max_output_bytes_per_connection;
   nopt.idle_timeout_ms = cfg.connections_max_idle_ms;
+  nopt.poll_spin_us = cfg.network_poll_spin_us;
   std::vector<std::unique_ptr<net::NetworkThread>> nets;
   std::vector<pipeline::CompletionSink*> sinks;
   std::vector<net::NetworkThread*> net_ptrs;

@@ -10,6 +10,8 @@
 // completions of one partition come from one writer (or the flusher after it).
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -30,6 +32,7 @@ struct NetOptions {
   int64_t max_inflight_per_connection = 1024;
   int64_t max_output_bytes_per_connection = 64 << 20;
   int64_t idle_timeout_ms = 600000;
+  int64_t poll_spin_us = 25;  // busy-poll before sleeping after activity (0 = never)
 };
 
 struct NetStats {
@@ -64,7 +67,8 @@ class NetworkThread final : public pipeline::CompletionSink {
   };
   void Post(Message m);
   void Run();
-  void DrainInbox();
+  size_t DrainInbox();  // returns the number of messages handled
+  int SpinThenWait(epoll_event* evs, int max_events, int timeout_ms);
   void OnReadable(Connection* c);
   // Parses and handles complete frames; stops at a frame that must wait.
   void ProcessFrames(Connection* c);
