@@ -31,6 +31,7 @@ bool BrokerProcess::Start() {
   {
     std::lock_guard<std::mutex> l(mu_);
     output_.clear();
+    output_closed_ = false;
   }
   int pipefd[2];
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
@@ -58,7 +59,7 @@ bool BrokerProcess::Start() {
   static const std::regex kListening("Listening for producer connections on [^ ]+:(\\d+)");
   std::smatch m;
   bool ok = cv_.wait_for(l, std::chrono::seconds(20), [&] {
-    return std::regex_search(output_, m, kListening) || pid_ <= 0 ||
+    return std::regex_search(output_, m, kListening) || output_closed_ ||
            output_.find("[critical]") != std::string::npos;
   });
   if (!ok || !std::regex_search(output_, m, kListening)) return false;
@@ -77,6 +78,7 @@ void BrokerProcess::ReadOutput(int fd) {
   }
   ::close(fd);
   std::lock_guard<std::mutex> l(mu_);
+  output_closed_ = true;  // the process exited (or closed its output)
   cv_.notify_all();
 }
 

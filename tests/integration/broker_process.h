@@ -57,6 +57,7 @@ class BrokerProcess {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string output_;
+  bool output_closed_ = false;  // guarded by mu_
 };
 
 // Path of the sentryd binary under test (set by CMake).
