@@ -12,16 +12,12 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/endian.h"
 
 namespace sentry::client {
 
 namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 std::string fmt_errno_connect(const std::string& host, int port, int err) {
   return "cannot connect to " + host + ":" + std::to_string(port) + ": " + std::strerror(err) +
          " (is sentryd running there?)";
@@ -98,7 +94,7 @@ Result<uint32_t> Connection::Send(uint16_t api_key, const std::vector<uint8_t>& 
 }
 
 Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms) {
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   size_t got = 0;
   while (got < n) {
     ssize_t r = ::recv(fd_, p + got, n - got, 0);
@@ -109,7 +105,7 @@ Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms) {
     if (r == 0) return Status::Unavailable("broker closed the connection");
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return Status::FromErrno(errno, "recv");
-    int64_t left = deadline - NowMs();
+    int64_t left = deadline - SteadyMillis();
     if (left <= 0) return Status::TimedOut("no response in time");
     pollfd pf{fd_, POLLIN, 0};
     ::poll(&pf, 1, static_cast<int>(left));
@@ -150,9 +146,9 @@ Result<Response> Connection::ReceiveFor(uint32_t corr, int timeout_ms) {
     parked_.erase(it);
     return r;
   }
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   while (true) {
-    auto r = ReadFrame(static_cast<int>(std::max<int64_t>(1, deadline - NowMs())));
+    auto r = ReadFrame(static_cast<int>(std::max<int64_t>(1, deadline - SteadyMillis())));
     if (!r.ok()) return r;
     if (r->header.correlation_id == corr) return r;
     parked_.emplace(r->header.correlation_id, std::move(r).value());
@@ -177,11 +173,11 @@ bool Connection::WaitReadable(int timeout_ms) {
 }
 
 bool Connection::WaitClosed(int timeout_ms) {
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   uint8_t buf[4096];
-  while (NowMs() < deadline) {
+  while (SteadyMillis() < deadline) {
     pollfd pf{fd_, POLLIN, 0};
-    if (::poll(&pf, 1, static_cast<int>(deadline - NowMs())) <= 0) continue;
+    if (::poll(&pf, 1, static_cast<int>(deadline - SteadyMillis())) <= 0) continue;
     ssize_t r = ::recv(fd_, buf, sizeof(buf), 0);
     if (r == 0) return true;
     if (r < 0 && errno != EAGAIN && errno != EINTR) return true;

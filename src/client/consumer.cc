@@ -6,6 +6,7 @@
 
 #include "client/admin.h"
 #include "client/error_status.h"
+#include "common/clock.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
 #include "storage/record_batch.h"
@@ -14,11 +15,6 @@
 namespace sentry::client {
 
 namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 bool ParseI64(std::string_view s, int64_t* v) {
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
   return ec == std::errc() && p == s.data() + s.size() && !s.empty();
@@ -138,11 +134,11 @@ Status Consumer::SendFetches(int max_wait_ms) {
 
 Result<std::vector<ConsumerRecord>> Consumer::Poll(int timeout_ms) {
   std::vector<ConsumerRecord> out;
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   const int wait = std::clamp(timeout_ms, 0, options_.max_wait_ms);
   while (true) {
     SENTRY_RETURN_IF_ERROR(SendFetches(wait));
-    const int64_t left = deadline - NowMs();
+    const int64_t left = deadline - SteadyMillis();
     if (!client_->connection().WaitReadable(static_cast<int>(std::max<int64_t>(left, 0)))) {
       return out;  // nothing arrived in time; fetches stay in flight for the next Poll
     }
@@ -179,7 +175,7 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(int timeout_ms) {
     auto next = DecodeFetchedRecords(partition, *fr.records, st->position, &out);
     if (!next.ok()) return next.status();
     st->position = next.value();
-    if (!out.empty() || NowMs() >= deadline) return out;
+    if (!out.empty() || SteadyMillis() >= deadline) return out;
   }
 }
 

@@ -9,18 +9,12 @@
 
 #include "client/admin.h"
 #include "client/error_status.h"
+#include "common/clock.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
 
 namespace sentry::client {
 
-namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-}  // namespace
 
 Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& options,
                                                    const std::string& topic) {
@@ -56,7 +50,7 @@ Status Producer::Send(std::optional<std::string_view> key, std::optional<std::st
     return ErrorStatus(static_cast<int16_t>(protocol::ErrorCode::kUnknownTopicOrPartition),
                        topic_ + "-" + std::to_string(partition));
   }
-  accumulator_.Append(partition, key, value, timestamp_ms, NowMs());
+  accumulator_.Append(partition, key, value, timestamp_ms, SteadyMillis());
   // Back-pressure: wait for answers rather than queue without bound.
   while (accumulator_.buffered_bytes() > options_.buffer_memory && Pending()) {
     Status s = Poll(100);
@@ -68,9 +62,9 @@ Status Producer::Send(std::optional<std::string_view> key, std::optional<std::st
 }
 
 Status Producer::Poll(int timeout_ms) {
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   while (true) {
-    int64_t now = NowMs();
+    int64_t now = SteadyMillis();
     accumulator_.CloseExpired(now, flushing_);
     if (!client_) TryReconnect(now);
     if (client_) SendReady(now);
@@ -99,7 +93,7 @@ Status Producer::Poll(int timeout_ms) {
         do {
           auto r = client_->connection().Receive(options_.request_timeout_ms);
           if (!r.ok()) {
-            ConnectionLost(r.status(), NowMs());
+            ConnectionLost(r.status(), SteadyMillis());
             break;
           }
           HandleResponse(std::move(r).value());
@@ -113,10 +107,10 @@ Status Producer::Poll(int timeout_ms) {
 }
 
 Status Producer::Flush(int timeout_ms) {
-  const int64_t deadline = NowMs() + timeout_ms;
+  const int64_t deadline = SteadyMillis() + timeout_ms;
   flushing_ = true;
   while (Pending()) {
-    int64_t left = deadline - NowMs();
+    int64_t left = deadline - SteadyMillis();
     if (left <= 0) break;
     Status s = Poll(static_cast<int>(left));
     (void)s;
@@ -180,7 +174,7 @@ void Producer::HandleResponse(Response r) {
   InFlight f = std::move(it->second);
   in_flight_.erase(it);
   busy_[f.partition] = 0;
-  const int64_t now = NowMs();
+  const int64_t now = SteadyMillis();
   const std::string where = "produce to " + topic_ + "-" + std::to_string(f.partition);
   if (r.error_code != 0) {
     Status s = ErrorStatus(r.error_code, where);

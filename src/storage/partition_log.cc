@@ -1,4 +1,5 @@
 #include "storage/partition_log.h"
+#include "common/clock.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -12,14 +13,6 @@
 
 namespace sentry {
 
-namespace {
-int64_t SteadyMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
                                                          const LogConfig& cfg,
@@ -182,7 +175,7 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
                                         cfg_.index_max_entries));
   }
   bool roll = !active_->HasRoom(n, summary.record_count);
-  if (!roll && active_->size() > 0 && SteadyMs() - active_->created_ms() >= cfg_.segment_ms) {
+  if (!roll && active_->size() > 0 && SteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
     roll = true;
   }
   if (roll) SENTRY_RETURN_IF_ERROR(Roll());

@@ -4,6 +4,7 @@
 
 #include <chrono>
 
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/endian.h"
 #include "storage/record_batch.h"
@@ -14,11 +15,6 @@ namespace sentry {
 using namespace batch_layout;
 
 namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 void AppendBytesField(std::vector<uint8_t>* out, std::optional<std::string_view> v) {
   if (!v) {
     AppendVarint(out, -1);
@@ -33,7 +29,7 @@ void RecordBatchBuilder::Add(std::optional<std::string_view> key,
                              std::optional<std::string_view> value, int64_t timestamp_ms,
                              const std::vector<RecordHeader>& headers) {
   if (count_ == 0) {
-    first_timestamp_ = base_timestamp_ >= 0 ? base_timestamp_ : NowMs();
+    first_timestamp_ = base_timestamp_ >= 0 ? base_timestamp_ : WallMillis();
   }
   int64_t ts = timestamp_ms >= 0 ? timestamp_ms : first_timestamp_;
   if (ts > max_timestamp_) max_timestamp_ = ts;

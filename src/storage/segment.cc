@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "common/clock.h"
 #include "common/crc32c.h"
 #include "common/endian.h"
 #include "common/file_util.h"
@@ -19,11 +20,6 @@
 namespace sentry {
 
 namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 bool AllZero(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; i++) {
     if (p[i]) return false;
@@ -69,7 +65,7 @@ Result<std::shared_ptr<Segment>> Segment::OpenExisting(const std::string& dir,
                               true, cfg.file);
   if (!tidx.ok()) return tidx.status();
   seg->time_index_ = std::move(tidx).value();
-  seg->created_ms_ = NowMs();
+  seg->created_ms_ = SteadyMillis();
   return seg;
 }
 
