@@ -151,23 +151,27 @@ Outcome RequestHandler::HandleProduce(ConnState& conn, const RequestHeader& h, B
     partition = key ? KafkaPartitionForKey(key->data(), key->size(), n)
                     : static_cast<int32_t>(conn.round_robin++ % static_cast<uint32_t>(n));
   }
-  auto* wr = new WriteRequest();
-  wr->net_thread = conn.net_thread;
-  wr->conn_id = conn.conn_id;
-  wr->api_key = h.api_key;
-  wr->api_version = h.api_version;
-  wr->correlation_id = h.correlation_id;
+  auto wr = std::make_unique<WriteRequest>();
   wr->partition = topic->partitions[partition];
   wr->acks = req.acks;
   wr->deadline_ms = SteadyMillis() + std::max<int32_t>(req.timeout_ms, 0);
   wr->frame_hold = hold;
   wr->records = *req.records;
   wr->summary = summary;
-  if (!pipeline_->TryEnqueue(conn.net_thread, wr)) {
-    delete wr;
-    return Outcome::kRetryLater;
-  }
-  conn.pending_writes[wr->partition.get()]++;
+  return Submit(conn, h, std::move(wr));
+}
+
+Outcome RequestHandler::Submit(ConnState& conn, const RequestHeader& h,
+                               std::unique_ptr<WriteRequest> wr) {
+  wr->net_thread = conn.net_thread;
+  wr->conn_id = conn.conn_id;
+  wr->api_key = h.api_key;
+  wr->api_version = h.api_version;
+  wr->correlation_id = h.correlation_id;
+  const pipeline::Partition* partition = wr->partition.get();
+  if (!pipeline_->TryEnqueue(conn.net_thread, wr.get())) return Outcome::kRetryLater;
+  wr.release();  // the pipeline owns it until it comes back to Complete()
+  conn.pending_writes[partition]++;
   return Outcome::kSubmitted;
 }
 
@@ -384,13 +388,8 @@ Outcome RequestHandler::HandleOffsetCommit(ConnState& conn, const RequestHeader&
                  std::string(req.metadata)});
   auto bytes = std::make_shared<std::vector<uint8_t>>(
       OffsetStore::BuildCommit(commit->key, req.offset, req.metadata));
-  auto* wr = new WriteRequest();
+  auto wr = std::make_unique<WriteRequest>();
   wr->kind = WriteRequest::Kind::kOffsetCommit;
-  wr->net_thread = conn.net_thread;
-  wr->conn_id = conn.conn_id;
-  wr->api_key = h.api_key;
-  wr->api_version = h.api_version;
-  wr->correlation_id = h.correlation_id;
   wr->partition = offsets_->partition();
   wr->acks = -1;  // durable before the response, as PROTOCOL.md requires
   wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
@@ -398,13 +397,9 @@ Outcome RequestHandler::HandleOffsetCommit(ConnState& conn, const RequestHeader&
   wr->frame_hold = bytes;
   (void)ValidateBatches(wr->records, &wr->summary);
   wr->user = commit.get();
-  if (!pipeline_->TryEnqueue(conn.net_thread, wr)) {
-    delete wr;
-    return Outcome::kRetryLater;
-  }
-  commit.release();
-  conn.pending_writes[wr->partition.get()]++;
-  return Outcome::kSubmitted;
+  Outcome o = Submit(conn, h, std::move(wr));
+  if (o == Outcome::kSubmitted) commit.release();  // freed by Complete()
+  return o;
 }
 
 Outcome RequestHandler::HandleOffsetFetch(const RequestHeader& h, ByteReader& r,

@@ -107,6 +107,10 @@ class RequestHandler {
                              protocol::ByteReader& r, ResponseOut& out);
   Outcome HandleOffsetFetch(const protocol::RequestHeader& h, protocol::ByteReader& r,
                             ResponseOut& out);
+  // Fills the routing fields from the header and hands `wr` to its partition's
+  // writer; kRetryLater (and `wr` freed) when that queue is full.
+  Outcome Submit(ConnState& conn, const protocol::RequestHeader& h,
+                 std::unique_ptr<pipeline::WriteRequest> wr);
   // Answers a fetch from the log; false when it should wait (not `final`).
   bool AnswerFetch(const protocol::RequestHeader& h, const protocol::FetchRequest& req,
                    pipeline::Partition* p, bool final, ResponseOut& out);
