@@ -64,6 +64,17 @@ TEST_F(SentryBenchTest, FixedRateEndToEnd) {
   EXPECT_EQ(JsonNumber(r.out, "count"), 500) << r.out;
 }
 
+TEST_F(SentryBenchTest, PingTimesApiVersionsAndWritesNothing) {
+  auto r = Bench({"produce", "--topic", "pinged", "--ping", "--records", "2000", "--rate", "20000"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(JsonNumber(r.out, "count"), 2000) << "one latency sample per request: " << r.out;
+  EXPECT_EQ(JsonNumber(r.out, "errors"), 0) << r.out;
+  EXPECT_GE(JsonNumber(r.out, "seconds"), 0.09) << "2000 requests at 20000/s: " << r.out;
+  r = Bench({"consume", "--topic", "pinged"});
+  EXPECT_EQ(r.exit_code, 1) << "--ping must not produce: " << r.out;
+  EXPECT_NE(r.err.find("is empty"), std::string::npos) << r.err;
+}
+
 TEST_F(SentryBenchTest, BadArgumentsAndMissingBroker) {
   EXPECT_EQ(RunTool(SENTRY_BENCH_PATH, {}).exit_code, 2);
   EXPECT_EQ(RunTool(SENTRY_BENCH_PATH, {"produce", "--acks", "2"}).exit_code, 2);
