@@ -109,6 +109,21 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_int("storage.min.free.bytes",
           "refuse produce (KAFKA_STORAGE_ERROR) rather than leave less free disk than this",
           &c->min_free_bytes, 0, INT64_MAX);
+  s.push_back({"storage.drop.behind.bytes",
+               "per partition, keep this many bytes behind the write position in the page "
+               "cache; older pages are written back and dropped so their memory is reused "
+               "(0 = leave caching to the kernel, as Kafka does; else >= 33554432)",
+               std::to_string(c->drop_behind_bytes), [c](const std::string& v) {
+                 int64_t x;
+                 SENTRY_RETURN_IF_ERROR(ParseInt("storage.drop.behind.bytes", v, 0, INT64_MAX, &x));
+                 if (x != 0 && x < (32 << 20)) {
+                   return Status::InvalidArgument(
+                       "storage.drop.behind.bytes: " + v +
+                       " is under 33554432 (two 16 MiB allocation steps); use 0 to turn it off");
+                 }
+                 c->drop_behind_bytes = x;
+                 return Status::OK();
+               }});
   add_int("log.flush.offset.checkpoint.interval.ms",
           "how often rolled segments are synced and the recovery checkpoint written",
           &c->checkpoint_interval_ms, 100, INT64_MAX);

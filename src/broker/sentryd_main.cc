@@ -80,6 +80,7 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   broker::TopicRegistry registry(cfg.data_dir, &pipeline, &prefaulter, cfg.max_partitions,
                                  cfg.topic_defaults);
   registry.set_min_free_bytes(static_cast<uint64_t>(cfg.min_free_bytes));
+  registry.set_drop_behind_bytes(static_cast<uint64_t>(cfg.drop_behind_bytes));
   broker::RecoveryContext rctx;
   rctx.clean_shutdown = clean;
   rctx.truncate_corrupt = cfg.recovery_truncate_corrupt;

@@ -68,6 +68,7 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
   LogConfig log_cfg = config.ToLogConfig();
   log_cfg.file.prefaulter = prefaulter_;
   log_cfg.file.min_free_bytes = min_free_bytes_;
+  log_cfg.file.drop_behind = drop_behind_bytes_;
   for (int32_t p = 0; p < partitions; p++) {
     recovery::RecoveryReport report;
     std::string dir = PartitionDir(name, p);

@@ -81,6 +81,8 @@ class TopicRegistry {
   static bool ValidTopicName(std::string_view name);
   // storage.min.free.bytes for every partition opened from now on.
   void set_min_free_bytes(uint64_t n) { min_free_bytes_ = n; }
+  // storage.drop.behind.bytes for every partition opened from now on.
+  void set_drop_behind_bytes(uint64_t n) { drop_behind_bytes_ = n; }
 
  private:
   Result<std::shared_ptr<Topic>> OpenTopic(const std::string& name, int32_t partitions,
@@ -94,6 +96,7 @@ class TopicRegistry {
   const int64_t max_partitions_;
   const TopicConfig defaults_;
   uint64_t min_free_bytes_ = 0;
+  uint64_t drop_behind_bytes_ = 0;
   std::mutex admin_mu_;  // serialises Create/Delete
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_;

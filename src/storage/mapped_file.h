@@ -39,6 +39,12 @@ struct MappedFileOptions {
   // storage.min.free.bytes: refuse to allocate (kNoSpace) when the file
   // system would be left with less free space than this. 0 = off.
   uint64_t min_free_bytes = 0;
+  // storage.drop.behind.bytes: written data further than this behind the
+  // writer is written back and dropped from the page cache by the prefaulter
+  // thread, so the memory it held is reused for the next pages instead of
+  // fresh memory (see DropBehind). 0 = leave the page cache to the kernel,
+  // as Kafka does. Needs a prefaulter.
+  size_t drop_behind = 0;
 };
 
 class MappedFile {
@@ -80,6 +86,8 @@ class MappedFile {
   MappedFile() = default;
   Status AllocateTo(size_t target);  // alloc_mu_ held
   void Populate(size_t from, size_t to);
+  // One bounded drop-behind step; true if more remains. Prefaulter thread.
+  bool DropBehind(size_t hint);
   std::string path_;
   boost::interprocess::file_mapping mapping_;
   boost::interprocess::mapped_region region_;
@@ -90,6 +98,14 @@ class MappedFile {
   std::atomic<size_t> backed_{0};       // [0, backed_) is allocated on disk
   std::atomic<size_t> populated_{0};    // page tables populated up to here
   std::atomic<size_t> write_hint_{0};   // writer's position, for the prefaulter
+  // Drop-behind state, prefaulter thread only. wb_fd_ is a second open file
+  // description used only for write-back: a write-back error it sees does not
+  // consume the error the flusher's msync must report (errseq is per file
+  // description).
+  int wb_fd_ = -1;
+  bool wb_failed_ = false;
+  size_t written_back_ = 0;  // write-back started below here
+  size_t dropped_ = 0;       // pages dropped below here
   size_t next_kick_ = 0;                // writer-only: when to wake the prefaulter
   bool registered_ = false;             // writer-only
   bool stopped_ = false;                // writer-only: sealed, never prefault again

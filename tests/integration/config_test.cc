@@ -59,6 +59,8 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BadSetting{{"--segment.bytes", "12"}, "", "segment.bytes"},
                       BadSetting{{"--num.network.threads", "zero"}, "", "num.network.threads"},
                       BadSetting{{"--no.such.flag", "1"}, "", "no.such.flag"},
+                      BadSetting{{"--storage.drop.behind.bytes", "4096"}, "",
+                                 "storage.drop.behind.bytes"},
                       BadSetting{{}, "\"flush.ms\" = -5\n", "flush.ms"},
                       BadSetting{{}, "\"unknown.key\" = 1\n", "unknown.key"},
                       BadSetting{{}, "this is not toml", "bad.toml"}));

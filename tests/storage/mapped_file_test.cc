@@ -1,7 +1,16 @@
 #include "storage/mapped_file.h"
 
 #include <gtest/gtest.h>
+#include <linux/magic.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "storage/prefaulter.h"
 
 #include "test_util.h"
 
@@ -86,6 +95,59 @@ TEST(MappedFileTest, PrepareAheadBacksTheNextStepEarly) {
   EXPECT_EQ((*f)->backed_size(), 64u << 10);
   (*f)->PrepareAhead(40 << 10);  // 40K + 32K crosses the first step
   EXPECT_EQ((*f)->backed_size(), 128u << 10);
+}
+
+// Pages of [from, to) in the page cache (mincore on a file mapping reports
+// the page cache, whether or not this process maps the page).
+size_t ResidentPages(const MappedFile& f, size_t from, size_t to) {
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> v((to - from) / page);
+  if (::mincore(f.data() + from, to - from, v.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+uint8_t Pattern(size_t i) { return static_cast<uint8_t>((i * 131) >> 7); }
+
+TEST(MappedFileTest, DropBehindFreesOldPagesAndKeepsTheirData) {
+  testing::TempDir dir;
+  struct statfs fs;
+  ASSERT_EQ(::statfs(dir.path().c_str(), &fs), 0);
+  if (fs.f_type == TMPFS_MAGIC) GTEST_SKIP() << "tmpfs pages cannot be written back and dropped";
+  Prefaulter prefaulter;
+  MappedFileOptions opt;
+  opt.alloc_step = 1 << 20;
+  opt.prefault_ahead = 256 << 10;
+  opt.drop_behind = 4 << 20;
+  opt.prefaulter = &prefaulter;
+  const size_t total = 24 << 20;
+  auto f = MappedFile::Open(dir / "a.log", 32 << 20, true, opt);
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  MappedFile& m = **f;
+  for (size_t end = 0; end < total;) {
+    const size_t next = end + (64 << 10);
+    ASSERT_TRUE(m.Reserve(next).ok());
+    for (size_t i = end; i < next; i++) m.data()[i] = Pattern(i);
+    end = next;
+    m.PrepareAhead(end);
+  }
+  // Everything more than drop_behind (rounded down to a step) behind the
+  // writer is dropped: await it, bounded.
+  const size_t dropped_to = total - opt.drop_behind;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (ResidentPages(m, 0, dropped_to) != 0 && std::chrono::steady_clock::now() < deadline) {
+    m.PrepareAhead(total);  // kick the prefaulter again
+    std::this_thread::yield();
+  }
+  EXPECT_EQ(ResidentPages(m, 0, dropped_to), 0u) << "pages behind the window stay cached";
+  const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
+  EXPECT_EQ(ResidentPages(m, total - (1 << 20), total), (1u << 20) / page)
+      << "the newest bytes must stay cached";
+  // The dropped bytes come back from the disk, intact, through the mapping.
+  for (size_t i = 0; i < total; i++) {
+    ASSERT_EQ(m.data()[i], Pattern(i)) << "byte " << i;
+  }
 }
 
 }  // namespace
