@@ -28,9 +28,8 @@ void Flusher::Run() {
   while (true) {
     // Wake at least every 10 ms to run the flush.ms cadence.
     size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 10000);
-    std::vector<FlushItem> batch(std::make_move_iterator(items.begin()),
-                                 std::make_move_iterator(items.begin() + n));
-    Handle(batch);
+    Handle(std::span<FlushItem>(items.data(), n));
+    for (size_t i = 0; i < n; i++) items[i] = FlushItem{};  // let go of the partitions
     FlushDueByTime(SteadyMillis());
     if (stop_.load() && queue_.size_approx() == 0) break;
   }
@@ -58,7 +57,7 @@ Status Flusher::SyncPartition(Partition* p, int64_t now_ms) {
   return Status::OK();
 }
 
-void Flusher::Handle(std::vector<FlushItem>& items) {
+void Flusher::Handle(std::span<FlushItem> items) {
   if (items.empty()) return;
   const int64_t now = SteadyMillis();
   // One sync per partition for the whole batch: the group commit.

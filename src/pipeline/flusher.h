@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -51,7 +52,7 @@ class Flusher {
 
  private:
   void Run();
-  void Handle(std::vector<FlushItem>& items);
+  void Handle(std::span<FlushItem> items);
   void FlushDueByTime(int64_t now_ms);
   Status SyncPartition(Partition* p, int64_t now_ms);
 
