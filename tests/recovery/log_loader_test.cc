@@ -40,7 +40,9 @@ class LogLoaderTest : public ::testing::Test {
       EXPECT_TRUE(log->Append(b, s).ok());
       ends.push_back(log->high_watermark());
     }
-    if (close) EXPECT_TRUE(log->Close().ok());
+    if (close) {
+      EXPECT_TRUE(log->Close().ok());
+    }
     return ends;
   }
   std::unique_ptr<PartitionLog> Load(RecoveryOptions opt, RecoveryReport* report) {
