@@ -66,11 +66,15 @@ fresh_broker
 bench b produce --topic b --records $((200000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1
 # The shape redis-benchmark is run in (-c 4 -P 64): 4 connections x 64 in flight.
 bench b4 produce --topic b4 --records $((400000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1 --connections 4 --partitions 4
-fresh_broker
-bench e produce --topic e --records $((40000 * S)) --record-size 100 --batch 1 --acks 1 --rate 20000
-# The machine's own floor for (e): a trivial blocking echo server paced and
-# timed the same way, no broker code (bench/loopback_floor.cc).
-"$ROOT/build-release/bench/loopback_floor" --requests $((40000 * S)) --rate 20000 --json >"$OUT/e_floor.json"
+# (e) is the noisiest row on this shared VM: three runs, each percentile
+# reported as the median of the three, alternating with the machine's own
+# floor: a trivial blocking echo server paced and timed the same way, no
+# broker code (bench/loopback_floor.cc).
+for r in 1 2 3; do
+  fresh_broker
+  bench e$r produce --topic e --records $((40000 * S)) --record-size 100 --batch 1 --acks 1 --rate 20000
+  "$ROOT/build-release/bench/loopback_floor" --requests $((40000 * S)) --rate 20000 --json >"$OUT/e_floor$r.json"
+done
 fresh_broker
 bench f produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
 # (f) again with the page cache recycled behind the writer (off by default,
@@ -119,10 +123,13 @@ row("(c) acks=-1, batch 100, 4 conns/4 parts", rate("c"), "rec/s", "redis always
 d = j("d")
 row("(d) consume (a) from offset 0", d["mb_per_sec"], "MB/s", "nats consume msg/s", None, ">= 1 GB/s")
 rows[-1] = rows[-1][:3] + ((f"{num(nats_sub):,.0f}" if num(nats_sub) else "-"), f"{d['records_per_sec']/num(nats_sub):.1f}x (msg/s)" if num(nats_sub) else "-", ">= 1 GB/s")
-e = j("e")["latency_ms"]
+def median_latency(prefix):
+    runs = [j(f"{prefix}{r}")["latency_ms"] for r in (1, 2, 3)]
+    return {k: sorted(run[k] for run in runs)[1] for k in ("p50", "p99", "p999", "max")}
+e = median_latency("e")
+fl = median_latency("e_floor")
 def lat(e): return f"p50 {e['p50']*1000:.0f} us, p99 {e['p99']*1000:.0f} us, p99.9 {e['p999']*1000:.0f} us, max {e['max']*1000:.0f} us"
-fl = j("e_floor")["latency_ms"]
-rows.append(("(e) 20k req/s fixed rate, acks=1", lat(e), "loopback floor (echo, no broker)", lat(fl),
+rows.append(("(e) 20k req/s fixed rate, acks=1 (medians of 3 runs)", lat(e), "loopback floor (echo, no broker)", lat(fl),
              f"p99 {e['p99']/fl['p99']:.1f}x, p99.9 {e['p999']/fl['p999']:.1f}x of floor", "p99 <= 150 us, p99.9 <= 1 ms"))
 row("(f) 1 KiB, batch 16, acks=1", j("f")["mb_per_sec"], "MB/s", "", None, ">= 800 MB/s")
 row("(f) same, storage.drop.behind.bytes=256 MiB", j("f_drop")["mb_per_sec"], "MB/s", "", None, ">= 800 MB/s")
