@@ -44,9 +44,9 @@ std::optional<std::span<const uint8_t>> FirstRecordKey(std::span<const uint8_t> 
 }  // namespace
 
 RequestHandler::RequestHandler(TopicRegistry* registry, OffsetStore* offsets,
-                               pipeline::Pipeline* pipeline, BrokerIdentity identity,
-                               WakeFn wake)
-    : registry_(registry), offsets_(offsets), pipeline_(pipeline),
+                               pipeline::Pipeline* pipeline, AdminExecutor* admin,
+                               BrokerIdentity identity, WakeFn wake)
+    : registry_(registry), offsets_(offsets), pipeline_(pipeline), admin_(admin),
       identity_(std::move(identity)), wake_(std::move(wake)) {}
 
 void RequestHandler::WriteError(ResponseOut& out, const RequestHeader& h, ErrorCode code) {
@@ -86,8 +86,8 @@ Outcome RequestHandler::Handle(ConnState& conn, const RequestHeader& h,
       case ApiKey::kFetch: return HandleFetch(conn, h, r, out, parked);
       case ApiKey::kListOffsets: return HandleListOffsets(conn, h, r, out);
       case ApiKey::kMetadata: return HandleMetadata(h, r, out);
-      case ApiKey::kCreateTopic: return HandleCreateTopic(h, r, out);
-      case ApiKey::kDeleteTopic: return HandleDeleteTopic(h, r, out);
+      case ApiKey::kCreateTopic: return HandleCreateTopic(conn, h, r, out);
+      case ApiKey::kDeleteTopic: return HandleDeleteTopic(conn, h, r, out);
       case ApiKey::kOffsetCommit: return HandleOffsetCommit(conn, h, r, out);
       case ApiKey::kOffsetFetch: return HandleOffsetFetch(h, r, out);
     }
@@ -177,6 +177,11 @@ Outcome RequestHandler::Submit(ConnState& conn, const RequestHeader& h,
 
 void RequestHandler::Complete(WriteRequest* req, ConnState* conn, ResponseOut* out) {
   std::unique_ptr<WriteRequest> owned(req);
+  if (req->kind == WriteRequest::Kind::kAdmin) {
+    if (conn) conn->admin_pending = false;
+    if (out) WriteError(*out, {req->api_key, req->api_version, req->correlation_id}, req->error);
+    return;
+  }
   std::unique_ptr<CommitInfo> commit(static_cast<CommitInfo*>(
       req->kind == WriteRequest::Kind::kOffsetCommit ? req->user : nullptr));
   if (commit && req->error == ErrorCode::kNone) {
@@ -344,32 +349,57 @@ Outcome RequestHandler::HandleMetadata(const RequestHeader& h, ByteReader& r, Re
   return Outcome::kDone;
 }
 
-Outcome RequestHandler::HandleCreateTopic(const RequestHeader& h, ByteReader& r,
+Outcome RequestHandler::SubmitAdmin(ConnState& conn, const RequestHeader& h,
+                                    AdminExecutor::Operation op) {
+  // Earlier writes of this connection go first (a produce sent before a
+  // DELETE_TOPIC must not fail because the delete overtook it), as Kafka
+  // answers one request of a connection at a time.
+  if (!conn.pending_writes.empty()) return Outcome::kRetryLater;
+  auto wr = std::make_unique<WriteRequest>();
+  wr->kind = WriteRequest::Kind::kAdmin;
+  wr->net_thread = conn.net_thread;
+  wr->conn_id = conn.conn_id;
+  wr->api_key = h.api_key;
+  wr->api_version = h.api_version;
+  wr->correlation_id = h.correlation_id;
+  conn.admin_pending = true;
+  admin_->Submit(wr.release(), std::move(op));  // back through Complete()
+  return Outcome::kSubmitted;
+}
+
+Outcome RequestHandler::HandleCreateTopic(ConnState& conn, const RequestHeader& h, ByteReader& r,
                                           ResponseOut& out) {
   CreateTopicRequest req;
   if (!Decode(&r, &req)) {
     WriteError(out, h, ErrorCode::kInvalidRequest);
     return Outcome::kDone;
   }
-  AdminResult res = registry_->Create(req.name, req.partitions, req.configs);
-  if (res.error != ErrorCode::kNone) {
-    spdlog::info("CREATE_TOPIC {} refused: {} ({})", req.name, ErrorName(res.error),
-                 res.message);
-  }
-  WriteError(out, h, res.error);
-  return Outcome::kDone;
+  // Copies: the request's views point into the receive buffer.
+  std::string name(req.name);
+  std::vector<std::pair<std::string, std::string>> configs;
+  for (auto& [k, v] : req.configs) configs.emplace_back(k, v);
+  return SubmitAdmin(conn, h, [this, name = std::move(name), partitions = req.partitions,
+                               configs = std::move(configs)] {
+    std::vector<std::pair<std::string_view, std::string_view>> views(configs.begin(),
+                                                                     configs.end());
+    AdminResult res = registry_->Create(name, partitions, views);
+    if (res.error != ErrorCode::kNone) {
+      spdlog::info("CREATE_TOPIC {} refused: {} ({})", name, ErrorName(res.error), res.message);
+    }
+    return res.error;
+  });
 }
 
-Outcome RequestHandler::HandleDeleteTopic(const RequestHeader& h, ByteReader& r,
+Outcome RequestHandler::HandleDeleteTopic(ConnState& conn, const RequestHeader& h, ByteReader& r,
                                           ResponseOut& out) {
   DeleteTopicRequest req;
   if (!Decode(&r, &req)) {
     WriteError(out, h, ErrorCode::kInvalidRequest);
     return Outcome::kDone;
   }
-  AdminResult res = registry_->Delete(req.name, wake_);
-  WriteError(out, h, res.error);
-  return Outcome::kDone;
+  return SubmitAdmin(conn, h, [this, name = std::string(req.name)] {
+    return registry_->Delete(name, wake_).error;
+  });
 }
 
 Outcome RequestHandler::HandleOffsetCommit(ConnState& conn, const RequestHeader& h,

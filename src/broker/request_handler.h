@@ -4,7 +4,7 @@
 // segments, zero-copy).
 //
 // Threads: any network thread; stateless apart from the shared registry,
-// offset store and pipeline, which are thread-safe. Per-connection state
+// offset store, pipeline and admin executor, which are thread-safe. Per-connection state
 // lives in ConnState, owned by that connection's network thread.
 #pragma once
 
@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "broker/admin_executor.h"
 #include "broker/offset_store.h"
 #include "broker/topic_registry.h"
 #include "pipeline/pipeline.h"
@@ -32,6 +33,9 @@ struct ConnState {
   // Writes in the pipeline per partition: a fetch or list-offsets on one of
   // these waits, so responses on one partition keep the request order.
   std::unordered_map<const pipeline::Partition*, int> pending_writes;
+  // A CREATE/DELETE_TOPIC of this connection is running on the admin thread:
+  // its later frames wait (the network thread treats the connection as paused).
+  bool admin_pending = false;
 };
 
 // Where a response goes: bytes appended to bytes(), then optionally a
@@ -70,7 +74,7 @@ class RequestHandler {
  public:
   using WakeFn = std::function<void(const std::shared_ptr<pipeline::Partition>&)>;
   RequestHandler(TopicRegistry* registry, OffsetStore* offsets, pipeline::Pipeline* pipeline,
-                 BrokerIdentity identity, WakeFn wake);
+                 AdminExecutor* admin, BrokerIdentity identity, WakeFn wake);
 
   // One complete frame (header already parsed). `frame_hold` keeps `body`
   // alive for requests handed to the pipeline.
@@ -99,10 +103,15 @@ class RequestHandler {
                             protocol::ByteReader& r, ResponseOut& out);
   Outcome HandleMetadata(const protocol::RequestHeader& h, protocol::ByteReader& r,
                          ResponseOut& out);
-  Outcome HandleCreateTopic(const protocol::RequestHeader& h, protocol::ByteReader& r,
-                            ResponseOut& out);
-  Outcome HandleDeleteTopic(const protocol::RequestHeader& h, protocol::ByteReader& r,
-                            ResponseOut& out);
+  Outcome HandleCreateTopic(ConnState& conn, const protocol::RequestHeader& h,
+                            protocol::ByteReader& r, ResponseOut& out);
+  Outcome HandleDeleteTopic(ConnState& conn, const protocol::RequestHeader& h,
+                            protocol::ByteReader& r, ResponseOut& out);
+  // Hands `op` to the admin thread once the connection has no write in the
+  // pipeline (kRetryLater until then); the response (error code only) comes
+  // with the completion. Holds the connection's later frames meanwhile.
+  Outcome SubmitAdmin(ConnState& conn, const protocol::RequestHeader& h,
+                      AdminExecutor::Operation op);
   Outcome HandleOffsetCommit(ConnState& conn, const protocol::RequestHeader& h,
                              protocol::ByteReader& r, ResponseOut& out);
   Outcome HandleOffsetFetch(const protocol::RequestHeader& h, protocol::ByteReader& r,
@@ -120,6 +129,7 @@ class RequestHandler {
   TopicRegistry* registry_;
   OffsetStore* offsets_;
   pipeline::Pipeline* pipeline_;
+  AdminExecutor* admin_;
   BrokerIdentity identity_;
   WakeFn wake_;
 };

@@ -120,7 +120,8 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   broker::BrokerIdentity identity{cfg.broker_id,
                                   cfg.host == "0.0.0.0" || cfg.host == "::" ? "127.0.0.1" : cfg.host,
                                   server.port()};
-  broker::RequestHandler handler(&registry, &offsets, &pipeline, identity,
+  broker::AdminExecutor admin(sinks);
+  broker::RequestHandler handler(&registry, &offsets, &pipeline, &admin, identity,
                                  [&](const std::shared_ptr<pipeline::Partition>& p) {
                                    for (uint32_t t : p->Watchers()) nets[t]->WakeFetches(p);
                                  });
@@ -135,6 +136,7 @@ int RunBroker(const broker::BrokerConfig& cfg) {
     n->Start();
   }
   maintenance.Start();
+  admin.Start();
   pipeline.Start();
   server.Start();
   spdlog::info("Listening for producer connections on {}:{}", cfg.host, server.port());
@@ -187,6 +189,7 @@ int RunBroker(const broker::BrokerConfig& cfg) {
 
   server.Stop();
   for (auto& n : nets) n->Stop(/*grace_ms=*/3000);
+  admin.Stop();  // before the writers: a delete waits for them
   pipeline.Stop();
   maintenance.Stop();
   Status closed = registry.CloseAll();

@@ -92,7 +92,8 @@ void NetworkThread::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {
 }
 
 bool NetworkThread::Paused(const Connection* c) const {
-  return c->closing || c->retry_pending || draining_.load(std::memory_order_relaxed) ||
+  return c->closing || c->retry_pending || c->state.admin_pending ||
+         draining_.load(std::memory_order_relaxed) ||
          c->inflight >= opt_.max_inflight_per_connection ||
          static_cast<int64_t>(c->pending_output()) >= opt_.max_output_bytes_per_connection;
 }

@@ -1,5 +1,6 @@
 // WriteRequest: one produce (or internal append) travelling network thread ->
-// writer -> (flusher) -> network thread. Owned by exactly one thread at a time:
+// writer -> (flusher) -> network thread; also carries an admin request to the
+// broker's admin thread and back. Owned by exactly one thread at a time:
 // whoever last dequeued it. The bytes it appends live in `frame_hold`, the
 // network thread's receive block, so the writer copies them into the mapping
 // once, straight from the receive buffer.
@@ -17,7 +18,8 @@
 namespace sentry::pipeline {
 
 struct WriteRequest {
-  enum class Kind : uint8_t { kProduce, kOffsetCommit, kBarrier };
+  // kAdmin: CREATE/DELETE_TOPIC run by the broker's AdminExecutor (no partition).
+  enum class Kind : uint8_t { kProduce, kOffsetCommit, kBarrier, kAdmin };
   Kind kind = Kind::kProduce;
 
   // Routing back to the connection that sent it.

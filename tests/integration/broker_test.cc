@@ -359,6 +359,39 @@ TEST_F(BrokerTest, PipelinedResponsesMatchByCorrelationAndKeepPartitionOrder) {
   }
 }
 
+// CREATE/DELETE_TOPIC run on the admin thread; the connection's later frames
+// wait for them, so pipelined requests see the topic exactly as sent.
+TEST_F(BrokerTest, PipelinedAdminAndProduceOnOneConnectionKeepTheirOrder) {
+  auto& conn = client_->connection();
+  auto body = [](const auto& msg) {
+    std::vector<uint8_t> b;
+    protocol::ByteWriter w(&b);
+    protocol::Encode(&w, msg);
+    return b;
+  };
+  const auto kCreate = static_cast<uint16_t>(protocol::ApiKey::kCreateTopic);
+  const auto kDelete = static_cast<uint16_t>(protocol::ApiKey::kDeleteTopic);
+  const auto kProduce = static_cast<uint16_t>(protocol::ApiKey::kProduce);
+  auto create = conn.Send(kCreate, body(protocol::CreateTopicRequest{"p", 8, {}}));
+  auto produce1 = conn.Send(kProduce, client::Client::EncodeProduce("p", 7, 1, MakeBatch(3), 1000));
+  auto remove = conn.Send(kDelete, body(protocol::DeleteTopicRequest{"p"}));
+  auto produce2 = conn.Send(kProduce, client::Client::EncodeProduce("p", 0, 1, MakeBatch(1), 1000));
+  ASSERT_TRUE(create.ok() && produce1.ok() && remove.ok() && produce2.ok());
+  auto r = conn.ReceiveFor(create.value());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->error_code, 0);
+  r = conn.ReceiveFor(produce1.value());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->error_code, 0) << "the produce sent after CREATE_TOPIC must see the topic";
+  r = conn.ReceiveFor(remove.value());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->error_code, 0);
+  r = conn.ReceiveFor(produce2.value());
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->error_code, E(ErrorCode::kUnknownTopicOrPartition))
+      << "the produce sent after DELETE_TOPIC must not find the topic";
+}
+
 TEST_F(BrokerTest, FetchAfterProduceOnOneConnectionSeesTheProduce) {
   CreateTopic("t");
   auto& conn = client_->connection();

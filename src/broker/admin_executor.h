@@ -1,0 +1,53 @@
+// AdminExecutor: the one thread that runs CREATE_TOPIC and DELETE_TOPIC.
+//
+// Why: creating a topic creates, allocates and maps files and fsyncs
+// directories (60-80 ms for 16 partitions here), and a delete waits for the
+// writers to pass any append in progress. On a network thread that stalled
+// every other connection of that thread for as long. Here only the asking
+// connection waits: its later frames are held (ConnState::admin_pending), as
+// Kafka mutes a connection until its response is sent.
+//
+// Threads: Submit from network threads; the operation runs on this thread and
+// its WriteRequest (Kind::kAdmin, result in `error`) goes back through the
+// asking network thread's CompletionSink. Stop() runs what is queued first.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "pipeline/write_request.h"
+#include "protocol/errors.h"
+
+namespace sentry::broker {
+
+class AdminExecutor {
+ public:
+  using Operation = std::function<protocol::ErrorCode()>;
+  explicit AdminExecutor(std::vector<pipeline::CompletionSink*> sinks);
+  ~AdminExecutor();
+  AdminExecutor(const AdminExecutor&) = delete;
+  AdminExecutor& operator=(const AdminExecutor&) = delete;
+  void Start();
+  void Stop();
+  // Runs `op`, stores its result in req->error and completes `req` to its
+  // network thread. After Stop() it runs on the calling thread instead.
+  void Submit(pipeline::WriteRequest* req, Operation op);
+
+ private:
+  void Run();
+  void Execute(pipeline::WriteRequest* req, const Operation& op);
+  const std::vector<pipeline::CompletionSink*> sinks_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<pipeline::WriteRequest*, Operation>> queue_;
+  bool running_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sentry::broker
