@@ -63,6 +63,10 @@ void NetworkThread::Stop(int64_t grace_ms) {
 
 void NetworkThread::Post(Message m) {
   inbox_.enqueue(std::move(m));
+  Wake();
+}
+
+void NetworkThread::Wake() {
   if (!evfd_armed_.exchange(true, std::memory_order_acq_rel)) {
     uint64_t one = 1;
     ssize_t r = ::write(evfd_, &one, sizeof(one));
@@ -82,6 +86,20 @@ void NetworkThread::Complete(pipeline::WriteRequest* req) {
   m.kind = Message::Kind::kCompletion;
   m.req = req;
   Post(std::move(m));
+}
+
+void NetworkThread::CompleteBatch(std::span<pipeline::WriteRequest* const> reqs) {
+  constexpr size_t kChunk = 64;
+  Message msgs[kChunk];
+  for (size_t i = 0; i < reqs.size(); i += kChunk) {
+    const size_t n = std::min(kChunk, reqs.size() - i);
+    for (size_t k = 0; k < n; k++) {
+      msgs[k].kind = Message::Kind::kCompletion;
+      msgs[k].req = reqs[i + k];
+    }
+    inbox_.enqueue_bulk(std::make_move_iterator(msgs), n);
+  }
+  Wake();
 }
 
 void NetworkThread::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {

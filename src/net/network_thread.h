@@ -55,6 +55,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   void AddConnection(int fd);
   // pipeline::CompletionSink (writers, flusher)
   void Complete(pipeline::WriteRequest* req) override;
+  void CompleteBatch(std::span<pipeline::WriteRequest* const> reqs) override;
   void WakeFetches(const std::shared_ptr<pipeline::Partition>& p) override;
   const NetStats& stats() const { return stats_; }
 
@@ -66,6 +67,7 @@ class NetworkThread final : public pipeline::CompletionSink {
     std::shared_ptr<pipeline::Partition> partition;
   };
   void Post(Message m);
+  void Wake();  // after enqueueing: write the eventfd unless the loop is awake
   void Run();
   size_t DrainInbox();  // returns the number of messages handled
   int SpinThenWait(epoll_event* evs, int max_events, int timeout_ms);

@@ -48,6 +48,10 @@ class CompletionSink {
  public:
   virtual ~CompletionSink() = default;
   virtual void Complete(WriteRequest* req) = 0;
+  // Several at once, in order (one wake-up for all of them). Default: one by one.
+  virtual void CompleteBatch(std::span<WriteRequest* const> reqs) {
+    for (WriteRequest* r : reqs) Complete(r);
+  }
   // The partition's high watermark moved (or it was deleted): re-check the
   // fetches parked on it.
   virtual void WakeFetches(const std::shared_ptr<Partition>& p) = 0;

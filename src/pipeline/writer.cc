@@ -24,7 +24,7 @@ ErrorCode ErrorFor(const Status& s) {
 
 Writer::Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flusher,
                std::vector<CompletionSink*> sinks)
-    : index_(index), flusher_(flusher), sinks_(std::move(sinks)),
+    : index_(index), flusher_(flusher), sinks_(std::move(sinks)), done_(sinks_.size()),
       queue_(capacity, producers + 1, 0) {}
 
 Writer::~Writer() { Stop(); }
@@ -46,6 +46,7 @@ void Writer::Run() {
     for (size_t i = 0; i < n; i++) {
       if (items[i]) Process(items[i], &touched);
     }
+    PostCompletions();
     // Wake parked fetches once per partition per bulk, after the watermark moved.
     for (auto& p : touched) {
       if (!p->HasWatchers()) continue;
@@ -64,11 +65,22 @@ void Writer::Complete(WriteRequest* req) {
     flusher_->Submit(FlushItem{req->partition, req, false});
     return;
   }
-  sinks_[req->net_thread]->Complete(req);
+  // Posted at the end of the bulk: one inbox hand-off and at most one wake-up
+  // per network thread instead of one per request.
+  done_[req->net_thread].push_back(req);
+}
+
+void Writer::PostCompletions() {
+  for (size_t t = 0; t < done_.size(); t++) {
+    if (done_[t].empty()) continue;
+    sinks_[t]->CompleteBatch(done_[t]);
+    done_[t].clear();
+  }
 }
 
 void Writer::Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched) {
   if (req->kind == WriteRequest::Kind::kBarrier) {
+    PostCompletions();  // everything before the barrier is answered first
     static_cast<std::promise<void>*>(req->user)->set_value();
     return;
   }
@@ -100,6 +112,9 @@ void Writer::Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>*
   p->unflushed_messages += req->summary.record_count;
   const bool sync = req->acks == -1 || p->unflushed_messages >= p->policy().flush_messages;
   if (sync) {
+    // Earlier completions of this partition must reach the network thread
+    // before the flusher can complete this one.
+    PostCompletions();
     p->unflushed_messages = 0;
     p->pending_via_flusher.fetch_add(1, std::memory_order_acq_rel);
     flusher_->Submit(FlushItem{req->partition, req, true});

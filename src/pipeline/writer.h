@@ -47,10 +47,14 @@ class Writer {
   void Run();
   void Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched);
   void Complete(WriteRequest* req);
+  // Posts the completions gathered during this bulk, one batch per sink.
+  void PostCompletions();
 
   const uint32_t index_;
   Flusher* flusher_;
   std::vector<CompletionSink*> sinks_;
+  // Writer thread only: completions of the current bulk, per network thread.
+  std::vector<std::vector<WriteRequest*>> done_;
   Queue queue_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

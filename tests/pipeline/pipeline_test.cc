@@ -23,12 +23,14 @@ class FaultyFileOps final : public FileOps {
  public:
   std::atomic<bool> fail_allocate{false};
   std::atomic<bool> fail_sync{false};
+  std::atomic<bool> instant_sync{false};  // SyncRange returns at once (no msync)
   Status Allocate(int fd, off_t off, off_t len) override {
     if (fail_allocate) return Status::FromErrno(ENOSPC, "fallocate (injected)");
     return DefaultFileOps()->Allocate(fd, off, len);
   }
   Status SyncRange(void* a, size_t n) override {
     if (fail_sync) return Status::FromErrno(EIO, "msync (injected)");
+    if (instant_sync) return Status::OK();
     return DefaultFileOps()->SyncRange(a, n);
   }
   Status Truncate(int fd, off_t s) override { return DefaultFileOps()->Truncate(fd, s); }
@@ -134,6 +136,39 @@ TEST_F(PipelineTest, CompletionsKeepRequestOrderPerPartitionAcrossAckModes) {
     last_corr[p] = r->correlation_id;
   }
   EXPECT_EQ(sink_.durability_broken(), 0);
+}
+
+// The writer posts acks=1 completions at the end of each bulk. An acks=-1
+// request in the middle of a bulk goes to the flusher, which may answer it
+// (instantly here) while the writer is still busy with the rest of the bulk:
+// the acks=1 completion before it must reach the network thread first.
+TEST_F(PipelineTest, AFastSyncDoesNotOvertakeEarlierCompletionsOfItsBulk) {
+  ops_.instant_sync = true;
+  auto a = MakePartition(0);
+  std::shared_ptr<Partition> other;
+  for (int i = 1; !other; i++) {
+    if (pipeline_->WriterFor("t", i) == a->writer_index()) other = MakePartition(i);
+  }
+  constexpr int kRounds = 50;
+  size_t total = 0;
+  for (int round = 0; round < kRounds; round++) {
+    // Queued while the writer is busy, so they tend to arrive in one bulk.
+    Submit(a, 1, 1, static_cast<uint32_t>(round * 100));
+    Submit(a, -1, 1, static_cast<uint32_t>(round * 100 + 1));
+    for (int k = 0; k < 40; k++) Submit(other, 1, 1, static_cast<uint32_t>(round * 100 + 2 + k));
+    total += 42;
+  }
+  ASSERT_TRUE(sink_.WaitFor(total));
+  uint32_t last = 0;
+  bool first = true;
+  for (auto& r : sink_.Take()) {
+    if (r->partition != a) continue;
+    if (!first) {
+      EXPECT_GT(r->correlation_id, last) << "a completion of partition 0 overtook an earlier one";
+    }
+    first = false;
+    last = r->correlation_id;
+  }
 }
 
 TEST_F(PipelineTest, AcksAllIsAnsweredOnlyAfterSyncAndSyncsAreGrouped) {
