@@ -28,6 +28,7 @@ struct BrokerConfig {
   int64_t max_output_bytes_per_connection = 64 << 20;  // connection.max.output.bytes
   int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
   int64_t network_poll_spin_us = 25;        // network.poll.spin.us
+  int realtime_priority = 0;                // realtime.priority (0 = normal scheduling)
   int64_t max_partitions = 10000;           // max.partitions (per topic)
   int64_t stats_interval_ms = 10000;        // stats.interval.ms (0 = off)
   std::string log_level = "info";           // log.level

@@ -138,6 +138,22 @@ int RunBroker(const broker::BrokerConfig& cfg) {
   maintenance.Start();
   admin.Start();
   pipeline.Start();
+  if (cfg.realtime_priority > 0) {
+    // Before listening: a broker that cannot honour the setting does not serve.
+    Status s = pipeline.SetRealtimePriority(cfg.realtime_priority);
+    for (auto& n : nets) {
+      if (s.ok()) s = n->SetRealtimePriority(cfg.realtime_priority);
+    }
+    if (!s.ok()) {
+      for (auto& n : nets) n->Stop(0);
+      admin.Stop();
+      pipeline.Stop();
+      maintenance.Stop();
+      return Fail("realtime.priority: " + s.message());
+    }
+    spdlog::info("Network and writer threads run under SCHED_FIFO priority {}",
+                 cfg.realtime_priority);
+  }
   server.Start();
   spdlog::info("Listening for producer connections on {}:{}", cfg.host, server.port());
 

@@ -15,6 +15,7 @@
 
 #include "common/clock.h"
 #include "common/endian.h"
+#include "common/thread_priority.h"
 
 namespace sentry::net {
 
@@ -51,6 +52,10 @@ NetworkThread::~NetworkThread() {
 }
 
 void NetworkThread::Start() { thread_ = std::thread([this] { Run(); }); }
+
+Status NetworkThread::SetRealtimePriority(int priority) {
+  return sentry::SetRealtimePriority(thread_, priority);
+}
 
 void NetworkThread::Stop(int64_t grace_ms) {
   if (!thread_.joinable()) return;

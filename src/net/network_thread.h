@@ -47,6 +47,8 @@ class NetworkThread final : public pipeline::CompletionSink {
   ~NetworkThread() override;
   void SetHandler(broker::RequestHandler* h) { handler_ = h; }
   void Start();
+  // After Start(): SCHED_FIFO at `priority` for this thread (realtime.priority).
+  Status SetRealtimePriority(int priority);
   // Stops reading new requests, answers what is in flight (up to
   // `grace_ms`), closes every connection and joins the thread.
   void Stop(int64_t grace_ms);

@@ -21,6 +21,11 @@ Pipeline::Pipeline(const PipelineOptions& opt, std::vector<CompletionSink*> sink
 
 Pipeline::~Pipeline() { Stop(); }
 
+Status Pipeline::SetRealtimePriority(int priority) {
+  for (auto& w : writers_) SENTRY_RETURN_IF_ERROR(w->SetRealtimePriority(priority));
+  return Status::OK();
+}
+
 void Pipeline::Start() {
   flusher_->Start();
   for (auto& w : writers_) w->Start();

@@ -25,6 +25,8 @@ class Pipeline {
   Pipeline(const PipelineOptions& opt, std::vector<CompletionSink*> sinks);
   ~Pipeline();
   void Start();
+  // After Start(): SCHED_FIFO at `priority` for every writer thread.
+  Status SetRealtimePriority(int priority);
   void Stop();  // drains the queues and the flusher
 
   // Which writer owns (topic, partition): fixed for the broker's lifetime.

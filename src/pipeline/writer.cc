@@ -1,5 +1,7 @@
 #include "pipeline/writer.h"
 
+#include "common/thread_priority.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -30,6 +32,10 @@ Writer::Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flush
 Writer::~Writer() { Stop(); }
 
 void Writer::Start() { thread_ = std::thread([this] { Run(); }); }
+
+Status Writer::SetRealtimePriority(int priority) {
+  return sentry::SetRealtimePriority(thread_, priority);
+}
 
 void Writer::Stop() {
   if (!thread_.joinable()) return;

@@ -33,6 +33,8 @@ class Writer {
   ~Writer();
   void Start();
   void Stop();  // processes what is queued, then exits
+  // After Start(): SCHED_FIFO at `priority` for this thread (realtime.priority).
+  Status SetRealtimePriority(int priority);
 
   using Queue = moodycamel::BlockingConcurrentQueue<WriteRequest*>;
   Queue& queue() { return queue_; }

@@ -2,7 +2,9 @@
 // refused at start with a message naming the key.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "integration/broker_process.h"
 #include "test_util.h"
@@ -32,6 +34,46 @@ TEST(ConfigTest, TomlFileIsReadAndFlagsOverrideIt) {
   EXPECT_NE(text.find("\"segment.bytes\" = \"65536\""), std::string::npos) << text;
 }
 
+// Names of the threads of `pid` under SCHED_FIFO (policy 1 in /proc/.../stat).
+std::vector<std::string> FifoThreads(pid_t pid) {
+  std::vector<std::string> out;
+  for (auto& e : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+    std::ifstream stat(e.path() / "stat");
+    std::string line((std::istreambuf_iterator<char>(stat)), {});
+    // Fields after the ")" that closes the name: state is field 3, policy 41.
+    std::istringstream rest(line.substr(line.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i <= 41 && rest >> field; i++) {
+      if (i == 41 && field == "1") out.push_back(e.path().filename());
+    }
+  }
+  return out;
+}
+
+// realtime.priority either takes effect on the network and writer threads
+// (one of each by default) or, where the process may not use SCHED_FIFO,
+// stops start-up with a message saying why. Never silently ignored.
+TEST(ConfigTest, RealtimePriorityIsAppliedOrRefusedAtStart) {
+  testing::TempDir dir;
+  BrokerProcess broker(dir / "data", {"--realtime.priority", "1"});
+  if (broker.Start()) {
+    EXPECT_EQ(FifoThreads(broker.pid()).size(), 2u) << "network + writer thread under SCHED_FIFO";
+    EXPECT_NE(broker.Output().find("SCHED_FIFO priority 1"), std::string::npos);
+    auto c = broker.NewClient();
+    ASSERT_EQ(c->CreateTopic("t", 1).value(), 0);
+    EXPECT_EQ(c->Produce("t", 0, 1, testing::MakeBatch(3))->error, 0);
+    c.reset();
+    EXPECT_EQ(broker.Stop(), 0) << broker.Output();
+  } else {
+    EXPECT_NE(broker.Output().find("realtime.priority"), std::string::npos) << broker.Output();
+    EXPECT_NE(broker.Stop(), 0);
+  }
+  BrokerProcess normal(dir / "data2", {});
+  ASSERT_TRUE(normal.Start()) << normal.Output();
+  EXPECT_TRUE(FifoThreads(normal.pid()).empty()) << "SCHED_FIFO without realtime.priority";
+  EXPECT_EQ(normal.Stop(), 0);
+}
+
 struct BadSetting {
   std::vector<std::string> args;
   std::string toml;
@@ -59,6 +101,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(BadSetting{{"--segment.bytes", "12"}, "", "segment.bytes"},
                       BadSetting{{"--num.network.threads", "zero"}, "", "num.network.threads"},
                       BadSetting{{"--no.such.flag", "1"}, "", "no.such.flag"},
+                      BadSetting{{"--realtime.priority", "100"}, "", "realtime.priority"},
                       BadSetting{{"--storage.drop.behind.bytes", "4096"}, "",
                                  "storage.drop.behind.bytes"},
                       BadSetting{{}, "\"flush.ms\" = -5\n", "flush.ms"},
