@@ -1,11 +1,11 @@
 #include "pipeline/writer.h"
 
-#include "common/thread_priority.h"
-
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <future>
+
+#include "common/thread_priority.h"
 
 namespace sentry::pipeline {
 
