@@ -49,6 +49,16 @@ bench() {  # name, sentry-bench args...; stores JSON in $OUT/name.json
   local name=$1; shift
   "$BENCH" "$@" --broker 127.0.0.1:$PORT --json 2>/dev/null | tail -1 >"$OUT/$name.json"
 }
+# Throughput rows run three times, each on a fresh broker; the table shows the
+# median (this VM moves single runs by up to 1.5x). Usage: rep NAME "FLAGS" ARGS...
+rep() {
+  local name=$1 flags=$2; shift 2
+  for r in 1 2 3; do
+    fresh_broker $flags
+    bench "$name$r" "$@"
+  done
+}
+median3() { printf '%s\n' "$@" | sort -g | sed -n 2p; }
 field() { python3 -c "import json,sys; d=json.load(open('$OUT/$1.json')); print(eval('d' + sys.argv[1]))" "$2"; }
 
 echo "== Sentry (commit $(git rev-parse --short HEAD)) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
@@ -56,16 +66,13 @@ echo "== Sentry (commit $(git rev-parse --short HEAD)) on $(nproc) cores: $(grep
 # page-cache writeback of the gigabytes the previous one wrote (this VM's disk
 # sustains ~1 GB/s; see BENCHMARKS.md).
 fresh_broker() { stop_and_clean; sync; start_broker "$@"; }
-fresh_broker
-bench a1 produce --topic a1 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1
+rep a1 "" produce --topic a1 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1
 RSS_A=$(peak_rss_mb)
-bench d consume --topic a1 --records $((2000000 * S)) --record-size 100
-fresh_broker
-bench a4 produce --topic a4 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1 --connections 4 --partitions 4
-fresh_broker
-bench b produce --topic b --records $((200000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1
+bench d consume --topic a1 --records $((2000000 * S)) --record-size 100   # the last (a) run's data
+rep a4 "" produce --topic a4 --records $((2000000 * S)) --record-size 100 --batch 100 --acks 1 --connections 4 --partitions 4
+rep b "" produce --topic b --records $((200000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1
 # The shape redis-benchmark is run in (-c 4 -P 64): 4 connections x 64 in flight.
-bench b4 produce --topic b4 --records $((400000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1 --connections 4 --partitions 4
+rep b4 "" produce --topic b4 --records $((400000 * S)) --record-size 100 --batch 1 --in-flight 64 --acks 1 --connections 4 --partitions 4
 # (e) is the noisiest row on this shared VM: three runs, each percentile
 # reported as the median of the three, alternating with the machine's own
 # floor: a trivial blocking echo server paced and timed the same way, no
@@ -83,14 +90,11 @@ if chrt -f 1 true 2>/dev/null; then
     bench e_rt$r produce --topic e --records $((40000 * S)) --record-size 100 --batch 1 --acks 1 --rate 20000
   done
 fi
-fresh_broker
-bench f produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
+rep f "" produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
 # (f) again with the page cache recycled behind the writer (off by default,
 # see docs/operations.md): what the disk allows once fresh memory is not the limit.
-fresh_broker --storage.drop.behind.bytes 268435456
-bench f_drop produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
-fresh_broker
-bench c produce --topic c --records $((1000000 * S)) --record-size 100 --batch 100 --acks -1 --connections 4 --partitions 4
+rep f_drop "--storage.drop.behind.bytes 268435456" produce --topic f --records $((400000 * S)) --record-size 1024 --batch 16 --acks 1
+rep c "" produce --topic c --records $((1000000 * S)) --record-size 100 --batch 100 --acks -1 --connections 4 --partitions 4
 RSS_C=$(peak_rss_mb)
 stop_and_clean
 "$ROOT/build-release/bench/bench_append" --benchmark_filter='BM_Append/100/(1|100)/|BM_Memcpy/(170|16500)$' \
@@ -101,8 +105,9 @@ REDIS_ES="-"; REDIS_ES_P1="-"; REDIS_ALW="-"; NATS_PUB="-"; NATS_SUB="-"
 if [ "${SKIP_PEERS:-0}" != 1 ]; then
   echo "== peers"
   N=$((200000 * S))
-  REDIS_ES=$(bash "$PEERS_DIR/redis_streams.sh" everysec 100 $N 64 | grep -oE '[0-9.]+ msg/s' | cut -d' ' -f1)
-  REDIS_ALW=$(bash "$PEERS_DIR/redis_streams.sh" always 100 $N 64 | grep -oE '[0-9.]+ msg/s' | cut -d' ' -f1)
+  redis() { bash "$PEERS_DIR/redis_streams.sh" "$1" 100 $N 64 | grep -oE '[0-9.]+ msg/s' | cut -d' ' -f1; }
+  REDIS_ES=$(median3 "$(redis everysec)" "$(redis everysec)" "$(redis everysec)")
+  REDIS_ALW=$(median3 "$(redis always)" "$(redis always)" "$(redis always)")
   NATS_OUT=$(bash "$PEERS_DIR/nats_jetstream.sh" 100 $N 2>&1 || true)
   echo "$NATS_OUT" | tail -3
   NATS_PUB=$(echo "$NATS_OUT" | grep -ioE 'publish[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
@@ -117,7 +122,9 @@ def num(x):
     try: return float(x)
     except ValueError: return None
 def ratio(a, b): return f"{a / b:.1f}x" if a and b else "-"
-def rate(n): return j(n)["records_per_sec"]
+def runs(n): return [j(f"{n}{r}") for r in (1, 2, 3)]
+def rate(n): return sorted(x["records_per_sec"] for x in runs(n))[1]  # median of 3
+def mbps(n): return sorted(x["mb_per_sec"] for x in runs(n))[1]
 rows = []
 def row(name, sentry, unit, peer_name="", peer=None, target=""):
     rows.append((name, f"{sentry:,.0f} {unit}", peer_name, f"{peer:,.0f}" if peer else "-",
@@ -146,8 +153,8 @@ if os.path.exists(f"{out}/e_rt1.json"):
                  f"p99 {ert['p99']/fl['p99']:.1f}x, p99.9 {ert['p999']/fl['p999']:.1f}x of floor", ""))
 else:
     rows.append(("(e) same, realtime.priority=10", "not run: SCHED_FIFO not permitted here", "", "-", "-", ""))
-row("(f) 1 KiB, batch 16, acks=1", j("f")["mb_per_sec"], "MB/s", "", None, ">= 800 MB/s")
-row("(f) same, storage.drop.behind.bytes=256 MiB", j("f_drop")["mb_per_sec"], "MB/s", "", None, ">= 800 MB/s")
+row("(f) 1 KiB, batch 16, acks=1", mbps("f"), "MB/s", "", None, ">= 800 MB/s")
+row("(f) same, storage.drop.behind.bytes=256 MiB", mbps("f_drop"), "MB/s", "", None, ">= 800 MB/s")
 g = json.load(open(f"{out}/g.json"))["benchmarks"]
 for b in g:
     if b.get("aggregate_name") != "median": continue
@@ -159,6 +166,8 @@ for b in g:
         val = f"{b['bytes_per_second']/1e9:.1f} GB/s"
     rows.append((f"(g) {name} (median of 3)", val, "", "-", "-", ""))
 rows.append(("RSS of sentryd after (a) / after (c)", f"{rss_a} / {rss_c}", "", "-", "-", "bounded"))
+print("Throughput rows and the Redis figures: median of 3 runs (each Sentry run on a fresh broker);"
+      " (d): one run, on the last (a) run's data; NATS: one run.")
 w = [max(len(r[i]) for r in rows + [("scenario","sentry","peer","peer figure","ratio","target")]) for i in range(6)]
 hdr = ("scenario", "sentry", "peer", "peer figure", "ratio", "target")
 print("| " + " | ".join(h.ljust(w[i]) for i, h in enumerate(hdr)) + " |")
