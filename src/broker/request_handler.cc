@@ -249,6 +249,23 @@ bool RequestHandler::AnswerFetch(const RequestHeader& h, const FetchRequest& req
   return true;
 }
 
+std::shared_ptr<Partition> RequestHandler::PartitionToRead(ConnState& conn, const RequestHeader& h,
+                                                           std::string_view topic,
+                                                           int32_t partition, ResponseOut& out,
+                                                           Outcome* not_now) {
+  auto p = FindPartition(topic, partition, nullptr);
+  if (!p) {
+    WriteError(out, h, ErrorCode::kUnknownTopicOrPartition);
+    *not_now = Outcome::kDone;
+    return nullptr;
+  }
+  if (conn.pending_writes.count(p.get())) {
+    *not_now = Outcome::kRetryLater;
+    return nullptr;
+  }
+  return p;
+}
+
 Outcome RequestHandler::HandleFetch(ConnState& conn, const RequestHeader& h, ByteReader& r,
                                     ResponseOut& out, ParkedFetch* parked) {
   FetchRequest req;
@@ -256,12 +273,9 @@ Outcome RequestHandler::HandleFetch(ConnState& conn, const RequestHeader& h, Byt
     WriteError(out, h, ErrorCode::kInvalidRequest);
     return Outcome::kDone;
   }
-  auto p = FindPartition(req.topic, req.partition, nullptr);
-  if (!p) {
-    WriteError(out, h, ErrorCode::kUnknownTopicOrPartition);
-    return Outcome::kDone;
-  }
-  if (conn.pending_writes.count(p.get())) return Outcome::kRetryLater;
+  Outcome not_now;
+  auto p = PartitionToRead(conn, h, req.topic, req.partition, out, &not_now);
+  if (!p) return not_now;
   if (AnswerFetch(h, req, p.get(), false, out)) return Outcome::kDone;
   parked->conn_id = conn.conn_id;
   parked->header = h;
@@ -284,12 +298,9 @@ Outcome RequestHandler::HandleListOffsets(ConnState& conn, const RequestHeader& 
     WriteError(out, h, ErrorCode::kInvalidRequest);
     return Outcome::kDone;
   }
-  auto p = FindPartition(req.topic, req.partition, nullptr);
-  if (!p) {
-    WriteError(out, h, ErrorCode::kUnknownTopicOrPartition);
-    return Outcome::kDone;
-  }
-  if (conn.pending_writes.count(p.get())) return Outcome::kRetryLater;
+  Outcome not_now;
+  auto p = PartitionToRead(conn, h, req.topic, req.partition, out, &not_now);
+  if (!p) return not_now;
   ListOffsetsResponse resp;
   resp.partition = p->index();
   PartitionLog* log = p->log();

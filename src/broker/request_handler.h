@@ -123,6 +123,14 @@ class RequestHandler {
   // Answers a fetch from the log; false when it should wait (not `final`).
   bool AnswerFetch(const protocol::RequestHeader& h, const protocol::FetchRequest& req,
                    pipeline::Partition* p, bool final, ResponseOut& out);
+  // The partition a read (FETCH, LIST_OFFSETS) names, or nullptr with
+  // *not_now set: kDone after answering UNKNOWN_TOPIC_OR_PARTITION, or
+  // kRetryLater while this connection's writes to it are in the pipeline (so
+  // a read after a produce on one connection sees it).
+  std::shared_ptr<pipeline::Partition> PartitionToRead(ConnState& conn,
+                                                       const protocol::RequestHeader& h,
+                                                       std::string_view topic, int32_t partition,
+                                                       ResponseOut& out, Outcome* not_now);
   std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition,
                                                      std::shared_ptr<const Topic>* topic_out);
 
