@@ -15,7 +15,7 @@
 
 #include "common/endian.h"
 #include "common/murmur2.h"
-#include "integration/broker_process.h"
+#include "integration/broker_fixture.h"
 #include "protocol/errors.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -30,22 +30,8 @@ using testing::MakeBatch;
 
 constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
 
-class BrokerTest : public ::testing::Test {
+class BrokerTest : public testing::BrokerFixture {
  protected:
-  void SetUp() override {
-    broker_ = std::make_unique<BrokerProcess>(dir_ / "data", ExtraArgs());
-    ASSERT_TRUE(broker_->Start()) << broker_->Output();
-    client_ = broker_->NewClient();
-    ASSERT_TRUE(client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (broker_->running()) {
-      EXPECT_EQ(broker_->Stop(), 0) << broker_->Output();
-    }
-  }
-  virtual std::vector<std::string> ExtraArgs() { return {}; }
-
   void CreateTopic(const std::string& name, int partitions = 1,
                    std::vector<std::pair<std::string, std::string>> cfg = {}) {
     auto r = client_->CreateTopic(name, partitions, cfg);
@@ -76,9 +62,6 @@ class BrokerTest : public ::testing::Test {
     return out;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<client::Client> client_;
 };
 
 TEST_F(BrokerTest, ApiVersionsListsAllNineApisAtVersionOne) {

@@ -13,7 +13,7 @@
 #include "client/consumer.h"
 #include "client/producer.h"
 #include "common/endian.h"
-#include "integration/broker_process.h"
+#include "integration/broker_fixture.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
 #include "storage/record_batch.h"
@@ -25,20 +25,8 @@ namespace {
 
 using testing::BrokerProcess;
 
-class ClientTest : public ::testing::Test {
+class ClientTest : public testing::BrokerFixture {
  protected:
-  void SetUp() override {
-    broker_ = std::make_unique<BrokerProcess>(dir_ / "data");
-    ASSERT_TRUE(broker_->Start()) << broker_->Output();
-    client_ = broker_->NewClient();
-    ASSERT_TRUE(client_);
-  }
-  void TearDown() override {
-    client_.reset();
-    if (broker_->running()) {
-      EXPECT_EQ(broker_->Stop(), 0) << broker_->Output();
-    }
-  }
   ProducerOptions PO() {
     ProducerOptions o;
     o.port = broker_->port();
@@ -63,9 +51,6 @@ class ClientTest : public ::testing::Test {
     return all;
   }
 
-  testing::TempDir dir_;
-  std::unique_ptr<BrokerProcess> broker_;
-  std::unique_ptr<Client> client_;
 };
 
 TEST_F(ClientTest, ProducerKeepsPerPartitionOrderAcrossManyBatches) {
