@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include "common/endian.h"
 
 namespace sentry {
 
@@ -20,13 +19,10 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::Open(const std::string& path,
 Status OffsetIndex::Append(uint32_t first_rel, uint32_t count, uint32_t position) {
   size_t end = (size_t{first_rel} + count) * kIndexSlotBytes;
   SENTRY_RETURN_IF_ERROR(file_->Reserve(end));
-  uint8_t* p = file_->data() + size_t{first_rel} * kIndexSlotBytes;
-  // Build both halves as one 64-bit big-endian word per slot.
-  uint64_t pos_be = __builtin_bswap32(position);
-  for (uint32_t i = 0; i < count; i++, p += kIndexSlotBytes) {
-    uint64_t slot = static_cast<uint64_t>(__builtin_bswap32(first_rel + i)) | (pos_be << 32);
-    std::memcpy(p, &slot, 8);
-  }
+  // The compiler turns this into one 64-bit store per slot (the loop was
+  // hand-written as such before; bench_append shows no difference).
+  uint8_t* base = file_->data();
+  for (uint32_t i = 0; i < count; i++) WriteIndexSlot(base, size_t{first_rel} + i, {first_rel + i, position});
   file_->PrepareAhead(end);
   return Status::OK();
 }
@@ -35,20 +31,37 @@ Result<uint32_t> OffsetIndex::Lookup(uint32_t rel) const {
   if (rel >= max_entries_ || size_t{rel + 1} * kIndexSlotBytes > file_->backed_size()) {
     return Status::Corruption(fmt::format("{}: slot {} outside the index", file_->path(), rel));
   }
-  const uint8_t* p = file_->data() + size_t{rel} * kIndexSlotBytes;
-  if (GetU32(p) != rel) {
-    return Status::Corruption(
-        fmt::format("{}: slot {} holds relative offset {}", file_->path(), rel, GetU32(p)));
+  const IndexSlot slot = ReadIndexSlot(file_->data(), rel);
+  if (slot.relative_offset != rel) {
+    return Status::Corruption(fmt::format("{}: slot {} holds relative offset {}", file_->path(),
+                                          rel, slot.relative_offset));
   }
-  return GetU32(p + 4);
+  return slot.position;
 }
 
 bool OffsetIndex::SlotValid(uint32_t rel, uint32_t log_size) const {
   if (rel >= max_entries_ || size_t{rel + 1} * kIndexSlotBytes > file_->backed_size()) {
     return false;
   }
-  const uint8_t* p = file_->data() + size_t{rel} * kIndexSlotBytes;
-  return GetU32(p) == rel && GetU32(p + 4) < log_size;
+  const IndexSlot slot = ReadIndexSlot(file_->data(), rel);
+  return slot.relative_offset == rel && slot.position < log_size;
+}
+
+Status OffsetIndex::CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos) const {
+  if (file_->backed_size() < size_t{n} * kIndexSlotBytes) {
+    return Status::Corruption(fmt::format("{}: shorter than its {} offsets", file_->path(), n));
+  }
+  uint32_t prev = 0;
+  for (uint32_t i = 0; i < n; i++) {
+    const IndexSlot slot = ReadIndexSlot(file_->data(), i);
+    if (slot.relative_offset != i || slot.position < prev || slot.position >= log_size) {
+      return Status::Corruption(fmt::format("{}: slot {} is ({}, {})", file_->path(), i,
+                                            slot.relative_offset, slot.position));
+    }
+    prev = slot.position;
+  }
+  if (last_pos) *last_pos = prev;
+  return Status::OK();
 }
 
 Status OffsetIndex::TrimTo(uint32_t entries) {

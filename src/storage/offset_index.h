@@ -1,12 +1,7 @@
-// OffsetIndex: the `.index` file of a segment. One fixed slot per offset, so
-// offset -> batch position is a single load (O(1)), no search.
-//
-//  slot i, at byte 8*i:
-//  0      4   relative_offset u32   == i (lets a zeroed or torn slot be detected)
-//  4      4   position        u32   byte position in .log of the batch holding
-//                                   offset base_offset + i
-//  Big-endian. Slots are written by the writer before it publishes the high
-//  watermark (release); readers look up only offsets below it (acquire).
+// OffsetIndex: the `.index` file of a segment. One fixed slot per offset
+// (layout: index_layout.h), so offset -> batch position is a single load
+// (O(1)), no search. Slots are written by the writer before it publishes the
+// high watermark (release); readers look up only offsets below it (acquire).
 //
 // Threads: Append/TrimTo on the owning writer; Lookup from any thread for
 // published offsets.
@@ -17,11 +12,10 @@
 #include <string>
 
 #include "common/status.h"
+#include "storage/index_layout.h"
 #include "storage/mapped_file.h"
 
 namespace sentry {
-
-constexpr size_t kIndexSlotBytes = 8;
 
 class OffsetIndex {
  public:
@@ -35,6 +29,10 @@ class OffsetIndex {
   Result<uint32_t> Lookup(uint32_t rel) const;
   // True when slot `rel` carries `rel` and a position below `log_size`.
   bool SlotValid(uint32_t rel, uint32_t log_size) const;
+  // Checks slots [0, n): each carries its own number and a position that is
+  // below `log_size` and not below the previous one. On success *last_pos
+  // (if given) is slot n-1's position (0 when n is 0).
+  Status CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos = nullptr) const;
 
   uint32_t max_entries() const { return max_entries_; }
   Status TrimTo(uint32_t entries);

@@ -57,7 +57,7 @@ static_assert(kCrc + 4 == kCrcStart);
 
 class RecordBatchView {
  public:
-  // Checks exactly what PROTOCOL.md lists: enough bytes for the header,
+  // Checks exactly what docs/protocol.md lists: enough bytes for the header,
   // batch_length matching the bytes available (`size` must be at least the
   // batch; extra bytes after it belong to the next batch), magic 2, CRC-32C,
   // records_count >= 1, last_offset_delta == records_count - 1, compression 0-4.

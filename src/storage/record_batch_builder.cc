@@ -96,45 +96,66 @@ bool ReadBytesField(const uint8_t** p, const uint8_t* end,
   *p += len;
   return true;
 }
+
+// One record at *p (its length varint first), fields relative to `view`.
+Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t* end, int32_t i,
+                  DecodedRecord* r) {
+  int64_t len;
+  if (!ReadVarlong(p, end, &len) || len < 1 || len > end - *p) {
+    return Status::Corruption(fmt::format("record {}: bad length", i));
+  }
+  const uint8_t* rend = *p + len;
+  (*p)++;  // attributes
+  int64_t ts_delta, off_delta, nh;
+  if (!ReadVarlong(p, rend, &ts_delta) || !ReadVarlong(p, rend, &off_delta) ||
+      !ReadBytesField(p, rend, &r->key) || !ReadBytesField(p, rend, &r->value) ||
+      !ReadVarlong(p, rend, &nh) || nh < 0) {
+    return Status::Corruption(fmt::format("record {}: malformed field", i));
+  }
+  for (int64_t h = 0; h < nh; h++) {
+    std::optional<std::string_view> hk, hv;
+    if (!ReadBytesField(p, rend, &hk) || !ReadBytesField(p, rend, &hv) || !hk) {
+      return Status::Corruption(fmt::format("record {}: malformed header", i));
+    }
+    r->headers.emplace_back(*hk, hv);
+  }
+  if (*p != rend) return Status::Corruption(fmt::format("record {}: trailing bytes", i));
+  r->offset = view.base_offset() + off_delta;
+  r->timestamp = view.base_timestamp() + ts_delta;
+  return Status::OK();
+}
+
+Status OpenUncompressed(const uint8_t* batch, size_t size, RecordBatchView* view) {
+  SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(batch, size, view, /*verify_crc=*/false));
+  if (view->compression() != 0) {
+    return Status::NotSupported(
+        fmt::format("compression type {} is not decoded here", view->compression()));
+  }
+  return Status::OK();
+}
 }  // namespace
 
 Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out) {
   RecordBatchView view;
-  SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(batch, size, &view, /*verify_crc=*/false));
-  if (view.compression() != 0) {
-    return Status::NotSupported(
-        fmt::format("compression type {} is not decoded by this client", view.compression()));
-  }
+  SENTRY_RETURN_IF_ERROR(OpenUncompressed(batch, size, &view));
   const uint8_t* p = batch + kHeaderSize;
   const uint8_t* end = batch + view.TotalSize();
   for (int32_t i = 0; i < view.records_count(); i++) {
-    int64_t len;
-    if (!ReadVarlong(&p, end, &len) || len < 1 || len > end - p) {
-      return Status::Corruption(fmt::format("record {}: bad length", i));
-    }
-    const uint8_t* rend = p + len;
     DecodedRecord r;
-    p++;  // attributes
-    int64_t ts_delta, off_delta, nh;
-    if (!ReadVarlong(&p, rend, &ts_delta) || !ReadVarlong(&p, rend, &off_delta) ||
-        !ReadBytesField(&p, rend, &r.key) || !ReadBytesField(&p, rend, &r.value) ||
-        !ReadVarlong(&p, rend, &nh) || nh < 0) {
-      return Status::Corruption(fmt::format("record {}: malformed field", i));
-    }
-    for (int64_t h = 0; h < nh; h++) {
-      std::optional<std::string_view> hk, hv;
-      if (!ReadBytesField(&p, rend, &hk) || !ReadBytesField(&p, rend, &hv) || !hk) {
-        return Status::Corruption(fmt::format("record {}: malformed header", i));
-      }
-      r.headers.emplace_back(*hk, hv);
-    }
-    if (p != rend) return Status::Corruption(fmt::format("record {}: trailing bytes", i));
-    r.offset = view.base_offset() + off_delta;
-    r.timestamp = view.base_timestamp() + ts_delta;
+    SENTRY_RETURN_IF_ERROR(ReadRecord(view, &p, end, i, &r));
     out->push_back(std::move(r));
   }
   if (p != end) return Status::Corruption("bytes left after the last record");
   return Status::OK();
+}
+
+std::optional<std::string_view> FirstRecordKey(const uint8_t* batch, size_t size) {
+  RecordBatchView view;
+  if (!OpenUncompressed(batch, size, &view).ok() || view.records_count() < 1) return std::nullopt;
+  const uint8_t* p = batch + kHeaderSize;
+  DecodedRecord r;
+  if (!ReadRecord(view, &p, batch + view.TotalSize(), 0, &r).ok()) return std::nullopt;
+  return r.key;
 }
 
 }  // namespace sentry

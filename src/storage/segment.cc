@@ -15,18 +15,11 @@
 #include "common/crc32c.h"
 #include "common/endian.h"
 #include "common/file_util.h"
+#include "storage/batch_walker.h"
 #include "storage/record_batch.h"
 
 namespace sentry {
 
-namespace {
-bool AllZero(const uint8_t* p, size_t n) {
-  for (size_t i = 0; i < n; i++) {
-    if (p[i]) return false;
-  }
-  return true;
-}
-}  // namespace
 
 std::string Segment::FileName(const std::string& dir, int64_t base_offset, const char* ext) {
   return fmt::format("{}/{:020d}{}", dir, base_offset, ext);
@@ -161,47 +154,25 @@ SegmentScan Segment::ScanFrom(bool verify_crc, uint32_t from, int64_t from_offse
   scan.crc_verified = verify_crc;
   const uint8_t* base = log_->data();
   const size_t limit = log_->backed_size();
-  size_t pos = from;
-  while (pos < limit) {
-    size_t avail = limit - pos;
-    if (avail < batch_layout::kHeaderSize) {
-      if (!AllZero(base + pos, avail)) {
-        scan.clean_end = false;
-        scan.reason = fmt::format("{} trailing bytes shorter than a batch header", avail);
-      }
+  WalkOptions opt;
+  opt.verify_crc = verify_crc;
+  opt.expect_offset = from_offset;
+  BatchWalker walker({base, limit}, from, opt);
+  WalkedBatch b;
+  std::string overflow;
+  while (walker.Next(&b)) {
+    if (b.view.last_offset() + 1 - base_offset_ > int64_t{cfg_.index_max_entries}) {
+      overflow = "batch overflows the segment's index";
       break;
     }
-    if (AllZero(base + pos, batch_layout::kHeaderSize)) {
-      // Preallocated space: the log ends here. Anything non-zero after it is
-      // a torn write that never became a batch.
-      if (!AllZero(base + pos, avail)) {
-        scan.clean_end = false;
-        scan.reason = "non-zero bytes after the zeroed end of the log";
-      }
-      break;
-    }
-    RecordBatchView view;
-    Status s = RecordBatchView::Parse(base + pos, avail, &view, verify_crc);
-    if (s.ok() && view.base_offset() != scan.next_offset) {
-      s = Status::Corruption(fmt::format("base_offset {} does not continue the log at {}",
-                                         view.base_offset(), scan.next_offset));
-    }
-    if (s.ok() && scan.next_offset + view.records_count() - base_offset_ >
-                      int64_t{cfg_.index_max_entries}) {
-      s = Status::Corruption("batch overflows the segment's index");
-    }
-    if (!s.ok()) {
-      scan.clean_end = false;
-      scan.reason = s.message();
-      break;
-    }
-    pos += view.TotalSize();
-    scan.next_offset += view.records_count();
+    scan.next_offset = b.view.last_offset() + 1;
     scan.batches++;
-    if (view.max_timestamp() > scan.max_timestamp) scan.max_timestamp = view.max_timestamp();
-    scan.valid_bytes = static_cast<uint32_t>(pos);
+    if (b.view.max_timestamp() > scan.max_timestamp) scan.max_timestamp = b.view.max_timestamp();
+    scan.valid_bytes = static_cast<uint32_t>(b.position + b.view.TotalSize());
   }
-  if (!scan.clean_end) {
+  if (!overflow.empty() || !walker.clean_end()) {
+    scan.clean_end = false;
+    scan.reason = overflow.empty() ? walker.reason() : overflow;
     size_t last = limit;
     while (last > scan.valid_bytes && base[last - 1] == 0) last--;
     scan.torn_bytes = static_cast<uint32_t>(last - scan.valid_bytes);
@@ -217,14 +188,21 @@ Status Segment::RebuildIndexes(uint32_t valid_bytes) {
 }
 
 Status Segment::IndexBatches(uint32_t pos, uint32_t rel, uint32_t end) {
-  const uint8_t* base = log_->data();
-  while (pos < end) {
-    RecordBatchView view(base + pos);
-    uint32_t count = static_cast<uint32_t>(view.records_count());
-    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, pos));
-    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(view.max_timestamp(), rel));
+  // Bytes already checked (by a scan or on arrival): no CRC, no zero test.
+  WalkOptions opt;
+  opt.verify_crc = false;
+  opt.zeros_end_log = false;
+  BatchWalker walker({log_->data(), end}, pos, opt);
+  WalkedBatch b;
+  while (walker.Next(&b)) {
+    const uint32_t count = static_cast<uint32_t>(b.view.records_count());
+    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, static_cast<uint32_t>(b.position)));
+    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(b.view.max_timestamp(), rel));
     rel += count;
-    pos += static_cast<uint32_t>(view.TotalSize());
+  }
+  if (!walker.clean_end()) {
+    return Status::Corruption(fmt::format("{} position {}: {}", log_->path(), walker.position(),
+                                          walker.reason()));
   }
   next_rel_ = rel;
   return Status::OK();
@@ -236,19 +214,10 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
   }
   const uint32_t trusted = static_cast<uint32_t>(point - base_offset_);
   const size_t log_bytes = log_->backed_size();
-  if (index_->file_bytes() < size_t{trusted} * kIndexSlotBytes) {
-    return Status::Corruption("index shorter than the recovery point");
-  }
   // Every slot below the point must be sane (this reads only the index).
-  const uint8_t* idx = index_->file()->data();
   uint32_t prev = 0;
-  for (uint32_t i = 0; i < trusted; i++) {
-    uint32_t rel = GetU32(idx + size_t{i} * kIndexSlotBytes);
-    uint32_t pos = GetU32(idx + size_t{i} * kIndexSlotBytes + 4);
-    if (rel != i || pos < prev || pos >= log_bytes) {
-      return Status::Corruption(fmt::format("index slot {} below the recovery point is bad", i));
-    }
-    prev = pos;
+  if (Status s = index_->CheckSlots(trusted, log_bytes, &prev); !s.ok()) {
+    return Status::Corruption("below the recovery point: " + s.message());
   }
   RecordBatchView last;
   SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(log_->data() + prev, log_bytes - prev, &last,
@@ -329,45 +298,29 @@ Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
 
 Status Segment::VerifyUpTo(uint32_t end) {
   std::lock_guard<std::mutex> l(verify_mu_);
-  uint32_t pos = verified_bytes_.load(std::memory_order_relaxed);
+  const uint32_t from = verified_bytes_.load(std::memory_order_relaxed);
   const uint32_t limit = published_size();
   if (end > limit) end = limit;
-  const uint8_t* base = log_->data();
-  while (pos < end) {
-    RecordBatchView view;
-    Status s = RecordBatchView::Parse(base + pos, limit - pos, &view, /*verify_crc=*/true);
-    if (s.ok() && view.base_offset() != verified_next_offset_) {
-      s = Status::Corruption(fmt::format("base_offset {} does not continue the log at {}",
-                                         view.base_offset(), verified_next_offset_));
-    }
-    if (!s.ok()) {
-      return Status::Corruption(
-          fmt::format("{} position {}: {}", log_->path(), pos, s.message()));
-    }
-    pos += static_cast<uint32_t>(view.TotalSize());
-    verified_next_offset_ = view.last_offset() + 1;
-    verified_bytes_.store(pos, std::memory_order_release);
+  if (from >= end) return Status::OK();
+  WalkOptions opt;
+  opt.expect_offset = verified_next_offset_;
+  opt.zeros_end_log = false;  // below the published size there are only batches
+  BatchWalker walker({log_->data(), limit}, from, opt);
+  WalkedBatch b;
+  while (walker.position() < end && walker.Next(&b)) {
+    verified_next_offset_ = walker.next_offset();
+    verified_bytes_.store(static_cast<uint32_t>(walker.position()), std::memory_order_release);
+  }
+  if (walker.position() < end) {
+    return Status::Corruption(fmt::format("{} position {}: {}", log_->path(), walker.position(),
+                                          walker.reason()));
   }
   return Status::OK();
 }
 
 Status Segment::CheckIndexes() const {
   const uint32_t entries = next_rel_;
-  const uint32_t log_bytes = size_;
-  const uint8_t* idx = index_->file()->data();
-  if (index_->file_bytes() < size_t{entries} * kIndexSlotBytes) {
-    return Status::Corruption(index_->file()->path() + ": shorter than its offsets");
-  }
-  uint32_t prev = 0;
-  for (uint32_t i = 0; i < entries; i++) {
-    const uint8_t* slot = idx + size_t{i} * kIndexSlotBytes;
-    uint32_t rel = GetU32(slot), pos = GetU32(slot + 4);
-    if (rel != i || pos < prev || pos >= log_bytes) {
-      return Status::Corruption(fmt::format("{}: slot {} is ({}, {})", index_->file()->path(),
-                                            i, rel, pos));
-    }
-    prev = pos;
-  }
+  SENTRY_RETURN_IF_ERROR(index_->CheckSlots(entries, size_));
   const uint32_t tentries = time_index_->entries();
   for (uint32_t i = 0; i < tentries; i++) {
     if (time_index_->RelAt(i) >= entries ||

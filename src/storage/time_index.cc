@@ -1,6 +1,5 @@
 #include "storage/time_index.h"
 
-#include "common/endian.h"
 
 namespace sentry {
 
@@ -15,10 +14,10 @@ Result<std::unique_ptr<TimeIndex>> TimeIndex::Open(const std::string& path, uint
 }
 
 int64_t TimeIndex::TimestampAt(uint32_t i) const {
-  return GetI64(file_->data() + size_t{i} * kTimeIndexSlotBytes);
+  return ReadTimeIndexSlot(file_->data(), i).timestamp;
 }
 uint32_t TimeIndex::RelAt(uint32_t i) const {
-  return GetU32(file_->data() + size_t{i} * kTimeIndexSlotBytes + 8);
+  return ReadTimeIndexSlot(file_->data(), i).relative_offset;
 }
 
 Status TimeIndex::MaybeAppend(int64_t timestamp, uint32_t rel) {
@@ -27,9 +26,7 @@ Status TimeIndex::MaybeAppend(int64_t timestamp, uint32_t rel) {
   if (n >= max_entries_) return Status::Full(file_->path() + ": time index full");
   size_t end = (size_t{n} + 1) * kTimeIndexSlotBytes;
   SENTRY_RETURN_IF_ERROR(file_->Reserve(end));
-  uint8_t* p = file_->data() + size_t{n} * kTimeIndexSlotBytes;
-  PutI64(p, timestamp);
-  PutU32(p + 8, rel);
+  WriteTimeIndexSlot(file_->data(), n, {timestamp, rel});
   last_ts_ = timestamp;
   entries_.store(n + 1, std::memory_order_release);
   file_->PrepareAhead(end);

@@ -1,11 +1,8 @@
-// TimeIndex: the `.timeindex` file of a segment.
-//
-//  entry i, at byte 12*i:
-//  0      8   timestamp        i64  max_timestamp of the batch
-//  8      4   relative_offset  u32  base offset of that batch, relative to the segment
-//  Big-endian. An entry is appended for each batch whose max_timestamp is above
-//  the last entry's, so timestamps strictly increase along the file and a
-//  binary search finds the first batch at or after a time.
+// TimeIndex: the `.timeindex` file of a segment (slot layout: index_layout.h).
+// An entry (max_timestamp, relative base offset) is appended for each batch
+// whose max_timestamp is above the last entry's, so timestamps strictly
+// increase along the file and a binary search finds the first batch at or
+// after a time.
 //
 // Threads: Append on the owning writer, which publishes `entries` with release
 // before the high watermark; Lookup from any thread.
@@ -18,11 +15,10 @@
 #include <string>
 
 #include "common/status.h"
+#include "storage/index_layout.h"
 #include "storage/mapped_file.h"
 
 namespace sentry {
-
-constexpr size_t kTimeIndexSlotBytes = 12;
 
 class TimeIndex {
  public:

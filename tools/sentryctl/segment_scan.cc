@@ -9,9 +9,8 @@
 #include <charconv>
 #include <filesystem>
 
-#include "storage/offset_index.h"
-#include "storage/record_batch.h"
-#include "storage/time_index.h"
+#include "storage/batch_walker.h"
+#include "storage/index_layout.h"
 
 namespace sentry::ctl {
 
@@ -51,57 +50,17 @@ std::optional<int64_t> SegmentBaseOffset(const std::string& path) {
   return v;
 }
 
-namespace {
-bool AllZero(const uint8_t* p, size_t n) {
-  return std::all_of(p, p + n, [](uint8_t b) { return b == 0; });
-}
-}  // namespace
-
 LogScan ScanLog(const std::vector<uint8_t>& bytes) {
   LogScan scan;
   scan.file_size = bytes.size();
-  size_t pos = 0;
-  const size_t n = bytes.size();
-  while (pos < n) {
-    const size_t left = n - pos;
-    const uint8_t* p = bytes.data() + pos;
-    // The end of the data: zeros where a header would start (the active
-    // segment is allocated ahead of its data and reads as zeros there).
-    if (AllZero(p, std::min(left, batch_layout::kHeaderSize))) {
-      if (!AllZero(p, left)) {
-        scan.stop_reason = "non-zero bytes after the end of the data";
-        scan.stop_position = pos;
-      }
-      break;
-    }
-    if (left < batch_layout::kHeaderSize) {
-      scan.stop_reason = "partial batch header (" + std::to_string(left) + " bytes) at the end";
-      scan.stop_position = pos;
-      break;
-    }
-    const size_t total = RecordBatchView::PeekTotalSize(p, left);
-    if (total == 0 || total > left) {
-      scan.stop_reason = "batch_length " + std::to_string(GetI32(p + batch_layout::kBatchLength)) +
-                         " runs past the end of the file (" + std::to_string(left) +
-                         " bytes left): torn write";
-      scan.stop_position = pos;
-      break;
-    }
-    RecordBatchView v;
+  WalkOptions opt;
+  opt.continue_past_crc = true;  // report every damaged batch in one pass
+  BatchWalker walker(bytes, 0, opt);
+  WalkedBatch w;
+  while (walker.Next(&w)) {
+    const RecordBatchView& v = w.view;
     ScannedBatch b;
-    Status s = RecordBatchView::Parse(p, left, &v, /*verify_crc=*/true);
-    if (!s.ok()) {
-      // A CRC failure leaves the framing usable: note it and keep walking.
-      if (RecordBatchView::Parse(p, left, &v, /*verify_crc=*/false).ok()) {
-        b.crc_ok = false;
-        b.crc_error = s.message();
-      } else {
-        scan.stop_reason = s.message();
-        scan.stop_position = pos;
-        break;
-      }
-    }
-    b.position = pos;
+    b.position = w.position;
     b.size = v.TotalSize();
     b.base_offset = v.base_offset();
     b.last_offset = v.last_offset();
@@ -110,19 +69,21 @@ LogScan ScanLog(const std::vector<uint8_t>& bytes) {
     b.max_timestamp = v.max_timestamp();
     b.compression = v.compression();
     b.crc = v.crc();
-    scan.batches.push_back(b);
-    pos += b.size;
-    scan.data_end = pos;
+    b.crc_ok = w.crc_ok;
+    b.crc_error = std::move(w.crc_error);
+    scan.batches.push_back(std::move(b));
+    scan.data_end = walker.position();
+  }
+  if (!walker.clean_end()) {
+    scan.stop_reason = walker.reason();
+    scan.stop_position = walker.position();
   }
   return scan;
 }
 
 std::vector<IndexSlot> ReadIndexSlots(const std::vector<uint8_t>& bytes) {
   std::vector<IndexSlot> out(bytes.size() / kIndexSlotBytes);
-  for (size_t i = 0; i < out.size(); i++) {
-    out[i].relative_offset = GetU32(bytes.data() + i * kIndexSlotBytes);
-    out[i].position = GetU32(bytes.data() + i * kIndexSlotBytes + 4);
-  }
+  for (size_t i = 0; i < out.size(); i++) out[i] = ReadIndexSlot(bytes.data(), i);
   return out;
 }
 
@@ -134,10 +95,7 @@ size_t UsedIndexSlots(const std::vector<IndexSlot>& slots) {
 
 std::vector<TimeIndexEntry> ReadTimeIndex(const std::vector<uint8_t>& bytes) {
   std::vector<TimeIndexEntry> out(bytes.size() / kTimeIndexSlotBytes);
-  for (size_t i = 0; i < out.size(); i++) {
-    out[i].timestamp = GetI64(bytes.data() + i * kTimeIndexSlotBytes);
-    out[i].relative_offset = GetU32(bytes.data() + i * kTimeIndexSlotBytes + 8);
-  }
+  for (size_t i = 0; i < out.size(); i++) out[i] = ReadTimeIndexSlot(bytes.data(), i);
   return out;
 }
 

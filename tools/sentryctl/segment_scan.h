@@ -2,8 +2,8 @@
 //
 // Files are read with plain read() into memory and never opened through
 // PartitionLog (whose recovery would truncate and re-index them): these tools
-// must show a data directory exactly as it is. The layout is the one in
-// docs/storage-format.md and src/storage/{record_batch,offset_index,time_index}.h.
+// must show a data directory exactly as it is. The layouts and the batch walk
+// are the storage layer's own (storage/index_layout.h, storage/batch_walker.h).
 //
 // Any thread; no shared state.
 #pragma once
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "storage/index_layout.h"
 
 namespace sentry::ctl {
 
@@ -51,19 +52,13 @@ struct LogScan {
 // batch; any other damage ends the walk.
 LogScan ScanLog(const std::vector<uint8_t>& bytes);
 
-struct IndexSlot {
-  uint32_t relative_offset = 0;
-  uint32_t position = 0;
-};
+using sentry::IndexSlot;
 // Slots of a .index image (a trailing partial slot is ignored).
 std::vector<IndexSlot> ReadIndexSlots(const std::vector<uint8_t>& bytes);
 // Number of slots before the all-zero tail (slot 0 counts when any later one is set).
 size_t UsedIndexSlots(const std::vector<IndexSlot>& slots);
 
-struct TimeIndexEntry {
-  int64_t timestamp = 0;
-  uint32_t relative_offset = 0;
-};
+using TimeIndexEntry = sentry::TimeIndexSlot;
 std::vector<TimeIndexEntry> ReadTimeIndex(const std::vector<uint8_t>& bytes);
 size_t UsedTimeIndexEntries(const std::vector<TimeIndexEntry>& entries);
 
