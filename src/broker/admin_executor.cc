@@ -28,27 +28,27 @@ void AdminExecutor::Stop() {
   thread_.join();
 }
 
-void AdminExecutor::Submit(pipeline::WriteRequest* req, Operation op) {
+void AdminExecutor::Submit(std::unique_ptr<AdminCompletion> c, Operation op) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (running_) {
-      queue_.emplace_back(req, std::move(op));
+      queue_.emplace_back(std::move(c), std::move(op));
       cv_.notify_one();
       return;
     }
   }
-  Execute(req, op);
+  Execute(std::move(c), op);
 }
 
-void AdminExecutor::Execute(pipeline::WriteRequest* req, const Operation& op) {
+void AdminExecutor::Execute(std::unique_ptr<AdminCompletion> c, const Operation& op) {
   try {
-    req->error = op();
+    c->result = op();
   } catch (const std::exception& e) {
-    spdlog::error("{} (correlation {}) failed: {}", protocol::ApiName(req->api_key),
-                  req->correlation_id, e.what());
-    req->error = protocol::ErrorCode::kUnknownServerError;
+    spdlog::error("admin operation of connection {} failed: {}", c->route.conn_id, e.what());
+    c->result = Error{Errc::kInternal, e.what()};
   }
-  sinks_[req->net_thread]->Complete(req);
+  const uint32_t t = c->route.net_thread;
+  sinks_[t]->Complete(std::move(c));
 }
 
 void AdminExecutor::Run() {
@@ -56,10 +56,10 @@ void AdminExecutor::Run() {
   while (true) {
     cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stop_ and nothing left
-    auto [req, op] = std::move(queue_.front());
+    auto [c, op] = std::move(queue_.front());
     queue_.pop_front();
     l.unlock();
-    Execute(req, op);
+    Execute(std::move(c), op);
     l.lock();
   }
 }

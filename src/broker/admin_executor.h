@@ -8,8 +8,8 @@
 // Kafka mutes a connection until its response is sent.
 //
 // Threads: Submit from network threads; the operation runs on this thread and
-// its WriteRequest (Kind::kAdmin, result in `error`) goes back through the
-// asking network thread's CompletionSink. Stop() runs what is queued first.
+// its AdminCompletion (result in `result`) goes back through the asking
+// network thread's CompletionSink. Stop() runs what is queued first.
 #pragma once
 
 #include <condition_variable>
@@ -20,31 +20,36 @@
 #include <utility>
 #include <vector>
 
+#include "broker/error.h"
 #include "pipeline/write_request.h"
-#include "protocol/errors.h"
 
 namespace sentry::broker {
 
+// The answer to an admin operation on its way back to the asking connection.
+struct AdminCompletion final : pipeline::Completion {
+  Error result;
+};
+
 class AdminExecutor {
  public:
-  using Operation = std::function<protocol::ErrorCode()>;
+  using Operation = std::function<Error()>;
   explicit AdminExecutor(std::vector<pipeline::CompletionSink*> sinks);
   ~AdminExecutor();
   AdminExecutor(const AdminExecutor&) = delete;
   AdminExecutor& operator=(const AdminExecutor&) = delete;
   void Start();
   void Stop();
-  // Runs `op`, stores its result in req->error and completes `req` to its
+  // Runs `op`, stores its result in c->result and completes `c` to its
   // network thread. After Stop() it runs on the calling thread instead.
-  void Submit(pipeline::WriteRequest* req, Operation op);
+  void Submit(std::unique_ptr<AdminCompletion> c, Operation op);
 
  private:
   void Run();
-  void Execute(pipeline::WriteRequest* req, const Operation& op);
+  void Execute(std::unique_ptr<AdminCompletion> c, const Operation& op);
   const std::vector<pipeline::CompletionSink*> sinks_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::pair<pipeline::WriteRequest*, Operation>> queue_;
+  std::deque<std::pair<std::unique_ptr<AdminCompletion>, Operation>> queue_;
   bool running_ = false;
   bool stop_ = false;
   std::thread thread_;

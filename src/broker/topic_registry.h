@@ -19,7 +19,7 @@
 #include "broker/topic_config.h"
 #include "pipeline/partition.h"
 #include "pipeline/pipeline.h"
-#include "protocol/errors.h"
+#include "broker/error.h"
 #include "storage/prefaulter.h"
 
 namespace sentry::broker {
@@ -28,11 +28,6 @@ struct Topic {
   std::string name;
   TopicConfig config;
   std::vector<std::shared_ptr<pipeline::Partition>> partitions;
-};
-
-struct AdminResult {
-  protocol::ErrorCode error = protocol::ErrorCode::kNone;
-  std::string message;  // for the log and for tools
 };
 
 // How to treat what is on disk (see recovery/log_loader.h).
@@ -62,11 +57,11 @@ class TopicRegistry {
   // Every partition log (topics and internal), with what keeps them alive.
   std::vector<std::pair<std::string, PartitionLog*>> AllLogs(
       std::vector<std::shared_ptr<const void>>* keep_alive) const;
-  AdminResult Create(std::string_view name, int32_t partitions,
+  Error Create(std::string_view name, int32_t partitions,
                      const std::vector<std::pair<std::string_view, std::string_view>>& configs);
   // Marks the partitions deleted, waits until their writers are past any
   // append in progress, wakes parked fetches (`wake`), then removes the files.
-  AdminResult Delete(std::string_view name,
+  Error Delete(std::string_view name,
                      const std::function<void(const std::shared_ptr<pipeline::Partition>&)>&
                          wake);
   std::shared_ptr<const Topic> Find(std::string_view name) const;

@@ -114,19 +114,19 @@ Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms) {
 }
 
 Result<Response> Connection::ReadFrame(int timeout_ms) {
-  uint8_t len_buf[4];
-  SENTRY_RETURN_IF_ERROR(ReadExact(len_buf, 4, timeout_ms));
-  uint32_t len = GetU32(len_buf);
+  namespace layout = protocol::frame_layout;
+  uint8_t len_buf[layout::kLengthBytes];
+  SENTRY_RETURN_IF_ERROR(ReadExact(len_buf, layout::kLengthBytes, timeout_ms));
+  const uint32_t len = layout::FrameLength(len_buf);
   if (len < protocol::kResponseHeaderBytes || len > (1u << 30)) {
     return Status::Corruption("response frame length " + std::to_string(len));
   }
   std::vector<uint8_t> frame(len);
   SENTRY_RETURN_IF_ERROR(ReadExact(frame.data(), len, timeout_ms));
   Response r;
-  r.header.api_key = GetU16(frame.data());
-  r.header.api_version = GetU16(frame.data() + 2);
-  r.header.correlation_id = GetU32(frame.data() + 4);
-  r.error_code = GetI16(frame.data() + 8);
+  const layout::HeaderFields h = layout::ReadHeader(frame.data());
+  r.header = {h.api_key, h.api_version, h.correlation_id};
+  r.error_code = layout::ReadErrorCode(frame.data());
   r.body.assign(frame.begin() + protocol::kResponseHeaderBytes, frame.end());
   return r;
 }

@@ -1,4 +1,4 @@
-// client::Connection: one TCP connection to a broker speaking PROTOCOL.md.
+// client::Connection: one TCP connection to a broker speaking docs/protocol.md.
 // Requests may be pipelined (Send many, Receive in any order); responses are
 // matched by correlation id. Call() sends one request and waits for its
 // answer, parking any other responses that arrive first.

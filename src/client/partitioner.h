@@ -1,5 +1,5 @@
 // client::Partitioner: picks the partition of a record the way the broker
-// does for partition -1 (PROTOCOL.md): murmur2 of the key, Kafka's default
+// does for partition -1 (docs/protocol.md): murmur2 of the key, Kafka's default
 // partitioner, so a keyed record lands on the same partition whichever side
 // chooses; records without a key go round-robin, one record at a time.
 //

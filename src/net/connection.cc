@@ -12,11 +12,10 @@ constexpr size_t kBlockBytes = 256 << 10;
 constexpr int kMaxIov = 64;
 }  // namespace
 
-Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread)
-    : fd(fd_in), id(id_in), block(std::make_shared<RecvBlock>(kBlockBytes)) {
-  state.net_thread = net_thread;
-  state.conn_id = id_in;
-}
+Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread, FrameHandler* handler_in)
+    : fd(fd_in), id(id_in), handler(handler_in),
+      session(handler_in->NewSession(pipeline::Route{net_thread, id_in})),
+      block(std::make_shared<RecvBlock>(kBlockBytes)) {}
 
 Connection::~Connection() {
   if (fd >= 0) ::close(fd);

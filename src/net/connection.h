@@ -15,7 +15,7 @@
 #include <memory>
 #include <vector>
 
-#include "broker/request_handler.h"
+#include "net/frame_handler.h"
 
 namespace sentry::net {
 
@@ -24,12 +24,13 @@ struct RecvBlock {
   std::vector<uint8_t> data;
 };
 
-class Connection final : public broker::ResponseOut {
+class Connection final : public ResponseOut {
  public:
-  Connection(int fd, uint64_t id, uint32_t net_thread);
+  // `handler` is the front end of the listener that accepted it.
+  Connection(int fd, uint64_t id, uint32_t net_thread, FrameHandler* handler);
   ~Connection() override;
 
-  // broker::ResponseOut
+  // ResponseOut
   std::vector<uint8_t>* bytes() override { return &wbuf_; }
   void AppendPayload(std::span<const uint8_t> data, std::shared_ptr<const void> hold) override;
 
@@ -46,7 +47,8 @@ class Connection final : public broker::ResponseOut {
 
   int fd;
   uint64_t id;
-  broker::ConnState state;
+  FrameHandler* const handler;
+  const std::unique_ptr<Session> session;
   std::shared_ptr<RecvBlock> block;
   size_t rstart = 0;  // first unconsumed byte
   size_t rend = 0;    // end of bytes read

@@ -15,15 +15,19 @@
 
 #include "common/clock.h"
 #include "common/endian.h"
+#include "protocol/frame_layout.h"
 #include "common/thread_priority.h"
 
 namespace sentry::net {
 
-using protocol::ErrorCode;
-
 namespace {
 std::atomic<uint64_t> g_next_conn_id{1};  // 0 is the eventfd's epoll tag
 constexpr size_t kReadChunk = 64 << 10;
+constexpr int kMaxEvents = 256;
+constexpr size_t kInboxBulk = 128;
+constexpr int64_t kIdleCheckEveryMs = 1000;
+constexpr int64_t kMaxSleepMs = 1000;  // the loop wakes at least this often
+constexpr int64_t kDrainPollMs = 5;    // while stopping
 // While spinning, how long to watch the inbox with plain loads between two
 // epoll_wait(0) calls. Each epoll_wait is a syscall (~1 us on this VM; 1.28 M
 // of them in 2 s of scenario (b)); most spins end with a completion in the
@@ -47,6 +51,7 @@ NetworkThread::NetworkThread(uint32_t index, const NetOptions& opt,
 
 NetworkThread::~NetworkThread() {
   Stop(0);
+  DrainLateCompletions();
   ::close(epfd_);
   ::close(evfd_);
 }
@@ -79,31 +84,53 @@ void NetworkThread::Wake() {
   }
 }
 
-void NetworkThread::AddConnection(int fd) {
+size_t NetworkThread::DrainLateCompletions() {
+  SENTRY_CHECK(!thread_.joinable(), "DrainLateCompletions while the thread runs");
+  Message msgs[kInboxBulk];
+  size_t completions = 0;
+  while (size_t n = inbox_.try_dequeue_bulk(msgs, kInboxBulk)) {
+    for (size_t i = 0; i < n; i++) {
+      Message& m = msgs[i];
+      if (m.kind == Message::Kind::kConnection && m.fd >= 0) {
+        ::close(m.fd);
+        open_connections_->fetch_sub(1);
+      } else if (m.kind == Message::Kind::kCompletion && m.completion) {
+        m.completion->Finish();  // its side effects hold without a connection
+        completions++;
+      }
+      m = Message{};
+    }
+  }
+  return completions;
+}
+
+void NetworkThread::AddConnection(int fd, FrameHandler* handler) {
   Message m;
   m.kind = Message::Kind::kConnection;
   m.fd = fd;
+  m.handler = handler;
   Post(std::move(m));
 }
 
-void NetworkThread::Complete(pipeline::WriteRequest* req) {
+void NetworkThread::Complete(pipeline::CompletionPtr c) {
   Message m;
   m.kind = Message::Kind::kCompletion;
-  m.req = req;
+  m.completion = std::move(c);
   Post(std::move(m));
 }
 
-void NetworkThread::CompleteBatch(std::span<pipeline::WriteRequest* const> reqs) {
+void NetworkThread::CompleteBatch(std::vector<pipeline::CompletionPtr>* cs) {
   constexpr size_t kChunk = 64;
   Message msgs[kChunk];
-  for (size_t i = 0; i < reqs.size(); i += kChunk) {
-    const size_t n = std::min(kChunk, reqs.size() - i);
+  for (size_t i = 0; i < cs->size(); i += kChunk) {
+    const size_t n = std::min(kChunk, cs->size() - i);
     for (size_t k = 0; k < n; k++) {
       msgs[k].kind = Message::Kind::kCompletion;
-      msgs[k].req = reqs[i + k];
+      msgs[k].completion = std::move((*cs)[i + k]);
     }
     inbox_.enqueue_bulk(std::make_move_iterator(msgs), n);
   }
+  cs->clear();
   Wake();
 }
 
@@ -115,63 +142,58 @@ void NetworkThread::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {
 }
 
 bool NetworkThread::Paused(const Connection* c) const {
-  return c->closing || c->retry_pending || c->state.admin_pending ||
+  return c->closing || c->retry_pending || c->handler->Paused(*c->session) ||
          draining_.load(std::memory_order_relaxed) ||
          c->inflight >= opt_.max_inflight_per_connection ||
          static_cast<int64_t>(c->pending_output()) >= opt_.max_output_bytes_per_connection;
 }
 
-void NetworkThread::RejectFrame(Connection* c, ErrorCode code) {
-  protocol::RequestHeader h;
-  const size_t avail = c->rend - c->rstart;
+void NetworkThread::RejectFrame(Connection* c, uint32_t len) {
+  spdlog::warn("connection {}: frame length {} is outside [{}, {}]; closing it", c->id, len,
+               c->handler->min_frame_bytes(), opt_.max_frame_bytes);
   const uint8_t* p = c->block->data.data() + c->rstart;
-  if (code == ErrorCode::kMessageTooLarge && avail >= 12) {
-    h.api_key = GetU16(p + 4);
-    h.api_version = GetU16(p + 6);
-    h.correlation_id = GetU32(p + 8);
-  }
-  spdlog::warn("connection {}: frame length {} refused ({}); closing it", c->id, GetU32(p),
-               protocol::ErrorName(code));
-  broker::RequestHandler::WriteError(*c, h, code);
+  c->handler->OnBadLength(*c->session, len, {p, c->rend - c->rstart}, *c);
   c->closing = true;
 }
 
 void NetworkThread::ProcessFrames(Connection* c) {
   while (!Paused(c)) {
     const size_t avail = c->rend - c->rstart;
-    if (avail < protocol::kLengthBytes) break;
+    if (avail < protocol::frame_layout::kLengthBytes) break;
     const uint8_t* p = c->block->data.data() + c->rstart;
-    const uint32_t len = GetU32(p);
-    if (len < protocol::kRequestHeaderBytes) {
-      RejectFrame(c, ErrorCode::kInvalidRequest);
+    const uint32_t len = protocol::frame_layout::FrameLength(p);
+    if (len < c->handler->min_frame_bytes() ||
+        len > static_cast<uint64_t>(opt_.max_frame_bytes)) {
+      RejectFrame(c, len);
       return;
     }
-    if (len > static_cast<uint64_t>(opt_.max_frame_bytes)) {
-      RejectFrame(c, ErrorCode::kMessageTooLarge);
-      return;
-    }
-    if (avail < protocol::kLengthBytes + len) {
-      c->EnsureSpace(protocol::kLengthBytes + len - avail);
+    const size_t whole = protocol::frame_layout::kLengthBytes + len;
+    if (avail < whole) {
+      c->EnsureSpace(whole - avail);
       break;
     }
-    protocol::RequestHeader h{GetU16(p + 4), GetU16(p + 6), GetU32(p + 8)};
-    std::span<const uint8_t> body(p + 4 + protocol::kRequestHeaderBytes,
-                                  len - protocol::kRequestHeaderBytes);
-    broker::ParkedFetch parked;
-    broker::Outcome outcome = handler_->Handle(
-        c->state, h, body, std::static_pointer_cast<const void>(c->block), *c, &parked);
-    if (outcome == broker::Outcome::kRetryLater) {
+    ParkedRead parked;
+    const Outcome outcome = c->handler->OnFrame(
+        *c->session, {p + protocol::frame_layout::kLengthBytes, len},
+        std::static_pointer_cast<const void>(c->block), *c, &parked);
+    if (outcome == Outcome::kRetryLater) {
       c->retry_pending = true;
       retry_.push_back(c->id);
       return;
     }
     stats_.requests.fetch_add(1, std::memory_order_relaxed);
-    c->rstart += protocol::kLengthBytes + len;
-    if (outcome == broker::Outcome::kSubmitted) c->inflight++;
-    if (outcome == broker::Outcome::kParked) {
-      c->inflight++;
-      parked.partition->AddWatcher(index_);
-      parked_.push_back(std::move(parked));
+    c->rstart += whole;
+    switch (outcome) {
+      case Outcome::kSubmitted: c->inflight++; break;
+      case Outcome::kParked:
+        c->inflight++;
+        parked.conn_id = c->id;
+        parked.partition->AddWatcher(index_);
+        parked_.push_back(std::move(parked));
+        break;
+      case Outcome::kClose: c->closing = true; return;
+      case Outcome::kDone:
+      case Outcome::kRetryLater: break;
     }
   }
   if (c->rstart == c->rend && c->block.use_count() == 1) c->rstart = c->rend = 0;
@@ -212,7 +234,7 @@ void NetworkThread::AfterIo(Connection* c) {
   }
   const bool done = !c->has_output() && c->inflight == 0;
   if ((c->closing && !c->has_output()) || (c->peer_closed && done &&
-                                           c->rend - c->rstart < protocol::kLengthBytes)) {
+                                           c->rend - c->rstart < protocol::frame_layout::kLengthBytes)) {
     CloseConnection(c);
   }
 }
@@ -264,68 +286,70 @@ int NetworkThread::SpinThenWait(epoll_event* evs, int max_events, int timeout_ms
   return ::epoll_wait(epfd_, evs, max_events, timeout_ms);
 }
 
+void NetworkThread::OnConnectionMessage(Message& m, std::vector<uint64_t>* touched) {
+  if (m.fd < 0) return;  // the wake-up of Stop()
+  if (draining_.load()) {
+    ::close(m.fd);
+    open_connections_->fetch_sub(1);
+    return;
+  }
+  int one = 1;
+  ::setsockopt(m.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  const uint64_t id = g_next_conn_id.fetch_add(1);
+  auto conn = std::make_unique<Connection>(m.fd, id, index_, m.handler);
+  m.fd = -1;  // the connection owns it now
+  conn->last_active_ms = SteadyMillis();
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.u64 = id;
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
+    spdlog::error("epoll_ctl add: {}", std::strerror(errno));
+    open_connections_->fetch_sub(1);
+    return;  // conn's destructor closes the socket
+  }
+  conns_.emplace(id, std::move(conn));
+  stats_.connections.fetch_add(1, std::memory_order_relaxed);
+  touched->push_back(id);
+}
+
+void NetworkThread::OnCompletionMessage(Message& m, std::vector<uint64_t>* touched) {
+  m.completion->Finish();  // side effects first, connection or not
+  auto it = conns_.find(m.completion->route.conn_id);
+  if (it == conns_.end()) return;  // asker gone: freed with the message
+  Connection* c = it->second.get();
+  c->handler->OnCompletion(std::move(m.completion), c->session.get(), c);
+  c->inflight--;
+  touched->push_back(c->id);
+}
+
+void NetworkThread::OnWakeMessage(Message& m, std::vector<uint64_t>* touched) {
+  for (size_t k = 0; k < parked_.size();) {
+    ParkedRead& pr = parked_[k];
+    auto it = pr.partition == m.partition ? conns_.find(pr.conn_id) : conns_.end();
+    if (it != conns_.end() && it->second->handler->OnParkedReady(pr, false, *it->second)) {
+      pr.partition->RemoveWatcher(index_);
+      it->second->inflight--;
+      touched->push_back(pr.conn_id);
+      pr = std::move(parked_.back());
+      parked_.pop_back();
+    } else {
+      k++;
+    }
+  }
+}
+
 size_t NetworkThread::DrainInbox() {
-  Message msgs[128];
+  Message msgs[kInboxBulk];
   std::vector<uint64_t> touched;
   size_t total = 0;
-  while (size_t n = inbox_.try_dequeue_bulk(msgs, 128)) {
+  while (size_t n = inbox_.try_dequeue_bulk(msgs, kInboxBulk)) {
     total += n;
     for (size_t i = 0; i < n; i++) {
       Message& m = msgs[i];
       switch (m.kind) {
-        case Message::Kind::kConnection: {
-          if (m.fd < 0) break;
-          if (draining_.load()) {
-            ::close(m.fd);
-            open_connections_->fetch_sub(1);
-            break;
-          }
-          int one = 1;
-          ::setsockopt(m.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-          uint64_t id = g_next_conn_id.fetch_add(1);
-          auto conn = std::make_unique<Connection>(m.fd, id, index_);
-          conn->last_active_ms = SteadyMillis();
-          epoll_event ev{};
-          ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-          ev.data.u64 = id;
-          if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, m.fd, &ev) != 0) {
-            spdlog::error("epoll_ctl add: {}", std::strerror(errno));
-            open_connections_->fetch_sub(1);
-            break;  // conn's destructor closes the socket
-          }
-          conns_.emplace(id, std::move(conn));
-          stats_.connections.fetch_add(1, std::memory_order_relaxed);
-          touched.push_back(id);
-          break;
-        }
-        case Message::Kind::kCompletion: {
-          auto it = conns_.find(m.req->conn_id);
-          if (it == conns_.end()) {
-            handler_->Complete(m.req, nullptr, nullptr);
-            break;
-          }
-          Connection* c = it->second.get();
-          handler_->Complete(m.req, &c->state, c);
-          c->inflight--;
-          touched.push_back(c->id);
-          break;
-        }
-        case Message::Kind::kWake: {
-          for (size_t k = 0; k < parked_.size();) {
-            auto& pf = parked_[k];
-            auto it = pf.partition == m.partition ? conns_.find(pf.conn_id) : conns_.end();
-            if (it != conns_.end() && handler_->RetryFetch(pf, false, *it->second)) {
-              pf.partition->RemoveWatcher(index_);
-              it->second->inflight--;
-              touched.push_back(pf.conn_id);
-              pf = std::move(parked_.back());
-              parked_.pop_back();
-            } else {
-              k++;
-            }
-          }
-          break;
-        }
+        case Message::Kind::kConnection: OnConnectionMessage(m, &touched); break;
+        case Message::Kind::kCompletion: OnCompletionMessage(m, &touched); break;
+        case Message::Kind::kWake: OnWakeMessage(m, &touched); break;
       }
       m = Message{};
     }
@@ -334,36 +358,34 @@ size_t NetworkThread::DrainInbox() {
   touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
   for (uint64_t id : touched) {
     auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
-    Connection* c = it->second.get();
-    ProcessFrames(c);  // frames held back by the in-flight cap may go now
-    OnReadable(c);
-    AfterIo(c);
+    if (it != conns_.end()) Resume(it->second.get());
   }
   return total;
 }
 
+void NetworkThread::Resume(Connection* c) {
+  ProcessFrames(c);  // frames held back (in-flight cap, ordering) may go now
+  OnReadable(c);
+  AfterIo(c);
+}
+
 void NetworkThread::ExpireParked(int64_t now) {
   for (size_t k = 0; k < parked_.size();) {
-    auto& pf = parked_[k];
-    if (pf.deadline_ms > now) {
+    ParkedRead& pr = parked_[k];
+    if (pr.deadline_ms > now) {
       k++;
       continue;
     }
-    auto it = conns_.find(pf.conn_id);
-    pf.partition->RemoveWatcher(index_);
+    auto it = conns_.find(pr.conn_id);
+    pr.partition->RemoveWatcher(index_);
     Connection* c = it == conns_.end() ? nullptr : it->second.get();
     if (c) {
-      handler_->RetryFetch(pf, true, *c);
+      c->handler->OnParkedReady(pr, true, *c);
       c->inflight--;
     }
-    pf = std::move(parked_.back());
+    pr = std::move(parked_.back());
     parked_.pop_back();
-    if (c) {
-      ProcessFrames(c);
-      OnReadable(c);
-      AfterIo(c);
-    }
+    if (c) Resume(c);
   }
 }
 
@@ -380,22 +402,22 @@ void NetworkThread::CheckIdle(int64_t now) {
 
 int NetworkThread::ComputeTimeoutMs(int64_t now) const {
   if (!retry_.empty()) return 1;
-  int64_t t = std::min<int64_t>(1000, next_idle_check_ms_ - now);
-  for (auto& pf : parked_) t = std::min(t, pf.deadline_ms - now);
-  if (draining_.load()) t = std::min<int64_t>(t, 5);
+  int64_t t = std::min<int64_t>(kMaxSleepMs, next_idle_check_ms_ - now);
+  for (auto& pr : parked_) t = std::min(t, pr.deadline_ms - now);
+  if (draining_.load()) t = std::min<int64_t>(t, kDrainPollMs);
   return static_cast<int>(std::max<int64_t>(t, 0));
 }
 
 void NetworkThread::Run() {
-  epoll_event evs[256];
-  next_idle_check_ms_ = SteadyMillis() + 1000;
+  epoll_event evs[kMaxEvents];
+  next_idle_check_ms_ = SteadyMillis() + kIdleCheckEveryMs;
   bool busy = false;  // the last pass had socket events or inbox messages
   while (true) {
     const int timeout = ComputeTimeoutMs(SteadyMillis());
-    int n = ::epoll_wait(epfd_, evs, 256, busy ? 0 : timeout);
+    int n = ::epoll_wait(epfd_, evs, kMaxEvents, busy ? 0 : timeout);
     if (n == 0 && busy && timeout != 0) {
-      n = opt_.poll_spin_us > 0 ? SpinThenWait(evs, 256, timeout)
-                                : ::epoll_wait(epfd_, evs, 256, timeout);
+      n = opt_.poll_spin_us > 0 ? SpinThenWait(evs, kMaxEvents, timeout)
+                                : ::epoll_wait(epfd_, evs, kMaxEvents, timeout);
     }
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0) {
@@ -429,25 +451,24 @@ void NetworkThread::Run() {
         if (it == conns_.end()) continue;
         Connection* c = it->second.get();
         c->retry_pending = false;
-        ProcessFrames(c);
-        OnReadable(c);
-        AfterIo(c);
+        Resume(c);
       }
     }
     const int64_t now = SteadyMillis();
     ExpireParked(draining_.load() ? INT64_MAX : now);  // a stop answers parked fetches now
     if (now >= next_idle_check_ms_) {
       CheckIdle(now);
-      next_idle_check_ms_ = now + 1000;
+      next_idle_check_ms_ = now + kIdleCheckEveryMs;
     }
     if (draining_.load()) {
-      bool busy = false;
-      for (auto& [id, c] : conns_) busy |= c->inflight > 0 || c->has_output();
-      if (!busy || now >= drain_deadline_ms_) break;
+      bool unanswered = false;
+      for (auto& [id, c] : conns_) unanswered |= c->inflight > 0 || c->has_output();
+      if (!unanswered || now >= drain_deadline_ms_) break;
     }
   }
   while (!conns_.empty()) CloseConnection(conns_.begin()->second.get());
-  // Late completions after the writers stopped are freed by the owner.
+  // Completions still on their way (grace ran out) arrive in the inbox after
+  // this: DrainLateCompletions() finishes and frees them.
 }
 
 }  // namespace sentry::net

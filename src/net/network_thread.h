@@ -1,9 +1,15 @@
 // NetworkThread: one epoll event loop serving many connections.
 //
-// It reads and reassembles frames, runs the request handler, writes
-// responses, parks long-poll fetches, and receives from other threads, via
-// its inbox + eventfd: new connections (acceptor), completed writes (writers,
-// flusher) and "partition moved" wake-ups (writers).
+// It reads and reassembles frames, hands each to the front end of the
+// connection's listener (FrameHandler), writes responses, parks long-poll
+// reads, and receives from other threads, via its inbox + eventfd: new
+// connections (acceptors), completions (writers, flusher, admin thread) and
+// "partition moved" wake-ups (writers). It knows no wire format.
+//
+// Ownership: every message in the inbox owns what it carries. A completion
+// whose connection is gone is finished (its side effects applied) and freed
+// here; one that arrives after the thread stopped is finished and freed by
+// DrainLateCompletions() or, at the latest, the destructor.
 //
 // Inbox: a moodycamel queue, many producers (acceptor, writers, flusher), one
 // consumer (this thread); order holds per producer only, which suffices: the
@@ -21,8 +27,8 @@
 
 #include <concurrentqueue/concurrentqueue.h>
 
-#include "broker/request_handler.h"
 #include "net/connection.h"
+#include "net/frame_handler.h"
 #include "pipeline/write_request.h"
 
 namespace sentry::net {
@@ -45,28 +51,33 @@ class NetworkThread final : public pipeline::CompletionSink {
  public:
   NetworkThread(uint32_t index, const NetOptions& opt, std::atomic<int64_t>* open_connections);
   ~NetworkThread() override;
-  void SetHandler(broker::RequestHandler* h) { handler_ = h; }
   void Start();
   // After Start(): SCHED_FIFO at `priority` for this thread (realtime.priority).
   Status SetRealtimePriority(int priority);
   // Stops reading new requests, answers what is in flight (up to
   // `grace_ms`), closes every connection and joins the thread.
   void Stop(int64_t grace_ms);
+  // After Stop() and once nothing can complete to this thread any more (the
+  // pipeline and the admin thread stopped): finishes and frees whatever
+  // arrived late. Returns how many completions that was.
+  size_t DrainLateCompletions();
 
-  // Acceptor thread: takes ownership of a connected, non-blocking socket.
-  void AddConnection(int fd);
-  // pipeline::CompletionSink (writers, flusher)
-  void Complete(pipeline::WriteRequest* req) override;
-  void CompleteBatch(std::span<pipeline::WriteRequest* const> reqs) override;
+  // Acceptor thread: takes ownership of a connected, non-blocking socket,
+  // served by `handler` (the listener's front end).
+  void AddConnection(int fd, FrameHandler* handler);
+  // pipeline::CompletionSink (writers, flusher, admin thread)
+  void Complete(pipeline::CompletionPtr c) override;
+  void CompleteBatch(std::vector<pipeline::CompletionPtr>* cs) override;
   void WakeFetches(const std::shared_ptr<pipeline::Partition>& p) override;
   const NetStats& stats() const { return stats_; }
 
  private:
   struct Message {
     enum class Kind : uint8_t { kConnection, kCompletion, kWake } kind = Kind::kConnection;
-    int fd = -1;
-    pipeline::WriteRequest* req = nullptr;
-    std::shared_ptr<pipeline::Partition> partition;
+    int fd = -1;                          // kConnection
+    FrameHandler* handler = nullptr;      // kConnection
+    pipeline::CompletionPtr completion;   // kCompletion
+    std::shared_ptr<pipeline::Partition> partition;  // kWake
   };
   void Post(Message m);
   void Wake();  // after enqueueing: write the eventfd unless the loop is awake
@@ -79,7 +90,12 @@ class NetworkThread final : public pipeline::CompletionSink {
   bool Paused(const Connection* c) const;
   void AfterIo(Connection* c);  // flush output, close when done/broken
   void CloseConnection(Connection* c);
-  void RejectFrame(Connection* c, protocol::ErrorCode code);
+  void RejectFrame(Connection* c, uint32_t len);
+  void OnConnectionMessage(Message& m, std::vector<uint64_t>* touched);
+  void OnCompletionMessage(Message& m, std::vector<uint64_t>* touched);
+  void OnWakeMessage(Message& m, std::vector<uint64_t>* touched);
+  // After anything that may let `c` go on: parse held frames, read, write.
+  void Resume(Connection* c);
   void ExpireParked(int64_t now);
   void CheckIdle(int64_t now);
   int ComputeTimeoutMs(int64_t now) const;
@@ -87,14 +103,13 @@ class NetworkThread final : public pipeline::CompletionSink {
   const uint32_t index_;
   const NetOptions opt_;
   std::atomic<int64_t>* open_connections_;
-  broker::RequestHandler* handler_ = nullptr;
   int epfd_ = -1;
   int evfd_ = -1;
   std::atomic<bool> evfd_armed_{false};
   moodycamel::ConcurrentQueue<Message> inbox_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> retry_;  // connections with a frame waiting
-  std::vector<broker::ParkedFetch> parked_;
+  std::vector<ParkedRead> parked_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> stop_{false};
   int64_t drain_deadline_ms_ = 0;

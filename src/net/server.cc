@@ -64,7 +64,10 @@ Status Server::Listen(const std::string& host, int port) {
   return Status::OK();
 }
 
-void Server::Start() { thread_ = std::thread([this] { Run(); }); }
+void Server::Start(FrameHandler* handler) {
+  handler_ = handler;
+  thread_ = std::thread([this] { Run(); });
+}
 
 void Server::Stop() {
   if (!thread_.joinable()) return;
@@ -127,7 +130,7 @@ void Server::Run() {
         continue;
       }
       open_connections_->fetch_add(1);
-      threads_[next++ % threads_.size()]->AddConnection(fd);
+      threads_[next++ % threads_.size()]->AddConnection(fd, handler_);
     }
   }
 }

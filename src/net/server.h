@@ -1,5 +1,6 @@
-// Server: the listening socket and the acceptor thread that spreads new
-// connections round-robin over the network threads.
+// Server: one listener (a listening socket and its acceptor thread) that
+// spreads new connections round-robin over the network threads, each served
+// by this listener's front end (`handler`).
 //
 // Limits: past max.connections a new connection is accepted and closed at
 // once with a (rate-limited) log line. When the process runs out of
@@ -27,12 +28,14 @@ class Server {
   // Binds and listens; port 0 picks a free port (see port()).
   Status Listen(const std::string& host, int port);
   int port() const { return port_; }
-  void Start();
+  // Accepts connections, each served by `handler` (this listener's front end).
+  void Start(FrameHandler* handler);
   void Stop();  // stops accepting; existing connections are the threads' business
 
  private:
   void Run();
   std::vector<NetworkThread*> threads_;
+  FrameHandler* handler_ = nullptr;
   const int64_t max_connections_;
   std::atomic<int64_t>* open_connections_;
   int listen_fd_ = -1;

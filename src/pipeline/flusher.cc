@@ -73,18 +73,19 @@ void Flusher::Handle(std::span<FlushItem> items) {
   }
   const int64_t done = SteadyMillis();
   for (auto& it : items) {
-    WriteRequest* req = it.waiter;
-    if (!req) continue;
+    if (!it.waiter) continue;
+    WriteRequest& req = *it.waiter;
     auto s = synced.find(it.partition.get());
-    if (req->error == protocol::ErrorCode::kNone && s != synced.end()) {
+    if (req.status.ok() && s != synced.end()) {
       if (!s->second.ok()) {
-        req->error = protocol::ErrorCode::kKafkaStorageError;
-      } else if (req->acks == -1 && done > req->deadline_ms) {
-        req->error = protocol::ErrorCode::kRequestTimedOut;
+        req.status = s->second;
+      } else if (req.acks == -1 && done > req.deadline_ms) {
+        req.status = Status::TimedOut("durable only after the request's timeout");
       }
     }
     it.partition->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
-    sinks_[req->net_thread]->Complete(req);
+    const uint32_t t = req.route.net_thread;
+    sinks_[t]->Complete(std::move(it.waiter));
   }
 }
 

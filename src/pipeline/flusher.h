@@ -30,7 +30,7 @@ namespace sentry::pipeline {
 
 struct FlushItem {
   std::shared_ptr<Partition> partition;
-  WriteRequest* waiter = nullptr;  // completed after the item is handled (may be null)
+  WriteRequestPtr waiter;        // completed after the item is handled (may be null)
   bool needs_sync = false;         // false: only keeps completion order / reports dirt
 };
 

@@ -45,17 +45,16 @@ uint32_t Pipeline::WriterFor(std::string_view topic, int32_t partition) const {
   return static_cast<uint32_t>(h % writers_.size());
 }
 
-bool Pipeline::TryEnqueue(uint32_t net_thread, WriteRequest* req) {
+bool Pipeline::TryEnqueue(uint32_t net_thread, WriteRequestPtr& req) {
   uint32_t w = req->partition->writer_index();
   return writers_[w]->TryEnqueue(*tokens_[net_thread][w], req);
 }
 
 void Pipeline::Barrier(uint32_t w) {
   std::promise<void> done;
-  WriteRequest req;
-  req.kind = WriteRequest::Kind::kBarrier;
-  req.user = &done;
-  writers_[w]->queue().enqueue(&req);
+  auto req = std::make_unique<WriteRequest>();
+  req->barrier = &done;
+  writers_[w]->Enqueue(std::move(req));
   done.get_future().wait();
 }
 

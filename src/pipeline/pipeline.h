@@ -33,8 +33,9 @@ class Pipeline {
   uint32_t WriterFor(std::string_view topic, int32_t partition) const;
   uint32_t writer_count() const { return static_cast<uint32_t>(writers_.size()); }
 
-  // False when that writer's queue is full (nothing was enqueued).
-  bool TryEnqueue(uint32_t net_thread, WriteRequest* req);
+  // False when that writer's queue is full: nothing was enqueued and `req`
+  // is still the caller's. True: the pipeline owns it until its completion.
+  bool TryEnqueue(uint32_t net_thread, WriteRequestPtr& req);
   // Returns once writer `w` has processed everything enqueued before the call.
   void Barrier(uint32_t w);
 

@@ -1,34 +1,24 @@
-// WriteRequest: one produce (or internal append) travelling network thread ->
-// writer -> (flusher) -> network thread; also carries an admin request to the
-// broker's admin thread and back. Owned by exactly one thread at a time:
-// whoever last dequeued it. The bytes it appends live in `frame_hold`, the
-// network thread's receive block, so the writer copies them into the mapping
-// once, straight from the receive buffer.
+// WriteRequest: one append (a produce, an offset commit) travelling network
+// thread -> writer -> (flusher) -> network thread. Owned by exactly one
+// thread at a time: whoever last dequeued it (see Completion). The bytes it
+// appends live in `frame_hold`, the network thread's receive block, so the
+// writer copies them into the mapping once, straight from the receive buffer.
 #pragma once
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
+#include <vector>
 
+#include "pipeline/completion.h"
 #include "pipeline/partition.h"
-#include "protocol/errors.h"
 #include "storage/partition_log.h"
 #include "storage/record_batch.h"
 
 namespace sentry::pipeline {
 
-struct WriteRequest {
-  // kAdmin: CREATE/DELETE_TOPIC run by the broker's AdminExecutor (no partition).
-  enum class Kind : uint8_t { kProduce, kOffsetCommit, kBarrier, kAdmin };
-  Kind kind = Kind::kProduce;
-
-  // Routing back to the connection that sent it.
-  uint32_t net_thread = 0;
-  uint64_t conn_id = 0;
-  uint16_t api_key = 0;
-  uint16_t api_version = 0;
-  uint32_t correlation_id = 0;
-
+struct WriteRequest final : Completion {
   std::shared_ptr<Partition> partition;
   int16_t acks = 1;
   int64_t deadline_ms = 0;  // steady clock; acks=-1 must be durable by then
@@ -36,21 +26,29 @@ struct WriteRequest {
   std::span<const uint8_t> records;
   BatchSetSummary summary;
 
-  // Result, filled by the writer / flusher.
-  protocol::ErrorCode error = protocol::ErrorCode::kNone;
+  // Result, filled by the writer / flusher (`status` is Completion's):
+  // storage errors as they came, NotFound for a deleted partition, TimedOut
+  // for an acks=-1 write that became durable after its deadline.
   AppendInfo info;
-  void* user = nullptr;  // kBarrier: a std::promise<void>*; kOffsetCommit: broker data
+
+  // Set only on the pipeline's own barrier (never delivered to a sink): the
+  // writer fulfils it once everything queued before it was processed.
+  std::promise<void>* barrier = nullptr;
 };
 
-// Where completed requests go: the owning network thread's completion queue.
-// Implemented by the network layer. Any thread may call it.
+using WriteRequestPtr = std::unique_ptr<WriteRequest>;
+
+// Where completed operations go: the owning network thread's inbox.
+// Implemented by the network layer. Any thread may call it; the sink owns
+// what it is given, delivered or not.
 class CompletionSink {
  public:
   virtual ~CompletionSink() = default;
-  virtual void Complete(WriteRequest* req) = 0;
-  // Several at once, in order (one wake-up for all of them). Default: one by one.
-  virtual void CompleteBatch(std::span<WriteRequest* const> reqs) {
-    for (WriteRequest* r : reqs) Complete(r);
+  virtual void Complete(CompletionPtr c) = 0;
+  // Several at once, in order (one wake-up for all of them); empties `cs`.
+  virtual void CompleteBatch(std::vector<CompletionPtr>* cs) {
+    for (auto& c : *cs) Complete(std::move(c));
+    cs->clear();
   }
   // The partition's high watermark moved (or it was deleted): re-check the
   // fetches parked on it.

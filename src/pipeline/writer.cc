@@ -3,33 +3,23 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <future>
 
 #include "common/thread_priority.h"
 
 namespace sentry::pipeline {
-
-using protocol::ErrorCode;
-
-namespace {
-ErrorCode ErrorFor(const Status& s) {
-  switch (s.code()) {
-    case Status::Code::kTooLarge: return ErrorCode::kMessageTooLarge;
-    case Status::Code::kNoSpace:
-    case Status::Code::kIoError:
-    case Status::Code::kFull: return ErrorCode::kKafkaStorageError;
-    case Status::Code::kCorruption: return ErrorCode::kCorruptMessage;
-    default: return ErrorCode::kUnknownServerError;
-  }
-}
-}  // namespace
 
 Writer::Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flusher,
                std::vector<CompletionSink*> sinks)
     : index_(index), flusher_(flusher), sinks_(std::move(sinks)), done_(sinks_.size()),
       queue_(capacity, producers + 1, 0) {}
 
-Writer::~Writer() { Stop(); }
+Writer::~Writer() {
+  Stop();
+  // Requests enqueued after the thread ended (or when it never ran) are
+  // still owned by their slots.
+  WriteRequest* left = nullptr;
+  while (queue_.try_dequeue(left)) delete left;
+}
 
 void Writer::Start() { thread_ = std::thread([this] { Run(); }); }
 
@@ -50,7 +40,7 @@ void Writer::Run() {
   while (true) {
     size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 100000);
     for (size_t i = 0; i < n; i++) {
-      if (items[i]) Process(items[i], &touched);
+      if (items[i]) Process(WriteRequestPtr(items[i]), &touched);
     }
     PostCompletions();
     // Wake parked fetches once per partition per bulk, after the watermark moved.
@@ -63,49 +53,51 @@ void Writer::Run() {
   }
 }
 
-void Writer::Complete(WriteRequest* req) {
+void Writer::Complete(WriteRequestPtr req) {
   Partition* p = req->partition.get();
   if (p && p->pending_via_flusher.load(std::memory_order_acquire) > 0) {
     // An earlier request of this partition waits in the flusher: go behind it.
     p->pending_via_flusher.fetch_add(1, std::memory_order_acq_rel);
-    flusher_->Submit(FlushItem{req->partition, req, false});
+    std::shared_ptr<Partition> partition = req->partition;
+    flusher_->Submit(FlushItem{std::move(partition), std::move(req), false});
     return;
   }
   // Posted at the end of the bulk: one inbox hand-off and at most one wake-up
   // per network thread instead of one per request.
-  done_[req->net_thread].push_back(req);
+  const uint32_t t = req->route.net_thread;
+  done_[t].push_back(std::move(req));
 }
 
 void Writer::PostCompletions() {
   for (size_t t = 0; t < done_.size(); t++) {
     if (done_[t].empty()) continue;
-    sinks_[t]->CompleteBatch(done_[t]);
-    done_[t].clear();
+    sinks_[t]->CompleteBatch(&done_[t]);
   }
 }
 
-void Writer::Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched) {
-  if (req->kind == WriteRequest::Kind::kBarrier) {
+void Writer::Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>>* touched) {
+  if (req->barrier) {
     PostCompletions();  // everything before the barrier is answered first
-    static_cast<std::promise<void>*>(req->user)->set_value();
+    req->barrier->set_value();
     return;
   }
   Partition* p = req->partition.get();
   SENTRY_CHECK(p->writer_index() == index_, "request on the wrong writer");
   if (p->deleted()) {
-    req->error = ErrorCode::kUnknownTopicOrPartition;
-    Complete(req);
+    req->status = Status::NotFound("partition was deleted");
+    Complete(std::move(req));
     return;
   }
   auto r = p->log()->Append(req->records, req->summary);
   if (!r.ok()) {
-    req->error = ErrorFor(r.status());
+    req->status = r.status();
     stats_.errors.fetch_add(1, std::memory_order_relaxed);
-    if (req->error == ErrorCode::kKafkaStorageError) {
+    const Status::Code c = r.status().code();
+    if (c == Status::Code::kIoError || c == Status::Code::kNoSpace || c == Status::Code::kFull) {
       spdlog::error("append to {}-{} at offset {} failed: {}", p->topic(), p->index(),
                     p->log()->log_end_offset(), r.status().ToString());
     }
-    Complete(req);
+    Complete(std::move(req));
     return;
   }
   req->info = r.value();
@@ -123,14 +115,15 @@ void Writer::Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>*
     PostCompletions();
     p->unflushed_messages = 0;
     p->pending_via_flusher.fetch_add(1, std::memory_order_acq_rel);
-    flusher_->Submit(FlushItem{req->partition, req, true});
+    std::shared_ptr<Partition> partition = req->partition;
+    flusher_->Submit(FlushItem{std::move(partition), std::move(req), true});
     return;
   }
   if (p->policy().flush_ms != FlushPolicy{}.flush_ms &&
       !p->dirty_notified.exchange(true, std::memory_order_acq_rel)) {
     flusher_->Submit(FlushItem{req->partition, nullptr, false});
   }
-  Complete(req);
+  Complete(std::move(req));
 }
 
 }  // namespace sentry::pipeline

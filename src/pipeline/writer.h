@@ -36,19 +36,26 @@ class Writer {
   // After Start(): SCHED_FIFO at `priority` for this thread (realtime.priority).
   Status SetRealtimePriority(int priority);
 
+  // Raw pointers because moodycamel's slots must be trivially movable for
+  // bulk dequeue; every slot owns its request (freed by ~Writer if never run).
   using Queue = moodycamel::BlockingConcurrentQueue<WriteRequest*>;
   Queue& queue() { return queue_; }
-  // Network thread, with its own token for this writer.
-  bool TryEnqueue(moodycamel::ProducerToken& token, WriteRequest* req) {
-    return queue_.try_enqueue(token, req);
+  // Network thread, with its own token for this writer. Takes `req` only
+  // when it returns true (the queue had room).
+  bool TryEnqueue(moodycamel::ProducerToken& token, WriteRequestPtr& req) {
+    if (!queue_.try_enqueue(token, req.get())) return false;
+    req.release();  // the queue's slot owns it now; Run() re-wraps it
+    return true;
   }
+  // Any thread; may allocate (barriers, shutdown). Takes `req`.
+  void Enqueue(WriteRequestPtr req) { queue_.enqueue(req.release()); }
   size_t depth() const { return queue_.size_approx(); }
   const WriterStats& stats() const { return stats_; }
 
  private:
   void Run();
-  void Process(WriteRequest* req, std::vector<std::shared_ptr<Partition>>* touched);
-  void Complete(WriteRequest* req);
+  void Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>>* touched);
+  void Complete(WriteRequestPtr req);
   // Posts the completions gathered during this bulk, one batch per sink.
   void PostCompletions();
 
@@ -56,7 +63,7 @@ class Writer {
   Flusher* flusher_;
   std::vector<CompletionSink*> sinks_;
   // Writer thread only: completions of the current bulk, per network thread.
-  std::vector<std::vector<WriteRequest*>> done_;
+  std::vector<std::vector<CompletionPtr>> done_;
   Queue queue_;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -1,8 +1,6 @@
 // Bounds-checked big-endian readers and writers for protocol bodies.
 //
-//  frame    = | length u32 | header | body |        length = bytes after itself
-//  request  header = | api_key u16 | api_version u16 | correlation_id u32 |
-//  response header = | api_key u16 | api_version u16 | correlation_id u32 | error_code i16 |
+//  frame and header layout: protocol/frame_layout.h
 //  string   = u16 length, UTF-8 bytes     bytes = i32 length (-1 = null), raw bytes
 //  array[T] = i32 count, T...
 //
@@ -19,12 +17,13 @@
 #include <vector>
 
 #include "common/endian.h"
+#include "protocol/frame_layout.h"
 
 namespace sentry::protocol {
 
-constexpr size_t kLengthBytes = 4;
-constexpr size_t kRequestHeaderBytes = 8;    // api_key, api_version, correlation_id
-constexpr size_t kResponseHeaderBytes = 10;  // + error_code
+constexpr size_t kLengthBytes = frame_layout::kLengthBytes;
+constexpr size_t kRequestHeaderBytes = frame_layout::kRequestHeaderBytes;
+constexpr size_t kResponseHeaderBytes = frame_layout::kResponseHeaderBytes;
 
 struct RequestHeader {
   uint16_t api_key = 0;

@@ -38,7 +38,7 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kTopicAlreadyExists: return "Pick another name or delete the existing topic first.";
     case ErrorCode::kInvalidPartitions: return "Use a partition count between 1 and the broker's limit.";
     case ErrorCode::kInvalidConfig: return "Check the topic config key and value against docs/operations.md.";
-    case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against PROTOCOL.md.";
+    case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against docs/protocol.md.";
     case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
   }
   return "Unknown error code.";

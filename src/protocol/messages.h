@@ -1,4 +1,4 @@
-// Request and response bodies of the nine APIs (PROTOCOL.md, version 1).
+// Request and response bodies of the nine APIs (docs/protocol.md, version 1).
 // Encode* appends a body to a ByteWriter; Decode* reads one from a ByteReader
 // and returns false when the body is malformed, ends early or has bytes left
 // over (the caller answers INVALID_REQUEST). Views point into the frame.

@@ -12,14 +12,13 @@
 namespace sentry::broker {
 namespace {
 
-using protocol::ErrorCode;
-using pipeline::WriteRequest;
+using pipeline::CompletionPtr;
 
 class RecordingSink : public pipeline::CompletionSink {
  public:
-  void Complete(WriteRequest* req) override {
+  void Complete(CompletionPtr c) override {
     std::lock_guard<std::mutex> l(mu_);
-    done_.emplace_back(req);
+    done_.emplace_back(static_cast<AdminCompletion*>(c.release()));
     if (waiter_ && done_.size() == want_) waiter_->set_value();
   }
   void WakeFetches(const std::shared_ptr<pipeline::Partition>&) override {}
@@ -35,25 +34,26 @@ class RecordingSink : public pipeline::CompletionSink {
     std::lock_guard<std::mutex> l(mu_);
     return done_.size();
   }
-  WriteRequest* at(size_t i) {
+  AdminCompletion* at(size_t i) {
     std::lock_guard<std::mutex> l(mu_);
     return done_[i].get();
   }
 
  private:
   std::mutex mu_;
-  std::vector<std::unique_ptr<WriteRequest>> done_;
+  std::vector<std::unique_ptr<AdminCompletion>> done_;
   size_t want_ = 0;
   std::optional<std::promise<void>> waiter_;
 };
 
-WriteRequest* NewRequest(uint32_t net_thread, uint32_t correlation) {
-  auto* r = new WriteRequest();
-  r->kind = WriteRequest::Kind::kAdmin;
-  r->net_thread = net_thread;
-  r->correlation_id = correlation;
-  return r;
+// `id` stands for the asking connection, to check order and routing.
+std::unique_ptr<AdminCompletion> NewRequest(uint32_t net_thread, uint64_t id) {
+  auto c = std::make_unique<AdminCompletion>();
+  c->route = {net_thread, id};
+  return c;
 }
+
+Error Err(Errc e) { return Error{e, ""}; }
 
 TEST(AdminExecutorTest, SubmitDoesNotWaitForTheOperation) {
   RecordingSink a, b;
@@ -65,38 +65,38 @@ TEST(AdminExecutorTest, SubmitDoesNotWaitForTheOperation) {
   // The first operation blocks until released; Submit must return anyway.
   ex.Submit(NewRequest(1, 7), [gate] {
     gate.wait();
-    return ErrorCode::kTopicAlreadyExists;
+    return Err(Errc::kTopicAlreadyExists);
   });
-  ex.Submit(NewRequest(1, 8), [] { return ErrorCode::kNone; });
+  ex.Submit(NewRequest(1, 8), [] { return Err(Errc::kNone); });
   EXPECT_EQ(b.count(), 0u) << "completed before the operation was released";
   release.set_value();
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
   EXPECT_EQ(a.count(), 0u) << "completion went to the wrong network thread";
-  EXPECT_EQ(b.at(0)->correlation_id, 7u) << "operations run in submission order";
-  EXPECT_EQ(b.at(0)->error, ErrorCode::kTopicAlreadyExists);
-  EXPECT_EQ(b.at(1)->error, ErrorCode::kNone);
+  EXPECT_EQ(b.at(0)->route.conn_id, 7u) << "operations run in submission order";
+  EXPECT_EQ(b.at(0)->result.code, Errc::kTopicAlreadyExists);
+  EXPECT_EQ(b.at(1)->result.code, Errc::kNone);
 }
 
-TEST(AdminExecutorTest, AThrowingOperationAnswersUnknownServerError) {
+TEST(AdminExecutorTest, AThrowingOperationAnswersInternalError) {
   RecordingSink a;
   AdminExecutor ex({&a});
   ex.Start();
   auto done = a.ExpectCompletions(1);
-  ex.Submit(NewRequest(0, 1), []() -> ErrorCode { throw std::runtime_error("disk on fire"); });
+  ex.Submit(NewRequest(0, 1), []() -> Error { throw std::runtime_error("disk on fire"); });
   ASSERT_EQ(done.wait_for(std::chrono::seconds(10)), std::future_status::ready);
-  EXPECT_EQ(a.at(0)->error, ErrorCode::kUnknownServerError);
+  EXPECT_EQ(a.at(0)->result.code, Errc::kInternal);
 }
 
 TEST(AdminExecutorTest, StopRunsWhatIsQueuedAndLaterSubmitsRunInline) {
   RecordingSink a;
   AdminExecutor ex({&a});
   ex.Start();
-  for (uint32_t i = 0; i < 20; i++) ex.Submit(NewRequest(0, i), [] { return ErrorCode::kNone; });
+  for (uint32_t i = 0; i < 20; i++) ex.Submit(NewRequest(0, i), [] { return Err(Errc::kNone); });
   ex.Stop();
   EXPECT_EQ(a.count(), 20u);
-  ex.Submit(NewRequest(0, 99), [] { return ErrorCode::kInvalidConfig; });
+  ex.Submit(NewRequest(0, 99), [] { return Err(Errc::kInvalidConfig); });
   ASSERT_EQ(a.count(), 21u) << "a submit after Stop must still be answered";
-  EXPECT_EQ(a.at(20)->error, ErrorCode::kInvalidConfig);
+  EXPECT_EQ(a.at(20)->result.code, Errc::kInvalidConfig);
 }
 
 }  // namespace

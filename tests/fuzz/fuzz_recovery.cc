@@ -19,7 +19,7 @@
 using namespace sentry;
 
 namespace {
-// Expected end offset: walk the input the way PROTOCOL.md defines a valid log.
+// Expected end offset: walk the input the way docs/protocol.md defines a valid log.
 int64_t ValidPrefixEnd(const uint8_t* data, size_t size) {
   size_t pos = 0;
   int64_t next = 0;

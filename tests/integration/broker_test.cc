@@ -1,5 +1,5 @@
 // Integration tests: a real sentryd process, driven through the project's
-// client, checked against PROTOCOL.md (every API and error code).
+// client, checked against docs/protocol.md (every API and error code).
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/mman.h>

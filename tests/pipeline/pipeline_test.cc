@@ -16,7 +16,11 @@
 namespace sentry::pipeline {
 namespace {
 
-using protocol::ErrorCode;
+// A storage failure as the writer and flusher report it (the front end maps
+// it to its wire code).
+bool IsStorageError(const Status& s) {
+  return s.code() == Status::Code::kIoError || s.code() == Status::Code::kNoSpace;
+}
 
 // Fails Allocate / SyncRange on demand (ENOSPC / EIO).
 class FaultyFileOps final : public FileOps {
@@ -40,13 +44,14 @@ class FaultyFileOps final : public FileOps {
 // Collects completions; checks the durability promise as each arrives.
 class RecordingSink final : public CompletionSink {
  public:
-  void Complete(WriteRequest* req) override {
+  void Complete(CompletionPtr c) override {
     std::lock_guard<std::mutex> l(mu_);
-    if (req->acks == -1 && req->error == ErrorCode::kNone) {
+    std::unique_ptr<WriteRequest> req(static_cast<WriteRequest*>(c.release()));
+    if (req->acks == -1 && req->status.ok()) {
       // acks=-1 is answered only once its range is synced.
       if (req->partition->log()->durable_offset() <= req->info.last_offset) durability_broken_++;
     }
-    done_.emplace_back(req);
+    done_.push_back(std::move(req));
     cv_.notify_all();
   }
   void WakeFetches(const std::shared_ptr<Partition>&) override {}
@@ -96,16 +101,17 @@ class PipelineTest : public ::testing::Test {
                        uint32_t corr = 0, size_t value_bytes = 16) {
     auto bytes = std::make_shared<std::vector<uint8_t>>(
         sentry::testing::MakeBatch(records, value_bytes));
-    auto* req = new WriteRequest();
+    auto req = std::make_unique<WriteRequest>();
+    WriteRequest* raw = req.get();
     req->partition = p;
     req->acks = acks;
-    req->correlation_id = corr;
+    req->route.conn_id = corr;  // identifies the request in the checks
     req->deadline_ms = SteadyMillis() + 10000;
     req->records = *bytes;
     req->frame_hold = bytes;
     EXPECT_TRUE(ValidateBatches(req->records, &req->summary).ok());
     while (!pipeline_->TryEnqueue(0, req)) std::this_thread::yield();  // queue full: retry
-    return req;
+    return raw;
   }
 
   sentry::testing::TempDir dir_;
@@ -124,16 +130,16 @@ TEST_F(PipelineTest, CompletionsKeepRequestOrderPerPartitionAcrossAckModes) {
   ASSERT_TRUE(sink_.WaitFor(kN));
   auto done = sink_.Take();
   std::map<int32_t, int64_t> next_offset;
-  std::map<int32_t, uint32_t> last_corr;
+  std::map<int32_t, uint64_t> last_corr;
   for (auto& r : done) {
-    ASSERT_EQ(r->error, ErrorCode::kNone);
+    ASSERT_TRUE(r->status.ok()) << r->status.ToString();
     int32_t p = r->partition->index();
     EXPECT_EQ(r->info.base_offset, next_offset[p]) << "partition " << p;
     next_offset[p] = r->info.last_offset + 1;
     if (last_corr.count(p)) {
-      EXPECT_GT(r->correlation_id, last_corr[p]);
+      EXPECT_GT(r->route.conn_id, last_corr[p]);
     }
-    last_corr[p] = r->correlation_id;
+    last_corr[p] = r->route.conn_id;
   }
   EXPECT_EQ(sink_.durability_broken(), 0);
 }
@@ -164,10 +170,10 @@ TEST_F(PipelineTest, AFastSyncDoesNotOvertakeEarlierCompletionsOfItsBulk) {
   for (auto& r : sink_.Take()) {
     if (r->partition != a) continue;
     if (!first) {
-      EXPECT_GT(r->correlation_id, last) << "a completion of partition 0 overtook an earlier one";
+      EXPECT_GT(r->route.conn_id, last) << "a completion of partition 0 overtook an earlier one";
     }
     first = false;
-    last = r->correlation_id;
+    last = r->route.conn_id;
   }
 }
 
@@ -192,13 +198,13 @@ TEST_F(PipelineTest, InjectedFallocateFailureIsAStorageErrorAndNothingIsAppended
   Submit(p, 1, 1000, 0, 300);
   ASSERT_TRUE(sink_.WaitFor(2));
   auto done = sink_.Take();
-  EXPECT_EQ(done.back()->error, ErrorCode::kKafkaStorageError);
+  EXPECT_TRUE(IsStorageError(done.back()->status)) << done.back()->status.ToString();
   EXPECT_EQ(p->log()->high_watermark(), end);
   ops_.fail_allocate = false;
   Submit(p, 1, 1000, 0, 300);
   ASSERT_TRUE(sink_.WaitFor(1));
   done = sink_.Take();
-  EXPECT_EQ(done.back()->error, ErrorCode::kNone);
+  EXPECT_TRUE(done.back()->status.ok()) << done.back()->status.ToString();
   EXPECT_EQ(done.back()->info.base_offset, end);
 }
 
@@ -212,13 +218,13 @@ TEST_F(PipelineTest, InjectedMsyncFailureFailsAcksAllAndDurableOffsetStays) {
   Submit(p, -1);
   ASSERT_TRUE(sink_.WaitFor(1));
   auto done = sink_.Take();
-  EXPECT_EQ(done.back()->error, ErrorCode::kKafkaStorageError);
+  EXPECT_TRUE(IsStorageError(done.back()->status)) << done.back()->status.ToString();
   EXPECT_EQ(p->log()->durable_offset(), durable);
   ops_.fail_sync = false;
   Submit(p, -1);
   ASSERT_TRUE(sink_.WaitFor(1));
   done = sink_.Take();
-  EXPECT_EQ(done.back()->error, ErrorCode::kNone);
+  EXPECT_TRUE(done.back()->status.ok()) << done.back()->status.ToString();
   EXPECT_EQ(p->log()->durable_offset(), p->log()->high_watermark());
 }
 
@@ -253,7 +259,7 @@ TEST_F(PipelineTest, DeletedPartitionRejectsAppendsAfterTheBarrier) {
   pipeline_->Barrier(p->writer_index());
   Submit(p, 1);
   ASSERT_TRUE(sink_.WaitFor(1));
-  EXPECT_EQ(sink_.Take().back()->error, ErrorCode::kUnknownTopicOrPartition);
+  EXPECT_TRUE(sink_.Take().back()->status.IsNotFound());
   EXPECT_EQ(p->log()->high_watermark(), 0);
 }
 

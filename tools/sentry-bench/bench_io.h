@@ -82,14 +82,15 @@ class BenchSocket {
       }
       in_len_ += static_cast<size_t>(n);
       size_t pos = 0;
-      while (in_len_ - pos >= 4) {
-        const uint32_t len = GetU32(in_.data() + pos);
-        if (len < protocol::kResponseHeaderBytes) return Status::Corruption("short response frame");
-        if (in_len_ - pos < 4 + len) break;
-        const uint8_t* f = in_.data() + pos + 4;
-        on_frame(GetU32(f + 4), GetI16(f + 8), f + protocol::kResponseHeaderBytes,
-                 len - protocol::kResponseHeaderBytes);
-        pos += 4 + len;
+      namespace layout = protocol::frame_layout;
+      while (in_len_ - pos >= layout::kLengthBytes) {
+        const uint32_t len = layout::FrameLength(in_.data() + pos);
+        if (len < layout::kResponseHeaderBytes) return Status::Corruption("short response frame");
+        if (in_len_ - pos < layout::kLengthBytes + len) break;
+        const uint8_t* f = in_.data() + pos + layout::kLengthBytes;
+        on_frame(layout::ReadHeader(f).correlation_id, layout::ReadErrorCode(f),
+                 f + layout::kResponseHeaderBytes, len - layout::kResponseHeaderBytes);
+        pos += layout::kLengthBytes + len;
       }
       if (pos > 0) {
         std::memmove(in_.data(), in_.data() + pos, in_len_ - pos);

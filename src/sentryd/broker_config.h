@@ -11,7 +11,7 @@
 #include "broker/topic_config.h"
 #include "common/status.h"
 
-namespace sentry::broker {
+namespace sentry::sentryd {
 
 struct BrokerConfig {
   std::string data_dir = "./data";          // --data-dir (Kafka: log.dirs)
@@ -27,6 +27,7 @@ struct BrokerConfig {
   int64_t max_inflight_per_connection = 1024;  // max.in.flight.requests.per.connection
   int64_t max_output_bytes_per_connection = 64 << 20;  // connection.max.output.bytes
   int64_t connections_max_idle_ms = 600000;  // connections.max.idle.ms
+  int64_t shutdown_grace_ms = 3000;         // shutdown.grace.ms
   int64_t network_poll_spin_us = 25;        // network.poll.spin.us
   int realtime_priority = 0;                // realtime.priority (0 = normal scheduling)
   int64_t max_partitions = 10000;           // max.partitions (per topic)
@@ -36,7 +37,7 @@ struct BrokerConfig {
   int64_t drop_behind_bytes = 0;            // storage.drop.behind.bytes (0 = off)
   int64_t checkpoint_interval_ms = 10000;   // log.flush.offset.checkpoint.interval.ms
   bool recovery_truncate_corrupt = false;   // recovery.truncate.corrupt
-  TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
+  broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets
   // *exit_code = 0; on error, prints the reason and sets *exit_code = 2.
@@ -44,4 +45,4 @@ struct BrokerConfig {
   static bool Parse(int argc, char** argv, BrokerConfig* out, int* exit_code);
 };
 
-}  // namespace sentry::broker
+}  // namespace sentry::sentryd

@@ -1,4 +1,4 @@
-#include "broker/broker_config.h"
+#include "sentryd/broker_config.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,10 @@
 #include <toml++/toml.h>
 #include <vector>
 
-namespace sentry::broker {
+namespace sentry::sentryd {
+
+using broker::TopicConfig;
+using broker::TopicConfigKeys;
 
 namespace {
 
@@ -87,6 +90,10 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           &c->max_output_bytes_per_connection, 1 << 16, 1LL << 32);
   add_int("connections.max.idle.ms", "idle connections are closed after this",
           &c->connections_max_idle_ms, 1000, INT64_MAX);
+  add_int("shutdown.grace.ms",
+          "on SIGTERM, how long requests in flight may take to be answered before the "
+          "connections close (what they wrote is kept either way)",
+          &c->shutdown_grace_ms, 0, 600000);
   add_int("network.poll.spin.us",
           "network threads busy-poll this long after activity before sleeping (0 = never): "
           "more throughput for small requests, some CPU",
@@ -238,4 +245,4 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
   return true;
 }
 
-}  // namespace sentry::broker
+}  // namespace sentry::sentryd

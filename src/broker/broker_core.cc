@@ -1,0 +1,231 @@
+#include "broker/broker_core.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "common/murmur2.h"
+#include "storage/record_batch_builder.h"
+
+namespace sentry::broker {
+
+using pipeline::Partition;
+using pipeline::WriteRequest;
+using pipeline::WriteRequestPtr;
+
+namespace {
+// An offset commit must be durable before it is acknowledged; how long that
+// may take before the commit is answered as timed out.
+constexpr int64_t kOffsetCommitTimeoutMs = 30000;
+constexpr int64_t kListLatest = -1;
+constexpr int64_t kListEarliest = -2;
+}  // namespace
+
+BrokerCore::BrokerCore(TopicRegistry* registry, OffsetStore* offsets,
+                       pipeline::Pipeline* pipeline, AdminExecutor* admin,
+                       BrokerIdentity identity, WakeFn wake)
+    : registry_(registry), offsets_(offsets), pipeline_(pipeline), admin_(admin),
+      identity_(std::move(identity)), wake_(std::move(wake)) {}
+
+std::shared_ptr<Partition> BrokerCore::FindPartition(std::string_view topic, int32_t partition) {
+  auto t = registry_->Find(topic);
+  if (!t || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
+    return nullptr;
+  }
+  return t->partitions[partition];
+}
+
+Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequestPtr* out) {
+  if (op.acks != -1 && op.acks != 0 && op.acks != 1) return Errc::kInvalidRequest;
+  std::shared_ptr<const Topic> topic = registry_->Find(op.topic);
+  const int32_t count = topic ? static_cast<int32_t>(topic->partitions.size()) : 0;
+  if (!topic || op.partition < -1 || op.partition >= count) return Errc::kUnknownTopicOrPartition;
+  BatchSetSummary summary;
+  if (!ValidateBatches(op.records, &summary).ok()) return Errc::kCorruptRecord;
+  if (summary.largest_batch > static_cast<size_t>(topic->config.max_message_bytes)) {
+    return Errc::kRecordTooLarge;
+  }
+  int32_t partition = op.partition;
+  if (partition == -1) {
+    auto key = FirstRecordKey(op.records.data(), op.records.size());
+    partition = key ? KafkaPartitionForKey(reinterpret_cast<const uint8_t*>(key->data()),
+                                           key->size(), count)
+                    : static_cast<int32_t>(s.round_robin++ % static_cast<uint32_t>(count));
+  }
+  auto wr = std::make_unique<WriteRequest>();
+  wr->partition = topic->partitions[partition];
+  wr->acks = op.acks;
+  wr->deadline_ms = SteadyMillis() + std::max<int32_t>(op.timeout_ms, 0);
+  wr->frame_hold = op.hold;
+  wr->records = op.records;
+  wr->summary = summary;
+  *out = std::move(wr);
+  return Errc::kNone;
+}
+
+Errc BrokerCore::PrepareOffsetCommit(const OffsetCommitOp& op, WriteRequestPtr* out) {
+  if (op.group.empty()) return Errc::kInvalidRequest;
+  if (!FindPartition(op.topic, op.partition)) return Errc::kUnknownTopicOrPartition;
+  std::string key = OffsetStore::Key(op.group, op.topic, op.partition);
+  auto bytes = std::make_shared<std::vector<uint8_t>>(
+      OffsetStore::BuildCommit(key, op.offset, op.metadata));
+  auto wr = std::make_unique<WriteRequest>();
+  wr->partition = offsets_->partition();
+  wr->acks = -1;  // durable before the answer
+  wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
+  wr->records = *bytes;
+  wr->frame_hold = bytes;
+  (void)ValidateBatches(wr->records, &wr->summary);
+  wr->on_done = [store = offsets_, key = std::move(key), offset = op.offset,
+                 metadata = std::string(op.metadata)](pipeline::Completion& c) mutable {
+    const auto& w = static_cast<const WriteRequest&>(c);
+    if (w.status.ok()) store->Apply(key, offset, std::move(metadata), w.info.base_offset);
+  };
+  *out = std::move(wr);
+  return Errc::kNone;
+}
+
+bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {
+  req->route = s.route;
+  const Partition* partition = req->partition.get();
+  if (!pipeline_->TryEnqueue(s.route.net_thread, req)) return false;
+  s.pending_writes[partition]++;
+  return true;
+}
+
+bool BrokerCore::SubmitAdmin(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                             AdminExecutor::Operation op) {
+  // Earlier writes of this connection go first (a produce sent before a
+  // delete must not fail because the delete overtook it).
+  if (!s.pending_writes.empty()) return false;
+  c->route = s.route;
+  s.admin_pending = true;
+  admin_->Submit(std::move(c), std::move(op));
+  return true;
+}
+
+bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                                   std::string name, int32_t partitions,
+                                   std::vector<std::pair<std::string, std::string>> configs) {
+  return SubmitAdmin(s, c, [this, name = std::move(name), partitions,
+                            configs = std::move(configs)] {
+    std::vector<std::pair<std::string_view, std::string_view>> views(configs.begin(),
+                                                                     configs.end());
+    Error e = registry_->Create(name, partitions, views);
+    if (!e.ok()) spdlog::info("create topic {} refused: {} ({})", name, ErrcName(e.code), e.message);
+    return e;
+  });
+}
+
+bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                                   std::string name) {
+  return SubmitAdmin(s, c, [this, name = std::move(name)] { return registry_->Delete(name, wake_); });
+}
+
+void BrokerCore::Finish(ClientSession* s, const pipeline::Completion& c) {
+  if (!s) return;
+  if (auto* w = dynamic_cast<const WriteRequest*>(&c)) {
+    auto it = s->pending_writes.find(w->partition.get());
+    if (it != s->pending_writes.end() && --it->second == 0) s->pending_writes.erase(it);
+  } else {
+    s->admin_pending = false;
+  }
+}
+
+ReadTarget BrokerCore::PartitionToRead(ClientSession& s, std::string_view topic,
+                                       int32_t partition) {
+  ReadTarget t;
+  auto p = FindPartition(topic, partition);
+  if (!p) {
+    t.error = Errc::kUnknownTopicOrPartition;
+  } else if (s.pending_writes.count(p.get())) {
+    t.wait_for_writes = true;
+  } else {
+    t.partition = std::move(p);
+  }
+  return t;
+}
+
+FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
+  FetchResult fr;
+  fr.partition = p.index();
+  if (p.deleted()) {
+    fr.error = Errc::kUnknownTopicOrPartition;
+    return fr;
+  }
+  auto r = p.log()->Read(op.offset, static_cast<size_t>(std::max(op.max_bytes, 0)));
+  fr.high_watermark = p.log()->high_watermark();
+  fr.log_start_offset = p.log()->log_start_offset();
+  if (!r.ok()) {
+    fr.error = FromStatus(r.status());
+    if (fr.error != Errc::kOffsetOutOfRange) {
+      spdlog::error("fetch {}-{} at offset {}: {}", p.topic(), p.index(), op.offset,
+                    r.status().ToString());
+      fr.error = Errc::kStorage;
+    }
+    return fr;
+  }
+  if (!final && op.max_wait_ms > 0 && r->size < static_cast<size_t>(std::max(op.min_bytes, 1))) {
+    fr.ready = false;
+    return fr;
+  }
+  fr.high_watermark = r->high_watermark;
+  fr.log_start_offset = r->log_start_offset;
+  fr.records = r->bytes();
+  fr.hold = r->segment;
+  return fr;
+}
+
+OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
+  OffsetLookup l;
+  l.partition = p.index();
+  PartitionLog* log = p.log();
+  if (timestamp == kListLatest) {
+    l.offset = log->log_end_offset();
+  } else if (timestamp == kListEarliest) {
+    l.offset = log->log_start_offset();
+  } else if (timestamp < 0) {
+    l.error = Errc::kInvalidRequest;
+  } else {
+    l.offset = log->OffsetForTimestamp(timestamp);
+    if (l.offset < log->high_watermark()) {
+      auto rr = log->Read(l.offset, 1);
+      if (rr.ok() && rr->size) l.timestamp = RecordBatchView(rr->data).max_timestamp();
+    }
+  }
+  return l;
+}
+
+std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> names) {
+  std::vector<TopicState> out;
+  auto describe = [&](const std::shared_ptr<const Topic>& t, std::string_view name) {
+    TopicState ts;
+    ts.name = std::string(name);
+    if (!t) {
+      ts.error = Errc::kUnknownTopicOrPartition;
+    } else {
+      for (auto& p : t->partitions) {
+        ts.partitions.push_back(
+            {p->index(), p->log()->log_start_offset(), p->log()->log_end_offset()});
+      }
+    }
+    out.push_back(std::move(ts));
+  };
+  if (names.empty()) {
+    for (auto& t : registry_->List()) describe(t, t->name);
+  } else {
+    for (auto name : names) describe(registry_->Find(name), name);
+  }
+  return out;
+}
+
+Errc BrokerCore::CommittedOffsetOf(std::string_view group, std::string_view topic,
+                                   int32_t partition, CommittedOffset* out) {
+  if (group.empty()) return Errc::kInvalidRequest;
+  if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
+  *out = offsets_->Get(group, topic, partition);
+  return Errc::kNone;
+}
+
+}  // namespace sentry::broker

@@ -1,0 +1,167 @@
+// BrokerCore: the broker's operations, typed and protocol-neutral. A front
+// end (the native protocol today, Kafka's next, HTTP later) decodes a
+// request, calls one operation here and encodes what comes back; it never
+// touches the registry, the pipeline or a log directly, and the core never
+// sees a wire format.
+//
+// Writes (produce, offset commit) and admin operations (create/delete topic)
+// are asynchronous: Prepare* builds the operation, Submit* hands it over, and
+// its Completion comes back to the asking connection's network thread, where
+// the front end calls Finish() and answers. Reads are answered at once.
+//
+// Threads: any network thread, concurrently. Per-connection state lives in
+// the ClientSession the front end keeps for each connection (touched only by
+// that connection's network thread).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "broker/admin_executor.h"
+#include "broker/error.h"
+#include "broker/offset_store.h"
+#include "broker/topic_registry.h"
+#include "pipeline/pipeline.h"
+
+namespace sentry::broker {
+
+// What the core keeps per client connection.
+struct ClientSession {
+  pipeline::Route route;
+  uint32_t round_robin = 0;  // partition -1 with null keys
+  // Writes in the pipeline per partition: a read of one of these waits, so
+  // answers on one partition keep the request order.
+  std::unordered_map<const pipeline::Partition*, int> pending_writes;
+  // An admin operation of this connection runs: its later requests wait (as
+  // Kafka mutes a connection until its response is sent).
+  bool admin_pending = false;
+};
+
+struct BrokerIdentity {
+  int32_t broker_id = 0;
+  std::string host;
+  int32_t port = 0;
+};
+
+struct ProduceOp {
+  std::string_view topic;
+  int32_t partition = -1;  // -1: by the first record's key, else round robin
+  int16_t acks = 1;        // -1, 0 or 1
+  int32_t timeout_ms = 0;
+  std::span<const uint8_t> records;    // one or more RecordBatch v2
+  std::shared_ptr<const void> hold;    // keeps `records` alive
+};
+
+struct OffsetCommitOp {
+  std::string_view group;
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = 0;
+  std::string_view metadata;
+};
+
+// A partition a read names, or why there is none to read now.
+struct ReadTarget {
+  std::shared_ptr<pipeline::Partition> partition;  // null: see error / wait
+  Errc error = Errc::kNone;
+  bool wait_for_writes = false;  // this session's writes to it are in flight
+};
+
+struct FetchOp {
+  int64_t offset = 0;
+  int32_t max_bytes = 0;
+  int32_t min_bytes = 0;
+  int32_t max_wait_ms = 0;
+};
+
+struct FetchResult {
+  bool ready = true;  // false: not enough data yet, park and retry
+  Errc error = Errc::kNone;
+  int32_t partition = 0;
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  std::span<const uint8_t> records;   // zero copy from the mapped segment
+  std::shared_ptr<const void> hold;   // keeps `records` mapped
+};
+
+struct OffsetLookup {
+  Errc error = Errc::kNone;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp = -1;  // of the batch found by timestamp, else -1
+};
+
+struct PartitionState {
+  int32_t index = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+struct TopicState {
+  std::string name;
+  Errc error = Errc::kNone;
+  std::vector<PartitionState> partitions;
+};
+
+class BrokerCore {
+ public:
+  using WakeFn = std::function<void(const std::shared_ptr<pipeline::Partition>&)>;
+  BrokerCore(TopicRegistry* registry, OffsetStore* offsets, pipeline::Pipeline* pipeline,
+             AdminExecutor* admin, BrokerIdentity identity, WakeFn wake);
+
+  const BrokerIdentity& identity() const { return identity_; }
+
+  // --- writes ---
+  // Validates and routes a produce into *out (the caller adds its reply
+  // context and submits it). Errc::kNone or why it was refused.
+  Errc PrepareProduce(ClientSession& s, const ProduceOp& op, pipeline::WriteRequestPtr* out);
+  // An acks=-1 append to the offsets log that updates the committed offset
+  // when it comes back durable.
+  Errc PrepareOffsetCommit(const OffsetCommitOp& op, pipeline::WriteRequestPtr* out);
+  // Hands `req` to its partition's writer. False when that queue is full:
+  // `req` stays the caller's (retry later).
+  bool Submit(ClientSession& s, pipeline::WriteRequestPtr& req);
+
+  // --- admin (asynchronous, on the admin thread) ---
+  // False while `s` has writes in flight (retry later: they go first).
+  bool SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name,
+                         int32_t partitions,
+                         std::vector<std::pair<std::string, std::string>> configs);
+  bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
+
+  // A completion of `s` came back (s is null when its connection is gone;
+  // the network layer has already run its on_done).
+  void Finish(ClientSession* s, const pipeline::Completion& c);
+
+  // --- reads ---
+  ReadTarget PartitionToRead(ClientSession& s, std::string_view topic, int32_t partition);
+  // Reads from `p`; when not `final` and fewer than min_bytes are there,
+  // returns ready = false (the caller parks until the partition moves).
+  FetchResult Fetch(pipeline::Partition& p, const FetchOp& op, bool final);
+  // timestamp -1: log end; -2: log start; >= 0: first offset at or after it.
+  OffsetLookup ListOffsets(pipeline::Partition& p, int64_t timestamp);
+  // Every topic when `names` is empty.
+  std::vector<TopicState> Describe(std::span<const std::string_view> names);
+  Errc CommittedOffsetOf(std::string_view group, std::string_view topic, int32_t partition,
+                         CommittedOffset* out);
+
+ private:
+  std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition);
+  bool SubmitAdmin(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                   AdminExecutor::Operation op);
+
+  TopicRegistry* const registry_;
+  OffsetStore* const offsets_;
+  pipeline::Pipeline* const pipeline_;
+  AdminExecutor* const admin_;
+  const BrokerIdentity identity_;
+  const WakeFn wake_;
+};
+
+}  // namespace sentry::broker

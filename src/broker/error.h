@@ -1,0 +1,40 @@
+// Error: the broker core's own error vocabulary, protocol-neutral. Each front
+// end maps an Errc to its wire code in one place (the native protocol in
+// frontend/native_errors.cc); storage and pipeline results (Status) become an
+// Errc in one place too (FromStatus below).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace sentry::broker {
+
+enum class Errc : uint8_t {
+  kNone = 0,
+  kUnknownTopicOrPartition,
+  kInvalidTopic,
+  kInvalidPartitions,
+  kInvalidConfig,
+  kTopicAlreadyExists,
+  kRecordTooLarge,
+  kCorruptRecord,
+  kOffsetOutOfRange,
+  kTimedOut,
+  kStorage,         // disk error, disk full, partition offline
+  kInvalidRequest,  // well-formed but not allowed (e.g. acks=2)
+  kInternal,        // a bug or an unexpected exception
+};
+
+struct Error {
+  Errc code = Errc::kNone;
+  std::string message;  // for the log and for tools
+  bool ok() const { return code == Errc::kNone; }
+};
+
+// A storage or pipeline Status as the broker reports it.
+Errc FromStatus(const Status& s);
+const char* ErrcName(Errc e);
+
+}  // namespace sentry::broker

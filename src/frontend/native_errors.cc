@@ -1,0 +1,27 @@
+#include "frontend/native_errors.h"
+
+namespace sentry::frontend {
+
+using broker::Errc;
+using protocol::ErrorCode;
+
+ErrorCode ToNativeError(Errc e) {
+  switch (e) {
+    case Errc::kNone: return ErrorCode::kNone;
+    case Errc::kUnknownTopicOrPartition: return ErrorCode::kUnknownTopicOrPartition;
+    case Errc::kInvalidTopic: return ErrorCode::kInvalidTopic;
+    case Errc::kInvalidPartitions: return ErrorCode::kInvalidPartitions;
+    case Errc::kInvalidConfig: return ErrorCode::kInvalidConfig;
+    case Errc::kTopicAlreadyExists: return ErrorCode::kTopicAlreadyExists;
+    case Errc::kRecordTooLarge: return ErrorCode::kMessageTooLarge;
+    case Errc::kCorruptRecord: return ErrorCode::kCorruptMessage;
+    case Errc::kOffsetOutOfRange: return ErrorCode::kOffsetOutOfRange;
+    case Errc::kTimedOut: return ErrorCode::kRequestTimedOut;
+    case Errc::kStorage: return ErrorCode::kKafkaStorageError;
+    case Errc::kInvalidRequest: return ErrorCode::kInvalidRequest;
+    case Errc::kInternal: return ErrorCode::kUnknownServerError;
+  }
+  return ErrorCode::kUnknownServerError;
+}
+
+}  // namespace sentry::frontend

@@ -1,0 +1,313 @@
+#include "frontend/native_frontend.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "common/clock.h"
+#include "frontend/native_errors.h"
+
+namespace sentry::frontend {
+
+using broker::Errc;
+using net::Outcome;
+using net::ResponseOut;
+using pipeline::WriteRequest;
+using pipeline::WriteRequestPtr;
+using namespace protocol;
+
+namespace {
+
+constexpr const char* kBrokerVersion = "sentry 0.1.0";
+
+struct NativeSession final : net::Session {
+  broker::ClientSession core;
+};
+
+// What an asynchronous operation needs to be answered: the request header.
+struct NativeReply final : pipeline::ReplyContext {
+  explicit NativeReply(const RequestHeader& h) : header(h) {}
+  RequestHeader header;
+};
+
+struct ParkedFetch final : net::ParkedState {
+  RequestHeader header;
+  broker::FetchOp op;
+};
+
+broker::ClientSession& CoreOf(net::Session& s) { return static_cast<NativeSession&>(s).core; }
+
+// A response that is only a header with `code`.
+void WriteError(ResponseOut& out, const RequestHeader& h, ErrorCode code) {
+  ByteWriter w(out.bytes());
+  size_t start = BeginResponse(&w, h, static_cast<int16_t>(code));
+  FinishFrame(&w, start);
+}
+
+Outcome Refuse(ResponseOut& out, const RequestHeader& h, Errc e) {
+  WriteError(out, h, ToNativeError(e));
+  return Outcome::kDone;
+}
+
+Outcome Malformed(ResponseOut& out, const RequestHeader& h) {
+  return Refuse(out, h, Errc::kInvalidRequest);
+}
+
+// A successful response carrying `msg`.
+template <typename Message>
+Outcome Respond(ResponseOut& out, const RequestHeader& h, const Message& msg) {
+  ByteWriter w(out.bytes());
+  size_t start = BeginResponse(&w, h, 0);
+  Encode(&w, msg);
+  FinishFrame(&w, start);
+  return Outcome::kDone;
+}
+
+}  // namespace
+
+std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& route) {
+  auto s = std::make_unique<NativeSession>();
+  s->core.route = route;
+  return s;
+}
+
+bool NativeFrontend::Paused(const net::Session& s) const {
+  return static_cast<const NativeSession&>(s).core.admin_pending;
+}
+
+uint32_t NativeFrontend::min_frame_bytes() const {
+  return static_cast<uint32_t>(frame_layout::kRequestHeaderBytes);
+}
+
+void NativeFrontend::OnBadLength(net::Session&, uint32_t length,
+                                 std::span<const uint8_t> available, ResponseOut& out) {
+  // A frame too large is answered MESSAGE_TOO_LARGE under its own header
+  // when that header has arrived; a frame too short to hold a header gets
+  // INVALID_REQUEST with an empty one (docs/protocol.md, "Framing").
+  RequestHeader h;
+  ErrorCode code = ErrorCode::kInvalidRequest;
+  if (length >= frame_layout::kRequestHeaderBytes) {
+    code = ErrorCode::kMessageTooLarge;
+    if (available.size() >= frame_layout::kLengthBytes + frame_layout::kRequestHeaderBytes) {
+      auto f = frame_layout::ReadHeader(available.data() + frame_layout::kLengthBytes);
+      h = {f.api_key, f.api_version, f.correlation_id};
+    }
+  }
+  WriteError(out, h, code);
+}
+
+Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> frame,
+                                const std::shared_ptr<const void>& hold, ResponseOut& out,
+                                net::ParkedRead* parked) {
+  const auto f = frame_layout::ReadHeader(frame.data());
+  const RequestHeader h{f.api_key, f.api_version, f.correlation_id};
+  if (h.api_key >= kApiKeyCount) return Malformed(out, h);
+  if (h.api_version != kApiVersion) {
+    WriteError(out, h, ErrorCode::kUnsupportedVersion);
+    return Outcome::kDone;
+  }
+  ByteReader r(frame.subspan(frame_layout::kRequestHeaderBytes));
+  try {
+    return Dispatch(CoreOf(session), h, r, hold, out, parked);
+  } catch (const std::exception& e) {
+    spdlog::error("{} (correlation {}) failed: {}", ApiName(h.api_key), h.correlation_id,
+                  e.what());
+    return Refuse(out, h, Errc::kInternal);
+  }
+}
+
+Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, ByteReader& r,
+                                 const std::shared_ptr<const void>& hold, ResponseOut& out,
+                                 net::ParkedRead* parked) {
+  switch (static_cast<ApiKey>(h.api_key)) {
+    case ApiKey::kApiVersions: return HandleApiVersions(h, r, out);
+    case ApiKey::kProduce: return HandleProduce(s, h, r, hold, out);
+    case ApiKey::kFetch: return HandleFetch(s, h, r, out, parked);
+    case ApiKey::kListOffsets: return HandleListOffsets(s, h, r, out);
+    case ApiKey::kMetadata: return HandleMetadata(h, r, out);
+    case ApiKey::kCreateTopic: return HandleCreateTopic(s, h, r, out);
+    case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
+    case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
+    case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
+  }
+  return Malformed(out, h);
+}
+
+Outcome NativeFrontend::HandleApiVersions(const Header& h, ByteReader& r, ResponseOut& out) {
+  if (!r.Done()) return Malformed(out, h);
+  ApiVersionsResponse resp;
+  resp.broker_version = kBrokerVersion;
+  for (uint16_t k = 0; k < kApiKeyCount; k++) resp.apis.push_back({k, kApiVersion, kApiVersion});
+  return Respond(out, h, resp);
+}
+
+Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h, ByteReader& r,
+                                      const std::shared_ptr<const void>& hold,
+                                      ResponseOut& out) {
+  ProduceRequest req;
+  if (!Decode(&r, &req) || !req.records) return Malformed(out, h);
+  broker::ProduceOp op{req.topic, req.partition, req.acks, req.timeout_ms, *req.records, hold};
+  WriteRequestPtr wr;
+  if (Errc e = core_->PrepareProduce(s, op, &wr); e != Errc::kNone) {
+    // acks=0 means no response at all, errors included (as in Kafka); a bad
+    // acks value itself is always answered.
+    if (req.acks != 0) Refuse(out, h, e);
+    return Outcome::kDone;
+  }
+  return SubmitWrite(s, h, std::move(wr));
+}
+
+Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
+                                    WriteRequestPtr wr) {
+  wr->reply = std::make_unique<NativeReply>(h);
+  return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
+}
+
+void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session* s, ResponseOut* out) {
+  core_->Finish(s ? &CoreOf(*s) : nullptr, *c);
+  if (!out) return;
+  const RequestHeader& h = static_cast<const NativeReply&>(*c->reply).header;
+  if (auto* admin = dynamic_cast<const broker::AdminCompletion*>(c.get())) {
+    WriteError(*out, h, ToNativeError(admin->result.code));
+    return;
+  }
+  const auto& w = static_cast<const WriteRequest&>(*c);
+  if (w.acks == 0) return;
+  if (!w.status.ok()) {
+    WriteError(*out, h, ToNativeError(broker::FromStatus(w.status)));
+    return;
+  }
+  if (h.api_key == static_cast<uint16_t>(ApiKey::kOffsetCommit)) {
+    WriteError(*out, h, ErrorCode::kNone);  // the answer is the header alone
+    return;
+  }
+  ProduceResponse resp;
+  resp.partition = w.partition->index();
+  resp.base_offset = w.info.base_offset;
+  resp.log_append_time = -1;
+  resp.log_start_offset = w.partition->log()->log_start_offset();
+  Respond(*out, h, resp);
+}
+
+bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,
+                                 ResponseOut& out) {
+  if (!fr.ready) return false;
+  if (fr.error != Errc::kNone && fr.error != Errc::kOffsetOutOfRange) {
+    Refuse(out, h, fr.error);
+    return true;
+  }
+  FetchResponseHeader fh{fr.partition, fr.high_watermark, fr.log_start_offset};
+  ByteWriter w(out.bytes());
+  size_t start = BeginResponse(&w, h, static_cast<int16_t>(ToNativeError(fr.error)));
+  Encode(&w, fh);
+  w.BytesLength(static_cast<int32_t>(fr.records.size()));
+  FinishFrame(&w, start, fr.records.size());
+  if (!fr.records.empty()) out.AppendPayload(fr.records, fr.hold);
+  return true;
+}
+
+Outcome NativeFrontend::HandleFetch(broker::ClientSession& s, const Header& h, ByteReader& r,
+                                    ResponseOut& out, net::ParkedRead* parked) {
+  FetchRequest req;
+  if (!Decode(&r, &req) || req.max_bytes < 0 || req.min_bytes < 0 || req.max_wait_ms < 0) {
+    return Malformed(out, h);
+  }
+  broker::ReadTarget t = core_->PartitionToRead(s, req.topic, req.partition);
+  if (t.wait_for_writes) return Outcome::kRetryLater;
+  if (!t.partition) return Refuse(out, h, t.error);
+  broker::FetchOp op{req.offset, req.max_bytes, req.min_bytes, req.max_wait_ms};
+  if (AnswerFetch(h, core_->Fetch(*t.partition, op, /*final=*/false), out)) return Outcome::kDone;
+  auto state = std::make_unique<ParkedFetch>();
+  state->header = h;
+  state->op = op;
+  parked->partition = std::move(t.partition);
+  parked->deadline_ms = SteadyMillis() + req.max_wait_ms;
+  parked->state = std::move(state);
+  return Outcome::kParked;
+}
+
+bool NativeFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, ResponseOut& out) {
+  const auto& pf = static_cast<const ParkedFetch&>(*parked.state);
+  return AnswerFetch(pf.header, core_->Fetch(*parked.partition, pf.op, expired), out);
+}
+
+Outcome NativeFrontend::HandleListOffsets(broker::ClientSession& s, const Header& h,
+                                          ByteReader& r, ResponseOut& out) {
+  ListOffsetsRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  broker::ReadTarget t = core_->PartitionToRead(s, req.topic, req.partition);
+  if (t.wait_for_writes) return Outcome::kRetryLater;
+  if (!t.partition) return Refuse(out, h, t.error);
+  broker::OffsetLookup l = core_->ListOffsets(*t.partition, req.timestamp);
+  if (l.error != Errc::kNone) return Refuse(out, h, l.error);
+  return Respond(out, h, ListOffsetsResponse{l.partition, l.offset, l.timestamp});
+}
+
+Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseOut& out) {
+  MetadataRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  const broker::BrokerIdentity& id = core_->identity();
+  MetadataResponse resp;
+  resp.broker_id = id.broker_id;
+  resp.host = id.host;
+  resp.port = id.port;
+  for (broker::TopicState& t : core_->Describe(req.topics)) {
+    TopicMetadata tm;
+    tm.name = std::move(t.name);
+    tm.error_code = static_cast<int16_t>(ToNativeError(t.error));
+    for (auto& p : t.partitions) {
+      tm.partitions.push_back({p.index, p.log_start_offset, p.log_end_offset});
+    }
+    resp.topics.push_back(std::move(tm));
+  }
+  return Respond(out, h, resp);
+}
+
+Outcome NativeFrontend::HandleCreateTopic(broker::ClientSession& s, const Header& h,
+                                          ByteReader& r, ResponseOut& out) {
+  CreateTopicRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  // Copies: the request's views point into the receive buffer.
+  std::vector<std::pair<std::string, std::string>> configs;
+  for (auto& [k, v] : req.configs) configs.emplace_back(k, v);
+  auto c = std::make_unique<broker::AdminCompletion>();
+  c->reply = std::make_unique<NativeReply>(h);
+  return core_->SubmitCreateTopic(s, c, std::string(req.name), req.partitions, std::move(configs))
+             ? Outcome::kSubmitted
+             : Outcome::kRetryLater;
+}
+
+Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header& h,
+                                          ByteReader& r, ResponseOut& out) {
+  DeleteTopicRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  auto c = std::make_unique<broker::AdminCompletion>();
+  c->reply = std::make_unique<NativeReply>(h);
+  return core_->SubmitDeleteTopic(s, c, std::string(req.name)) ? Outcome::kSubmitted
+                                                                : Outcome::kRetryLater;
+}
+
+Outcome NativeFrontend::HandleOffsetCommit(broker::ClientSession& s, const Header& h,
+                                           ByteReader& r, ResponseOut& out) {
+  OffsetCommitRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  broker::OffsetCommitOp op{req.group, req.topic, req.partition, req.offset, req.metadata};
+  WriteRequestPtr wr;
+  if (Errc e = core_->PrepareOffsetCommit(op, &wr); e != Errc::kNone) return Refuse(out, h, e);
+  return SubmitWrite(s, h, std::move(wr));
+}
+
+Outcome NativeFrontend::HandleOffsetFetch(broker::ClientSession& s, const Header& h,
+                                          ByteReader& r, ResponseOut& out) {
+  OffsetFetchRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  broker::CommittedOffset c;
+  if (Errc e = core_->CommittedOffsetOf(req.group, req.topic, req.partition, &c);
+      e != Errc::kNone) {
+    return Refuse(out, h, e);
+  }
+  return Respond(out, h, OffsetFetchResponse{c.offset, c.metadata});
+}
+
+}  // namespace sentry::frontend

@@ -1,0 +1,70 @@
+// NativeFrontend: Sentry's native protocol (docs/protocol.md) in front of the
+// broker core. For each frame it decodes the request, calls one BrokerCore
+// operation, and encodes the answer; it holds no broker state of its own.
+//
+// Adding an API: a Decode/Encode pair in protocol/messages.*, a Handle*
+// method here, and (if the core cannot do it yet) one BrokerCore operation.
+//
+// Threads: one instance serves every network thread; per-connection state is
+// the NativeSession each connection owns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "broker/broker_core.h"
+#include "net/frame_handler.h"
+#include "protocol/codec.h"
+#include "protocol/errors.h"
+#include "protocol/messages.h"
+
+namespace sentry::frontend {
+
+class NativeFrontend final : public net::FrameHandler {
+ public:
+  explicit NativeFrontend(broker::BrokerCore* core) : core_(core) {}
+
+  // net::FrameHandler
+  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route) override;
+  bool Paused(const net::Session& s) const override;
+  uint32_t min_frame_bytes() const override;
+  net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
+                       const std::shared_ptr<const void>& hold, net::ResponseOut& out,
+                       net::ParkedRead* parked) override;
+  void OnBadLength(net::Session& s, uint32_t length, std::span<const uint8_t> available,
+                   net::ResponseOut& out) override;
+  void OnCompletion(pipeline::CompletionPtr c, net::Session* s, net::ResponseOut* out) override;
+  bool OnParkedReady(net::ParkedRead& parked, bool expired, net::ResponseOut& out) override;
+
+ private:
+  using Header = protocol::RequestHeader;
+  net::Outcome Dispatch(broker::ClientSession& s, const Header& h, protocol::ByteReader& r,
+                        const std::shared_ptr<const void>& hold, net::ResponseOut& out,
+                        net::ParkedRead* parked);
+  net::Outcome HandleApiVersions(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleProduce(broker::ClientSession& s, const Header& h, protocol::ByteReader& r,
+                             const std::shared_ptr<const void>& hold, net::ResponseOut& out);
+  net::Outcome HandleFetch(broker::ClientSession& s, const Header& h, protocol::ByteReader& r,
+                           net::ResponseOut& out, net::ParkedRead* parked);
+  net::Outcome HandleListOffsets(broker::ClientSession& s, const Header& h,
+                                 protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleMetadata(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleCreateTopic(broker::ClientSession& s, const Header& h,
+                                 protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleDeleteTopic(broker::ClientSession& s, const Header& h,
+                                 protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetCommit(broker::ClientSession& s, const Header& h,
+                                  protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetFetch(broker::ClientSession& s, const Header& h,
+                                 protocol::ByteReader& r, net::ResponseOut& out);
+  // Hands a prepared write to the core with this request's reply context.
+  net::Outcome SubmitWrite(broker::ClientSession& s, const Header& h,
+                           pipeline::WriteRequestPtr wr);
+  // Answers a fetch from the core's result; false when it must wait.
+  bool AnswerFetch(const Header& h, const broker::FetchResult& fr, net::ResponseOut& out);
+
+  broker::BrokerCore* const core_;
+};
+
+}  // namespace sentry::frontend

@@ -1,0 +1,87 @@
+// FrameHandler: what a protocol front end gives the network layer. The
+// network threads carry bytes and connections; they know no wire format
+// beyond "a frame is a 4-byte big-endian length and that many bytes" (true of
+// the native protocol and of Kafka's). Everything inside a frame is the
+// front end's: it decodes, calls the broker core and encodes the answer.
+//
+// Threads: every call comes from the network thread that owns the
+// connection, except that one handler serves all network threads at once, so
+// a handler keeps its per-connection state in its Session.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "pipeline/completion.h"
+#include "pipeline/partition.h"
+
+namespace sentry::net {
+
+// Where a response goes: bytes appended to bytes(), then optionally a
+// payload sent from memory the caller keeps alive through `hold` (zero copy
+// from a mapped segment).
+class ResponseOut {
+ public:
+  virtual ~ResponseOut() = default;
+  virtual std::vector<uint8_t>* bytes() = 0;
+  virtual void AppendPayload(std::span<const uint8_t> data, std::shared_ptr<const void> hold) = 0;
+};
+
+// A front end's per-connection state, owned by the connection.
+class Session {
+ public:
+  virtual ~Session() = default;
+};
+
+// A front end's memory of a parked read (what it must answer later).
+class ParkedState {
+ public:
+  virtual ~ParkedState() = default;
+};
+
+// A long-poll read waiting for data on `partition` (owned by the network
+// thread; woken when the partition's high watermark moves or at the deadline).
+struct ParkedRead {
+  uint64_t conn_id = 0;
+  std::shared_ptr<pipeline::Partition> partition;
+  int64_t deadline_ms = 0;
+  std::unique_ptr<ParkedState> state;
+};
+
+enum class Outcome {
+  kDone,        // answered (or nothing to answer); next frame
+  kSubmitted,   // handed to another thread; the answer comes with a Completion
+  kRetryLater,  // not consumed (queue full or ordering); offer the same frame again later
+  kParked,      // long-poll: *parked was filled
+  kClose,       // answer what was written, then close the connection
+};
+
+class FrameHandler {
+ public:
+  virtual ~FrameHandler() = default;
+  virtual std::unique_ptr<Session> NewSession(const pipeline::Route& route) = 0;
+  // True while the connection must not start another frame.
+  virtual bool Paused(const Session& s) const = 0;
+  // Smallest valid frame length (the bytes after the 4-byte length).
+  virtual uint32_t min_frame_bytes() const = 0;
+  // One complete frame, `frame` = the bytes after the length. `hold` keeps
+  // them alive for operations that outlive this call.
+  virtual Outcome OnFrame(Session& s, std::span<const uint8_t> frame,
+                          const std::shared_ptr<const void>& hold, ResponseOut& out,
+                          ParkedRead* parked) = 0;
+  // A frame length below min_frame_bytes() or above the broker's limit: write
+  // the protocol's error answer if it has one; the connection is closed
+  // after. `available` = the bytes received so far, length included.
+  virtual void OnBadLength(Session& s, uint32_t length, std::span<const uint8_t> available,
+                           ResponseOut& out) = 0;
+  // An operation of this connection came back. `s` and `out` are null when
+  // the connection is gone; side effects must still be applied.
+  virtual void OnCompletion(pipeline::CompletionPtr c, Session* s, ResponseOut* out) = 0;
+  // Re-checks a parked read; answers and returns true when it is satisfied,
+  // its partition was deleted, or `expired`.
+  virtual bool OnParkedReady(ParkedRead& parked, bool expired, ResponseOut& out) = 0;
+};
+
+}  // namespace sentry::net

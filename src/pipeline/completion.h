@@ -1,0 +1,57 @@
+// Completion: an operation that finished on another thread (a writer, the
+// flusher, the admin thread) on its way back to the network thread of the
+// connection that asked for it.
+//
+// Ownership is explicit: a Completion is always held by exactly one
+// std::unique_ptr (a queue slot, a thread's local, an inbox message), so one
+// that can no longer be delivered (its connection closed, the network thread
+// stopped) is freed by whoever holds it last, never lost.
+//
+// Knows no wire format: the front end that asked keeps what it needs to
+// answer (correlation id, API version, ...) in `reply`, a type of its own.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "common/status.h"
+
+namespace sentry::pipeline {
+
+// Where a completion goes: a network thread and one of its connections.
+struct Route {
+  uint32_t net_thread = 0;
+  uint64_t conn_id = 0;
+};
+
+// What a front end carries with an operation to answer it later. Each front
+// end derives its own; only it reads it back.
+class ReplyContext {
+ public:
+  virtual ~ReplyContext() = default;
+};
+
+struct Completion {
+  virtual ~Completion() = default;
+  Route route;
+  Status status;                        // the operation's result
+  std::unique_ptr<ReplyContext> reply;  // the asking front end's
+  // Runs on the network thread once the operation is done, before the answer
+  // and whether or not the connection is still open (e.g. an offset commit
+  // updates the in-memory store). May be empty.
+  std::function<void(Completion&)> on_done;
+
+  // Runs on_done once (later calls do nothing). The network layer calls it
+  // for every completion it receives, delivered or not.
+  void Finish() {
+    if (!on_done) return;
+    auto f = std::move(on_done);
+    on_done = nullptr;
+    f(*this);
+  }
+};
+
+using CompletionPtr = std::unique_ptr<Completion>;
+
+}  // namespace sentry::pipeline

@@ -1,0 +1,231 @@
+#include "sentryd/broker.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "common/clock.h"
+#include "common/file_util.h"
+#include "recovery/recovery_checkpoint.h"
+
+namespace sentry::sentryd {
+
+namespace {
+constexpr const char* kCleanShutdownMarker = ".clean_shutdown";
+constexpr const char* kLockFile = ".lock";
+constexpr const char* kOffsetsTopic = "__consumer_offsets";
+
+std::string AdvertisedHost(const std::string& host) {
+  return host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
+}
+}  // namespace
+
+Broker::Broker(BrokerConfig cfg) : cfg_(std::move(cfg)) {}
+
+Broker::~Broker() {
+  StopThreads();
+  if (lock_fd_ >= 0) ::close(lock_fd_);
+}
+
+int Broker::port() const { return server_ ? server_->port() : 0; }
+
+Status Broker::LockDataDir() {
+  std::error_code ec;
+  const bool existed = std::filesystem::exists(cfg_.data_dir, ec);
+  std::filesystem::create_directories(cfg_.data_dir, ec);
+  if (ec) return Status::IoError("cannot create data directory " + cfg_.data_dir + ": " + ec.message());
+  if (!existed) {
+    // The new directory's own entry must survive a power cut too.
+    auto parent = std::filesystem::absolute(cfg_.data_dir, ec).parent_path();
+    SENTRY_RETURN_IF_ERROR(SyncDirectory(parent.string()));
+  }
+  // One broker per data directory.
+  lock_fd_ = ::open((cfg_.data_dir + "/" + kLockFile).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0 || ::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    return Status::Unavailable("data directory " + cfg_.data_dir +
+                               " is in use by another sentryd (" + std::strerror(errno) + ")");
+  }
+  const std::string marker = cfg_.data_dir + "/" + kCleanShutdownMarker;
+  clean_start_ = std::filesystem::exists(marker);
+  spdlog::info("Data directory ready: {} ({} shutdown last time)", cfg_.data_dir,
+               clean_start_ ? "clean" : "no clean");
+  // From here on, a crash is an unclean shutdown.
+  return RemoveFileDurably(marker);
+}
+
+Status Broker::Recover() {
+  spdlog::info("Loading log segments from disk...");
+  registry_ = std::make_unique<broker::TopicRegistry>(cfg_.data_dir, pipeline_.get(),
+                                                      prefaulter_.get(), cfg_.max_partitions,
+                                                      cfg_.topic_defaults);
+  registry_->set_min_free_bytes(static_cast<uint64_t>(cfg_.min_free_bytes));
+  registry_->set_drop_behind_bytes(static_cast<uint64_t>(cfg_.drop_behind_bytes));
+  broker::RecoveryContext rctx;
+  rctx.clean_shutdown = clean_start_;
+  rctx.truncate_corrupt = cfg_.recovery_truncate_corrupt;
+  if (!clean_start_) {
+    auto points = recovery::ReadRecoveryCheckpoint(cfg_.data_dir);
+    if (points.ok()) {
+      rctx.recovery_points = std::move(points).value();
+    } else {
+      spdlog::warn("{}; walking every segment", points.status().ToString());
+    }
+  }
+  const int64_t load_start = SteadyMillis();
+  broker::LoadSummary summary;
+  if (Status s = registry_->LoadAll(rctx, &summary); !s.ok()) {
+    return Status(s.code(), "loading topics: " + s.message());
+  }
+  auto offsets_partition = registry_->OpenInternal(kOffsetsTopic, &summary);
+  if (!offsets_partition.ok()) {
+    return Status(offsets_partition.status().code(),
+                  "consumer offsets: " + offsets_partition.status().message());
+  }
+  offsets_ = std::make_unique<broker::OffsetStore>(offsets_partition.value());
+  if (Status s = offsets_->Load(); !s.ok()) {
+    return Status(s.code(), "consumer offsets: " + s.message());
+  }
+  int64_t max_end = 0;
+  for (auto& t : registry_->List()) {
+    for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());
+  }
+  spdlog::info("Loaded {} log segments from disk in {} ms ({} topics, {} partitions, {} segments "
+               "walked, {} truncated, {} offline)",
+               summary.segments, SteadyMillis() - load_start, summary.topics, summary.partitions,
+               summary.segments_walked, summary.truncations, summary.offline);
+  spdlog::info("Recovered offsets up to {} ({} records, {} committed consumer offsets)", max_end,
+               summary.records, offsets_->size());
+  return Status::OK();
+}
+
+Status Broker::Start() {
+  spdlog::info("Sentry Broker Starting...");
+  SENTRY_RETURN_IF_ERROR(LockDataDir());
+
+  net::NetOptions nopt;
+  nopt.max_frame_bytes = cfg_.max_frame_bytes;
+  nopt.max_inflight_per_connection = cfg_.max_inflight_per_connection;
+  nopt.max_output_bytes_per_connection = cfg_.max_output_bytes_per_connection;
+  nopt.idle_timeout_ms = cfg_.connections_max_idle_ms;
+  nopt.poll_spin_us = cfg_.network_poll_spin_us;
+  std::vector<pipeline::CompletionSink*> sinks;
+  std::vector<net::NetworkThread*> net_ptrs;
+  for (int i = 0; i < cfg_.num_network_threads; i++) {
+    nets_.push_back(std::make_unique<net::NetworkThread>(i, nopt, &open_connections_));
+    sinks.push_back(nets_.back().get());
+    net_ptrs.push_back(nets_.back().get());
+  }
+  pipeline::PipelineOptions popt;
+  popt.writer_threads = static_cast<uint32_t>(cfg_.num_writer_threads);
+  popt.queue_capacity = static_cast<size_t>(cfg_.queued_max_requests);
+  pipeline_ = std::make_unique<pipeline::Pipeline>(popt, sinks);
+  prefaulter_ = std::make_unique<Prefaulter>();
+  SENTRY_RETURN_IF_ERROR(Recover());
+
+  server_ = std::make_unique<net::Server>(net_ptrs, cfg_.max_connections, &open_connections_);
+  SENTRY_RETURN_IF_ERROR(server_->Listen(cfg_.host, cfg_.port));
+  admin_ = std::make_unique<broker::AdminExecutor>(sinks);
+  core_ = std::make_unique<broker::BrokerCore>(
+      registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
+      broker::BrokerIdentity{cfg_.broker_id, AdvertisedHost(cfg_.host), server_->port()},
+      [this](const std::shared_ptr<pipeline::Partition>& p) {
+        for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
+      });
+  native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
+  recovery::MaintenanceOptions mopt;
+  mopt.data_dir = cfg_.data_dir;
+  mopt.checkpoint_interval_ms = cfg_.checkpoint_interval_ms;
+  maintenance_ = std::make_unique<recovery::Maintenance>(
+      mopt, [this](std::vector<std::shared_ptr<const void>>* keep) {
+        return registry_->AllLogs(keep);
+      });
+
+  StartThreads();
+  if (cfg_.realtime_priority > 0) {
+    // Before listening: a broker that cannot honour the setting does not serve.
+    Status s = pipeline_->SetRealtimePriority(cfg_.realtime_priority);
+    for (auto& n : nets_) {
+      if (s.ok()) s = n->SetRealtimePriority(cfg_.realtime_priority);
+    }
+    if (!s.ok()) {
+      StopThreads();
+      return Status(s.code(), "realtime.priority: " + s.message());
+    }
+    spdlog::info("Network and writer threads run under SCHED_FIFO priority {}",
+                 cfg_.realtime_priority);
+  }
+  server_->Start(native_.get());
+  spdlog::info("Listening for producer connections on {}:{}", cfg_.host, server_->port());
+  last_stats_.at_ms = SteadyMillis();
+  return Status::OK();
+}
+
+void Broker::StartThreads() {
+  for (auto& n : nets_) n->Start();
+  maintenance_->Start();
+  admin_->Start();
+  pipeline_->Start();
+  threads_running_ = true;
+}
+
+void Broker::StopThreads() {
+  if (!threads_running_) return;
+  threads_running_ = false;
+  if (server_) server_->Stop();
+  for (auto& n : nets_) n->Stop(cfg_.shutdown_grace_ms);
+  admin_->Stop();     // before the writers: a delete waits for them
+  pipeline_->Stop();  // everything queued is appended and completed
+  // What completed after its network thread stopped is finished (offset
+  // commits applied) and freed here; nothing can complete any more.
+  size_t late = 0;
+  for (auto& n : nets_) late += n->DrainLateCompletions();
+  if (late > 0) spdlog::info("{} request(s) completed after their connections closed", late);
+  maintenance_->Stop();
+}
+
+Status Broker::Stop() {
+  StopThreads();
+  Status closed = registry_ ? registry_->CloseAll() : Status::OK();
+  if (closed.ok() && maintenance_) closed = maintenance_->CheckpointNow();
+  if (!closed.ok()) {
+    return Status(closed.code(),
+                  "shutdown was not clean: " + closed.message() + "; the next start will recover");
+  }
+  SENTRY_RETURN_IF_ERROR(
+      WriteFileAtomically(cfg_.data_dir + "/" + kCleanShutdownMarker, "clean\n"));
+  spdlog::info("Sentry Broker stopped cleanly");
+  return Status::OK();
+}
+
+void Broker::LogStats() {
+  uint64_t records = 0, bytes_in = 0, bytes_out = 0;
+  size_t depth = 0;
+  for (uint32_t w = 0; w < pipeline_->writer_count(); w++) {
+    records += pipeline_->writer(w).stats().records_in.load();
+    bytes_in += pipeline_->writer(w).stats().bytes_in.load();
+    depth += pipeline_->writer(w).depth();
+  }
+  for (auto& n : nets_) bytes_out += n->stats().bytes_out.load();
+  const auto& fs = pipeline_->flusher().stats();
+  const uint64_t syncs = fs.syncs.load();
+  const uint64_t sync_us = fs.sync_micros_total.load();
+  const int64_t now = SteadyMillis();
+  const double secs = std::max<int64_t>(1, now - last_stats_.at_ms) / 1000.0;
+  const StatsMark& l = last_stats_;
+  spdlog::info(
+      "stats: in {:.0f} records/s {:.1f} MB/s, out {:.1f} MB/s, connections {}, queue depth "
+      "{}, flushes {} (avg {:.2f} ms, max {:.2f} ms)",
+      (records - l.records) / secs, (bytes_in - l.bytes_in) / secs / 1e6,
+      (bytes_out - l.bytes_out) / secs / 1e6, open_connections_.load(), depth, syncs - l.syncs,
+      syncs > l.syncs ? (sync_us - l.sync_us) / 1000.0 / (syncs - l.syncs) : 0.0,
+      fs.sync_micros_max.load() / 1000.0);
+  last_stats_ = StatsMark{records, bytes_in, bytes_out, syncs, sync_us, now};
+}
+
+}  // namespace sentry::sentryd
