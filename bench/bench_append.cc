@@ -55,7 +55,7 @@ class FreshLog {
   void Reopen() {
     log_.reset();
     std::filesystem::remove_all(dir_);
-    log_ = PartitionLog::Open(dir_, BenchConfig()).value();
+    log_ = PartitionLog::Create(dir_, BenchConfig()).value();
     written_ = 0;
   }
   PartitionLog* log() { return log_.get(); }

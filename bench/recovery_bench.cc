@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
   auto t0 = std::chrono::steady_clock::now();
   int64_t records = 0;
   for (int p = 0; p < partitions; p++) {
-    auto log = PartitionLog::Open(dir + "/t-" + std::to_string(p), cfg).value();
+    auto log = PartitionLog::Create(dir + "/t-" + std::to_string(p), cfg).value();
     // As under acks=-1 (or flush.ms) load: everything but the last
     // `unflushed_mib` was msync'ed by group commits; the checkpoint holds it.
     int64_t point = 0;

@@ -71,12 +71,8 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
   for (int32_t p = 0; p < partitions; p++) {
     recovery::RecoveryReport report;
     std::string dir = PartitionDir(name, p);
-    recovery::RecoveryOptions ropt;
-    ropt.clean_shutdown = recovery_.clean_shutdown;
-    ropt.truncate_corrupt = recovery_.truncate_corrupt;
-    auto point = recovery_.recovery_points.find(fmt::format("{}-{}", name, p));
-    ropt.recovery_point = point == recovery_.recovery_points.end() ? 0 : point->second;
-    auto log = recovery::LoadPartition(dir, log_cfg, ropt, &report);
+    auto log = recovery::LoadPartition(dir, log_cfg, startup_.For(fmt::format("{}-{}", name, p)),
+                                       &report);
     if (!log.ok()) {
       return Status(log.status().code(),
                     fmt::format("partition {}-{}: {}", name, p, log.status().message()));
@@ -103,8 +99,8 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
   return topic;
 }
 
-Status TopicRegistry::LoadAll(const RecoveryContext& ctx, LoadSummary* summary) {
-  recovery_ = ctx;
+Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary* summary) {
+  startup_ = startup;
   int64_t last_progress = SteadyMillis();
   std::error_code ec;
   fs::create_directories(fs::path(data_dir_) / kTopicsDir, ec);

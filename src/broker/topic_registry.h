@@ -19,6 +19,7 @@
 #include "broker/topic_config.h"
 #include "pipeline/partition.h"
 #include "pipeline/pipeline.h"
+#include "recovery/log_loader.h"
 #include "broker/error.h"
 #include "storage/prefaulter.h"
 
@@ -28,13 +29,6 @@ struct Topic {
   std::string name;
   TopicConfig config;
   std::vector<std::shared_ptr<pipeline::Partition>> partitions;
-};
-
-// How to treat what is on disk (see recovery/log_loader.h).
-struct RecoveryContext {
-  bool clean_shutdown = false;
-  std::map<std::string, int64_t> recovery_points;  // by partition directory name
-  bool truncate_corrupt = false;
 };
 
 struct LoadSummary {
@@ -53,7 +47,7 @@ class TopicRegistry {
                 int64_t max_partitions, TopicConfig defaults);
   ~TopicRegistry();
 
-  Status LoadAll(const RecoveryContext& ctx, LoadSummary* summary);
+  Status LoadAll(const recovery::StartupState& startup, LoadSummary* summary);
   // Every partition log (topics and internal), with what keeps them alive.
   std::vector<std::pair<std::string, PartitionLog*>> AllLogs(
       std::vector<std::shared_ptr<const void>>* keep_alive) const;
@@ -95,7 +89,7 @@ class TopicRegistry {
   std::mutex admin_mu_;  // serialises Create/Delete
   mutable std::shared_mutex mu_;
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_;
-  RecoveryContext recovery_;  // set by LoadAll, used for every partition opened
+  recovery::StartupState startup_;  // set by LoadAll, used for every partition opened
   std::vector<std::shared_ptr<pipeline::Partition>> internal_;
 };
 

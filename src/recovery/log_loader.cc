@@ -21,7 +21,27 @@ Result<SegmentScan> Walk(Segment* seg, bool truncate_log, RecoveryReport* report
   return scan;
 }
 
+// Drops the segments from bases[from] on: a torn tail or a log that does not
+// continue (never below the recovery point: the callers check).
+Status RemoveFrom(const std::string& dir, const std::vector<int64_t>& bases, size_t from,
+                  RecoveryReport* report) {
+  for (size_t k = from; k < bases.size(); k++) {
+    SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
+    report->segments_removed++;
+  }
+  return Status::OK();
+}
+
 }  // namespace
+
+RecoveryOptions StartupState::For(const std::string& name) const {
+  RecoveryOptions o;
+  o.clean_shutdown = clean_shutdown;
+  o.truncate_corrupt = truncate_corrupt;
+  auto point = recovery_points.find(name);
+  o.recovery_point = point == recovery_points.end() ? 0 : point->second;
+  return o;
+}
 
 Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,
                                                     const RecoveryOptions& opt,
@@ -34,8 +54,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   if (!bases_r.ok()) return bases_r.status();
   const std::vector<int64_t> bases = std::move(bases_r).value();
   if (bases.empty()) {
-    LoadReport lr;
-    auto log = PartitionLog::Open(dir, cfg, &lr);
+    auto log = PartitionLog::Create(dir, cfg);
     if (log.ok()) report->segments = 1;
     return log;
   }
@@ -55,10 +74,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
       std::string why = fmt::format("segment {} does not continue the log at {}", base,
                                     segs.back()->next_offset());
       if (!opt.clean_shutdown && base >= opt.recovery_point) {
-        for (size_t k = i; k < bases.size(); k++) {
-          SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
-          report->segments_removed++;
-        }
+        SENTRY_RETURN_IF_ERROR(RemoveFrom(dir, bases, i, report));
         report->truncation = why;
         break;
       }
@@ -101,10 +117,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
             continue;
           }
           segs.push_back(std::move(seg));
-          for (size_t k = i + 1; k < bases.size(); k++) {
-            SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
-            report->segments_removed++;
-          }
+          SENTRY_RETURN_IF_ERROR(RemoveFrom(dir, bases, i + 1, report));
           break;
         }
         segs.push_back(std::move(seg));
@@ -139,10 +152,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
                                        seg->log_path(), why);
       report->bytes_truncated += w->torn_bytes;
       segs.push_back(std::move(seg));
-      for (size_t k = i + 1; k < bases.size(); k++) {
-        SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases[k]));
-        report->segments_removed++;
-      }
+      SENTRY_RETURN_IF_ERROR(RemoveFrom(dir, bases, i + 1, report));
       break;
     }
     if (!last) SENTRY_RETURN_IF_ERROR(seg->Seal());

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -31,6 +32,16 @@ struct RecoveryOptions {
   bool clean_shutdown = false;
   int64_t recovery_point = 0;     // from the checkpoint; 0 when unknown
   bool truncate_corrupt = false;  // operator setting: truncate instead of offline
+};
+
+// What start-up knows about the whole data directory: the options of each
+// partition follow from it.
+struct StartupState {
+  bool clean_shutdown = false;    // the clean-shutdown marker was there
+  bool truncate_corrupt = false;  // recovery.truncate.corrupt
+  std::map<std::string, int64_t> recovery_points;  // by partition directory name
+  // The options for partition directory `name` ("orders-3").
+  RecoveryOptions For(const std::string& name) const;
 };
 
 struct RecoveryReport {

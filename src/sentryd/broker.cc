@@ -66,20 +66,20 @@ Status Broker::Recover() {
                                                       cfg_.topic_defaults);
   registry_->set_min_free_bytes(static_cast<uint64_t>(cfg_.min_free_bytes));
   registry_->set_drop_behind_bytes(static_cast<uint64_t>(cfg_.drop_behind_bytes));
-  broker::RecoveryContext rctx;
-  rctx.clean_shutdown = clean_start_;
-  rctx.truncate_corrupt = cfg_.recovery_truncate_corrupt;
+  recovery::StartupState startup;
+  startup.clean_shutdown = clean_start_;
+  startup.truncate_corrupt = cfg_.recovery_truncate_corrupt;
   if (!clean_start_) {
     auto points = recovery::ReadRecoveryCheckpoint(cfg_.data_dir);
     if (points.ok()) {
-      rctx.recovery_points = std::move(points).value();
+      startup.recovery_points = std::move(points).value();
     } else {
       spdlog::warn("{}; walking every segment", points.status().ToString());
     }
   }
   const int64_t load_start = SteadyMillis();
   broker::LoadSummary summary;
-  if (Status s = registry_->LoadAll(rctx, &summary); !s.ok()) {
+  if (Status s = registry_->LoadAll(startup, &summary); !s.ok()) {
     return Status(s.code(), "loading topics: " + s.message());
   }
   auto offsets_partition = registry_->OpenInternal(kOffsetsTopic, &summary);

@@ -14,9 +14,8 @@
 namespace sentry {
 
 
-Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
-                                                         const LogConfig& cfg,
-                                                         LoadReport* report) {
+Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& dir,
+                                                           const LogConfig& cfg) {
   if (cfg.segment_bytes < 1024 || cfg.segment_bytes > 0x7FFFFFFFu) {
     return Status::InvalidArgument(fmt::format("segment.bytes {} is outside [1024, 2^31-1]",
                                                cfg.segment_bytes));
@@ -25,59 +24,21 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Open(const std::string& dir,
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "mkdir " + dir);
   }
+  auto bases = Segment::ListBases(dir);
+  if (!bases.ok()) return bases.status();
+  if (!bases->empty()) {
+    return Status::AlreadyExists(dir + " already holds a partition: open it with recovery");
+  }
+  auto seg = Segment::Create(dir, 0, cfg);
+  if (!seg.ok()) return seg.status();
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
-  LoadReport local;
-  SENTRY_RETURN_IF_ERROR(log->LoadExisting(report ? report : &local));
+  SegmentList list;
+  list.push_back(std::move(seg).value());
+  log->Init(std::move(list), 0);
   return log;
 }
 
 PartitionLog::~PartitionLog() = default;
-
-Status PartitionLog::LoadExisting(LoadReport* report) {
-  auto bases = Segment::ListBases(dir_);
-  if (!bases.ok()) return bases.status();
-  SegmentList list;
-  if (bases->empty()) {
-    auto seg = Segment::Create(dir_, 0, cfg_);
-    if (!seg.ok()) return seg.status();
-    list.push_back(std::move(seg).value());
-  }
-  for (size_t i = 0; i < bases->size(); i++) {
-    int64_t base = (*bases)[i];
-    auto seg = Segment::OpenExisting(dir_, base, cfg_);
-    if (!seg.ok()) return seg.status();
-    std::shared_ptr<Segment> s = std::move(seg).value();
-    if (!list.empty() && list.back()->next_offset() != base) {
-      return Status::Corruption(fmt::format("{}: segment {} does not continue the log at {}",
-                                            dir_, base, list.back()->next_offset()));
-    }
-    const bool last = i + 1 == bases->size();
-    if (!last && s->RestoreFromIndexes().ok()) {
-      SENTRY_RETURN_IF_ERROR(s->Seal());
-    } else {
-      SegmentScan scan = s->Scan(/*verify_crc=*/true);
-      if (!scan.clean_end) {
-        if (!last) {
-          return Status::Corruption(fmt::format("{} position {}: {}", s->log_path(),
-                                                scan.valid_bytes, scan.reason));
-        }
-        report->truncated_at = scan.valid_bytes;
-        report->truncated_bytes = scan.torn_bytes;
-        report->truncation_reason = scan.reason;
-      }
-      SENTRY_RETURN_IF_ERROR(s->RestoreFromScan(scan));
-      report->indexes_rebuilt++;
-      if (!last) SENTRY_RETURN_IF_ERROR(s->Seal());
-    }
-    list.push_back(std::move(s));
-  }
-  report->segments = static_cast<int>(list.size());
-  report->log_end_offset = list.back()->next_offset();
-  // What was on disk at open is what we could read back: treat it as durable.
-  const int64_t end = list.back()->next_offset();
-  Init(std::move(list), end);
-  return Status::OK();
-}
 
 void PartitionLog::Init(SegmentList list, int64_t durable_offset) {
   active_ = list.back();

@@ -48,25 +48,14 @@ struct ReadResult {
   std::span<const uint8_t> bytes() const { return {data, size}; }
 };
 
-// What opening an existing partition found, for the start-up log lines.
-struct LoadReport {
-  int segments = 0;
-  int64_t log_end_offset = 0;
-  uint32_t truncated_bytes = 0;       // torn tail dropped from the active segment
-  uint32_t truncated_at = 0;          // position of the cut
-  std::string truncation_reason;      // empty when nothing was dropped
-  int indexes_rebuilt = 0;
-};
 
 class PartitionLog {
  public:
-  // Opens `dir` (created if missing). An empty directory gets segment 0.
-  // Existing segments: rolled ones trust their indexes after cheap checks
-  // (rebuilt when those fail); the last one is walked batch by batch and a
-  // torn tail is truncated. Corruption inside a rolled segment is an error.
-  static Result<std::unique_ptr<PartitionLog>> Open(const std::string& dir,
-                                                    const LogConfig& cfg,
-                                                    LoadReport* report = nullptr);
+  // A new, empty partition in `dir` (created if missing) with segment 0.
+  // AlreadyExists when `dir` holds segments: an existing partition is opened
+  // only by recovery::LoadPartition, the one loader (broker, tests, benches).
+  static Result<std::unique_ptr<PartitionLog>> Create(const std::string& dir,
+                                                      const LogConfig& cfg);
   // Takes segments that recovery already opened and restored (ordered,
   // contiguous; the last one becomes active). `durable_offset`: what is known
   // to be on stable storage.
@@ -120,7 +109,6 @@ class PartitionLog {
  private:
   using SegmentList = std::vector<std::shared_ptr<Segment>>;
   PartitionLog(std::string dir, const LogConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {}
-  Status LoadExisting(LoadReport* report);
   void Init(SegmentList list, int64_t durable_offset);
   Result<int64_t> FlushSegments(bool include_active);
   void PublishSegments(SegmentList list);

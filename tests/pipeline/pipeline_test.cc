@@ -93,7 +93,7 @@ class PipelineTest : public ::testing::Test {
     cfg.file.alloc_step = 64 << 10;
     cfg.file.prefault_ahead = 16 << 10;
     cfg.file.file_ops = &ops_;
-    auto log = PartitionLog::Open(dir_ / ("p-" + std::to_string(index)), cfg).value();
+    auto log = PartitionLog::Create(dir_ / ("p-" + std::to_string(index)), cfg).value();
     return std::make_shared<Partition>("t", index, std::move(log), policy,
                                        pipeline_->WriterFor("t", index));
   }

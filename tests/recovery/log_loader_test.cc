@@ -30,11 +30,15 @@ class LogLoaderTest : public ::testing::Test {
     dir_ = tmp_ / "p-0";
   }
   // Appends `batches` batches of 1-4 records; returns the end offset after each.
-  std::vector<int64_t> Write(int batches, bool close = false) {
-    auto log = PartitionLog::Open(dir_, cfg_).value();
+  // Through the loader, like the broker: a new partition, or more batches
+  // appended to the one already there.
+  std::vector<int64_t> Write(int batches, bool close = false, int64_t first_ts = 1000,
+                             int records = 0, size_t value_bytes = 60) {
+    RecoveryReport ignored;
+    auto log = LoadPartition(dir_, cfg_, RecoveryOptions{}, &ignored).value();
     std::vector<int64_t> ends;
     for (int i = 0; i < batches; i++) {
-      auto b = MakeBatch(1 + i % 4, 60, 1000 + i);
+      auto b = MakeBatch(records > 0 ? records : 1 + i % 4, value_bytes, first_ts + i);
       BatchSetSummary s;
       EXPECT_TRUE(ValidateBatches(b, &s).ok());
       EXPECT_TRUE(log->Append(b, s).ok());
@@ -170,7 +174,7 @@ TEST_F(LogLoaderTest, CleanRestartAfterRollsWalksNothing) {
 TEST_F(LogLoaderTest, UncleanRestartWalksOnlyPastTheRecoveryPoint) {
   int64_t point;
   {
-    auto log = PartitionLog::Open(dir_, cfg_).value();
+    auto log = PartitionLog::Create(dir_, cfg_).value();
     for (int i = 0; i < 300; i++) {
       auto b = MakeBatch(3, 60);
       BatchSetSummary s;
@@ -196,7 +200,7 @@ TEST_F(LogLoaderTest, RecoveryPointInsideTheActiveSegmentWalksOnlyTheTail) {
   int64_t point;
   std::vector<int64_t> ends;
   {
-    auto log = PartitionLog::Open(dir_, cfg_).value();
+    auto log = PartitionLog::Create(dir_, cfg_).value();
     for (int i = 0; i < 100; i++) {
       auto b = MakeBatch(1 + i % 3, 60, 5000 + i);
       BatchSetSummary s;
@@ -231,7 +235,7 @@ TEST_F(LogLoaderTest, BadIndexBelowTheRecoveryPointFallsBackToAFullWalk) {
   cfg_.segment_bytes = 1 << 20;
   int64_t point;
   {
-    auto log = PartitionLog::Open(dir_, cfg_).value();
+    auto log = PartitionLog::Create(dir_, cfg_).value();
     for (int i = 0; i < 50; i++) {
       auto b = MakeBatch(2, 60);
       BatchSetSummary s;
@@ -382,6 +386,70 @@ TEST_F(LogLoaderTest, CheckpointFileRoundTripsAndRejectsGarbage) {
   EXPECT_FALSE(ReadRecoveryCheckpoint(tmp_.path()).ok());
   fs::remove(tmp_ / kRecoveryCheckpointFile);
   EXPECT_TRUE(ReadRecoveryCheckpoint(tmp_.path())->empty());
+}
+
+// Reopening through the one loader (these lived in the storage tests while
+// PartitionLog had a loader of its own).
+TEST_F(LogLoaderTest, ReopenAfterCloseKeepsEveryOffset) {
+  const std::vector<int64_t> ends = Write(150, /*close=*/true, /*first_ts=*/2000, 3, 120);
+  const int64_t end = ends.back();
+  RecoveryReport report;
+  auto log = Load(RecoveryOptions{}, &report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->high_watermark(), end);
+  EXPECT_EQ(report.log_end_offset, end);
+  EXPECT_GT(report.segments, 1);
+  EXPECT_TRUE(report.truncation.empty()) << report.truncation;
+  EXPECT_EQ(ReadAll(log.get()), end);
+  auto b = MakeBatch(2);
+  BatchSetSummary s;
+  ASSERT_TRUE(ValidateBatches(b, &s).ok());
+  EXPECT_EQ(log->Append(b, s)->base_offset, end);
+  EXPECT_EQ(log->OffsetForTimestamp(2010), 30);
+}
+
+TEST_F(LogLoaderTest, ReopenWithoutCloseTruncatesTornTail) {
+  int64_t good_end;
+  {
+    auto log = PartitionLog::Create(dir_, cfg_).value();
+    for (int i = 0; i < 2; i++) {
+      auto b = MakeBatch(4);
+      BatchSetSummary s;
+      ASSERT_TRUE(ValidateBatches(b, &s).ok());
+      ASSERT_TRUE(log->Append(b, s).ok());
+      if (i == 0) good_end = log->high_watermark();
+    }
+    // A torn write: the last batch's last byte differs in the file.
+    auto r = log->Read(good_end, 1 << 20);
+    ASSERT_TRUE(r.ok());
+    const_cast<uint8_t*>(r->data)[r->size - 1] ^= 0x55;
+  }
+  RecoveryReport report;
+  auto log = Load(RecoveryOptions{}, &report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->high_watermark(), good_end);
+  EXPECT_FALSE(report.truncation.empty());
+  EXPECT_GT(report.bytes_truncated, 0);
+  auto b = MakeBatch(1);
+  BatchSetSummary s;
+  ASSERT_TRUE(ValidateBatches(b, &s).ok());
+  EXPECT_EQ(log->Append(b, s)->base_offset, good_end);  // no offset reused or skipped
+}
+
+TEST_F(LogLoaderTest, RestartWithIndexesDeletedRebuildsThem) {
+  const int64_t end = Write(100, /*close=*/true, /*first_ts=*/100, 3, 150).back();
+  for (auto& e : fs::directory_iterator(dir_)) {
+    if (e.path().extension() != ".log") fs::remove(e.path());
+  }
+  RecoveryOptions clean;
+  clean.clean_shutdown = true;  // even a clean start cannot trust missing indexes
+  RecoveryReport report;
+  auto log = Load(clean, &report);
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->high_watermark(), end);
+  EXPECT_EQ(report.indexes_rebuilt, report.segments);
+  EXPECT_EQ(ReadAll(log.get()), end);
+  EXPECT_EQ(log->OffsetForTimestamp(150), 150);
 }
 
 }  // namespace

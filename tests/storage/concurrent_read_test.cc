@@ -23,7 +23,7 @@ TEST_P(ConcurrentReadTest, ReadersSeeOnlyCompleteBatchesWhileWriterAppendsAndRol
   cfg.index_max_entries = 2048;
   cfg.file.alloc_step = 8 << 10;
   cfg.file.prefault_ahead = 4 << 10;
-  auto log = PartitionLog::Open(dir / "p", cfg).value();
+  auto log = PartitionLog::Create(dir / "p", cfg).value();
   constexpr int kBatches = 3000;
   std::atomic<bool> done{false};
   std::atomic<int64_t> reader_checked{0};

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <filesystem>
 
+#include "recovery/log_loader.h"
 #include "storage/partition_log.h"
 #include "test_util.h"
 
@@ -71,7 +72,7 @@ TEST(DiskFullTest, InjectedNoSpaceFailsTheAppendAndKeepsEarlierData) {
   cfg.file.alloc_step = 16 << 10;
   cfg.file.prefault_ahead = 4 << 10;
   cfg.file.file_ops = &ops;
-  auto log = PartitionLog::Open(dir / "p", cfg).value();
+  auto log = PartitionLog::Create(dir / "p", cfg).value();
   Status err;
   int64_t end = FillUntilError(log.get(), &err);
   ASSERT_GT(end, 0);
@@ -106,7 +107,7 @@ TEST(DiskFullTest, SmallTmpfsGivesNoSpaceNotSigbus) {
   cfg.file.prefault_ahead = 16 << 10;
   int64_t end;
   {
-    auto log = PartitionLog::Open(mnt + "/p", cfg).value();
+    auto log = PartitionLog::Create(mnt + "/p", cfg).value();
     Status err;
     end = FillUntilError(log.get(), &err);
     ASSERT_GT(end, 0);
@@ -114,7 +115,8 @@ TEST(DiskFullTest, SmallTmpfsGivesNoSpaceNotSigbus) {
     ExpectAllReadable(log.get(), end);
   }
   // A restart (no clean close) finds exactly what was acknowledged.
-  auto reopened = PartitionLog::Open(mnt + "/p", cfg);
+  recovery::RecoveryReport report;
+  auto reopened = recovery::LoadPartition(mnt + "/p", cfg, recovery::RecoveryOptions{}, &report);
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   EXPECT_EQ((*reopened)->high_watermark(), end);
   ExpectAllReadable(reopened->get(), end);

@@ -21,8 +21,9 @@ class PartitionLogTest : public ::testing::Test {
     cfg_.file.alloc_step = 16 << 10;
     cfg_.file.prefault_ahead = 8 << 10;
   }
-  std::unique_ptr<PartitionLog> OpenLog(LoadReport* report = nullptr) {
-    auto log = PartitionLog::Open(dir_ / "t-0", cfg_, report);
+  // A new partition; reopening one is the loader's job (tests/recovery).
+  std::unique_ptr<PartitionLog> OpenLog() {
+    auto log = PartitionLog::Create(dir_ / "t-0", cfg_);
     EXPECT_TRUE(log.ok()) << log.status().ToString();
     return log.ok() ? std::move(log).value() : nullptr;
   }
@@ -60,6 +61,13 @@ class PartitionLogTest : public ::testing::Test {
   testing::TempDir dir_;
   LogConfig cfg_;
 };
+
+TEST_F(PartitionLogTest, CreateRefusesADirectoryThatHoldsAPartition) {
+  { auto log = OpenLog(); }
+  auto again = PartitionLog::Create(dir_ / "t-0", cfg_);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Status::Code::kAlreadyExists);
+}
 
 TEST_F(PartitionLogTest, EmptyLogStartsAtZero) {
   auto log = OpenLog();
@@ -215,64 +223,6 @@ TEST_F(PartitionLogTest, FlushAdvancesTheDurableOffset) {
   for (int i = 0; i < 100; i++) Append(log.get(), 5, 200);  // crosses rolls
   ASSERT_TRUE(log->Flush().ok());
   EXPECT_EQ(log->durable_offset(), log->high_watermark());
-}
-
-TEST_F(PartitionLogTest, ReopenAfterCloseKeepsEveryOffset) {
-  int64_t end;
-  {
-    auto log = OpenLog();
-    for (int i = 0; i < 150; i++) Append(log.get(), 3, 120, 2000 + i);
-    end = log->high_watermark();
-    ASSERT_TRUE(log->Close().ok());
-  }
-  LoadReport report;
-  auto log = OpenLog(&report);
-  EXPECT_EQ(log->high_watermark(), end);
-  EXPECT_EQ(report.log_end_offset, end);
-  EXPECT_GT(report.segments, 1);
-  EXPECT_TRUE(report.truncation_reason.empty());
-  EXPECT_EQ(ReadAllOffsets(log.get(), 0).size(), static_cast<size_t>(end));
-  EXPECT_EQ(Append(log.get(), 2).base_offset, end);
-  EXPECT_EQ(log->OffsetForTimestamp(2010), 30);
-}
-
-TEST_F(PartitionLogTest, ReopenWithoutCloseTruncatesTornTail) {
-  int64_t good_end;
-  {
-    auto log = OpenLog();
-    Append(log.get(), 4);
-    good_end = log->high_watermark();
-    Append(log.get(), 4);
-    // Simulate a torn write: corrupt the last batch's last byte in the file.
-    auto r = log->Read(4, 1 << 20);
-    ASSERT_TRUE(r.ok());
-    const_cast<uint8_t*>(r->data)[r->size - 1] ^= 0x55;
-  }
-  LoadReport report;
-  auto log = OpenLog(&report);
-  EXPECT_EQ(log->high_watermark(), good_end);
-  EXPECT_FALSE(report.truncation_reason.empty());
-  EXPECT_GT(report.truncated_bytes, 0u);
-  EXPECT_EQ(Append(log.get(), 1).base_offset, good_end);  // no offset reused or skipped
-}
-
-TEST_F(PartitionLogTest, RestartWithIndexesDeletedRebuildsThem) {
-  int64_t end;
-  {
-    auto log = OpenLog();
-    for (int i = 0; i < 100; i++) Append(log.get(), 3, 150, 100 + i);
-    end = log->high_watermark();
-    ASSERT_TRUE(log->Close().ok());
-  }
-  for (auto& e : std::filesystem::directory_iterator(dir_ / "t-0")) {
-    if (e.path().extension() != ".log") std::filesystem::remove(e.path());
-  }
-  LoadReport report;
-  auto log = OpenLog(&report);
-  EXPECT_EQ(log->high_watermark(), end);
-  EXPECT_EQ(report.indexes_rebuilt, report.segments);
-  EXPECT_EQ(ReadAllOffsets(log.get(), 0).size(), static_cast<size_t>(end));
-  EXPECT_EQ(log->OffsetForTimestamp(150), 150);
 }
 
 }  // namespace
