@@ -4,7 +4,7 @@
 // directories (60-80 ms for 16 partitions here), and a delete waits for the
 // writers to pass any append in progress. On a network thread that stalled
 // every other connection of that thread for as long. Here only the asking
-// connection waits: its later frames are held (ConnState::admin_pending), as
+// connection waits: its later frames are held (ClientSession::admin_pending), as
 // Kafka mutes a connection until its response is sent.
 //
 // Threads: Submit from network threads; the operation runs on this thread and

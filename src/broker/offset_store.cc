@@ -56,14 +56,13 @@ Status OffsetStore::Load() {
   int64_t next = log->log_start_offset();
   const int64_t end = log->high_watermark();
   while (next < end) {
-    auto r = log->Read(next, 1 << 20);
-    if (!r.ok()) return r.status();
+    SENTRY_ASSIGN_OR_RETURN(auto r, log->Read(next, 1 << 20));
     size_t pos = 0;
-    while (pos < r->size) {
+    while (pos < r.size) {
       RecordBatchView view;
-      SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(r->data + pos, r->size - pos, &view));
+      SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(r.data + pos, r.size - pos, &view));
       std::vector<DecodedRecord> recs;
-      SENTRY_RETURN_IF_ERROR(DecodeRecords(r->data + pos, view.TotalSize(), &recs));
+      SENTRY_RETURN_IF_ERROR(DecodeRecords(r.data + pos, view.TotalSize(), &recs));
       for (auto& rec : recs) {
         if (!rec.key || !rec.value || rec.value->size() < 8) {
           return Status::Corruption(fmt::format("offsets log: bad record at {}", rec.offset));

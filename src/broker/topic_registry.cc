@@ -130,10 +130,9 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
       return Status::Corruption(fmt::format("{}: bad topic name or partition count {}",
                                             entry.path().string(), partitions));
     }
-    auto topic = OpenTopic(name, static_cast<int32_t>(partitions), cfg, summary);
-    if (!topic.ok()) return topic.status();
+    SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, static_cast<int32_t>(partitions), cfg, summary));
     for (int32_t p = 0; p < partitions; p++) known_dirs.insert(fmt::format("{}-{}", name, p));
-    topics_.emplace(name, std::move(topic).value());
+    topics_.emplace(name, std::move(topic));
     summary->topics++;
     if (SteadyMillis() - last_progress > 2000) {
       spdlog::info("Loading log segments: {} topics, {} partitions, {} segments so far",
@@ -166,9 +165,8 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   TopicConfig cfg;
   cfg.segment_bytes = 64 << 20;
   cfg.index_max_entries = 1 << 20;
-  auto topic = OpenTopic(name, 1, cfg, summary);
-  if (!topic.ok()) return topic.status();
-  auto p = (*topic)->partitions[0];
+  SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, 1, cfg, summary));
+  auto p = topic->partitions[0];
   std::unique_lock<std::shared_mutex> l(mu_);
   internal_.push_back(p);
   return p;

@@ -17,9 +17,8 @@ TopicInfo ToInfo(const protocol::TopicMetadata& t) {
 
 Status Admin::CreateTopic(const std::string& name, int32_t partitions,
                           const std::vector<std::pair<std::string, std::string>>& configs) {
-  auto r = client_->CreateTopic(name, partitions, configs);
-  if (!r.ok()) return r.status();
-  return ErrorStatus(r.value(), "create topic '" + name + "'");
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->CreateTopic(name, partitions, configs));
+  return ErrorStatus(r, "create topic '" + name + "'");
 }
 
 Result<int32_t> Admin::EnsureTopic(const std::string& name, int32_t partitions) {
@@ -29,25 +28,22 @@ Result<int32_t> Admin::EnsureTopic(const std::string& name, int32_t partitions) 
 }
 
 Status Admin::DeleteTopic(const std::string& name) {
-  auto r = client_->DeleteTopic(name);
-  if (!r.ok()) return r.status();
-  return ErrorStatus(r.value(), "delete topic '" + name + "'");
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->DeleteTopic(name));
+  return ErrorStatus(r, "delete topic '" + name + "'");
 }
 
 Result<std::vector<TopicInfo>> Admin::ListTopics() {
-  auto r = client_->Metadata({});
-  if (!r.ok()) return r.status();
-  if (!r->ok()) return ErrorStatus(r->error, "list topics");
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->Metadata({}));
+  if (!r.ok()) return ErrorStatus(r.error, "list topics");
   std::vector<TopicInfo> out;
-  for (auto& t : r->body.topics) out.push_back(ToInfo(t));
+  for (auto& t : r.body.topics) out.push_back(ToInfo(t));
   return out;
 }
 
 Result<TopicInfo> Admin::DescribeTopic(const std::string& name) {
-  auto r = client_->Metadata({name});
-  if (!r.ok()) return r.status();
-  if (!r->ok()) return ErrorStatus(r->error, "describe topic '" + name + "'");
-  for (auto& t : r->body.topics) {
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->Metadata({name}));
+  if (!r.ok()) return ErrorStatus(r.error, "describe topic '" + name + "'");
+  for (auto& t : r.body.topics) {
     if (t.name != name) continue;
     if (t.error_code != 0) return ErrorStatus(t.error_code, "topic '" + name + "'");
     return ToInfo(t);
@@ -57,38 +53,34 @@ Result<TopicInfo> Admin::DescribeTopic(const std::string& name) {
 }
 
 Result<int32_t> Admin::PartitionCount(const std::string& name) {
-  auto r = DescribeTopic(name);
-  if (!r.ok()) return r.status();
-  return static_cast<int32_t>(r->partitions.size());
+  SENTRY_ASSIGN_OR_RETURN(auto r, DescribeTopic(name));
+  return static_cast<int32_t>(r.partitions.size());
 }
 
 Result<int64_t> Admin::ListOffset(const std::string& topic, int32_t partition,
                                   int64_t timestamp) {
-  auto r = client_->ListOffsets(topic, partition, timestamp);
-  if (!r.ok()) return r.status();
-  if (!r->ok()) {
-    return ErrorStatus(r->error, "list offsets of " + topic + "-" + std::to_string(partition));
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->ListOffsets(topic, partition, timestamp));
+  if (!r.ok()) {
+    return ErrorStatus(r.error, "list offsets of " + topic + "-" + std::to_string(partition));
   }
-  return r->body.offset;
+  return r.body.offset;
 }
 
 Status Admin::CommitOffset(const std::string& group, const std::string& topic,
                            int32_t partition, int64_t offset, const std::string& metadata) {
-  auto r = client_->CommitOffset(group, topic, partition, offset, metadata);
-  if (!r.ok()) return r.status();
-  return ErrorStatus(r.value(), "commit offset of group '" + group + "' for " + topic + "-" +
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->CommitOffset(group, topic, partition, offset, metadata));
+  return ErrorStatus(r, "commit offset of group '" + group + "' for " + topic + "-" +
                                     std::to_string(partition));
 }
 
 Result<int64_t> Admin::FetchCommittedOffset(const std::string& group, const std::string& topic,
                                             int32_t partition) {
-  auto r = client_->FetchOffset(group, topic, partition);
-  if (!r.ok()) return r.status();
-  if (!r->ok()) {
-    return ErrorStatus(r->error, "fetch offset of group '" + group + "' for " + topic + "-" +
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->FetchOffset(group, topic, partition));
+  if (!r.ok()) {
+    return ErrorStatus(r.error, "fetch offset of group '" + group + "' for " + topic + "-" +
                                      std::to_string(partition));
   }
-  return r->body.offset;
+  return r.body.offset;
 }
 
 }  // namespace sentry::client

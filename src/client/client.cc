@@ -32,19 +32,17 @@ Result<std::pair<std::string, int>> ParseHostPort(std::string_view s) {
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, int port,
                                                 int timeout_ms) {
-  auto c = Connection::Connect(host, port, timeout_ms);
-  if (!c.ok()) return c.status();
-  return std::unique_ptr<Client>(new Client(std::move(c).value()));
+  SENTRY_ASSIGN_OR_RETURN(auto c, Connection::Connect(host, port, timeout_ms));
+  return std::unique_ptr<Client>(new Client(std::move(c)));
 }
 
 template <typename T>
 Result<Reply<T>> Client::CallTyped(ApiKey key, const std::vector<uint8_t>& body, int timeout_ms) {
-  auto r = conn_->Call(static_cast<uint16_t>(key), body, timeout_ms);
-  if (!r.ok()) return r.status();
+  SENTRY_ASSIGN_OR_RETURN(auto r, conn_->Call(static_cast<uint16_t>(key), body, timeout_ms));
   Reply<T> reply;
-  reply.error = r->error_code;
-  if (r->body.empty() && reply.error != 0) return reply;
-  ByteReader rd = r->reader();
+  reply.error = r.error_code;
+  if (r.body.empty() && reply.error != 0) return reply;
+  ByteReader rd = r.reader();
   if (!Decode(&rd, &reply.body)) {
     return Status::Corruption(std::string("malformed ") + ApiName(static_cast<uint16_t>(key)) +
                               " response");
@@ -53,9 +51,8 @@ Result<Reply<T>> Client::CallTyped(ApiKey key, const std::vector<uint8_t>& body,
 }
 
 Result<int16_t> Client::CallEmpty(ApiKey key, const std::vector<uint8_t>& body) {
-  auto r = conn_->Call(static_cast<uint16_t>(key), body, 30000);
-  if (!r.ok()) return r.status();
-  return r->error_code;
+  SENTRY_ASSIGN_OR_RETURN(auto r, conn_->Call(static_cast<uint16_t>(key), body, 30000));
+  return r.error_code;
 }
 
 Result<Reply<ApiVersionsResponse>> Client::ApiVersions() {
@@ -92,8 +89,7 @@ Result<Reply<ProduceResponse>> Client::Produce(std::string_view topic, int32_t p
                                                int32_t timeout_ms) {
   auto body = EncodeProduce(topic, partition, acks, records, timeout_ms);
   if (acks == 0) {
-    auto corr = conn_->Send(static_cast<uint16_t>(ApiKey::kProduce), body);
-    if (!corr.ok()) return corr.status();
+    SENTRY_ASSIGN_OR_RETURN(auto corr, conn_->Send(static_cast<uint16_t>(ApiKey::kProduce), body));
     return Reply<ProduceResponse>{};
   }
   return CallTyped<ProduceResponse>(ApiKey::kProduce, body, timeout_ms + 10000);
@@ -103,13 +99,12 @@ Result<Reply<FetchResult>> Client::Fetch(std::string_view topic, int32_t partiti
                                          int64_t offset, int32_t max_bytes, int32_t min_bytes,
                                          int32_t max_wait_ms) {
   FetchRequest req{topic, partition, offset, max_bytes, min_bytes, max_wait_ms};
-  auto r = conn_->Call(static_cast<uint16_t>(ApiKey::kFetch), EncodeFetch(req),
-                       max_wait_ms + 10000);
-  if (!r.ok()) return r.status();
+  SENTRY_ASSIGN_OR_RETURN(auto r, conn_->Call(static_cast<uint16_t>(ApiKey::kFetch),
+                                              EncodeFetch(req), max_wait_ms + 10000));
   Reply<FetchResult> reply;
-  reply.error = r->error_code;
-  if (r->body.empty()) return reply;
-  ByteReader rd = r->reader();
+  reply.error = r.error_code;
+  if (r.body.empty()) return reply;
+  ByteReader rd = r.reader();
   FetchResponse fr;
   if (!Decode(&rd, &fr)) return Status::Corruption("malformed FETCH response");
   reply.body.header = fr.header;

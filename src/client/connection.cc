@@ -157,9 +157,8 @@ Result<Response> Connection::ReceiveFor(uint32_t corr, int timeout_ms) {
 
 Result<Response> Connection::Call(uint16_t api_key, const std::vector<uint8_t>& body,
                                   int timeout_ms) {
-  auto corr = Send(api_key, body);
-  if (!corr.ok()) return corr.status();
-  return ReceiveFor(corr.value(), timeout_ms);
+  SENTRY_ASSIGN_OR_RETURN(auto corr, Send(api_key, body));
+  return ReceiveFor(corr, timeout_ms);
 }
 
 bool Connection::WaitReadable(int timeout_ms) {

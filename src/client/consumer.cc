@@ -78,25 +78,22 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
                                                    const std::string& topic,
                                                    std::vector<int32_t> partitions,
                                                    StartPosition start) {
-  auto c = Client::Connect(options.host, options.port, options.connect_timeout_ms);
-  if (!c.ok()) return c.status();
-  Admin admin(c->get());
-  auto n = admin.PartitionCount(topic);
-  if (!n.ok()) return n.status();
+  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(options.host, options.port, options.connect_timeout_ms));
+  Admin admin(c.get());
+  SENTRY_ASSIGN_OR_RETURN(auto n, admin.PartitionCount(topic));
   if (partitions.empty()) {
-    for (int32_t p = 0; p < n.value(); p++) partitions.push_back(p);
+    for (int32_t p = 0; p < n; p++) partitions.push_back(p);
   }
-  std::unique_ptr<Consumer> consumer(new Consumer(options, topic, std::move(c).value()));
+  std::unique_ptr<Consumer> consumer(new Consumer(options, topic, std::move(c)));
   for (int32_t p : partitions) {
-    if (p < 0 || p >= n.value()) {
+    if (p < 0 || p >= n) {
       return ErrorStatus(static_cast<int16_t>(protocol::ErrorCode::kUnknownTopicOrPartition),
                          topic + "-" + std::to_string(p));
     }
     int64_t pos = -1;
     if (!options.group.empty()) {
-      auto committed = admin.FetchCommittedOffset(options.group, topic, p);
-      if (!committed.ok()) return committed.status();
-      pos = committed.value();
+      SENTRY_ASSIGN_OR_RETURN(auto committed, admin.FetchCommittedOffset(options.group, topic, p));
+      pos = committed;
     }
     if (pos < 0) {
       if (start.kind == StartPosition::Kind::kOffset) {
@@ -105,9 +102,8 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
         const int64_t ts = start.kind == StartPosition::Kind::kEarliest ? -2
                            : start.kind == StartPosition::Kind::kLatest ? -1
                                                                         : start.value;
-        auto o = admin.ListOffset(topic, p, ts);
-        if (!o.ok()) return o.status();
-        pos = o.value();
+        SENTRY_ASSIGN_OR_RETURN(auto o, admin.ListOffset(topic, p, ts));
+        pos = o;
       }
     }
     consumer->partitions_.push_back(p);
@@ -123,10 +119,9 @@ Status Consumer::SendFetches(int max_wait_ms) {
     PartitionState& st = state_[p];
     if (st.fetch_corr != 0) continue;
     protocol::FetchRequest req{topic_, p, st.position, options_.max_bytes, 1, max_wait_ms};
-    auto corr = client_->connection().Send(static_cast<uint16_t>(protocol::ApiKey::kFetch),
-                                           Client::EncodeFetch(req));
-    if (!corr.ok()) return corr.status();
-    st.fetch_corr = corr.value();
+    SENTRY_ASSIGN_OR_RETURN(st.fetch_corr, client_->connection().Send(
+                                               static_cast<uint16_t>(protocol::ApiKey::kFetch),
+                                               Client::EncodeFetch(req)));
     st.fetch_offset = st.position;
   }
   return Status::OK();
@@ -142,12 +137,11 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(int timeout_ms) {
     if (!client_->connection().WaitReadable(static_cast<int>(std::max<int64_t>(left, 0)))) {
       return out;  // nothing arrived in time; fetches stay in flight for the next Poll
     }
-    auto r = client_->connection().Receive(wait + 30000);
-    if (!r.ok()) return r.status();
+    SENTRY_ASSIGN_OR_RETURN(auto r, client_->connection().Receive(wait + 30000));
     PartitionState* st = nullptr;
     int32_t partition = -1;
     for (auto& [p, s] : state_) {
-      if (s.fetch_corr == r->header.correlation_id) {
+      if (s.fetch_corr == r.header.correlation_id) {
         st = &s;
         partition = p;
       }
@@ -157,11 +151,11 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(int timeout_ms) {
     const std::string where = "fetch " + topic_ + "-" + std::to_string(partition) + " at offset " +
                               std::to_string(st->fetch_offset);
     protocol::FetchResponse fr;
-    protocol::ByteReader rd = r->reader();
-    const bool decoded = !r->body.empty() && protocol::Decode(&rd, &fr);
+    protocol::ByteReader rd = r.reader();
+    const bool decoded = !r.body.empty() && protocol::Decode(&rd, &fr);
     if (decoded) st->high_watermark = fr.header.high_watermark;
-    if (r->error_code != 0) {
-      Status s = ErrorStatus(r->error_code, where);
+    if (r.error_code != 0) {
+      Status s = ErrorStatus(r.error_code, where);
       if (decoded) {
         return Status(s.code(), s.message() + " (log start " +
                                     std::to_string(fr.header.log_start_offset) +
@@ -172,9 +166,8 @@ Result<std::vector<ConsumerRecord>> Consumer::Poll(int timeout_ms) {
     }
     if (!decoded) return Status::Corruption(where + ": malformed FETCH response");
     if (st->fetch_offset != st->position || !fr.records) continue;  // a Seek made it stale
-    auto next = DecodeFetchedRecords(partition, *fr.records, st->position, &out);
-    if (!next.ok()) return next.status();
-    st->position = next.value();
+    SENTRY_ASSIGN_OR_RETURN(auto next, DecodeFetchedRecords(partition, *fr.records, st->position, &out));
+    st->position = next;
     if (!out.empty() || SteadyMillis() >= deadline) return out;
   }
 }

@@ -21,13 +21,11 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
   if (options.acks != -1 && options.acks != 0 && options.acks != 1) {
     return Status::InvalidArgument("acks must be -1, 0 or 1, not " + std::to_string(options.acks));
   }
-  auto c = Client::Connect(options.host, options.port, options.connect_timeout_ms);
-  if (!c.ok()) return c.status();
-  Admin admin(c->get());
-  auto n = admin.PartitionCount(topic);
-  if (!n.ok()) return n.status();
-  if (n.value() < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
-  return std::unique_ptr<Producer>(new Producer(options, topic, n.value(), std::move(c).value()));
+  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(options.host, options.port, options.connect_timeout_ms));
+  Admin admin(c.get());
+  SENTRY_ASSIGN_OR_RETURN(auto n, admin.PartitionCount(topic));
+  if (n < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
+  return std::unique_ptr<Producer>(new Producer(options, topic, n, std::move(c)));
 }
 
 Producer::Producer(const ProducerOptions& o, std::string topic, int32_t partitions,

@@ -106,4 +106,16 @@ class [[nodiscard]] Result {
     if (!_s.ok()) return _s;         \
   } while (0)
 
+// SENTRY_ASSIGN_OR_RETURN(auto x, MakeX()): evaluates a Result<T>; on error
+// returns its Status from the enclosing function, else moves the value into
+// the declaration (or assignment) `lhs`.
+#define SENTRY_ASSIGN_OR_RETURN(lhs, expr) \
+  SENTRY_ASSIGN_OR_RETURN_IMPL(SENTRY_STATUS_CONCAT(_result_, __LINE__), lhs, expr)
+#define SENTRY_ASSIGN_OR_RETURN_IMPL(tmp, lhs, expr) \
+  auto tmp = (expr);                                  \
+  if (!tmp.ok()) return tmp.status();                 \
+  lhs = std::move(tmp).value()
+#define SENTRY_STATUS_CONCAT_INNER(a, b) a##b
+#define SENTRY_STATUS_CONCAT(a, b) SENTRY_STATUS_CONCAT_INNER(a, b)
+
 }  // namespace sentry

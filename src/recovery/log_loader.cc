@@ -50,9 +50,8 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "mkdir " + dir);
   }
-  auto bases_r = Segment::ListBases(dir);
-  if (!bases_r.ok()) return bases_r.status();
-  const std::vector<int64_t> bases = std::move(bases_r).value();
+  SENTRY_ASSIGN_OR_RETURN(auto bases_r, Segment::ListBases(dir));
+  const std::vector<int64_t> bases = std::move(bases_r);
   if (bases.empty()) {
     auto log = PartitionLog::Create(dir, cfg);
     if (log.ok()) report->segments = 1;
@@ -65,9 +64,8 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   for (size_t i = 0; i < bases.size(); i++) {
     const bool last = i + 1 == bases.size();
     const int64_t base = bases[i];
-    auto opened = Segment::OpenExisting(dir, base, cfg);
-    if (!opened.ok()) return opened.status();
-    std::shared_ptr<Segment> seg = std::move(opened).value();
+    SENTRY_ASSIGN_OR_RETURN(auto opened, Segment::OpenExisting(dir, base, cfg));
+    std::shared_ptr<Segment> seg = std::move(opened);
     if (!segs.empty() && segs.back()->next_offset() != base) {
       // A gap or overlap between segments. Above the recovery point this is
       // an unflushed tail (drop it); below it, corruption.
@@ -133,24 +131,23 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
     if (!probe.clean_end && !tolerate) {
       offline = fmt::format("{} position {}: {}", seg->log_path(), probe.valid_bytes,
                             probe.reason);
-      auto w = Walk(seg.get(), /*truncate_log=*/false, report);  // files stay as they are
-      if (!w.ok()) return w.status();
+      // The files stay as they are: the operator decides.
+      SENTRY_RETURN_IF_ERROR(Walk(seg.get(), /*truncate_log=*/false, report).status());
       segs.push_back(std::move(seg));
       break;
     }
-    auto w = Walk(seg.get(), /*truncate_log=*/true, report);
-    if (!w.ok()) return w.status();
-    if (!w->clean_end || (!last && seg->next_offset() != next_base)) {
-      std::string why = w->clean_end ? "later segments do not continue the log" : w->reason;
+    SENTRY_ASSIGN_OR_RETURN(auto w, Walk(seg.get(), /*truncate_log=*/true, report));
+    if (!w.clean_end || (!last && seg->next_offset() != next_base)) {
+      std::string why = w.clean_end ? "later segments do not continue the log" : w.reason;
       if (!may_be_unflushed) {
         spdlog::error("DATA LOSS in {}: corrupt batch at position {} of {} ({}); truncating there "
                       "because recovery.truncate.corrupt is set: {} bytes and every later "
                       "segment are dropped",
-                      dir, w->valid_bytes, seg->log_path(), why, w->torn_bytes);
+                      dir, w.valid_bytes, seg->log_path(), why, w.torn_bytes);
       }
-      report->truncation = fmt::format("position {} of {}: {}", w->valid_bytes,
+      report->truncation = fmt::format("position {} of {}: {}", w.valid_bytes,
                                        seg->log_path(), why);
-      report->bytes_truncated += w->torn_bytes;
+      report->bytes_truncated += w.torn_bytes;
       segs.push_back(std::move(seg));
       SENTRY_RETURN_IF_ERROR(RemoveFrom(dir, bases, i + 1, report));
       break;
@@ -178,11 +175,10 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
       return fresh.status();
     }
   }
-  auto log = PartitionLog::Adopt(dir, cfg, std::move(segs), durable);
-  if (!log.ok()) return log.status();
+  SENTRY_ASSIGN_OR_RETURN(auto log, PartitionLog::Adopt(dir, cfg, std::move(segs), durable));
   if (!offline.empty()) {
     report->offline_reason = offline;
-    (*log)->SetOffline(offline);
+    log->SetOffline(offline);
   }
   return log;
 }

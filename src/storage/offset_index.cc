@@ -11,9 +11,8 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::Open(const std::string& path,
   MappedFileOptions o = opt;
   o.alloc_step = 1u << 20;
   o.prefault_ahead = 64u << 10;
-  auto f = MappedFile::Open(path, size_t{max_entries} * kIndexSlotBytes, create, o);
-  if (!f.ok()) return f.status();
-  return std::unique_ptr<OffsetIndex>(new OffsetIndex(std::move(f).value(), max_entries));
+  SENTRY_ASSIGN_OR_RETURN(auto f, MappedFile::Open(path, size_t{max_entries} * kIndexSlotBytes, create, o));
+  return std::unique_ptr<OffsetIndex>(new OffsetIndex(std::move(f), max_entries));
 }
 
 Status OffsetIndex::Append(uint32_t first_rel, uint32_t count, uint32_t position) {

@@ -24,16 +24,14 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& di
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "mkdir " + dir);
   }
-  auto bases = Segment::ListBases(dir);
-  if (!bases.ok()) return bases.status();
-  if (!bases->empty()) {
+  SENTRY_ASSIGN_OR_RETURN(auto bases, Segment::ListBases(dir));
+  if (!bases.empty()) {
     return Status::AlreadyExists(dir + " already holds a partition: open it with recovery");
   }
-  auto seg = Segment::Create(dir, 0, cfg);
-  if (!seg.ok()) return seg.status();
+  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, 0, cfg));
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
   SegmentList list;
-  list.push_back(std::move(seg).value());
+  list.push_back(std::move(seg));
   log->Init(std::move(list), 0);
   return log;
 }
@@ -116,11 +114,10 @@ void PartitionLog::PublishSegments(SegmentList list) {
 
 Status PartitionLog::Roll() {
   if (!active_->sealed()) SENTRY_RETURN_IF_ERROR(active_->Seal());
-  auto seg = Segment::Create(dir_, active_->next_offset(), cfg_);
-  if (!seg.ok()) return seg.status();
+  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, active_->next_offset(), cfg_));
   SegmentList list = *segments();
-  list.push_back(seg.value());
-  active_ = std::move(seg).value();
+  list.push_back(seg);
+  active_ = std::move(seg);
   PublishSegments(std::move(list));
   return Status::OK();
 }
@@ -191,8 +188,7 @@ Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
 }
 
 Status PartitionLog::Close() {
-  auto durable = Flush();
-  if (!durable.ok()) return durable.status();
+  SENTRY_ASSIGN_OR_RETURN(auto durable, Flush());
   SENTRY_RETURN_IF_ERROR(active_->Seal());
   return active_->SyncIndexes();
 }
@@ -213,19 +209,18 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
                              [](int64_t o, const auto& s) { return o < s->base_offset(); });
   if (it == list->begin()) return Status::OutOfRange("offset below the first segment");
   const std::shared_ptr<Segment>& seg = *(it - 1);
-  auto pos = seg->PositionOf(offset);
-  if (!pos.ok()) return pos.status();
+  SENTRY_ASSIGN_OR_RETURN(auto pos, seg->PositionOf(offset));
   const uint32_t limit = seg->published_size();
   const uint8_t* base = seg->log_data();
-  uint32_t end = pos.value();
+  uint32_t end = pos;
   while (end < limit) {
     RecordBatchView view(base + end);
     if (view.base_offset() >= r.high_watermark) break;
     size_t total = view.TotalSize();
-    if (end != pos.value() && end - pos.value() + total > max_bytes) break;
+    if (end != pos && end - pos + total > max_bytes) break;
     end += static_cast<uint32_t>(total);
   }
-  if (end == pos.value()) {
+  if (end == pos) {
     return Status::Corruption(fmt::format("{}: no batch at position {} for offset {}",
                                           seg->log_path(), end, offset));
   }
@@ -238,8 +233,8 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
     }
   }
   r.segment = seg;
-  r.data = base + pos.value();
-  r.size = end - pos.value();
+  r.data = base + pos;
+  r.size = end - pos;
   return r;
 }
 

@@ -31,11 +31,10 @@ Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, int64_t
   if (::access(log_path.c_str(), F_OK) == 0) {
     return Status::AlreadyExists(log_path + " already exists");
   }
-  auto seg = OpenExisting(dir, base_offset, cfg);
-  if (!seg.ok()) return seg.status();
+  SENTRY_ASSIGN_OR_RETURN(auto seg, OpenExisting(dir, base_offset, cfg));
   // Back the first step now: a full disk fails segment creation, not a write.
-  SENTRY_RETURN_IF_ERROR(seg.value()->log_->Reserve(1));
-  seg.value()->log_->PrepareAhead(0);
+  SENTRY_RETURN_IF_ERROR(seg->log_->Reserve(1));
+  seg->log_->PrepareAhead(0);
   // The new files' directory entries must survive a power loss too, or data
   // msynced into them later could be unreachable.
   SENTRY_RETURN_IF_ERROR(SyncDirectory(dir));
@@ -46,18 +45,14 @@ Result<std::shared_ptr<Segment>> Segment::OpenExisting(const std::string& dir,
                                                        int64_t base_offset,
                                                        const LogConfig& cfg) {
   std::shared_ptr<Segment> seg(new Segment(base_offset, cfg));
-  auto log = MappedFile::Open(FileName(dir, base_offset, ".log"), cfg.segment_bytes, true,
-                              cfg.file);
-  if (!log.ok()) return log.status();
-  seg->log_ = std::move(log).value();
-  auto idx = OffsetIndex::Open(FileName(dir, base_offset, ".index"), cfg.index_max_entries,
-                               true, cfg.file);
-  if (!idx.ok()) return idx.status();
-  seg->index_ = std::move(idx).value();
-  auto tidx = TimeIndex::Open(FileName(dir, base_offset, ".timeindex"), cfg.index_max_entries,
-                              true, cfg.file);
-  if (!tidx.ok()) return tidx.status();
-  seg->time_index_ = std::move(tidx).value();
+  SENTRY_ASSIGN_OR_RETURN(seg->log_, MappedFile::Open(FileName(dir, base_offset, ".log"),
+                                                      cfg.segment_bytes, true, cfg.file));
+  SENTRY_ASSIGN_OR_RETURN(seg->index_,
+                          OffsetIndex::Open(FileName(dir, base_offset, ".index"),
+                                            cfg.index_max_entries, true, cfg.file));
+  SENTRY_ASSIGN_OR_RETURN(seg->time_index_,
+                          TimeIndex::Open(FileName(dir, base_offset, ".timeindex"),
+                                          cfg.index_max_entries, true, cfg.file));
   seg->created_ms_ = SteadyMillis();
   return seg;
 }

@@ -8,9 +8,8 @@ Result<std::unique_ptr<TimeIndex>> TimeIndex::Open(const std::string& path, uint
   MappedFileOptions o = opt;
   o.alloc_step = 256u << 10;
   o.prefault_ahead = 16u << 10;
-  auto f = MappedFile::Open(path, size_t{max_entries} * kTimeIndexSlotBytes, create, o);
-  if (!f.ok()) return f.status();
-  return std::unique_ptr<TimeIndex>(new TimeIndex(std::move(f).value(), max_entries));
+  SENTRY_ASSIGN_OR_RETURN(auto f, MappedFile::Open(path, size_t{max_entries} * kTimeIndexSlotBytes, create, o));
+  return std::unique_ptr<TimeIndex>(new TimeIndex(std::move(f), max_entries));
 }
 
 int64_t TimeIndex::TimestampAt(uint32_t i) const {
