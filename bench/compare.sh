@@ -2,16 +2,16 @@
 # One command for the performance comparison of issue 6: builds Release,
 # runs every scenario against a fresh sentryd on a temporary data directory
 # with sentry-bench, runs the peers (Redis Streams with AOF, NATS JetStream
-# with file storage) from ../shared/peers on the same machine in the same run,
+# with file storage) from bench/peers on the same machine in the same run,
 # and prints one table: scenario, Sentry, peers, ratio.
 #
 # usage: bench/compare.sh [--quick]     (--quick: smaller record counts)
-# env:   PEERS_DIR (default ../shared/peers), SKIP_PEERS=1 to run Sentry only
+# env:   PEERS_DIR (default bench/peers), SKIP_PEERS=1 to run Sentry only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 QUICK=0; [ "${1:-}" = "--quick" ] && QUICK=1
-PEERS_DIR=${PEERS_DIR:-$ROOT/../shared/peers}
+PEERS_DIR=${PEERS_DIR:-$ROOT/bench/peers}
 S=$((QUICK ? 1 : 5))   # record-count scale
 bash scripts/install-deps.sh
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DSENTRY_BUILD_TESTS=OFF >/dev/null
