@@ -12,14 +12,14 @@ AdminExecutor::AdminExecutor(std::vector<pipeline::CompletionSink*> sinks)
 AdminExecutor::~AdminExecutor() { Stop(); }
 
 void AdminExecutor::Start() {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   running_ = true;
   thread_ = std::thread([this] { Run(); });
 }
 
 void AdminExecutor::Stop() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (!running_) return;
     stop_ = true;
     running_ = false;
@@ -30,7 +30,7 @@ void AdminExecutor::Stop() {
 
 void AdminExecutor::Submit(std::unique_ptr<AdminCompletion> c, Operation op) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     if (running_) {
       queue_.emplace_back(std::move(c), std::move(op));
       cv_.notify_one();
@@ -52,15 +52,18 @@ void AdminExecutor::Execute(std::unique_ptr<AdminCompletion> c, const Operation&
 }
 
 void AdminExecutor::Run() {
-  std::unique_lock<std::mutex> l(mu_);
   while (true) {
-    cv_.wait(l, [this] { return stop_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // stop_ and nothing left
-    auto [c, op] = std::move(queue_.front());
-    queue_.pop_front();
-    l.unlock();
+    std::unique_ptr<AdminCompletion> c;
+    Operation op;
+    {
+      MutexLock l(&mu_);
+      while (!stop_ && queue_.empty()) cv_.wait(mu_);
+      if (queue_.empty()) return;  // stop_ and nothing left
+      c = std::move(queue_.front().first);
+      op = std::move(queue_.front().second);
+      queue_.pop_front();
+    }
     Execute(std::move(c), op);
-    l.lock();
   }
 }
 

@@ -15,12 +15,12 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "broker/error.h"
+#include "common/mutex.h"
 #include "pipeline/write_request.h"
 
 namespace sentry::broker {
@@ -47,11 +47,11 @@ class AdminExecutor {
   void Run();
   void Execute(std::unique_ptr<AdminCompletion> c, const Operation& op);
   const std::vector<pipeline::CompletionSink*> sinks_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<std::unique_ptr<AdminCompletion>, Operation>> queue_;
-  bool running_ = false;
-  bool stop_ = false;
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  std::deque<std::pair<std::unique_ptr<AdminCompletion>, Operation>> queue_ GUARDED_BY(mu_);
+  bool running_ GUARDED_BY(mu_) = false;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

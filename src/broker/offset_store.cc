@@ -30,7 +30,7 @@ std::vector<uint8_t> OffsetStore::BuildCommit(const std::string& key, int64_t of
 
 void OffsetStore::Apply(const std::string& key, int64_t offset, std::string metadata,
                         int64_t log_offset) {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto& e = offsets_[key];
   if (log_offset < e.log_offset) return;  // an older commit completing late
   e.offset = offset;
@@ -41,13 +41,13 @@ void OffsetStore::Apply(const std::string& key, int64_t offset, std::string meta
 CommittedOffset OffsetStore::Get(std::string_view group, std::string_view topic,
                                  int32_t partition) const {
   std::string key = Key(group, topic, partition);
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   auto it = offsets_.find(key);
   return it == offsets_.end() ? CommittedOffset{} : it->second;
 }
 
 size_t OffsetStore::size() const {
-  std::lock_guard<std::mutex> l(mu_);
+  MutexLock l(&mu_);
   return offsets_.size();
 }
 

@@ -9,11 +9,11 @@
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/mutex.h"
 #include "pipeline/partition.h"
 
 namespace sentry::broker {
@@ -41,8 +41,8 @@ class OffsetStore {
 
  private:
   std::shared_ptr<pipeline::Partition> log_;
-  mutable std::mutex mu_;
-  std::map<std::string, CommittedOffset, std::less<>> offsets_;
+  mutable Mutex mu_;
+  std::map<std::string, CommittedOffset, std::less<>> offsets_ GUARDED_BY(mu_);
 };
 
 }  // namespace sentry::broker

@@ -132,7 +132,10 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
     }
     SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, static_cast<int32_t>(partitions), cfg, summary));
     for (int32_t p = 0; p < partitions; p++) known_dirs.insert(fmt::format("{}-{}", name, p));
-    topics_.emplace(name, std::move(topic));
+    {
+      WriterLock l(&mu_);
+      topics_.emplace(name, std::move(topic));
+    }
     summary->topics++;
     if (SteadyMillis() - last_progress > 2000) {
       spdlog::info("Loading log segments: {} topics, {} partitions, {} segments so far",
@@ -167,7 +170,7 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   cfg.index_max_entries = 1 << 20;
   SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, 1, cfg, summary));
   auto p = topic->partitions[0];
-  std::unique_lock<std::shared_mutex> l(mu_);
+  WriterLock l(&mu_);
   internal_.push_back(p);
   return p;
 }
@@ -187,7 +190,7 @@ Error TopicRegistry::Create(
     Status s = cfg.Set(k, v);
     if (!s.ok()) return {Errc::kInvalidConfig, s.message()};
   }
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   if (Find(name)) {
     return {Errc::kTopicAlreadyExists, fmt::format("topic '{}' already exists", name)};
   }
@@ -203,7 +206,7 @@ Error TopicRegistry::Create(
     return {Errc::kStorage, s.message()};
   }
   {
-    std::unique_lock<std::shared_mutex> l(mu_);
+    WriterLock l(&mu_);
     topics_.emplace(sname, std::move(topic).value());
   }
   spdlog::info("Created topic {} with {} partitions", name, partitions);
@@ -213,10 +216,10 @@ Error TopicRegistry::Create(
 Error TopicRegistry::Delete(
     std::string_view name,
     const std::function<void(const std::shared_ptr<pipeline::Partition>&)>& wake) {
-  std::lock_guard<std::mutex> admin(admin_mu_);
+  MutexLock admin(&admin_mu_);
   std::shared_ptr<Topic> topic;
   {
-    std::unique_lock<std::shared_mutex> l(mu_);
+    WriterLock l(&mu_);
     auto it = topics_.find(name);
     if (it == topics_.end()) {
       return {Errc::kUnknownTopicOrPartition, fmt::format("no topic '{}'", name)};
@@ -254,13 +257,13 @@ Error TopicRegistry::Delete(
 }
 
 std::shared_ptr<const Topic> TopicRegistry::Find(std::string_view name) const {
-  std::shared_lock<std::shared_mutex> l(mu_);
+  ReaderLock l(&mu_);
   auto it = topics_.find(name);
   return it == topics_.end() ? nullptr : it->second;
 }
 
 std::vector<std::shared_ptr<const Topic>> TopicRegistry::List() const {
-  std::shared_lock<std::shared_mutex> l(mu_);
+  ReaderLock l(&mu_);
   std::vector<std::shared_ptr<const Topic>> out;
   for (auto& [n, t] : topics_) out.push_back(t);
   return out;
@@ -277,7 +280,7 @@ std::vector<std::pair<std::string, PartitionLog*>> TopicRegistry::AllLogs(
     for (auto& p : t->partitions) add(p);
   }
   {
-    std::shared_lock<std::shared_mutex> l(mu_);
+    ReaderLock l(&mu_);
     for (auto& p : internal_) add(p);
   }
   return out;
@@ -297,7 +300,7 @@ Status TopicRegistry::CloseAll() {
   }
   std::vector<std::shared_ptr<pipeline::Partition>> internal;
   {
-    std::shared_lock<std::shared_mutex> l(mu_);
+    ReaderLock l(&mu_);
     internal = internal_;
   }
   for (auto& p : internal) close(p);

@@ -10,13 +10,12 @@
 #include <map>
 #include <set>
 #include <memory>
-#include <mutex>
-#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "broker/topic_config.h"
+#include "common/mutex.h"
 #include "pipeline/partition.h"
 #include "pipeline/pipeline.h"
 #include "recovery/log_loader.h"
@@ -86,11 +85,11 @@ class TopicRegistry {
   const TopicConfig defaults_;
   uint64_t min_free_bytes_ = 0;
   uint64_t drop_behind_bytes_ = 0;
-  std::mutex admin_mu_;  // serialises Create/Delete
-  mutable std::shared_mutex mu_;
-  std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_;
+  Mutex admin_mu_;  // serialises Create/Delete
+  mutable SharedMutex mu_;
+  std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_ GUARDED_BY(mu_);
   recovery::StartupState startup_;  // set by LoadAll, used for every partition opened
-  std::vector<std::shared_ptr<pipeline::Partition>> internal_;
+  std::vector<std::shared_ptr<pipeline::Partition>> internal_ GUARDED_BY(mu_);
 };
 
 }  // namespace sentry::broker

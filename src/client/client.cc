@@ -89,7 +89,7 @@ Result<Reply<ProduceResponse>> Client::Produce(std::string_view topic, int32_t p
                                                int32_t timeout_ms) {
   auto body = EncodeProduce(topic, partition, acks, records, timeout_ms);
   if (acks == 0) {
-    SENTRY_ASSIGN_OR_RETURN(auto corr, conn_->Send(static_cast<uint16_t>(ApiKey::kProduce), body));
+    SENTRY_RETURN_IF_ERROR(conn_->Send(static_cast<uint16_t>(ApiKey::kProduce), body).status());
     return Reply<ProduceResponse>{};
   }
   return CallTyped<ProduceResponse>(ApiKey::kProduce, body, timeout_ms + 10000);

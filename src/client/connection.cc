@@ -150,8 +150,9 @@ Result<Response> Connection::ReceiveFor(uint32_t corr, int timeout_ms) {
   while (true) {
     auto r = ReadFrame(static_cast<int>(std::max<int64_t>(1, deadline - SteadyMillis())));
     if (!r.ok()) return r;
-    if (r->header.correlation_id == corr) return r;
-    parked_.emplace(r->header.correlation_id, std::move(r).value());
+    const uint32_t id = r->header.correlation_id;
+    if (id == corr) return r;
+    parked_.emplace(id, std::move(r).value());
   }
 }
 

@@ -3,7 +3,7 @@
 namespace sentry::pipeline {
 
 void Partition::AddWatcher(uint32_t net_thread) {
-  std::lock_guard<std::mutex> l(watch_mu_);
+  MutexLock l(&watch_mu_);
   for (auto& [t, n] : watchers_) {
     if (t == net_thread) {
       n++;
@@ -16,7 +16,7 @@ void Partition::AddWatcher(uint32_t net_thread) {
 }
 
 void Partition::RemoveWatcher(uint32_t net_thread) {
-  std::lock_guard<std::mutex> l(watch_mu_);
+  MutexLock l(&watch_mu_);
   for (size_t i = 0; i < watchers_.size(); i++) {
     if (watchers_[i].first == net_thread) {
       watcher_count_.fetch_sub(1, std::memory_order_release);
@@ -27,7 +27,7 @@ void Partition::RemoveWatcher(uint32_t net_thread) {
 }
 
 std::vector<uint32_t> Partition::Watchers() const {
-  std::lock_guard<std::mutex> l(watch_mu_);
+  MutexLock l(&watch_mu_);
   std::vector<uint32_t> out;
   for (auto& [t, n] : watchers_) out.push_back(t);
   return out;

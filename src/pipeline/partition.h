@@ -12,10 +12,11 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <mutex>
+#include "common/mutex.h"
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/partition_log.h"
 
 namespace sentry::pipeline {
@@ -67,8 +68,8 @@ class Partition {
   const FlushPolicy policy_;
   const uint32_t writer_index_;
   std::atomic<bool> deleted_{false};
-  mutable std::mutex watch_mu_;
-  std::vector<std::pair<uint32_t, int>> watchers_;  // (net thread, parked count)
+  mutable Mutex watch_mu_;
+  std::vector<std::pair<uint32_t, int>> watchers_ GUARDED_BY(watch_mu_);  // (net thread, parked count)
   std::atomic<int> watcher_count_{0};
 };
 

@@ -16,7 +16,7 @@ void Maintenance::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Maintenance::Stop() {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     stop_ = true;
   }
   cv_.notify_all();
@@ -43,12 +43,13 @@ Status Maintenance::CheckpointNow() {
 
 void Maintenance::Run() {
   int64_t next_checkpoint = SteadyMillis() + opt_.checkpoint_interval_ms;
-  std::unique_lock<std::mutex> l(mu_);
-  while (!stop_) {
-    // Pacing, not waiting for a condition: one scrub step per tick.
-    cv_.wait_for(l, std::chrono::milliseconds(100), [this] { return stop_; });
-    if (stop_) break;
-    l.unlock();
+  while (true) {
+    {
+      MutexLock l(&mu_);
+      // Pacing, not waiting for a condition: one scrub step per tick.
+      if (!stop_) cv_.wait_for(mu_, std::chrono::milliseconds(100));
+      if (stop_) break;
+    }
     if (SteadyMillis() >= next_checkpoint) {
       Status s = CheckpointNow();
       if (!s.ok()) spdlog::warn("recovery checkpoint: {}", s.ToString());
@@ -60,7 +61,6 @@ void Maintenance::Run() {
       while (budget > 0 && log->ScrubStep(1u << 20)) budget -= std::min<size_t>(budget, 1u << 20);
       if (budget == 0) break;
     }
-    l.lock();
   }
 }
 

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/mutex.h"
 #include "storage/partition_log.h"
 
 namespace sentry::recovery {
@@ -48,9 +49,9 @@ class Maintenance {
   void Run();
   MaintenanceOptions opt_;
   ListFn list_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  Mutex mu_;
+  std::condition_variable_any cv_;
+  bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

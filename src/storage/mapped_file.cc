@@ -163,7 +163,7 @@ bool MappedFile::PrefaultStep() {
   const bool more_behind = DropBehind(hint);
   const size_t target = std::min(capacity_, hint + opt_.prefault_ahead);
   // alloc_mu_ also keeps TrimTo from shrinking the file under a populate.
-  std::lock_guard<std::mutex> l(alloc_mu_);
+  MutexLock l(&alloc_mu_);
   if (backed_size() < target) {
     // Disk full or failing: leave it to the writer's Reserve to report.
     (void)AllocateTo(std::min(capacity_, RoundUp(target, opt_.alloc_step)));
@@ -183,7 +183,7 @@ Status MappedFile::Reserve(size_t end) {
   if (end > capacity_) {
     return Status::Full(fmt::format("{}: {} bytes needed, capacity {}", path_, end, capacity_));
   }
-  std::lock_guard<std::mutex> l(alloc_mu_);
+  MutexLock l(&alloc_mu_);
   Status s = AllocateTo(std::min(capacity_, RoundUp(end, opt_.alloc_step)));
   if (!s.ok()) {
     // The full step did not fit: fall back to exactly what this write needs, so
@@ -209,10 +209,10 @@ void MappedFile::PrepareAhead(size_t end) {
   }
   size_t want = std::min(capacity_, end + opt_.prefault_ahead);
   if (want > backed_size()) {
-    std::lock_guard<std::mutex> al(alloc_mu_);
+    MutexLock al(&alloc_mu_);
     (void)AllocateTo(std::min(capacity_, RoundUp(want, opt_.alloc_step)));  // Reserve reports
   }
-  std::lock_guard<std::mutex> l(alloc_mu_);
+  MutexLock l(&alloc_mu_);
   want = std::min(want, backed_size()) / kPage * kPage;
   size_t from = std::max(populated_.load(std::memory_order_relaxed), RoundUp(end + 1, kPage));
   // Populate in chunks of at least prefault_ahead/4 to keep madvise calls rare.
@@ -236,7 +236,7 @@ void MappedFile::StopPrefault() {
 }
 
 Status MappedFile::TrimTo(size_t size) {
-  std::lock_guard<std::mutex> l(alloc_mu_);
+  MutexLock l(&alloc_mu_);
   SENTRY_RETURN_IF_ERROR(opt_.file_ops->Truncate(fd_, static_cast<off_t>(size)));
   backed_.store(size, std::memory_order_release);
   if (populated_.load() > size) populated_.store(size);

@@ -23,6 +23,7 @@
 #include <boost/interprocess/file_mapping.hpp>
 #include <boost/interprocess/mapped_region.hpp>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/file_ops.h"
 
@@ -84,7 +85,7 @@ class MappedFile {
 
  private:
   MappedFile() = default;
-  Status AllocateTo(size_t target);  // alloc_mu_ held
+  Status AllocateTo(size_t target) REQUIRES(alloc_mu_);
   void Populate(size_t from, size_t to);
   // One bounded drop-behind step; true if more remains. Prefaulter thread.
   bool DropBehind(size_t hint);
@@ -94,7 +95,7 @@ class MappedFile {
   uint8_t* base_ = nullptr;
   int fd_ = -1;
   size_t capacity_ = 0;
-  std::mutex alloc_mu_;                 // serialises fallocate/ftruncate (writer vs prefaulter)
+  Mutex alloc_mu_;                      // serialises fallocate/ftruncate (writer vs prefaulter)
   std::atomic<size_t> backed_{0};       // [0, backed_) is allocated on disk
   std::atomic<size_t> populated_{0};    // page tables populated up to here
   std::atomic<size_t> write_hint_{0};   // writer's position, for the prefaulter

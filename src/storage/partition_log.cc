@@ -39,6 +39,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& di
 PartitionLog::~PartitionLog() = default;
 
 void PartitionLog::Init(SegmentList list, int64_t durable_offset) {
+  MutexLock flush_lock(&flush_mu_);  // uncontended: the log is not shared yet
   active_ = list.back();
   log_start_offset_.store(list.front()->base_offset(), std::memory_order_release);
   high_watermark_.store(active_->next_offset(), std::memory_order_release);
@@ -74,12 +75,12 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Adopt(
 }
 
 std::string PartitionLog::offline_reason() const {
-  std::lock_guard<std::mutex> l(offline_mu_);
+  MutexLock l(&offline_mu_);
   return offline_reason_;
 }
 
 void PartitionLog::SetOffline(const std::string& reason) {
-  std::lock_guard<std::mutex> l(offline_mu_);
+  MutexLock l(&offline_mu_);
   if (offline_.load()) return;
   offline_reason_ = reason;
   offline_.store(true, std::memory_order_release);
@@ -108,7 +109,7 @@ bool PartitionLog::ScrubStep(size_t max_bytes) {
 
 void PartitionLog::PublishSegments(SegmentList list) {
   auto fresh = std::make_shared<const SegmentList>(std::move(list));
-  std::lock_guard<std::mutex> l(segments_mu_);
+  MutexLock l(&segments_mu_);
   segments_ = std::move(fresh);
 }
 
@@ -153,7 +154,7 @@ Result<int64_t> PartitionLog::Flush() { return FlushSegments(/*include_active=*/
 Result<int64_t> PartitionLog::FlushSealed() { return FlushSegments(/*include_active=*/false); }
 
 Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
-  std::lock_guard<std::mutex> lock(flush_mu_);
+  MutexLock lock(&flush_mu_);
   // Load the watermark first: every segment size read after it covers it.
   const int64_t hwm = high_watermark();
   auto list = segments();
@@ -188,7 +189,7 @@ Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
 }
 
 Status PartitionLog::Close() {
-  SENTRY_ASSIGN_OR_RETURN(auto durable, Flush());
+  SENTRY_RETURN_IF_ERROR(Flush().status());
   SENTRY_RETURN_IF_ERROR(active_->Seal());
   return active_->SyncIndexes();
 }

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/log_config.h"
 #include "storage/record_batch.h"
@@ -113,7 +114,7 @@ class PartitionLog {
   Result<int64_t> FlushSegments(bool include_active);
   void PublishSegments(SegmentList list);
   std::shared_ptr<const SegmentList> segments() const {
-    std::lock_guard<std::mutex> l(segments_mu_);
+    MutexLock l(&segments_mu_);
     return segments_;
   }
 
@@ -123,21 +124,21 @@ class PartitionLog {
   // The segment list is swapped on roll and copied (one reference count) by
   // readers under a short mutex; the append path never takes it (appends use
   // active_), so the writer stays lock-free.
-  mutable std::mutex segments_mu_;
-  std::shared_ptr<const SegmentList> segments_;
+  mutable Mutex segments_mu_;
+  std::shared_ptr<const SegmentList> segments_ GUARDED_BY(segments_mu_);
 
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};
 
   std::atomic<bool> offline_{false};
-  mutable std::mutex offline_mu_;
-  std::string offline_reason_;  // guarded by offline_mu_
+  mutable Mutex offline_mu_;
+  std::string offline_reason_ GUARDED_BY(offline_mu_);
 
-  // Flusher state.
-  std::mutex flush_mu_;
-  int64_t synced_segment_base_ = 0;  // guarded by flush_mu_
-  uint32_t synced_bytes_ = 0;        // guarded by flush_mu_
+  // Flusher state (Init writes it before the log is shared).
+  Mutex flush_mu_;
+  int64_t synced_segment_base_ GUARDED_BY(flush_mu_) = 0;
+  uint32_t synced_bytes_ GUARDED_BY(flush_mu_) = 0;
 };
 
 }  // namespace sentry

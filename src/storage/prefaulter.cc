@@ -16,14 +16,14 @@ Prefaulter::~Prefaulter() {
 
 void Prefaulter::Register(MappedFile* f) {
   {
-    std::lock_guard<std::mutex> l(mu_);
+    MutexLock l(&mu_);
     files_.push_back(f);
   }
   Kick();
 }
 
 void Prefaulter::Unregister(MappedFile* f) {
-  std::lock_guard<std::mutex> l(mu_);  // waits out an in-progress PrefaultStep on f
+  MutexLock l(&mu_);  // waits out an in-progress PrefaultStep on f
   files_.erase(std::remove(files_.begin(), files_.end(), f), files_.end());
 }
 
@@ -34,7 +34,7 @@ void Prefaulter::Run() {
     {
       // One bounded step per file per pass; the lock is dropped between
       // passes so Register/Unregister never wait long.
-      std::lock_guard<std::mutex> l(mu_);
+      MutexLock l(&mu_);
       for (MappedFile* f : files_) more |= f->PrefaultStep();
     }
     if (!more) seq_.wait(seen, std::memory_order_acquire);

@@ -16,9 +16,10 @@
 
 #include <atomic>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 #include <vector>
+
+#include "common/mutex.h"
 
 namespace sentry {
 
@@ -42,8 +43,8 @@ class Prefaulter {
 
  private:
   void Run();
-  std::mutex mu_;  // guards files_; held while a file is being touched
-  std::vector<MappedFile*> files_;
+  Mutex mu_;  // held while a file is being touched
+  std::vector<MappedFile*> files_ GUARDED_BY(mu_);
   std::atomic<uint32_t> seq_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;

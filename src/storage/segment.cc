@@ -97,7 +97,7 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
   size_ += static_cast<uint32_t>(n);
   next_rel_ = rel;
   if (extend_verified) {
-    std::lock_guard<std::mutex> l(verify_mu_);
+    MutexLock l(&verify_mu_);
     verified_next_offset_ = base_offset_ + rel;
     verified_bytes_.store(size_, std::memory_order_release);
   }
@@ -239,7 +239,7 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
   SENTRY_RETURN_IF_ERROR(IndexBatches(start, trusted, scan.valid_bytes));
   size_ = scan.valid_bytes;
   {
-    std::lock_guard<std::mutex> l(verify_mu_);
+    MutexLock l(&verify_mu_);
     verified_next_offset_ = base_offset_;
     verified_bytes_.store(0, std::memory_order_release);  // the trusted prefix: lazily
   }
@@ -277,7 +277,7 @@ Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
   SENTRY_RETURN_IF_ERROR(RebuildIndexes(scan.valid_bytes));
   size_ = scan.valid_bytes;
   {
-    std::lock_guard<std::mutex> l(verify_mu_);
+    MutexLock l(&verify_mu_);
     // The scan checked CRCs only when asked to; otherwise verify lazily.
     if (scan.crc_verified) {
       verified_next_offset_ = scan.next_offset;
@@ -292,7 +292,7 @@ Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
 }
 
 Status Segment::VerifyUpTo(uint32_t end) {
-  std::lock_guard<std::mutex> l(verify_mu_);
+  MutexLock l(&verify_mu_);
   const uint32_t from = verified_bytes_.load(std::memory_order_relaxed);
   const uint32_t limit = published_size();
   if (end > limit) end = limit;
@@ -366,7 +366,7 @@ Status Segment::RestoreFromIndexes() {
     return full;
   }
   {
-    std::lock_guard<std::mutex> l(verify_mu_);
+    MutexLock l(&verify_mu_);
     verified_next_offset_ = base_offset_;
     verified_bytes_.store(0, std::memory_order_release);  // log bytes not yet checked
   }

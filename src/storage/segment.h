@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "common/mutex.h"
 #include "common/status.h"
 #include "storage/log_config.h"
 #include "storage/offset_index.h"
@@ -142,8 +143,8 @@ class Segment {
   std::atomic<bool> sealed_{false};  // set by the writer; read by the flusher
   int64_t created_ms_ = 0;
   bool indexes_synced_ = false;  // flusher-only
-  std::mutex verify_mu_;         // one verifier at a time
-  int64_t verified_next_offset_ = 0;  // guarded by verify_mu_
+  Mutex verify_mu_;  // one verifier at a time
+  int64_t verified_next_offset_ GUARDED_BY(verify_mu_) = 0;
   std::atomic<uint32_t> verified_bytes_{0};
   // Published to readers.
   std::atomic<uint32_t> published_size_{0};

@@ -41,7 +41,9 @@ class FramingTest : public ::testing::Test {
     ASSERT_TRUE(broker_->Start()) << broker_->Output();
   }
   void TearDown() override {
-    if (broker_->running()) EXPECT_EQ(broker_->Stop(), 0) << broker_->Output();
+    if (broker_->running()) {
+      EXPECT_EQ(broker_->Stop(), 0) << broker_->Output();
+    }
   }
   std::unique_ptr<client::Connection> Raw() {
     auto c = client::Connection::Connect("127.0.0.1", broker_->port());

@@ -20,7 +20,7 @@ namespace {
 // `xxd`'s default layout: offset, 8 groups of 2 bytes, two spaces, ASCII.
 std::string HexDump(const std::vector<uint8_t>& bytes) {
   std::string out;
-  char buf[16];
+  char buf[24];
   for (size_t line = 0; line < bytes.size(); line += 16) {
     std::snprintf(buf, sizeof(buf), "%08zx:", line);
     std::string hex = buf, ascii;
