@@ -2,7 +2,8 @@
 # Sanitizer passes (run by CI after the main test command):
 #  1. AddressSanitizer + UndefinedBehaviorSanitizer: the whole ctest suite.
 #  2. ThreadSanitizer: the storage concurrency tests (readers + flusher,
-#     prefaulter drop-behind), the pipeline tests, the admin thread, and a
+#     prefaulter drop-behind), the pipeline and network-thread tests, the
+#     admin thread, and a
 #     short broker load (integration tests against a TSan-built sentryd).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,10 +21,11 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 echo "== ThreadSanitizer =="
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_TSAN=ON \
   -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
-cmake --build build-tsan -j"$J" --target storage_test pipeline_test broker_unit_test integration_test
+cmake --build build-tsan -j"$J" --target storage_test pipeline_test net_test broker_unit_test integration_test
 export TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/.ci/tsan.supp"
 build-tsan/tests/storage_test --gtest_filter='ConcurrentRead*:PartitionLog*:MappedFileTest.DropBehind*'
 build-tsan/tests/pipeline_test
+build-tsan/tests/net_test
 build-tsan/tests/broker_unit_test --gtest_filter='AdminExecutor*'
 # RSS bounds are meaningless with TSan's shadow memory: that one test is left
 # to the normal and ASan runs.
