@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "storage/index_layout.h"
+#include "storage/log_types.h"
 #include "storage/mapped_file.h"
 
 namespace sentry {
@@ -22,13 +23,13 @@ class OffsetIndex {
   static Result<std::unique_ptr<OffsetIndex>> Open(const std::string& path, uint32_t max_entries,
                                                    bool create, const MappedFileOptions& opt);
 
-  // Writes slots [first_rel, first_rel + count) all pointing at `position`.
-  Status Append(uint32_t first_rel, uint32_t count, uint32_t position);
-  // Position of the batch holding relative offset `rel`; Corruption when the
-  // slot does not carry `rel` (zeroed or overwritten).
-  Result<uint32_t> Lookup(uint32_t rel) const;
+  // Writes slots [first, first + count) all pointing at `position`.
+  Status Append(RelativeOffset first, uint32_t count, LogPosition position);
+  // Position of the batch holding `rel`; Corruption when the slot does not
+  // carry `rel` (zeroed or overwritten).
+  Result<LogPosition> Lookup(RelativeOffset rel) const;
   // True when slot `rel` carries `rel` and a position below `log_size`.
-  bool SlotValid(uint32_t rel, uint32_t log_size) const;
+  bool SlotValid(RelativeOffset rel, uint32_t log_size) const;
   // Checks slots [0, n): each carries its own number and a position that is
   // below `log_size` and not below the previous one. On success *last_pos
   // (if given) is slot n-1's position (0 when n is 0).

@@ -85,8 +85,9 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
     RecordBatchView::SetBaseOffset(b, base_offset_ + rel);
     uint32_t count = static_cast<uint32_t>(view.records_count());
     // Reserved above, so these cannot fail for lack of space.
-    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, size_ + static_cast<uint32_t>(pos)));
-    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(view.max_timestamp(), rel));
+    SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,
+                                          LogPosition(size_ + static_cast<uint32_t>(pos))));
+    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(view.max_timestamp(), RelativeOffset(rel)));
     rel += count;
     pos += view.TotalSize();
   }
@@ -133,7 +134,9 @@ Result<uint32_t> Segment::PositionOf(int64_t offset) const {
   if (offset < base_offset_ || offset - base_offset_ >= cfg_.index_max_entries) {
     return Status::OutOfRange(fmt::format("offset {} is not in segment {}", offset, base_offset_));
   }
-  return index_->Lookup(static_cast<uint32_t>(offset - base_offset_));
+  SENTRY_ASSIGN_OR_RETURN(LogPosition pos,
+                          index_->Lookup(RelativeOffset(static_cast<uint32_t>(offset - base_offset_))));
+  return pos.value;
 }
 
 std::optional<int64_t> Segment::OffsetForTime(int64_t ts) const {
@@ -142,7 +145,8 @@ std::optional<int64_t> Segment::OffsetForTime(int64_t ts) const {
   return base_offset_ + *rel;
 }
 
-SegmentScan Segment::ScanFrom(bool verify_crc, uint32_t from, int64_t from_offset) const {
+SegmentScan Segment::ScanFrom(bool verify_crc, LogPosition from_pos, int64_t from_offset) const {
+  const uint32_t from = from_pos.value;
   SegmentScan scan;
   scan.next_offset = from_offset;
   scan.valid_bytes = from;
@@ -175,24 +179,26 @@ SegmentScan Segment::ScanFrom(bool verify_crc, uint32_t from, int64_t from_offse
   return scan;
 }
 
-Status Segment::RebuildIndexes(uint32_t valid_bytes) {
+Status Segment::RebuildIndexes(LogPosition valid_end) {
   SENTRY_RETURN_IF_ERROR(index_->TrimTo(0));
   SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(0));
   time_index_->ResetEntries(0);
-  return IndexBatches(0, 0, valid_bytes);
+  return IndexBatches(LogPosition(0), RelativeOffset(0), valid_end);
 }
 
-Status Segment::IndexBatches(uint32_t pos, uint32_t rel, uint32_t end) {
+Status Segment::IndexBatches(LogPosition from, RelativeOffset first, LogPosition end) {
   // Bytes already checked (by a scan or on arrival): no CRC, no zero test.
   WalkOptions opt;
   opt.verify_crc = false;
   opt.zeros_end_log = false;
-  BatchWalker walker({log_->data(), end}, pos, opt);
+  BatchWalker walker({log_->data(), end.value}, from.value, opt);
   WalkedBatch b;
+  uint32_t rel = first.value;
   while (walker.Next(&b)) {
     const uint32_t count = static_cast<uint32_t>(b.view.records_count());
-    SENTRY_RETURN_IF_ERROR(index_->Append(rel, count, static_cast<uint32_t>(b.position)));
-    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(b.view.max_timestamp(), rel));
+    SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,
+                                          LogPosition(static_cast<uint32_t>(b.position))));
+    SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(b.view.max_timestamp(), RelativeOffset(rel)));
     rel += count;
   }
   if (!walker.clean_end()) {
@@ -221,7 +227,7 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
     return Status::Corruption("the batch at the last trusted slot does not end at the point");
   }
   const uint32_t start = prev + static_cast<uint32_t>(last.TotalSize());
-  SegmentScan scan = ScanFrom(/*verify_crc=*/true, start, point);
+  SegmentScan scan = ScanFrom(/*verify_crc=*/true, LogPosition(start), point);
   // Time index: keep the increasing entries below the point, drop the rest.
   uint32_t keep = 0;
   const uint32_t tcap = static_cast<uint32_t>(time_index_->file()->backed_size() /
@@ -236,7 +242,8 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
   SENTRY_RETURN_IF_ERROR(index_->TrimTo(trusted));
   SENTRY_RETURN_IF_ERROR(time_index_->TrimTo(keep));
   time_index_->ResetEntries(keep);
-  SENTRY_RETURN_IF_ERROR(IndexBatches(start, trusted, scan.valid_bytes));
+  SENTRY_RETURN_IF_ERROR(
+      IndexBatches(LogPosition(start), RelativeOffset(trusted), LogPosition(scan.valid_bytes)));
   size_ = scan.valid_bytes;
   {
     MutexLock l(&verify_mu_);
@@ -274,7 +281,7 @@ Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
   // Truncating drops the torn tail; later Reserve() calls allocate fresh
   // (zeroed) space after it, so "bytes past the end are zero" holds again.
   if (truncate_log) SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));
-  SENTRY_RETURN_IF_ERROR(RebuildIndexes(scan.valid_bytes));
+  SENTRY_RETURN_IF_ERROR(RebuildIndexes(LogPosition(scan.valid_bytes)));
   size_ = scan.valid_bytes;
   {
     MutexLock l(&verify_mu_);
@@ -341,10 +348,10 @@ Status Segment::RestoreFromIndexes() {
     if (log_bytes != 0 || tentries != 0) return Status::Corruption("empty index, non-empty log");
   } else {
     // The last slot must name the last batch, and that batch must end the log.
-    if (!index_->SlotValid(entries - 1, static_cast<uint32_t>(log_bytes))) {
+    if (!index_->SlotValid(RelativeOffset(entries - 1), static_cast<uint32_t>(log_bytes))) {
       return Status::Corruption("last index slot is invalid");
     }
-    uint32_t pos = index_->Lookup(entries - 1).value();
+    const uint32_t pos = index_->Lookup(RelativeOffset(entries - 1)).value().value;
     RecordBatchView view;
     SENTRY_RETURN_IF_ERROR(
         RecordBatchView::Parse(log_->data() + pos, log_bytes - pos, &view, false));

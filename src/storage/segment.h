@@ -84,9 +84,11 @@ class Segment {
   // --- recovery (writer, before the partition is served) ---
   // Walks batches from position 0, validating header, CRC and offset
   // continuity; stops at zeros, at the end, or at the first bad batch.
-  SegmentScan Scan(bool verify_crc) const { return ScanFrom(verify_crc, 0, base_offset_); }
+  SegmentScan Scan(bool verify_crc) const {
+    return ScanFrom(verify_crc, LogPosition(0), base_offset_);
+  }
   // The same walk starting at byte `from`, where offset `from_offset` begins.
-  SegmentScan ScanFrom(bool verify_crc, uint32_t from, int64_t from_offset) const;
+  SegmentScan ScanFrom(bool verify_crc, LogPosition from, int64_t from_offset) const;
   // Unclean start with a recovery point inside this segment: trusts the
   // index slots below `point` after checking them, walks (CRC) only the bytes
   // after the batch that ends at `point`, truncates a torn tail and extends
@@ -128,9 +130,9 @@ class Segment {
 
  private:
   Segment(int64_t base, const LogConfig& cfg) : base_offset_(base), cfg_(cfg) {}
-  Status RebuildIndexes(uint32_t valid_bytes);
+  Status RebuildIndexes(LogPosition valid_end);
   // Appends index slots / time index entries for batches in [pos, end).
-  Status IndexBatches(uint32_t pos, uint32_t rel, uint32_t end);
+  Status IndexBatches(LogPosition from, RelativeOffset first, LogPosition end);
 
   const int64_t base_offset_;
   const LogConfig cfg_;

@@ -19,13 +19,13 @@ uint32_t TimeIndex::RelAt(uint32_t i) const {
   return ReadTimeIndexSlot(file_->data(), i).relative_offset;
 }
 
-Status TimeIndex::MaybeAppend(int64_t timestamp, uint32_t rel) {
+Status TimeIndex::MaybeAppend(int64_t timestamp, RelativeOffset rel) {
   uint32_t n = entries_.load(std::memory_order_relaxed);
   if (n > 0 && timestamp <= last_ts_) return Status::OK();
   if (n >= max_entries_) return Status::Full(file_->path() + ": time index full");
   size_t end = (size_t{n} + 1) * kTimeIndexSlotBytes;
   SENTRY_RETURN_IF_ERROR(file_->Reserve(end));
-  WriteTimeIndexSlot(file_->data(), n, {timestamp, rel});
+  WriteTimeIndexSlot(file_->data(), n, {timestamp, rel.value});
   last_ts_ = timestamp;
   entries_.store(n + 1, std::memory_order_release);
   file_->PrepareAhead(end);

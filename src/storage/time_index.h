@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "storage/index_layout.h"
+#include "storage/log_types.h"
 #include "storage/mapped_file.h"
 
 namespace sentry {
@@ -26,7 +27,7 @@ class TimeIndex {
                                                  bool create, const MappedFileOptions& opt);
 
   // Appends (timestamp, rel) when timestamp is above the last entry.
-  Status MaybeAppend(int64_t timestamp, uint32_t rel);
+  Status MaybeAppend(int64_t timestamp, RelativeOffset rel);
   // Relative offset of the first entry with timestamp >= ts, if any.
   std::optional<uint32_t> Lookup(int64_t ts) const;
   // Largest timestamp indexed, or -1 when empty.
