@@ -10,6 +10,13 @@
 
 namespace sentry::pipeline {
 
+namespace {
+// Items drained per group commit at most (more wait for the next round).
+constexpr size_t kBulk = 512;
+// The flusher wakes at least this often to run the flush.ms cadence.
+constexpr int64_t kCadenceUs = 10000;
+}  // namespace
+
 Flusher::Flusher(std::vector<CompletionSink*> sinks) : sinks_(std::move(sinks)) {}
 
 Flusher::~Flusher() { Stop(); }
@@ -24,10 +31,9 @@ void Flusher::Stop() {
 }
 
 void Flusher::Run() {
-  std::vector<FlushItem> items(512);
+  std::vector<FlushItem> items(kBulk);
   while (true) {
-    // Wake at least every 10 ms to run the flush.ms cadence.
-    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 10000);
+    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), kCadenceUs);
     Handle(std::span<FlushItem>(items.data(), n));
     for (size_t i = 0; i < n; i++) items[i] = FlushItem{};  // let go of the partitions
     FlushDueByTime(SteadyMillis());

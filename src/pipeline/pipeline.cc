@@ -39,8 +39,10 @@ void Pipeline::Stop() {
 uint32_t Pipeline::WriterFor(std::string_view topic, int32_t partition) const {
   // FNV-1a over the topic name, mixed with the partition: spreads a topic's
   // partitions over the writers.
-  uint64_t h = 1469598103934665603ull;
-  for (char c : topic) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
+  constexpr uint64_t kFnvOffsetBasis = 1469598103934665603ull;
+  constexpr uint64_t kFnvPrime = 1099511628211ull;
+  uint64_t h = kFnvOffsetBasis;
+  for (char c : topic) h = (h ^ static_cast<uint8_t>(c)) * kFnvPrime;
   h += static_cast<uint64_t>(partition);
   return static_cast<uint32_t>(h % writers_.size());
 }

@@ -8,6 +8,14 @@
 
 namespace sentry::pipeline {
 
+namespace {
+// Requests taken from the queue at once: one wake-up, one completion post
+// per network thread for all of them.
+constexpr size_t kBulk = 64;
+// The longest the writer sleeps on an empty queue before re-checking stop_.
+constexpr int64_t kIdleWaitUs = 100000;
+}  // namespace
+
 Writer::Writer(uint32_t index, size_t capacity, size_t producers, Flusher* flusher,
                std::vector<CompletionSink*> sinks)
     : index_(index), flusher_(flusher), sinks_(std::move(sinks)), done_(sinks_.size()),
@@ -35,10 +43,10 @@ void Writer::Stop() {
 }
 
 void Writer::Run() {
-  std::vector<WriteRequest*> items(64);
+  std::vector<WriteRequest*> items(kBulk);
   std::vector<std::shared_ptr<Partition>> touched;
   while (true) {
-    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), 100000);
+    size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), kIdleWaitUs);
     for (size_t i = 0; i < n; i++) {
       if (items[i]) Process(WriteRequestPtr(items[i]), &touched);
     }
