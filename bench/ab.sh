@@ -12,11 +12,12 @@ ROOT=$PWD
 BASE=${1:-HEAD~1}
 ROUNDS=${2:-3}
 bash scripts/install-deps.sh
-WT=$(mktemp -d)
+WT=$ROOT/build-ab-src  # a fixed path, so the base build's cache stays valid
 OUT=$(mktemp -d)
 PID=""
 cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; git worktree remove --force "$WT" 2>/dev/null || true; rm -rf "$OUT"; }
 trap cleanup EXIT
+git worktree remove --force "$WT" 2>/dev/null || rm -rf "$WT"
 git worktree add -f --detach "$WT" "$BASE" >/dev/null 2>&1
 build() {  # src dir, build dir
   cmake -S "$1" -B "$2" -DCMAKE_BUILD_TYPE=Release -DSENTRY_BUILD_TESTS=OFF >/dev/null

@@ -27,6 +27,7 @@ namespace sentry::broker {
 
 // The answer to an admin operation on its way back to the asking connection.
 struct AdminCompletion final : pipeline::Completion {
+  AdminCompletion() : Completion(Kind::kAdmin) {}
   Error result;
 };
 

@@ -57,7 +57,7 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
   wr->partition = topic->partitions[partition];
   wr->acks = op.acks;
   wr->deadline_ms = SteadyMillis() + std::max<int32_t>(op.timeout_ms, 0);
-  wr->frame_hold = op.hold;
+  if (op.hold) wr->frame_hold = *op.hold;
   wr->records = op.records;
   wr->summary = summary;
   *out = std::move(wr);
@@ -125,8 +125,9 @@ bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminComple
 
 void BrokerCore::Finish(ClientSession* s, const pipeline::Completion& c) {
   if (!s) return;
-  if (auto* w = dynamic_cast<const WriteRequest*>(&c)) {
-    auto it = s->pending_writes.find(w->partition.get());
+  if (c.kind == pipeline::Completion::Kind::kWrite) {
+    const auto& w = static_cast<const WriteRequest&>(c);
+    auto it = s->pending_writes.find(w.partition.get());
     if (it != s->pending_writes.end() && --it->second == 0) s->pending_writes.erase(it);
   } else {
     s->admin_pending = false;

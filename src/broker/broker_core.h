@@ -55,7 +55,9 @@ struct ProduceOp {
   int16_t acks = 1;        // -1, 0 or 1
   int32_t timeout_ms = 0;
   std::span<const uint8_t> records;    // one or more RecordBatch v2
-  std::shared_ptr<const void> hold;    // keeps `records` alive
+  // Keeps `records` alive; copied once, into the WriteRequest (a pointer
+  // here: every copy is an atomic on a line the writer thread also touches).
+  const std::shared_ptr<const void>* hold = nullptr;
 };
 
 struct OffsetCommitOp {

@@ -25,11 +25,6 @@ struct NativeSession final : net::Session {
   broker::ClientSession core;
 };
 
-// What an asynchronous operation needs to be answered: the request header.
-struct NativeReply final : pipeline::ReplyContext {
-  explicit NativeReply(const RequestHeader& h) : header(h) {}
-  RequestHeader header;
-};
 
 struct ParkedFetch final : net::ParkedState {
   RequestHeader header;
@@ -147,7 +142,7 @@ Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h,
                                       ResponseOut& out) {
   ProduceRequest req;
   if (!Decode(&r, &req) || !req.records) return Malformed(out, h);
-  broker::ProduceOp op{req.topic, req.partition, req.acks, req.timeout_ms, *req.records, hold};
+  broker::ProduceOp op{req.topic, req.partition, req.acks, req.timeout_ms, *req.records, &hold};
   WriteRequestPtr wr;
   if (Errc e = core_->PrepareProduce(s, op, &wr); e != Errc::kNone) {
     // acks=0 means no response at all, errors included (as in Kafka); a bad
@@ -160,16 +155,17 @@ Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h,
 
 Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
                                     WriteRequestPtr wr) {
-  wr->reply = std::make_unique<NativeReply>(h);
+  wr->reply.Set(h);  // what the answer needs: the request header
   return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
 }
 
 void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session* s, ResponseOut* out) {
   core_->Finish(s ? &CoreOf(*s) : nullptr, *c);
   if (!out) return;
-  const RequestHeader& h = static_cast<const NativeReply&>(*c->reply).header;
-  if (auto* admin = dynamic_cast<const broker::AdminCompletion*>(c.get())) {
-    WriteError(*out, h, ToNativeError(admin->result.code));
+  const auto h = c->reply.Get<RequestHeader>();
+  if (c->kind == pipeline::Completion::Kind::kAdmin) {
+    const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
+    WriteError(*out, h, ToNativeError(admin.result.code));
     return;
   }
   const auto& w = static_cast<const WriteRequest&>(*c);
@@ -272,7 +268,7 @@ Outcome NativeFrontend::HandleCreateTopic(broker::ClientSession& s, const Header
   std::vector<std::pair<std::string, std::string>> configs;
   for (auto& [k, v] : req.configs) configs.emplace_back(k, v);
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply = std::make_unique<NativeReply>(h);
+  c->reply.Set(h);
   return core_->SubmitCreateTopic(s, c, std::string(req.name), req.partitions, std::move(configs))
              ? Outcome::kSubmitted
              : Outcome::kRetryLater;
@@ -283,7 +279,7 @@ Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header
   DeleteTopicRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply = std::make_unique<NativeReply>(h);
+  c->reply.Set(h);
   return core_->SubmitDeleteTopic(s, c, std::string(req.name)) ? Outcome::kSubmitted
                                                                 : Outcome::kRetryLater;
 }

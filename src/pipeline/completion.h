@@ -8,12 +8,16 @@
 // stopped) is freed by whoever holds it last, never lost.
 //
 // Knows no wire format: the front end that asked keeps what it needs to
-// answer (correlation id, API version, ...) in `reply`, a type of its own.
+// answer (correlation id, API version, ...) in `reply`, a small trivially
+// copyable struct of its own stored inline (no allocation per request).
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
+#include <type_traits>
 
 #include "common/status.h"
 
@@ -25,18 +29,39 @@ struct Route {
   uint64_t conn_id = 0;
 };
 
-// What a front end carries with an operation to answer it later. Each front
-// end derives its own; only it reads it back.
+// What a front end carries with an operation to answer it later: a value of
+// its own type T, stored inline. Only the front end that stored it reads it
+// back, as the same T.
 class ReplyContext {
  public:
-  virtual ~ReplyContext() = default;
+  static constexpr size_t kCapacity = 24;
+  template <typename T>
+  void Set(const T& v) {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= kCapacity,
+                  "a reply context is a small trivially copyable struct");
+    std::memcpy(bytes_.data(), &v, sizeof(T));
+  }
+  template <typename T>
+  T Get() const {
+    static_assert(std::is_trivially_copyable_v<T> && sizeof(T) <= kCapacity);
+    T v;
+    std::memcpy(&v, bytes_.data(), sizeof(T));
+    return v;
+  }
+
+ private:
+  alignas(8) std::array<uint8_t, kCapacity> bytes_{};
 };
 
 struct Completion {
+  // What kind of operation it is, so the receiver needs no dynamic_cast.
+  enum class Kind : uint8_t { kWrite, kAdmin };
+  explicit Completion(Kind k) : kind(k) {}
   virtual ~Completion() = default;
+  const Kind kind;
   Route route;
-  Status status;                        // the operation's result
-  std::unique_ptr<ReplyContext> reply;  // the asking front end's
+  Status status;       // the operation's result
+  ReplyContext reply;  // the asking front end's
   // Runs on the network thread once the operation is done, before the answer
   // and whether or not the connection is still open (e.g. an offset commit
   // updates the in-memory store). May be empty.

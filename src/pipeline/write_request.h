@@ -19,6 +19,7 @@
 namespace sentry::pipeline {
 
 struct WriteRequest final : Completion {
+  WriteRequest() : Completion(Kind::kWrite) {}
   std::shared_ptr<Partition> partition;
   int16_t acks = 1;
   int64_t deadline_ms = 0;  // steady clock; acks=-1 must be durable by then
