@@ -123,14 +123,13 @@ bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminComple
   return SubmitAdmin(s, c, [this, name = std::move(name)] { return registry_->Delete(name, wake_); });
 }
 
-void BrokerCore::Finish(ClientSession* s, const pipeline::Completion& c) {
-  if (!s) return;
+void BrokerCore::Finish(ClientSession& s, const pipeline::Completion& c) {
   if (c.kind == pipeline::Completion::Kind::kWrite) {
     const auto& w = static_cast<const WriteRequest&>(c);
-    auto it = s->pending_writes.find(w.partition.get());
-    if (it != s->pending_writes.end() && --it->second == 0) s->pending_writes.erase(it);
+    auto it = s.pending_writes.find(w.partition.get());
+    if (it != s.pending_writes.end() && --it->second == 0) s.pending_writes.erase(it);
   } else {
-    s->admin_pending = false;
+    s.admin_pending = false;
   }
 }
 

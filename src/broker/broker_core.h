@@ -137,9 +137,9 @@ class BrokerCore {
                          std::vector<std::pair<std::string, std::string>> configs);
   bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
 
-  // A completion of `s` came back (s is null when its connection is gone;
-  // the network layer has already run its on_done).
-  void Finish(ClientSession* s, const pipeline::Completion& c);
+  // A completion of `s` came back to its open connection (the network
+  // layer has already run its on_done): ends the session's wait on it.
+  void Finish(ClientSession& s, const pipeline::Completion& c);
 
   // --- reads ---
   ReadTarget PartitionToRead(ClientSession& s, std::string_view topic, int32_t partition);

@@ -92,10 +92,6 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
     topic->partitions.push_back(std::make_shared<pipeline::Partition>(
         name, p, std::move(log).value(), config.ToFlushPolicy(), pipeline_->WriterFor(name, p)));
   }
-  // The partition directories may be new entries of the data directory: a
-  // power cut before this fsync could forget them (and everything in them),
-  // whatever was synced inside.
-  SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));
   return topic;
 }
 
@@ -105,7 +101,6 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
   std::error_code ec;
   fs::create_directories(fs::path(data_dir_) / kTopicsDir, ec);
   if (ec) return Status::IoError(fmt::format("create {}/{}: {}", data_dir_, kTopicsDir, ec.message()));
-  SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // the __topics entry itself
   std::set<std::string> known_dirs;
   for (auto& entry : fs::directory_iterator(fs::path(data_dir_) / kTopicsDir)) {
     if (entry.path().extension() != ".toml") continue;
@@ -160,7 +155,9 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
     spdlog::warn("Removing {}: partition directory of a deleted topic", entry.path().string());
     fs::remove_all(entry.path(), ec);
   }
-  return Status::OK();
+  // One sync for every entry made or removed here (the __topics directory, a
+  // partition directory recreated empty, orphans removed), before serving.
+  return SyncDirectory(data_dir_);
 }
 
 Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const std::string& name,
@@ -169,6 +166,7 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   cfg.segment_bytes = 64 << 20;
   cfg.index_max_entries = 1 << 20;
   SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, 1, cfg, summary));
+  SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directory may be new
   auto p = topic->partitions[0];
   WriterLock l(&mu_);
   internal_.push_back(p);
@@ -196,9 +194,11 @@ Error TopicRegistry::Create(
   }
   std::string sname(name);
   auto topic = OpenTopic(sname, partitions, cfg, nullptr);
-  Status s = topic.ok() ? WriteFileAtomically(MetadataPath(name),
-                                              SerializeTopic(sname, partitions, cfg))
-                        : topic.status();
+  // The partition directories are new entries of the data directory: a power
+  // cut before this fsync could forget them (and everything in them), whatever
+  // was synced inside. Then the metadata, which makes the topic exist.
+  Status s = topic.ok() ? SyncDirectory(data_dir_) : topic.status();
+  if (s.ok()) s = WriteFileAtomically(MetadataPath(name), SerializeTopic(sname, partitions, cfg));
   if (!s.ok()) {
     std::error_code ec;
     for (int32_t p = 0; p < partitions; p++) fs::remove_all(PartitionDir(name, p), ec);

@@ -159,23 +159,22 @@ Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
   return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
 }
 
-void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session* s, ResponseOut* out) {
-  core_->Finish(s ? &CoreOf(*s) : nullptr, *c);
-  if (!out) return;
+void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, ResponseOut& out) {
+  core_->Finish(CoreOf(s), *c);
   const auto h = c->reply.Get<RequestHeader>();
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
-    WriteError(*out, h, ToNativeError(admin.result.code));
+    WriteError(out, h, ToNativeError(admin.result.code));
     return;
   }
   const auto& w = static_cast<const WriteRequest&>(*c);
   if (w.acks == 0) return;
   if (!w.status.ok()) {
-    WriteError(*out, h, ToNativeError(broker::FromStatus(w.status)));
+    WriteError(out, h, ToNativeError(broker::FromStatus(w.status)));
     return;
   }
   if (h.api_key == static_cast<uint16_t>(ApiKey::kOffsetCommit)) {
-    WriteError(*out, h, ErrorCode::kNone);  // the answer is the header alone
+    WriteError(out, h, ErrorCode::kNone);  // the answer is the header alone
     return;
   }
   ProduceResponse resp;
@@ -183,7 +182,7 @@ void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session* s, Re
   resp.base_offset = w.info.base_offset;
   resp.log_append_time = -1;
   resp.log_start_offset = w.partition->log()->log_start_offset();
-  Respond(*out, h, resp);
+  Respond(out, h, resp);
 }
 
 bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,

@@ -76,9 +76,11 @@ class FrameHandler {
   // after. `available` = the bytes received so far, length included.
   virtual void OnBadLength(Session& s, uint32_t length, std::span<const uint8_t> available,
                            ResponseOut& out) = 0;
-  // An operation of this connection came back. `s` and `out` are null when
-  // the connection is gone; side effects must still be applied.
-  virtual void OnCompletion(pipeline::CompletionPtr c, Session* s, ResponseOut* out) = 0;
+  // An operation of this connection came back and the connection is still
+  // open: answer it. Called only then; a side effect that must happen
+  // whatever became of the connection belongs in the Completion's on_done,
+  // which the network layer runs before this (or instead of it).
+  virtual void OnCompletion(pipeline::CompletionPtr c, Session& s, ResponseOut& out) = 0;
   // Re-checks a parked read; answers and returns true when it is satisfied,
   // its partition was deleted, or `expired`.
   virtual bool OnParkedReady(ParkedRead& parked, bool expired, ResponseOut& out) = 0;

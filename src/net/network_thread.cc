@@ -14,9 +14,8 @@
 #include <cstring>
 
 #include "common/clock.h"
-#include "common/endian.h"
-#include "protocol/frame_layout.h"
 #include "common/thread_priority.h"
+#include "protocol/frame_layout.h"
 
 namespace sentry::net {
 
@@ -317,7 +316,7 @@ void NetworkThread::OnCompletionMessage(Message& m, std::vector<uint64_t>* touch
   auto it = conns_.find(m.completion->route.conn_id);
   if (it == conns_.end()) return;  // asker gone: freed with the message
   Connection* c = it->second.get();
-  c->handler->OnCompletion(std::move(m.completion), c->session.get(), c);
+  c->handler->OnCompletion(std::move(m.completion), *c->session, *c);
   c->inflight--;
   touched->push_back(c->id);
 }

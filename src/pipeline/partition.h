@@ -12,7 +12,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include "common/mutex.h"
 #include <string>
 #include <vector>
 

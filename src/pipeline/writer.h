@@ -36,8 +36,10 @@ class Writer {
   // After Start(): SCHED_FIFO at `priority` for this thread (realtime.priority).
   Status SetRealtimePriority(int priority);
 
-  // Raw pointers because moodycamel's slots must be trivially movable for
-  // bulk dequeue; every slot owns its request (freed by ~Writer if never run).
+  // Raw pointers so that TryEnqueue's "not taken" case plainly leaves the
+  // request with the caller (a full queue is normal backpressure); once
+  // enqueued, every slot owns its request: Run() re-wraps it at once, and
+  // ~Writer frees any that were never run.
   using Queue = moodycamel::BlockingConcurrentQueue<WriteRequest*>;
   Queue& queue() { return queue_; }
   // Network thread, with its own token for this writer. Takes `req` only

@@ -5,7 +5,8 @@
 // A walk stops at the end of the data, at zeros where the next header would
 // start (preallocated space: a clean end, unless non-zero bytes follow), or at
 // the first batch that fails its checks (header, CRC, offset continuity).
-// The walker never writes and never allocates; it reports what it found.
+// The walker never writes; it reports what it found (a stop reason and a CRC
+// error are formatted strings, made only when a walk meets damage).
 //
 // Any thread; the caller keeps the bytes alive and unchanged during the walk.
 #pragma once

@@ -150,12 +150,22 @@ Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecor
 }
 
 std::optional<std::string_view> FirstRecordKey(const uint8_t* batch, size_t size) {
+  // Reads only up to the key: the partitioner must not depend on the fields
+  // after it (a record is fully checked by whoever decodes it).
   RecordBatchView view;
   if (!OpenUncompressed(batch, size, &view).ok() || view.records_count() < 1) return std::nullopt;
   const uint8_t* p = batch + kHeaderSize;
-  DecodedRecord r;
-  if (!ReadRecord(view, &p, batch + view.TotalSize(), 0, &r).ok()) return std::nullopt;
-  return r.key;
+  const uint8_t* end = batch + view.TotalSize();
+  int64_t len, ts_delta, off_delta;
+  if (!ReadVarlong(&p, end, &len) || len < 1 || len > end - p) return std::nullopt;
+  const uint8_t* rend = p + len;
+  p++;  // attributes
+  std::optional<std::string_view> key;
+  if (!ReadVarlong(&p, rend, &ts_delta) || !ReadVarlong(&p, rend, &off_delta) ||
+      !ReadBytesField(&p, rend, &key)) {
+    return std::nullopt;
+  }
+  return key;
 }
 
 }  // namespace sentry

@@ -57,8 +57,9 @@ struct DecodedRecord {
 // Decodes every record of a validated, uncompressed batch. Corruption when a
 // record is malformed; NotSupported for compressed batches.
 Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out);
-// The key of the first record of a validated batch; nullopt when it has none,
-// or the batch is compressed (its records cannot be read cheaply).
+// The key of the first record of a validated batch, read up to the key only;
+// nullopt when it has none, or the batch is compressed (its records cannot be
+// read cheaply).
 std::optional<std::string_view> FirstRecordKey(const uint8_t* batch, size_t size);
 
 }  // namespace sentry

@@ -104,6 +104,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSetting{{"--realtime.priority", "100"}, "", "realtime.priority"},
                       BadSetting{{"--storage.drop.behind.bytes", "4096"}, "",
                                  "storage.drop.behind.bytes"},
+                      BadSetting{{"--shutdown.grace.ms", "-1"}, "", "shutdown.grace.ms"},
                       BadSetting{{}, "\"flush.ms\" = -5\n", "flush.ms"},
                       BadSetting{{}, "\"unknown.key\" = 1\n", "unknown.key"},
                       BadSetting{{}, "this is not toml", "bad.toml"}));

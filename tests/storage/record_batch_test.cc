@@ -61,6 +61,28 @@ TEST(RecordBatchTest, RecordsDecodeBackToWhatWasAdded) {
   EXPECT_FALSE(recs[1].value.has_value());
 }
 
+TEST(RecordBatchTest, FirstRecordKeyReadsOnlyUpToTheKey) {
+  RecordBatchBuilder b(1000);
+  b.Add("user-42", "v", 1000);
+  b.Add("other", "w", 1000);
+  auto batch = b.Build();
+  auto key = FirstRecordKey(batch.data(), batch.size());
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(*key, "user-42");
+  // Garbage after the key (the value's length varint made invalid) does not
+  // change the key the partitioner hashes.
+  const size_t after_key = batch_layout::kHeaderSize + 1 + 1 + 1 + 1 + 1 + 7;
+  ASSERT_EQ(batch[after_key - 7], 'u');
+  batch[after_key] = 0xFF;
+  key = FirstRecordKey(batch.data(), batch.size());
+  ASSERT_TRUE(key.has_value());
+  EXPECT_EQ(*key, "user-42");
+  RecordBatchBuilder n(1000);
+  n.Add(std::nullopt, "v", 1000);
+  auto null_key = n.Build();
+  EXPECT_FALSE(FirstRecordKey(null_key.data(), null_key.size()).has_value());
+}
+
 TEST(RecordBatchTest, BaseOffsetPatchKeepsCrcValid) {
   auto b = MakeBatch(3);
   RecordBatchView::SetBaseOffset(b.data(), 123456789);
