@@ -15,7 +15,7 @@ bash scripts/install-deps.sh
 WT=$ROOT/build-ab-src  # a fixed path, so the base build's cache stays valid
 OUT=$(mktemp -d)
 PID=""
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null; git worktree remove --force "$WT" 2>/dev/null || true; rm -rf "$OUT"; }
+cleanup() { [ -n "${PID:-}" ] && kill "$PID" 2>/dev/null; git worktree remove --force "$WT" 2>/dev/null || true; rm -rf "$OUT"; }
 trap cleanup EXIT
 git worktree remove --force "$WT" 2>/dev/null || rm -rf "$WT"
 git worktree add -f --detach "$WT" "$BASE" >/dev/null 2>&1
@@ -26,21 +26,14 @@ build() {  # src dir, build dir
 build "$WT" "$ROOT/build-ab-base"
 build "$ROOT" "$ROOT/build-ab-new"
 
+. "$ROOT/bench/sentryd.sh"
 run() {  # side, name, sentry-bench args...; prints records/s
   local side=$1 name=$2; shift 2
   local b=$ROOT/build-ab-$side dir=$OUT/data-$side-$name
-  "$b/sentryd" --data-dir "$dir" --port 0 --host 127.0.0.1 --stats.interval.ms 0 >"$OUT/log" 2>&1 &
-  PID=$!
-  local port=""
-  for _ in $(seq 200); do
-    port=$(grep -oE 'Listening for producer connections on [^ ]+:[0-9]+' "$OUT/log" | grep -oE '[0-9]+$' || true)
-    [ -n "$port" ] && break
-    sleep 0.05
-  done
-  [ -n "$port" ] || { cat "$OUT/log"; exit 1; }
-  "$b/sentry-bench" "$@" --broker 127.0.0.1:$port --json 2>/dev/null | tail -1 |
+  start_sentryd "$b/sentryd" "$dir" "$OUT/log" >&2
+  "$b/sentry-bench" "$@" --broker 127.0.0.1:$PORT --json 2>/dev/null | tail -1 |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["records_per_sec"])'
-  kill "$PID"; wait "$PID" 2>/dev/null || true; PID=""
+  stop_sentryd || true
   rm -rf "$dir"; sync
 }
 

@@ -21,20 +21,11 @@ OUT=$(mktemp -d)
 trap 'stop_broker; rm -rf "$OUT"' EXIT
 PID=""
 
+. "$ROOT/bench/sentryd.sh"
 start_broker() {   # extra sentryd flags as arguments; sets PORT and PID
-  local dir=$OUT/data-$RANDOM
-  "$ROOT/build-release/sentryd" --data-dir "$dir" --port 0 --host 127.0.0.1 \
-      --stats.interval.ms 0 "$@" >"$OUT/sentryd.log" 2>&1 &
-  PID=$!
-  for _ in $(seq 100); do
-    PORT=$(grep -oE 'Listening for producer connections on [^ ]+:[0-9]+' "$OUT/sentryd.log" \
-           | grep -oE '[0-9]+$' || true)
-    [ -n "$PORT" ] && return 0
-    sleep 0.05
-  done
-  echo "sentryd did not start:"; cat "$OUT/sentryd.log"; exit 1
+  start_sentryd "$ROOT/build-release/sentryd" "$OUT/data-$RANDOM" "$OUT/sentryd.log" "$@"
 }
-stop_broker() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; PID=""; }
+stop_broker() { stop_sentryd; }
 # Each scenario's data is deleted when it is done: its page cache is freed, so
 # the next scenario starts from the same memory state instead of paying for
 # fresh guest memory because earlier scenarios' gigabytes are still cached.

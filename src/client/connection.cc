@@ -124,8 +124,7 @@ Result<Response> Connection::ReadFrame(int timeout_ms) {
   std::vector<uint8_t> frame(len);
   SENTRY_RETURN_IF_ERROR(ReadExact(frame.data(), len, timeout_ms));
   Response r;
-  const layout::HeaderFields h = layout::ReadHeader(frame.data());
-  r.header = {h.api_key, h.api_version, h.correlation_id};
+  r.header = layout::ReadHeader(frame.data());
   r.error_code = layout::ReadErrorCode(frame.data());
   r.body.assign(frame.begin() + protocol::kResponseHeaderBytes, frame.end());
   return r;

@@ -85,8 +85,7 @@ void NativeFrontend::OnBadLength(net::Session&, uint32_t length,
   if (length >= frame_layout::kRequestHeaderBytes) {
     code = ErrorCode::kMessageTooLarge;
     if (available.size() >= frame_layout::kLengthBytes + frame_layout::kRequestHeaderBytes) {
-      auto f = frame_layout::ReadHeader(available.data() + frame_layout::kLengthBytes);
-      h = {f.api_key, f.api_version, f.correlation_id};
+      h = frame_layout::ReadHeader(available.data() + frame_layout::kLengthBytes);
     }
   }
   WriteError(out, h, code);
@@ -95,8 +94,7 @@ void NativeFrontend::OnBadLength(net::Session&, uint32_t length,
 Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> frame,
                                 const std::shared_ptr<const void>& hold, ResponseOut& out,
                                 net::ParkedRead* parked) {
-  const auto f = frame_layout::ReadHeader(frame.data());
-  const RequestHeader h{f.api_key, f.api_version, f.correlation_id};
+  const RequestHeader h = frame_layout::ReadHeader(frame.data());
   if (h.api_key >= kApiKeyCount) return Malformed(out, h);
   if (h.api_version != kApiVersion) {
     WriteError(out, h, ErrorCode::kUnsupportedVersion);

@@ -25,11 +25,7 @@ constexpr size_t kLengthBytes = frame_layout::kLengthBytes;
 constexpr size_t kRequestHeaderBytes = frame_layout::kRequestHeaderBytes;
 constexpr size_t kResponseHeaderBytes = frame_layout::kResponseHeaderBytes;
 
-struct RequestHeader {
-  uint16_t api_key = 0;
-  uint16_t api_version = 0;
-  uint32_t correlation_id = 0;
-};
+// RequestHeader: frame_layout.h.
 
 class ByteReader {
  public:

@@ -37,13 +37,21 @@ static_assert(kResponseHeaderBytes == kErrorCodeOffset + sizeof(int16_t));
 // `p` points at the length prefix.
 inline uint32_t FrameLength(const uint8_t* p) { return GetU32(p + kLengthOffset); }
 
-// `h` points at the header (just after the length).
-struct HeaderFields {
+}  // namespace sentry::protocol::frame_layout
+
+namespace sentry::protocol {
+// The fields every request header carries (and a response header echoes).
+struct RequestHeader {
   uint16_t api_key = 0;
   uint16_t api_version = 0;
   uint32_t correlation_id = 0;
 };
-inline HeaderFields ReadHeader(const uint8_t* h) {
+}  // namespace sentry::protocol
+
+namespace sentry::protocol::frame_layout {
+
+// `h` points at the header (just after the length).
+inline RequestHeader ReadHeader(const uint8_t* h) {
   return {GetU16(h + kApiKeyOffset), GetU16(h + kApiVersionOffset),
           GetU32(h + kCorrelationIdOffset)};
 }

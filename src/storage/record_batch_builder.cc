@@ -97,19 +97,39 @@ bool ReadBytesField(const uint8_t** p, const uint8_t* end,
   return true;
 }
 
-// One record at *p (its length varint first), fields relative to `view`.
-Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t* end, int32_t i,
-                  DecodedRecord* r) {
+// A record's fields up to and including its key.
+struct RecordHead {
+  const uint8_t* end = nullptr;  // end of the record
+  int64_t ts_delta = 0;
+  int64_t off_delta = 0;
+  std::optional<std::string_view> key;
+};
+
+// Reads record `i` at *p (its length varint first) up to its key; *p ends
+// just after the key. The partitioner needs no more than this.
+Status ReadRecordHead(const uint8_t** p, const uint8_t* end, int32_t i, RecordHead* h) {
   int64_t len;
   if (!ReadVarlong(p, end, &len) || len < 1 || len > end - *p) {
     return Status::Corruption(fmt::format("record {}: bad length", i));
   }
-  const uint8_t* rend = *p + len;
+  h->end = *p + len;
   (*p)++;  // attributes
-  int64_t ts_delta, off_delta, nh;
-  if (!ReadVarlong(p, rend, &ts_delta) || !ReadVarlong(p, rend, &off_delta) ||
-      !ReadBytesField(p, rend, &r->key) || !ReadBytesField(p, rend, &r->value) ||
-      !ReadVarlong(p, rend, &nh) || nh < 0) {
+  if (!ReadVarlong(p, h->end, &h->ts_delta) || !ReadVarlong(p, h->end, &h->off_delta) ||
+      !ReadBytesField(p, h->end, &h->key)) {
+    return Status::Corruption(fmt::format("record {}: malformed field", i));
+  }
+  return Status::OK();
+}
+
+// One whole record at *p, fields relative to `view`.
+Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t* end, int32_t i,
+                  DecodedRecord* r) {
+  RecordHead head;
+  SENTRY_RETURN_IF_ERROR(ReadRecordHead(p, end, i, &head));
+  const uint8_t* rend = head.end;
+  r->key = head.key;
+  int64_t nh;
+  if (!ReadBytesField(p, rend, &r->value) || !ReadVarlong(p, rend, &nh) || nh < 0) {
     return Status::Corruption(fmt::format("record {}: malformed field", i));
   }
   for (int64_t h = 0; h < nh; h++) {
@@ -120,8 +140,8 @@ Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t*
     r->headers.emplace_back(*hk, hv);
   }
   if (*p != rend) return Status::Corruption(fmt::format("record {}: trailing bytes", i));
-  r->offset = view.base_offset() + off_delta;
-  r->timestamp = view.base_timestamp() + ts_delta;
+  r->offset = view.base_offset() + head.off_delta;
+  r->timestamp = view.base_timestamp() + head.ts_delta;
   return Status::OK();
 }
 
@@ -155,17 +175,9 @@ std::optional<std::string_view> FirstRecordKey(const uint8_t* batch, size_t size
   RecordBatchView view;
   if (!OpenUncompressed(batch, size, &view).ok() || view.records_count() < 1) return std::nullopt;
   const uint8_t* p = batch + kHeaderSize;
-  const uint8_t* end = batch + view.TotalSize();
-  int64_t len, ts_delta, off_delta;
-  if (!ReadVarlong(&p, end, &len) || len < 1 || len > end - p) return std::nullopt;
-  const uint8_t* rend = p + len;
-  p++;  // attributes
-  std::optional<std::string_view> key;
-  if (!ReadVarlong(&p, rend, &ts_delta) || !ReadVarlong(&p, rend, &off_delta) ||
-      !ReadBytesField(&p, rend, &key)) {
-    return std::nullopt;
-  }
-  return key;
+  RecordHead head;
+  if (!ReadRecordHead(&p, batch + view.TotalSize(), 0, &head).ok()) return std::nullopt;
+  return head.key;
 }
 
 }  // namespace sentry
