@@ -157,23 +157,23 @@ Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
   return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
 }
 
-void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, ResponseOut& out) {
+bool NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, ResponseOut& out) {
   core_->Finish(CoreOf(s), *c);
   const auto h = c->reply.Get<RequestHeader>();
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
     WriteError(out, h, ToNativeError(admin.result.code));
-    return;
+    return true;
   }
   const auto& w = static_cast<const WriteRequest&>(*c);
-  if (w.acks == 0) return;
+  if (w.acks == 0) return true;
   if (!w.status.ok()) {
     WriteError(out, h, ToNativeError(broker::FromStatus(w.status)));
-    return;
+    return true;
   }
   if (h.api_key == static_cast<uint16_t>(ApiKey::kOffsetCommit)) {
     WriteError(out, h, ErrorCode::kNone);  // the answer is the header alone
-    return;
+    return true;
   }
   ProduceResponse resp;
   resp.partition = w.partition->index();
@@ -181,6 +181,7 @@ void NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, Re
   resp.log_append_time = -1;
   resp.log_start_offset = w.partition->log()->log_start_offset();
   Respond(out, h, resp);
+  return true;
 }
 
 bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,
@@ -214,15 +215,16 @@ Outcome NativeFrontend::HandleFetch(broker::ClientSession& s, const Header& h, B
   auto state = std::make_unique<ParkedFetch>();
   state->header = h;
   state->op = op;
-  parked->partition = std::move(t.partition);
+  parked->partitions.push_back(std::move(t.partition));
   parked->deadline_ms = SteadyMillis() + req.max_wait_ms;
   parked->state = std::move(state);
   return Outcome::kParked;
 }
 
-bool NativeFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, ResponseOut& out) {
+bool NativeFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, net::Session&,
+                                   ResponseOut& out) {
   const auto& pf = static_cast<const ParkedFetch&>(*parked.state);
-  return AnswerFetch(pf.header, core_->Fetch(*parked.partition, pf.op, expired), out);
+  return AnswerFetch(pf.header, core_->Fetch(*parked.partitions.front(), pf.op, expired), out);
 }
 
 Outcome NativeFrontend::HandleListOffsets(broker::ClientSession& s, const Header& h,

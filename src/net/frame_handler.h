@@ -41,11 +41,11 @@ class ParkedState {
   virtual ~ParkedState() = default;
 };
 
-// A long-poll read waiting for data on `partition` (owned by the network
-// thread; woken when the partition's high watermark moves or at the deadline).
+// A long-poll read waiting for data on `partitions` (owned by the network
+// thread; woken when one of their high watermarks moves or at the deadline).
 struct ParkedRead {
   uint64_t conn_id = 0;
-  std::shared_ptr<pipeline::Partition> partition;
+  std::vector<std::shared_ptr<pipeline::Partition>> partitions;
   int64_t deadline_ms = 0;
   std::unique_ptr<ParkedState> state;
 };
@@ -79,11 +79,15 @@ class FrameHandler {
   // An operation of this connection came back and the connection is still
   // open: answer it. Called only then; a side effect that must happen
   // whatever became of the connection belongs in the Completion's on_done,
-  // which the network layer runs before this (or instead of it).
-  virtual void OnCompletion(pipeline::CompletionPtr c, Session& s, ResponseOut& out) = 0;
+  // which the network layer runs before this (or instead of it). Returns
+  // true when this ends the request that OnFrame answered kSubmitted (a
+  // request may wait for several operations, e.g. a Kafka produce to many
+  // partitions, and end with the last of them).
+  virtual bool OnCompletion(pipeline::CompletionPtr c, Session& s, ResponseOut& out) = 0;
   // Re-checks a parked read; answers and returns true when it is satisfied,
   // its partition was deleted, or `expired`.
-  virtual bool OnParkedReady(ParkedRead& parked, bool expired, ResponseOut& out) = 0;
+  virtual bool OnParkedReady(ParkedRead& parked, bool expired, Session& s,
+                             ResponseOut& out) = 0;
 };
 
 }  // namespace sentry::net

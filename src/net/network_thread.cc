@@ -187,7 +187,7 @@ void NetworkThread::ProcessFrames(Connection* c) {
       case Outcome::kParked:
         c->inflight++;
         parked.conn_id = c->id;
-        parked.partition->AddWatcher(index_);
+        for (auto& part : parked.partitions) part->AddWatcher(index_);
         parked_.push_back(std::move(parked));
         break;
       case Outcome::kClose: c->closing = true; return;
@@ -238,11 +238,15 @@ void NetworkThread::AfterIo(Connection* c) {
   }
 }
 
+void NetworkThread::Unwatch(ParkedRead& pr) {
+  for (auto& p : pr.partitions) p->RemoveWatcher(index_);
+}
+
 void NetworkThread::CloseConnection(Connection* c) {
   const uint64_t id = c->id;
   for (size_t i = 0; i < parked_.size();) {
     if (parked_[i].conn_id == id) {
-      parked_[i].partition->RemoveWatcher(index_);
+      Unwatch(parked_[i]);
       parked_[i] = std::move(parked_.back());
       parked_.pop_back();
     } else {
@@ -316,17 +320,18 @@ void NetworkThread::OnCompletionMessage(Message& m, std::vector<uint64_t>* touch
   auto it = conns_.find(m.completion->route.conn_id);
   if (it == conns_.end()) return;  // asker gone: freed with the message
   Connection* c = it->second.get();
-  c->handler->OnCompletion(std::move(m.completion), *c->session, *c);
-  c->inflight--;
+  if (c->handler->OnCompletion(std::move(m.completion), *c->session, *c)) c->inflight--;
   touched->push_back(c->id);
 }
 
 void NetworkThread::OnWakeMessage(Message& m, std::vector<uint64_t>* touched) {
   for (size_t k = 0; k < parked_.size();) {
     ParkedRead& pr = parked_[k];
-    auto it = pr.partition == m.partition ? conns_.find(pr.conn_id) : conns_.end();
-    if (it != conns_.end() && it->second->handler->OnParkedReady(pr, false, *it->second)) {
-      pr.partition->RemoveWatcher(index_);
+    const bool watches =
+        std::find(pr.partitions.begin(), pr.partitions.end(), m.partition) != pr.partitions.end();
+    auto it = watches ? conns_.find(pr.conn_id) : conns_.end();
+    if (it != conns_.end() && it->second->handler->OnParkedReady(pr, false, *it->second->session, *it->second)) {
+      Unwatch(pr);
       it->second->inflight--;
       touched->push_back(pr.conn_id);
       pr = std::move(parked_.back());
@@ -376,10 +381,10 @@ void NetworkThread::ExpireParked(int64_t now) {
       continue;
     }
     auto it = conns_.find(pr.conn_id);
-    pr.partition->RemoveWatcher(index_);
+    Unwatch(pr);
     Connection* c = it == conns_.end() ? nullptr : it->second.get();
     if (c) {
-      c->handler->OnParkedReady(pr, true, *c);
+      c->handler->OnParkedReady(pr, true, *c->session, *c);
       c->inflight--;
     }
     pr = std::move(parked_.back());

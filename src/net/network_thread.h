@@ -90,6 +90,8 @@ class NetworkThread final : public pipeline::CompletionSink {
   bool Paused(const Connection* c) const;
   void AfterIo(Connection* c);  // flush output, close when done/broken
   void CloseConnection(Connection* c);
+  // Drops the watches a parked read holds on its partitions.
+  void Unwatch(ParkedRead& pr);
   void RejectFrame(Connection* c, uint32_t len);
   void OnConnectionMessage(Message& m, std::vector<uint64_t>* touched);
   void OnCompletionMessage(Message& m, std::vector<uint64_t>* touched);
