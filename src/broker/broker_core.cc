@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/murmur2.h"
+#include "storage/batch_walker.h"
 #include "storage/record_batch_builder.h"
 
 namespace sentry::broker {
@@ -20,13 +21,40 @@ namespace {
 constexpr int64_t kOffsetCommitTimeoutMs = 30000;
 constexpr int64_t kListLatest = -1;
 constexpr int64_t kListEarliest = -2;
+constexpr int64_t kListMaxTimestamp = -3;
+constexpr size_t kWalkChunkBytes = 1 << 20;
 }  // namespace
 
 BrokerCore::BrokerCore(TopicRegistry* registry, OffsetStore* offsets,
                        pipeline::Pipeline* pipeline, AdminExecutor* admin,
-                       BrokerIdentity identity, WakeFn wake)
+                       BrokerIdentity identity, WakeFn wake, ProducerIds* producer_ids)
     : registry_(registry), offsets_(offsets), pipeline_(pipeline), admin_(admin),
-      identity_(std::move(identity)), wake_(std::move(wake)) {}
+      identity_(std::move(identity)), wake_(std::move(wake)), producer_ids_(producer_ids) {}
+
+Error BrokerCore::ValidateCreateTopic(
+    std::string_view name, int32_t partitions,
+    const std::vector<std::pair<std::string, std::string>>& configs, TopicConfig* cfg) const {
+  std::vector<std::pair<std::string_view, std::string_view>> views(configs.begin(),
+                                                                   configs.end());
+  return registry_->Validate(name, partitions, views, cfg);
+}
+
+Result<int64_t> BrokerCore::NewProducerId() {
+  if (!producer_ids_) return Status::NotSupported("idempotent producers are not enabled");
+  return producer_ids_->Next();
+}
+
+std::shared_ptr<const Topic> BrokerCore::FindTopic(std::string_view name) const {
+  return registry_->Find(name);
+}
+
+std::vector<GroupOffset> BrokerCore::CommittedOffsetsOf(std::string_view group) {
+  std::vector<GroupOffset> out;
+  for (auto& [topic, partition, committed] : offsets_->GroupOffsets(group)) {
+    out.push_back({std::move(topic), partition, std::move(committed)});
+  }
+  return out;
+}
 
 std::shared_ptr<Partition> BrokerCore::FindPartition(std::string_view topic, int32_t partition) {
   auto t = registry_->Find(topic);
@@ -185,6 +213,30 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
     l.offset = log->log_end_offset();
   } else if (timestamp == kListEarliest) {
     l.offset = log->log_start_offset();
+  } else if (timestamp == kListMaxTimestamp) {
+    // No index keeps the maximum: walk the batch headers (O(log size)).
+    const int64_t end = log->high_watermark();
+    for (int64_t at = log->log_start_offset(); at < end;) {
+      auto rr = log->Read(at, kWalkChunkBytes);
+      if (!rr.ok() || rr->size == 0) break;
+      WalkOptions wo;
+      wo.verify_crc = false;  // verified when appended
+      wo.zeros_end_log = false;
+      BatchWalker walker(rr->bytes(), 0, wo);
+      WalkedBatch wb;
+      const int64_t before = at;
+      while (walker.Next(&wb)) {
+        if (wb.view.max_timestamp() > l.timestamp) {
+          l.timestamp = wb.view.max_timestamp();
+          l.offset = wb.view.last_offset();
+        }
+        at = wb.view.last_offset() + 1;
+      }
+      if (at == before) {
+        l.error = Errc::kStorage;
+        break;
+      }
+    }
   } else if (timestamp < 0) {
     l.error = Errc::kInvalidRequest;
   } else {

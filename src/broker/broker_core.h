@@ -26,6 +26,7 @@
 #include "broker/admin_executor.h"
 #include "broker/error.h"
 #include "broker/offset_store.h"
+#include "broker/producer_ids.h"
 #include "broker/topic_registry.h"
 #include "pipeline/pipeline.h"
 
@@ -111,11 +112,19 @@ struct TopicState {
   std::vector<PartitionState> partitions;
 };
 
+struct GroupOffset {
+  std::string topic;
+  int32_t partition = 0;
+  CommittedOffset committed;
+};
+
 class BrokerCore {
  public:
   using WakeFn = std::function<void(const std::shared_ptr<pipeline::Partition>&)>;
+  // `producer_ids` may be null: idempotent producers are then refused.
   BrokerCore(TopicRegistry* registry, OffsetStore* offsets, pipeline::Pipeline* pipeline,
-             AdminExecutor* admin, BrokerIdentity identity, WakeFn wake);
+             AdminExecutor* admin, BrokerIdentity identity, WakeFn wake,
+             ProducerIds* producer_ids = nullptr);
 
   const BrokerIdentity& identity() const { return identity_; }
 
@@ -137,6 +146,14 @@ class BrokerCore {
                          std::vector<std::pair<std::string, std::string>> configs);
   bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
 
+  // What SubmitCreateTopic would refuse, without creating (validate only).
+  Error ValidateCreateTopic(std::string_view name, int32_t partitions,
+                            const std::vector<std::pair<std::string, std::string>>& configs,
+                            TopicConfig* cfg) const;
+
+  // A new idempotent producer id (never handed out before, across restarts).
+  Result<int64_t> NewProducerId();
+
   // A completion of `s` came back to its open connection (the network
   // layer has already run its on_done): ends the session's wait on it.
   void Finish(ClientSession& s, const pipeline::Completion& c);
@@ -146,12 +163,19 @@ class BrokerCore {
   // Reads from `p`; when not `final` and fewer than min_bytes are there,
   // returns ready = false (the caller parks until the partition moves).
   FetchResult Fetch(pipeline::Partition& p, const FetchOp& op, bool final);
-  // timestamp -1: log end; -2: log start; >= 0: first offset at or after it.
+  // timestamp -1: log end; -2: log start; -3: the batch with the largest
+  // timestamp (its last offset; walks the log); >= 0: first offset at or
+  // after it.
   OffsetLookup ListOffsets(pipeline::Partition& p, int64_t timestamp);
   // Every topic when `names` is empty.
   std::vector<TopicState> Describe(std::span<const std::string_view> names);
   Errc CommittedOffsetOf(std::string_view group, std::string_view topic, int32_t partition,
                          CommittedOffset* out);
+  // Every committed offset of `group`, by topic then partition.
+  std::vector<GroupOffset> CommittedOffsetsOf(std::string_view group);
+  // A topic's configuration; null when there is no such topic.
+  std::shared_ptr<const Topic> FindTopic(std::string_view name) const;
+  const TopicConfig& topic_defaults() const { return registry_->defaults(); }
 
  private:
   std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition);
@@ -164,6 +188,7 @@ class BrokerCore {
   AdminExecutor* const admin_;
   const BrokerIdentity identity_;
   const WakeFn wake_;
+  ProducerIds* const producer_ids_;
 };
 
 }  // namespace sentry::broker

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
+
 #include "common/endian.h"
 #include "storage/record_batch_builder.h"
 
@@ -44,6 +46,24 @@ CommittedOffset OffsetStore::Get(std::string_view group, std::string_view topic,
   MutexLock l(&mu_);
   auto it = offsets_.find(key);
   return it == offsets_.end() ? CommittedOffset{} : it->second;
+}
+
+std::vector<std::tuple<std::string, int32_t, CommittedOffset>> OffsetStore::GroupOffsets(
+    std::string_view group) const {
+  // Keys are group \0 topic \0 partition: one group is one key range.
+  std::string prefix(group);
+  prefix.push_back('\0');
+  std::vector<std::tuple<std::string, int32_t, CommittedOffset>> out;
+  MutexLock l(&mu_);
+  for (auto it = offsets_.lower_bound(prefix);
+       it != offsets_.end() && it->first.compare(0, prefix.size(), prefix) == 0; ++it) {
+    std::string_view rest = std::string_view(it->first).substr(prefix.size());
+    const size_t sep = rest.find('\0');
+    if (sep == std::string_view::npos) continue;
+    out.emplace_back(std::string(rest.substr(0, sep)),
+                     std::atoi(std::string(rest.substr(sep + 1)).c_str()), it->second);
+  }
+  return out;
 }
 
 size_t OffsetStore::size() const {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <vector>
 
 #include "common/mutex.h"
@@ -38,6 +39,9 @@ class OffsetStore {
   void Apply(const std::string& key, int64_t offset, std::string metadata, int64_t log_offset);
   CommittedOffset Get(std::string_view group, std::string_view topic, int32_t partition) const;
   size_t size() const;
+  // Every committed offset of `group`: (topic, partition, offset).
+  std::vector<std::tuple<std::string, int32_t, CommittedOffset>> GroupOffsets(
+      std::string_view group) const;
 
  private:
   std::shared_ptr<pipeline::Partition> log_;

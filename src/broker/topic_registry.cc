@@ -11,6 +11,10 @@
 #include <filesystem>
 #include <toml++/toml.h>
 
+#include <charconv>
+#include <cstring>
+#include <random>
+
 #include "common/clock.h"
 #include "common/file_util.h"
 #include "recovery/log_loader.h"
@@ -23,10 +27,57 @@ namespace {
 constexpr const char* kTopicsDir = "__topics";
 constexpr const char* kReservedName = "__consumer_offsets";
 
-std::string SerializeTopic(const std::string& name, int32_t partitions, const TopicConfig& c) {
+using TopicId = std::array<uint8_t, 16>;
+
+std::string IdToHex(const TopicId& id) {
+  std::string s;
+  for (uint8_t b : id) s += fmt::format("{:02x}", b);
+  return s;
+}
+
+bool IdFromHex(std::string_view hex, TopicId* id) {
+  if (hex.size() != 32) return false;
+  for (size_t i = 0; i < 16; i++) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(hex.data() + 2 * i, hex.data() + 2 * i + 2, v, 16);
+    if (ec != std::errc() || p != hex.data() + 2 * i + 2) return false;
+    (*id)[i] = static_cast<uint8_t>(v);
+  }
+  return true;
+}
+
+TopicId RandomTopicId() {
+  std::random_device rd;
+  TopicId id;
+  for (size_t i = 0; i < id.size(); i += 4) {
+    const uint32_t r = rd();
+    std::memcpy(id.data() + i, &r, 4);
+  }
+  id[6] = static_cast<uint8_t>((id[6] & 0x0F) | 0x40);  // UUID version 4
+  id[8] = static_cast<uint8_t>((id[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  return id;
+}
+
+// For topics persisted before ids existed: stable across restarts.
+TopicId TopicIdFromName(std::string_view name) {
+  TopicId id;
+  uint64_t h1 = 1469598103934665603ULL, h2 = 0x9E3779B97F4A7C15ULL;
+  for (unsigned char c : name) {
+    h1 = (h1 ^ c) * 1099511628211ULL;
+    h2 = (h2 ^ c) * 0x100000001B3ULL + 0x7F;
+  }
+  std::memcpy(id.data(), &h1, 8);
+  std::memcpy(id.data() + 8, &h2, 8);
+  id[6] = static_cast<uint8_t>((id[6] & 0x0F) | 0x40);
+  id[8] = static_cast<uint8_t>((id[8] & 0x3F) | 0x80);
+  return id;
+}
+
+std::string SerializeTopic(const std::string& name, const TopicId& id, int32_t partitions,
+                           const TopicConfig& c) {
   std::string s = fmt::format("# Sentry topic metadata; written atomically by the broker.\n"
-                              "name = \"{}\"\npartitions = {}\n\n[config]\n",
-                              name, partitions);
+                              "name = \"{}\"\nid = \"{}\"\npartitions = {}\n\n[config]\n",
+                              name, IdToHex(id), partitions);
   for (auto& [k, v] : c.ToMap()) s += fmt::format("\"{}\" = \"{}\"\n", k, v);
   return s;
 }
@@ -58,11 +109,12 @@ std::string TopicRegistry::MetadataPath(std::string_view topic) const {
 }
 
 Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
-                                                        int32_t partitions,
+                                                        const TopicId& id, int32_t partitions,
                                                         const TopicConfig& config,
                                                         LoadSummary* summary) {
   auto topic = std::make_shared<Topic>();
   topic->name = name;
+  topic->id = id;
   topic->config = config;
   LogConfig log_cfg = config.ToLogConfig();
   log_cfg.file.prefaulter = prefaulter_;
@@ -107,9 +159,13 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
     std::string name = entry.path().stem().string();
     TopicConfig cfg = defaults_;
     int64_t partitions = 0;
+    TopicId id = TopicIdFromName(name);
     try {
       toml::table t = toml::parse_file(entry.path().string());
       partitions = t["partitions"].value_or<int64_t>(0);
+      if (auto hex = t["id"].value<std::string>(); hex && !IdFromHex(*hex, &id)) {
+        return Status::Corruption(entry.path().string() + ": bad topic id");
+      }
       if (auto* c = t["config"].as_table()) {
         for (auto&& [k, v] : *c) {
           auto sv = v.value<std::string>();
@@ -125,7 +181,7 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
       return Status::Corruption(fmt::format("{}: bad topic name or partition count {}",
                                             entry.path().string(), partitions));
     }
-    SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, static_cast<int32_t>(partitions), cfg, summary));
+    SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, id, static_cast<int32_t>(partitions), cfg, summary));
     for (int32_t p = 0; p < partitions; p++) known_dirs.insert(fmt::format("{}-{}", name, p));
     {
       WriterLock l(&mu_);
@@ -165,7 +221,7 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   TopicConfig cfg;
   cfg.segment_bytes = 64 << 20;
   cfg.index_max_entries = 1 << 20;
-  SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, 1, cfg, summary));
+  SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, TopicIdFromName(name), 1, cfg, summary));
   SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directory may be new
   auto p = topic->partitions[0];
   WriterLock l(&mu_);
@@ -173,9 +229,10 @@ Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const s
   return p;
 }
 
-Error TopicRegistry::Create(
+Error TopicRegistry::Validate(
     std::string_view name, int32_t partitions,
-    const std::vector<std::pair<std::string_view, std::string_view>>& configs) {
+    const std::vector<std::pair<std::string_view, std::string_view>>& configs,
+    TopicConfig* cfg) const {
   if (!ValidTopicName(name) || name == kReservedName) {
     return {Errc::kInvalidTopic, fmt::format("invalid topic name '{}'", name)};
   }
@@ -183,22 +240,31 @@ Error TopicRegistry::Create(
     return {Errc::kInvalidPartitions,
             fmt::format("partition count {} is outside [1, {}]", partitions, max_partitions_)};
   }
-  TopicConfig cfg = defaults_;
+  *cfg = defaults_;
   for (auto& [k, v] : configs) {
-    Status s = cfg.Set(k, v);
+    Status s = cfg->Set(k, v);
     if (!s.ok()) return {Errc::kInvalidConfig, s.message()};
   }
-  MutexLock admin(&admin_mu_);
   if (Find(name)) {
     return {Errc::kTopicAlreadyExists, fmt::format("topic '{}' already exists", name)};
   }
+  return {};
+}
+
+Error TopicRegistry::Create(
+    std::string_view name, int32_t partitions,
+    const std::vector<std::pair<std::string_view, std::string_view>>& configs) {
+  TopicConfig cfg;
+  MutexLock admin(&admin_mu_);
+  if (Error e = Validate(name, partitions, configs, &cfg); !e.ok()) return e;
   std::string sname(name);
-  auto topic = OpenTopic(sname, partitions, cfg, nullptr);
+  const TopicId id = RandomTopicId();
+  auto topic = OpenTopic(sname, id, partitions, cfg, nullptr);
   // The partition directories are new entries of the data directory: a power
   // cut before this fsync could forget them (and everything in them), whatever
   // was synced inside. Then the metadata, which makes the topic exist.
   Status s = topic.ok() ? SyncDirectory(data_dir_) : topic.status();
-  if (s.ok()) s = WriteFileAtomically(MetadataPath(name), SerializeTopic(sname, partitions, cfg));
+  if (s.ok()) s = WriteFileAtomically(MetadataPath(name), SerializeTopic(sname, id, partitions, cfg));
   if (!s.ok()) {
     std::error_code ec;
     for (int32_t p = 0; p < partitions; p++) fs::remove_all(PartitionDir(name, p), ec);

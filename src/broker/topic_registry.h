@@ -6,6 +6,7 @@
 // from any thread; they serialise on an admin mutex. LoadAll before serving.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <set>
@@ -26,6 +27,10 @@ namespace sentry::broker {
 
 struct Topic {
   std::string name;
+  // A random id given at creation and persisted with the topic (Kafka's
+  // topic ID): a topic deleted and created again under the same name has a
+  // new one. Topics created before ids existed get one derived from their name.
+  std::array<uint8_t, 16> id{};
   TopicConfig config;
   std::vector<std::shared_ptr<pipeline::Partition>> partitions;
 };
@@ -51,7 +56,14 @@ class TopicRegistry {
   std::vector<std::pair<std::string, PartitionLog*>> AllLogs(
       std::vector<std::shared_ptr<const void>>* keep_alive) const;
   Error Create(std::string_view name, int32_t partitions,
-                     const std::vector<std::pair<std::string_view, std::string_view>>& configs);
+               const std::vector<std::pair<std::string_view, std::string_view>>& configs);
+  // What Create would refuse, without creating anything (validate_only);
+  // *cfg = the topic's configuration. Racy against a concurrent Create of the
+  // same name, as Kafka's validate_only is.
+  Error Validate(std::string_view name, int32_t partitions,
+                 const std::vector<std::pair<std::string_view, std::string_view>>& configs,
+                 TopicConfig* cfg) const;
+  const TopicConfig& defaults() const { return defaults_; }
   // Marks the partitions deleted, waits until their writers are past any
   // append in progress, wakes parked fetches (`wake`), then removes the files.
   Error Delete(std::string_view name,
@@ -73,7 +85,8 @@ class TopicRegistry {
   void set_drop_behind_bytes(uint64_t n) { drop_behind_bytes_ = n; }
 
  private:
-  Result<std::shared_ptr<Topic>> OpenTopic(const std::string& name, int32_t partitions,
+  Result<std::shared_ptr<Topic>> OpenTopic(const std::string& name, const std::array<uint8_t, 16>& id,
+                                           int32_t partitions,
                                            const TopicConfig& config, LoadSummary* summary);
   std::string PartitionDir(std::string_view topic, int32_t p) const;
   std::string MetadataPath(std::string_view topic) const;
