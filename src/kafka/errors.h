@@ -1,0 +1,42 @@
+// Kafka's error codes (the subset this broker answers with), as on the wire.
+#pragma once
+
+#include <cstdint>
+
+namespace sentry::kafka {
+
+enum class ErrorCode : int16_t {
+  kUnknownServerError = -1,
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kLeaderNotAvailable = 5,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kCoordinatorNotAvailable = 15,
+  kInvalidTopicException = 17,
+  kRecordListTooLarge = 18,
+  kInvalidRequiredAcks = 21,
+  kIllegalGeneration = 22,
+  kInvalidGroupId = 24,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidReplicaAssignment = 39,
+  kInvalidConfig = 40,
+  kInvalidRequest = 42,
+  kPolicyViolation = 44,
+  kOutOfOrderSequenceNumber = 45,
+  kDuplicateSequenceNumber = 46,
+  kInvalidProducerEpoch = 47,
+  kKafkaStorageError = 56,
+  kUnknownProducerId = 59,
+  kTransactionalIdAuthorizationFailed = 53,
+  kUnknownTopicId = 100,
+};
+
+constexpr int16_t Code(ErrorCode e) { return static_cast<int16_t>(e); }
+
+}  // namespace sentry::kafka
