@@ -34,6 +34,7 @@ Broker::~Broker() {
 }
 
 int Broker::port() const { return server_ ? server_->port() : 0; }
+int Broker::kafka_port() const { return kafka_server_ ? kafka_server_->port() : -1; }
 
 Status Broker::LockDataDir() {
   std::error_code ec;
@@ -130,14 +131,33 @@ Status Broker::Start() {
 
   server_ = std::make_unique<net::Server>(net_ptrs, cfg_.max_connections, &open_connections_);
   SENTRY_RETURN_IF_ERROR(server_->Listen(cfg_.host, cfg_.port));
+  if (cfg_.kafka_port >= 0) {
+    kafka_server_ =
+        std::make_unique<net::Server>(net_ptrs, cfg_.max_connections, &open_connections_);
+    SENTRY_RETURN_IF_ERROR(kafka_server_->Listen(cfg_.host, cfg_.kafka_port));
+  }
+  const std::string advertised =
+      cfg_.advertised_host.empty() ? AdvertisedHost(cfg_.host) : cfg_.advertised_host;
+  producer_ids_ = std::make_unique<broker::ProducerIds>(cfg_.data_dir);
+  SENTRY_RETURN_IF_ERROR(producer_ids_->Load());
   admin_ = std::make_unique<broker::AdminExecutor>(sinks);
   core_ = std::make_unique<broker::BrokerCore>(
       registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
-      broker::BrokerIdentity{cfg_.broker_id, AdvertisedHost(cfg_.host), server_->port()},
+      broker::BrokerIdentity{cfg_.broker_id, advertised, server_->port()},
       [this](const std::shared_ptr<pipeline::Partition>& p) {
         for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
-      });
+      },
+      producer_ids_.get());
   native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
+  if (kafka_server_) {
+    frontend::KafkaOptions kopt;
+    kopt.advertised_host = advertised;
+    kopt.port = kafka_server_->port();
+    kopt.auto_create_topics = cfg_.auto_create_topics;
+    kopt.default_partitions = cfg_.num_partitions;
+    kopt.broker_configs = cfg_.Describe();
+    kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
+  }
   recovery::MaintenanceOptions mopt;
   mopt.data_dir = cfg_.data_dir;
   mopt.checkpoint_interval_ms = cfg_.checkpoint_interval_ms;
@@ -161,7 +181,14 @@ Status Broker::Start() {
                  cfg_.realtime_priority);
   }
   server_->Start(native_.get());
+  if (kafka_server_) kafka_server_->Start(kafka_.get());
   spdlog::info("Listening for producer connections on {}:{}", cfg_.host, server_->port());
+  if (kafka_server_) {
+    spdlog::info("Listening for Kafka protocol connections on {}:{} (advertised as {}:{})",
+                 cfg_.host, kafka_server_->port(), advertised, kafka_server_->port());
+  } else {
+    spdlog::info("Kafka protocol listener off (kafka.port=-1)");
+  }
   last_stats_.at_ms = SteadyMillis();
   return Status::OK();
 }
@@ -178,6 +205,7 @@ void Broker::StopThreads() {
   if (!threads_running_) return;
   threads_running_ = false;
   if (server_) server_->Stop();
+  if (kafka_server_) kafka_server_->Stop();
   for (auto& n : nets_) n->Stop(cfg_.shutdown_grace_ms);
   admin_->Stop();     // before the writers: a delete waits for them
   pipeline_->Stop();  // everything queued is appended and completed

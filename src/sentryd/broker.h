@@ -23,6 +23,7 @@
 #include "broker/offset_store.h"
 #include "broker/topic_registry.h"
 #include "common/status.h"
+#include "frontend/kafka_frontend.h"
 #include "frontend/native_frontend.h"
 #include "net/network_thread.h"
 #include "net/server.h"
@@ -45,6 +46,8 @@ class Broker {
   Status Start();
   // The native listener's port (after Start; useful with port 0).
   int port() const;
+  // The Kafka listener's port (after Start), -1 when it is off.
+  int kafka_port() const;
   // The periodic stats line (stats.interval.ms).
   void LogStats();
   // Clean shutdown. OK when the clean-shutdown marker was written.
@@ -70,8 +73,11 @@ class Broker {
   std::unique_ptr<broker::AdminExecutor> admin_;
   std::unique_ptr<recovery::Maintenance> maintenance_;
   std::unique_ptr<net::Server> server_;
+  std::unique_ptr<net::Server> kafka_server_;
+  std::unique_ptr<broker::ProducerIds> producer_ids_;
   std::unique_ptr<broker::BrokerCore> core_;
   std::unique_ptr<frontend::NativeFrontend> native_;
+  std::unique_ptr<frontend::KafkaFrontend> kafka_;
 
   struct StatsMark {
     uint64_t records = 0, bytes_in = 0, bytes_out = 0, syncs = 0, sync_us = 0;

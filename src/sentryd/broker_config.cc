@@ -67,6 +67,35 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  return Status::OK();
                }});
   add_small("port", "TCP port for clients (0 = pick a free port and log it)", &c->port, 0, 65535);
+  add_small("kafka.port",
+            "TCP port of the Apache Kafka protocol listener (0 = pick a free port and log it, "
+            "-1 = off)",
+            &c->kafka_port, -1, 65535);
+  s.push_back({"advertised.host",
+               "host name clients are told to connect to (Kafka METADATA); default: the listen "
+               "address, 127.0.0.1 when that is 0.0.0.0",
+               c->advertised_host, [c](const std::string& v) {
+                 c->advertised_host = v;
+                 return Status::OK();
+               }});
+  s.push_back({"auto.create.topics.enable",
+               "create a topic a Kafka client asks METADATA about when it does not exist",
+               c->auto_create_topics ? "true" : "false", [c](const std::string& v) {
+                 if (v != "true" && v != "false") {
+                   return Status::InvalidArgument("auto.create.topics.enable: '" + v +
+                                                  "' is not true or false");
+                 }
+                 c->auto_create_topics = v == "true";
+                 return Status::OK();
+               }});
+  s.push_back({"num.partitions",
+               "partitions of an auto-created topic, or of a Kafka CreateTopics with -1",
+               std::to_string(c->num_partitions), [c](const std::string& v) {
+                 int64_t x;
+                 SENTRY_RETURN_IF_ERROR(ParseInt("num.partitions", v, 1, 100000, &x));
+                 c->num_partitions = static_cast<int32_t>(x);
+                 return Status::OK();
+               }});
   s.push_back({"broker.id", "id reported in METADATA", std::to_string(c->broker_id),
                [c](const std::string& v) {
                  int64_t x;
@@ -180,6 +209,13 @@ void Flatten(const toml::table& t, const std::string& prefix,
 }
 
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> BrokerConfig::Describe() const {
+  BrokerConfig copy = *this;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& s : MakeSettings(&copy)) out.emplace_back(s.name, s.def);
+  return out;
+}
 
 bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_code) {
   *out = BrokerConfig{};

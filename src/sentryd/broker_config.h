@@ -7,6 +7,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "broker/topic_config.h"
 #include "common/status.h"
@@ -16,7 +18,11 @@ namespace sentry::sentryd {
 struct BrokerConfig {
   std::string data_dir = "./data";          // --data-dir (Kafka: log.dirs)
   std::string host = "0.0.0.0";             // --host
-  int port = 7070;                          // --port
+  int port = 7070;                          // --port (native protocol)
+  int kafka_port = 9092;                    // kafka.port (-1 = off, 0 = pick a free port)
+  std::string advertised_host;              // advertised.host ("" = the listen address)
+  bool auto_create_topics = false;          // auto.create.topics.enable
+  int32_t num_partitions = 1;               // num.partitions (auto-created / -1 partitions)
   std::string config_file;                  // --config
   int32_t broker_id = 0;                    // broker.id
   int num_network_threads = 1;              // num.network.threads
@@ -43,6 +49,8 @@ struct BrokerConfig {
   // *exit_code = 0; on error, prints the reason and sets *exit_code = 2.
   // Returns true when the broker should start.
   static bool Parse(int argc, char** argv, BrokerConfig* out, int* exit_code);
+  // Every setting with its value (what Kafka's DescribeConfigs shows).
+  std::vector<std::pair<std::string, std::string>> Describe() const;
 };
 
 }  // namespace sentry::sentryd

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -37,6 +38,10 @@ bool BrokerProcess::Start() {
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return false;
   std::vector<std::string> args = {SentrydPath(), "--data-dir", data_dir_, "--port", "0",
                                    "--host", "127.0.0.1", "--stats.interval.ms", "0"};
+  // The Kafka listener on a free port too, unless the test chose one.
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--kafka.port") == extra_args_.end()) {
+    args.insert(args.end(), {"--kafka.port", "0"});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -57,13 +62,20 @@ bool BrokerProcess::Start() {
   reader_ = std::thread([this, fd = pipefd[0]] { ReadOutput(fd); });
   std::unique_lock<std::mutex> l(mu_);
   static const std::regex kListening("Listening for producer connections on [^ ]+:(\\d+)");
+  static const std::regex kKafka("Listening for Kafka protocol connections on [^ ]+:(\\d+)");
   std::smatch m;
+  // The Kafka line (or the line saying it is off) follows the native one.
+  auto started = [&] {
+    return std::regex_search(output_, m, kListening) &&
+           (std::regex_search(output_, kKafka) ||
+            output_.find("Kafka protocol listener off") != std::string::npos);
+  };
   bool ok = cv_.wait_for(l, std::chrono::seconds(20), [&] {
-    return std::regex_search(output_, m, kListening) || output_closed_ ||
-           output_.find("[critical]") != std::string::npos;
+    return started() || output_closed_ || output_.find("[critical]") != std::string::npos;
   });
-  if (!ok || !std::regex_search(output_, m, kListening)) return false;
+  if (!ok || !started()) return false;
   port_ = std::stoi(m[1]);
+  kafka_port_ = std::regex_search(output_, m, kKafka) ? std::stoi(m[1]) : -1;
   return true;
 }
 

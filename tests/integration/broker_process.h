@@ -31,6 +31,8 @@ class BrokerProcess {
   void Kill();
   bool running() const { return pid_ > 0; }
   int port() const { return port_; }
+  // The Kafka protocol listener's port; -1 when it is off.
+  int kafka_port() const { return kafka_port_; }
   pid_t pid() const { return pid_; }
   // Everything the broker printed so far.
   std::string Output();
@@ -53,6 +55,7 @@ class BrokerProcess {
   pid_t pid_ = -1;
   int fd_limit_ = 0;
   int port_ = 0;
+  int kafka_port_ = -1;
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;

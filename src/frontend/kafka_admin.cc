@@ -1,0 +1,258 @@
+// Kafka CreateTopics, DeleteTopics (one admin operation per topic, in turn,
+// on the broker's admin thread) and DescribeConfigs.
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "frontend/kafka_errors.h"
+#include "frontend/kafka_frontend.h"
+#include "frontend/kafka_session.h"
+
+namespace sentry::frontend {
+
+using kafka::ErrorCode;
+using net::Outcome;
+using net::ResponseOut;
+
+namespace {
+
+constexpr int16_t kCreateTopicsKey = static_cast<int16_t>(kafka::ApiKey::kCreateTopics);
+constexpr int16_t kDeleteTopicsKey = static_cast<int16_t>(kafka::ApiKey::kDeleteTopics);
+constexpr int8_t kResourceTopic = 2;
+constexpr int8_t kResourceBroker = 4;
+// Kafka's ConfigSource values.
+constexpr int8_t kSourceTopic = 1;         // DYNAMIC_TOPIC_CONFIG
+constexpr int8_t kSourceStaticBroker = 4;  // STATIC_BROKER_CONFIG
+constexpr int8_t kSourceDefault = 5;       // DEFAULT_CONFIG
+
+struct ConfigEntry {
+  std::string name;
+  std::string value;
+  int8_t source = kSourceDefault;
+  bool read_only = false;
+};
+
+// A topic's settings; those that differ from the broker default are the
+// topic's own (Kafka's "dynamic topic config"), the rest are defaults.
+std::vector<ConfigEntry> TopicEntries(const broker::TopicConfig& c,
+                                      const broker::TopicConfig& defaults) {
+  const auto mine = c.ToMap();
+  const auto base = defaults.ToMap();
+  std::vector<ConfigEntry> out;
+  for (const auto& [k, v] : mine) {
+    auto it = base.find(k);
+    out.push_back({k, v, it != base.end() && it->second == v ? kSourceDefault : kSourceTopic});
+  }
+  return out;
+}
+
+void Settle(PendingAdmin::Item& item, int16_t error, std::string message) {
+  item.error = error;
+  if (error != 0) item.message = std::move(message);
+  item.settled = true;
+}
+
+}  // namespace
+
+Outcome KafkaFrontend::HandleCreateTopics(Session& s, const Header& h, Reader& r,
+                                          ResponseOut& out) {
+  kafka::CreateTopicsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  auto pa = std::make_unique<PendingAdmin>();
+  pa->asker = Asker::Of(h);
+  pa->validate_only = req.validate_only;
+  std::multiset<std::string_view> names;
+  for (const auto& t : req.topics) names.insert(t.name);
+  const int32_t me = core_->identity().broker_id;
+  for (const auto& t : req.topics) {
+    PendingAdmin::Item item;
+    item.name = std::string(t.name);
+    item.partitions = t.num_partitions == -1 ? opt_.default_partitions : t.num_partitions;
+    for (const auto& c : t.configs) {
+      if (!c.value) {
+        Settle(item, Code(ErrorCode::kInvalidConfig), "null value for config " + std::string(c.name));
+        break;
+      }
+      item.configs.emplace_back(std::string(c.name), std::string(*c.value));
+    }
+    if (item.settled) {
+    } else if (names.count(t.name) > 1) {
+      Settle(item, Code(ErrorCode::kInvalidRequest), "topic named more than once in the request");
+    } else if (t.replication_factor != -1 && t.replication_factor != 1) {
+      Settle(item, Code(ErrorCode::kInvalidReplicationFactor),
+             "replication factor must be 1: this broker does not replicate");
+    } else if (!t.assignments.empty()) {
+      if (t.num_partitions != -1 || t.replication_factor != -1) {
+        Settle(item, Code(ErrorCode::kInvalidRequest),
+               "with assignments, num_partitions and replication_factor must be -1");
+      }
+      for (size_t i = 0; i < t.assignments.size() && !item.settled; i++) {
+        const auto& a = t.assignments[i];
+        if (a.partition_index != static_cast<int32_t>(i) || a.broker_ids.size() != 1 ||
+            a.broker_ids[0] != me) {
+          Settle(item, Code(ErrorCode::kInvalidReplicaAssignment),
+                 "each partition must be assigned to this broker alone, in order");
+        }
+      }
+      item.partitions = static_cast<int32_t>(t.assignments.size());
+    } else if (t.num_partitions < 1 && t.num_partitions != -1) {
+      Settle(item, Code(ErrorCode::kInvalidPartitions), "partition count must be positive");
+    }
+    if (!item.settled && req.validate_only) {
+      broker::TopicConfig cfg;
+      broker::Error e = core_->ValidateCreateTopic(item.name, item.partitions, item.configs, &cfg);
+      Settle(item, ToKafkaError(e.code), e.message);
+    }
+    pa->items.push_back(std::move(item));
+  }
+  s.admin = std::move(pa);
+  return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
+Outcome KafkaFrontend::HandleDeleteTopics(Session& s, const Header& h, Reader& r,
+                                          ResponseOut& out) {
+  kafka::DeleteTopicsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  auto pa = std::make_unique<PendingAdmin>();
+  pa->asker = Asker::Of(h);
+  auto add = [&](std::string name) {
+    PendingAdmin::Item item;
+    item.name = std::move(name);
+    pa->items.push_back(std::move(item));
+  };
+  if (h.api_version < 6) {
+    for (auto name : req.topic_names) add(std::string(name));
+  } else {
+    for (const auto& t : req.topics) {
+      if (t.name) {
+        add(std::string(*t.name));
+        continue;
+      }
+      // By id: find the topic that has it.
+      std::string found;
+      for (const auto& ts : core_->Describe({})) {
+        auto topic = core_->FindTopic(ts.name);
+        if (topic && TopicIdOf(*topic) == t.topic_id) found = ts.name;
+      }
+      add(found);
+      if (found.empty()) {
+        Settle(pa->items.back(), Code(ErrorCode::kUnknownTopicId), "no topic has this id");
+      }
+    }
+  }
+  s.admin = std::move(pa);
+  return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
+bool KafkaFrontend::ContinueAdmin(Session& s, ResponseOut& out) {
+  PendingAdmin& pa = *s.admin;
+  const bool deleting = pa.asker.api_key == kDeleteTopicsKey;
+  for (; pa.next < pa.items.size(); pa.next++) {
+    PendingAdmin::Item& item = pa.items[pa.next];
+    if (item.settled) continue;
+    auto c = std::make_unique<broker::AdminCompletion>();
+    const bool submitted =
+        deleting ? core_->SubmitDeleteTopic(s.core, c, item.name)
+                 : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs);
+    if (!submitted) {  // only while writes of ours are in flight: never here
+      Settle(item, Code(ErrorCode::kUnknownServerError), "writes in flight");
+      continue;
+    }
+    s.busy = true;
+    return false;  // OnCompletion settles it and comes back here
+  }
+  AnswerAdmin(s, out);
+  return true;
+}
+
+void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
+  std::unique_ptr<PendingAdmin> pa = std::move(s.admin);
+  s.busy = false;
+  if (pa->asker.api_key == kDeleteTopicsKey) {
+    kafka::DeleteTopicsResponse resp;
+    for (const auto& item : pa->items) {
+      kafka::DeleteTopicsResponse::DeletableTopicResult res;
+      res.name = item.name;
+      res.error_code = item.error;
+      res.error_message = item.message;
+      resp.responses.push_back(std::move(res));
+    }
+    Respond(out, pa->asker, resp);
+  } else if (pa->asker.api_key == kCreateTopicsKey) {
+    kafka::CreateTopicsResponse resp;
+    for (const auto& item : pa->items) {
+      kafka::CreateTopicsResponse::CreatableTopicResult res;
+      res.name = item.name;
+      res.error_code = item.error;
+      res.error_message = item.message;
+      if (item.error == 0) {
+        res.num_partitions = item.partitions;
+        res.replication_factor = 1;
+        broker::TopicConfig cfg;
+        if (auto topic = core_->FindTopic(item.name); topic && !pa->validate_only) {
+          res.topic_id = TopicIdOf(*topic);
+          cfg = topic->config;
+        } else {
+          core_->ValidateCreateTopic(item.name, item.partitions, item.configs, &cfg);
+        }
+        res.configs.emplace();
+        for (auto& e : TopicEntries(cfg, core_->topic_defaults())) {
+          res.configs->push_back({e.name, e.value, e.read_only, e.source, false});
+        }
+      }
+      resp.topics.push_back(std::move(res));
+    }
+    Respond(out, pa->asker, resp);
+  } else {  // Metadata that auto-created its topics
+    WriteMetadata(pa->asker, false, pa->metadata_topics, out);
+  }
+}
+
+Outcome KafkaFrontend::HandleDescribeConfigs(const Header& h, Reader& r, ResponseOut& out) {
+  kafka::DescribeConfigsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::DescribeConfigsResponse resp;
+  for (const auto& res : req.resources) {
+    kafka::DescribeConfigsResponse::DescribeConfigsResult result;
+    result.resource_type = res.resource_type;
+    result.resource_name = std::string(res.resource_name);
+    std::vector<ConfigEntry> entries;
+    if (res.resource_type == kResourceTopic) {
+      auto topic = core_->FindTopic(res.resource_name);
+      if (!topic) {
+        result.error_code = Code(ErrorCode::kUnknownTopicOrPartition);
+        result.error_message = "unknown topic " + result.resource_name;
+      } else {
+        entries = TopicEntries(topic->config, core_->topic_defaults());
+      }
+    } else if (res.resource_type == kResourceBroker &&
+               (res.resource_name.empty() ||
+                res.resource_name == std::to_string(core_->identity().broker_id))) {
+      for (const auto& [k, v] : opt_.broker_configs) {
+        entries.push_back({k, v, kSourceStaticBroker, /*read_only=*/true});
+      }
+    } else {
+      result.error_code = Code(ErrorCode::kInvalidRequest);
+      result.error_message = "only topic and this broker's configs can be described";
+    }
+    for (auto& e : entries) {
+      if (res.configuration_keys &&
+          std::find(res.configuration_keys->begin(), res.configuration_keys->end(), e.name) ==
+              res.configuration_keys->end()) {
+        continue;
+      }
+      kafka::DescribeConfigsResponse::DescribeConfigsResourceResult c;
+      c.name = e.name;
+      c.value = e.value;
+      c.read_only = e.read_only;
+      c.is_default = e.source == kSourceDefault;
+      c.config_source = e.source;
+      result.configs.push_back(std::move(c));
+    }
+    resp.results.push_back(std::move(result));
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+}  // namespace sentry::frontend

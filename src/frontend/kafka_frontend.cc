@@ -1,0 +1,265 @@
+// The Kafka front end: framing, headers, dispatch, and the small APIs
+// (ApiVersions, Metadata, FindCoordinator, InitProducerId). Produce and
+// offset commits: kafka_writes.cc; fetch and offset reads: kafka_reads.cc;
+// topic administration and configs: kafka_admin.cc.
+#include "frontend/kafka_frontend.h"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "frontend/kafka_errors.h"
+#include "frontend/kafka_session.h"
+
+namespace sentry::frontend {
+
+using kafka::ErrorCode;
+using net::Outcome;
+using net::ResponseOut;
+
+namespace {
+constexpr size_t kHeaderStartBytes = 8;  // api key, api version, correlation id
+}  // namespace
+
+KafkaFrontend::KafkaFrontend(broker::BrokerCore* core, KafkaOptions opt)
+    : core_(core), opt_(std::move(opt)) {}
+
+std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& route) {
+  auto s = std::make_unique<Session>();
+  s->core.route = route;
+  return s;
+}
+
+bool KafkaFrontend::Paused(const net::Session& ns) const {
+  const auto& s = static_cast<const Session&>(ns);
+  return s.busy || s.core.admin_pending;
+}
+
+uint32_t KafkaFrontend::min_frame_bytes() const { return kHeaderStartBytes; }
+
+void KafkaFrontend::OnBadLength(net::Session&, uint32_t length, std::span<const uint8_t>,
+                                ResponseOut&) {
+  // Kafka answers nothing to a frame it will not read: the connection is
+  // closed (the network layer logged the length).
+}
+
+Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
+                               const std::shared_ptr<const void>& hold, ResponseOut& out,
+                               net::ParkedRead* parked) {
+  auto& s = static_cast<Session&>(ns);
+  Reader r(frame);
+  Header h;
+  if (!kafka::ReadHeaderStart(r, &h)) return Outcome::kClose;
+  const kafka::ApiRange* api = kafka::FindApi(h.api_key);
+  if (!api) {
+    spdlog::warn("kafka connection {}: unsupported API key {} (version {}); closing it",
+                 s.core.route.conn_id, h.api_key, h.api_version);
+    return Outcome::kClose;
+  }
+  if (h.api_key == kafka::kApiVersionsKey && h.api_version > api->max_version) {
+    // As Kafka: UNSUPPORTED_VERSION in the v0 format, with our ranges, so
+    // the client can retry with a version we serve.
+    kafka::ApiVersionsResponse resp;
+    resp.error_code = Code(ErrorCode::kUnsupportedVersion);
+    for (const auto& a : kafka::kApiRanges) {
+      resp.api_keys.push_back({a.key, a.min_version, a.max_version});
+    }
+    Respond(out, Asker{h.api_key, 0, h.correlation_id}, resp);
+    return Outcome::kDone;
+  }
+  const bool decodable = h.api_key == static_cast<int16_t>(kafka::ApiKey::kProduce)
+                             ? h.api_version >= kafka::ProduceRequest::kMinVersion &&
+                                   h.api_version <= kafka::ProduceRequest::kMaxVersion
+                             : h.api_version >= api->min_version && h.api_version <= api->max_version;
+  if (!decodable) {
+    spdlog::warn("kafka connection {}: {} version {} is not served ({}-{}); closing it",
+                 s.core.route.conn_id, api->name, h.api_version, api->min_version,
+                 api->max_version);
+    return Outcome::kClose;
+  }
+  if (!kafka::ReadHeaderRest(r, h.api_version >= api->first_flexible_version, &h)) {
+    spdlog::warn("kafka connection {}: malformed request header; closing it",
+                 s.core.route.conn_id);
+    return Outcome::kClose;
+  }
+  try {
+    const Outcome o = Dispatch(s, h, r, hold, out, parked);
+    if (o == Outcome::kClose) {
+      spdlog::warn("kafka connection {}: malformed {} v{} request (correlation {}); closing it",
+                   s.core.route.conn_id, api->name, h.api_version, h.correlation_id);
+    }
+    return o;
+  } catch (const std::exception& e) {
+    spdlog::error("kafka {} v{} (correlation {}) failed: {}; closing the connection", api->name,
+                  h.api_version, h.correlation_id, e.what());
+    return Outcome::kClose;
+  }
+}
+
+Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
+                                const std::shared_ptr<const void>& hold, ResponseOut& out,
+                                net::ParkedRead* parked) {
+  using kafka::ApiKey;
+  switch (static_cast<ApiKey>(h.api_key)) {
+    case ApiKey::kApiVersions: return HandleApiVersions(h, r, out);
+    case ApiKey::kMetadata: return HandleMetadata(s, h, r, out);
+    case ApiKey::kProduce: return HandleProduce(s, h, r, hold, out);
+    case ApiKey::kFetch: return HandleFetch(s, h, r, out, parked);
+    case ApiKey::kListOffsets: return HandleListOffsets(s, h, r, out);
+    case ApiKey::kCreateTopics: return HandleCreateTopics(s, h, r, out);
+    case ApiKey::kDeleteTopics: return HandleDeleteTopics(s, h, r, out);
+    case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
+    case ApiKey::kFindCoordinator: return HandleFindCoordinator(h, r, out);
+    case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
+    case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
+    case ApiKey::kDescribeConfigs: return HandleDescribeConfigs(h, r, out);
+  }
+  return Outcome::kClose;
+}
+
+bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, ResponseOut& out) {
+  auto& s = static_cast<Session&>(ns);
+  core_->Finish(s.core, *c);
+  if (c->kind == pipeline::Completion::Kind::kAdmin) {
+    auto& item = s.admin->items[s.admin->next];
+    const auto& result = static_cast<const broker::AdminCompletion&>(*c).result;
+    item.error = ToKafkaError(result.code);
+    if (!result.ok()) item.message = result.message;
+    item.settled = true;
+    s.admin->next++;
+    return ContinueAdmin(s, out);
+  }
+  const auto& w = static_cast<const pipeline::WriteRequest&>(*c);
+  PendingWrites& pw = *s.writes;
+  auto& slot = pw.slots[c->reply.Get<uint32_t>()];
+  slot.settled = true;
+  slot.error = ToKafkaError(broker::FromStatus(w.status));
+  if (w.status.ok()) {
+    slot.base_offset = w.info.base_offset;
+    slot.log_start_offset = w.partition->log()->log_start_offset();
+  }
+  pw.outstanding--;
+  if (pw.outstanding > 0 || pw.next < pw.slots.size()) return false;
+  AnswerWrites(s, out);
+  return true;
+}
+
+Outcome KafkaFrontend::HandleApiVersions(const Header& h, Reader& r, ResponseOut& out) {
+  kafka::ApiVersionsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::ApiVersionsResponse resp;
+  for (const auto& a : kafka::kApiRanges) {
+    resp.api_keys.push_back({a.key, a.min_version, a.max_version});
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+void KafkaFrontend::WriteMetadata(const Asker& a, bool all_topics,
+                                  const std::vector<std::string>& names, ResponseOut& out) {
+  const int32_t me = core_->identity().broker_id;
+  kafka::MetadataResponse resp;
+  resp.brokers.push_back({me, opt_.advertised_host, opt_.port, std::nullopt});
+  resp.cluster_id = opt_.cluster_id;
+  resp.controller_id = me;
+  std::vector<std::string_view> views(names.begin(), names.end());
+  if (all_topics || !views.empty()) {
+    for (broker::TopicState& t : core_->Describe(views)) {
+      kafka::MetadataResponse::MetadataResponseTopic mt;
+      mt.error_code = ToKafkaError(t.error);
+      mt.name = std::move(t.name);
+      if (auto topic = core_->FindTopic(*mt.name)) mt.topic_id = TopicIdOf(*topic);
+      for (const auto& p : t.partitions) {
+        kafka::MetadataResponse::MetadataResponsePartition mp;
+        mp.partition_index = p.index;
+        mp.leader_id = me;
+        mp.leader_epoch = 0;
+        mp.replica_nodes = {me};
+        mp.isr_nodes = {me};
+        mt.partitions.push_back(std::move(mp));
+      }
+      resp.topics.push_back(std::move(mt));
+    }
+  }
+  Respond(out, a, resp);
+}
+
+Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, ResponseOut& out) {
+  kafka::MetadataRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  // v0: an empty list means every topic; v1+: null means every topic.
+  const bool all = !req.topics || (h.api_version == 0 && req.topics->empty());
+  std::vector<std::string> names;
+  if (!all) {
+    for (const auto& t : *req.topics) names.emplace_back(t.name ? *t.name : std::string_view());
+  }
+  const bool may_create = opt_.auto_create_topics && (h.api_version < 4 || req.allow_auto_topic_creation);
+  if (may_create) {
+    auto pa = std::make_unique<PendingAdmin>();
+    pa->asker = Asker::Of(h);
+    for (const auto& n : names) {
+      if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n)) {
+        pa->items.push_back({n, opt_.default_partitions, {}, 0, std::nullopt, false});
+      }
+    }
+    if (!pa->items.empty()) {
+      pa->metadata_topics = std::move(names);
+      s.admin = std::move(pa);
+      return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+    }
+  }
+  WriteMetadata(Asker::Of(h), all, names, out);
+  return Outcome::kDone;
+}
+
+Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, ResponseOut& out) {
+  kafka::FindCoordinatorRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  const int32_t me = core_->identity().broker_id;
+  // Groups are coordinated here; transactions are not served at all.
+  const bool group = req.key_type == 0;
+  const int16_t error = group ? Code(ErrorCode::kNone) : Code(ErrorCode::kCoordinatorNotAvailable);
+  std::optional<std::string> message;
+  if (!group) message = "transactions are not supported by this broker";
+  kafka::FindCoordinatorResponse resp;
+  if (h.api_version < 4) {
+    resp.error_code = error;
+    resp.error_message = message;
+    resp.node_id = group ? me : -1;
+    resp.host = group ? opt_.advertised_host : "";
+    resp.port = group ? opt_.port : -1;
+  } else {
+    for (auto key : req.coordinator_keys) {
+      resp.coordinators.push_back({std::string(key), group ? me : -1,
+                                   group ? opt_.advertised_host : "", group ? opt_.port : -1,
+                                   error, message});
+    }
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+Outcome KafkaFrontend::HandleInitProducerId(const Header& h, Reader& r, ResponseOut& out) {
+  kafka::InitProducerIdRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::InitProducerIdResponse resp;
+  if (req.transactional_id) {
+    // Transactions are out of scope (docs/kafka.md): refused, never faked.
+    resp.error_code = Code(ErrorCode::kTransactionalIdAuthorizationFailed);
+  } else {
+    // As Kafka for a producer without a transactional id: always a new id,
+    // epoch 0 (an epoch bump, KIP-360, is the client's own business then).
+    auto id = core_->NewProducerId();
+    if (id.ok()) {
+      resp.producer_id = *id;
+      resp.producer_epoch = 0;
+    } else {
+      spdlog::error("InitProducerId: {}", id.status().ToString());
+      resp.error_code = Code(ErrorCode::kKafkaStorageError);
+    }
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+}  // namespace sentry::frontend

@@ -1,0 +1,103 @@
+// KafkaFrontend: the Apache Kafka wire protocol (docs/kafka.md) in front of
+// the same broker core as the native protocol. For each frame it decodes the
+// request with the generated codecs (kafka/messages.h), calls BrokerCore
+// operations and encodes the answer; it holds no broker state of its own.
+//
+// One request at a time per connection, as Kafka does (it mutes a
+// connection until its response is sent): responses leave in request order,
+// which Kafka clients rely on, and a request spanning many partitions
+// (produce, fetch, offset commit) is answered once, when all its parts are
+// done. Pipelined requests wait in the receive buffer meanwhile.
+//
+// Adding an API: a schema/*.kdef file, a Handle* method, a Dispatch case.
+//
+// Threads: one instance serves every network thread; per-connection state is
+// the KafkaSession each connection owns.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "broker/broker_core.h"
+#include "kafka/header.h"
+#include "kafka/messages.h"
+#include "net/frame_handler.h"
+
+namespace sentry::frontend {
+
+struct Asker;
+
+struct KafkaOptions {
+  std::string advertised_host = "127.0.0.1";  // what Metadata/FindCoordinator return
+  int32_t port = 0;                            // the Kafka listener's port
+  std::string cluster_id = "sentry";
+  bool auto_create_topics = false;  // auto.create.topics.enable
+  int32_t default_partitions = 1;   // num.partitions (auto-created and num_partitions=-1)
+  // Broker settings (name, value) returned by DescribeConfigs for the broker.
+  std::vector<std::pair<std::string, std::string>> broker_configs;
+};
+
+class KafkaFrontend final : public net::FrameHandler {
+ public:
+  KafkaFrontend(broker::BrokerCore* core, KafkaOptions opt);
+
+  // The listener's port once it is bound (port 0 picks one).
+  void set_port(int32_t port) { opt_.port = port; }
+
+  // net::FrameHandler
+  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route) override;
+  bool Paused(const net::Session& s) const override;
+  uint32_t min_frame_bytes() const override;
+  net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
+                       const std::shared_ptr<const void>& hold, net::ResponseOut& out,
+                       net::ParkedRead* parked) override;
+  void OnBadLength(net::Session& s, uint32_t length, std::span<const uint8_t> available,
+                   net::ResponseOut& out) override;
+  bool OnCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out) override;
+  bool OnParkedReady(net::ParkedRead& parked, bool expired, net::Session& s,
+                     net::ResponseOut& out) override;
+
+  struct Session;
+  struct FetchPlan;
+
+ private:
+  using Header = kafka::RequestHeader;
+  using Reader = kafka::Reader;
+  net::Outcome Dispatch(Session& s, const Header& h, Reader& r,
+                        const std::shared_ptr<const void>& hold, net::ResponseOut& out,
+                        net::ParkedRead* parked);
+  net::Outcome HandleApiVersions(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleMetadata(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleProduce(Session& s, const Header& h, Reader& r,
+                             const std::shared_ptr<const void>& hold, net::ResponseOut& out);
+  net::Outcome HandleFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out,
+                           net::ParkedRead* parked);
+  net::Outcome HandleListOffsets(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleCreateTopics(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDeleteTopics(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleInitProducerId(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleFindCoordinator(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetCommit(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDescribeConfigs(const Header& h, Reader& r, net::ResponseOut& out);
+
+  void WriteMetadata(const Asker& a, bool all_topics, const std::vector<std::string>& names,
+                     net::ResponseOut& out);
+  // Writes: submits the session's pending writes from where it stopped.
+  net::Outcome SubmitPendingWrites(Session& s, net::ResponseOut& out);
+  void AnswerWrites(Session& s, net::ResponseOut& out);
+  // Admin: submits the next pending topic operation, or answers when none is left.
+  bool ContinueAdmin(Session& s, net::ResponseOut& out);
+  void AnswerAdmin(Session& s, net::ResponseOut& out);
+  // Fetch: answers from the plan; false while it must wait for more data.
+  bool AnswerFetch(const FetchPlan& plan, bool final, net::ResponseOut& out);
+
+  broker::BrokerCore* const core_;
+  KafkaOptions opt_;
+};
+
+}  // namespace sentry::frontend

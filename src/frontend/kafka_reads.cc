@@ -1,0 +1,206 @@
+// Kafka Fetch (zero copy, long poll over many partitions), ListOffsets and
+// OffsetFetch.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "common/clock.h"
+#include "frontend/kafka_errors.h"
+#include "frontend/kafka_frontend.h"
+#include "frontend/kafka_session.h"
+
+namespace sentry::frontend {
+
+using kafka::ErrorCode;
+using net::Outcome;
+using net::ResponseOut;
+
+Outcome KafkaFrontend::HandleFetch(Session& s, const Header& h, Reader& r, ResponseOut& out,
+                                   net::ParkedRead* parked) {
+  kafka::FetchRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  if (req.max_wait_ms < 0 || req.min_bytes < 0) return Outcome::kClose;
+  auto plan = std::make_unique<FetchPlan>();
+  plan->asker = Asker::Of(h);
+  plan->max_bytes = req.max_bytes;
+  plan->min_bytes = req.min_bytes;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      FetchPlan::Part part;
+      part.topic = std::string(t.topic);
+      part.partition = p.partition;
+      part.offset = p.fetch_offset;
+      part.max_bytes = p.partition_max_bytes;
+      broker::ReadTarget target = core_->PartitionToRead(s.core, t.topic, p.partition);
+      // One request at a time per connection: no write of ours is in flight.
+      if (target.partition) {
+        part.p = std::move(target.partition);
+      } else {
+        part.error = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
+      }
+      plan->parts.push_back(std::move(part));
+    }
+  }
+  // Fetch sessions (KIP-227) are not kept: session id 0 in every answer
+  // tells the client to send full fetch requests, as Kafka allows.
+  if (AnswerFetch(*plan, /*final=*/req.max_wait_ms == 0, out)) return Outcome::kDone;
+  for (const auto& part : plan->parts) {
+    if (part.p) parked->partitions.push_back(part.p);
+  }
+  parked->deadline_ms = SteadyMillis() + req.max_wait_ms;
+  parked->state = std::move(plan);
+  s.busy = true;
+  return Outcome::kParked;
+}
+
+bool KafkaFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, net::Session& s,
+                                  ResponseOut& out) {
+  if (!AnswerFetch(static_cast<const FetchPlan&>(*parked.state), expired, out)) return false;
+  static_cast<Session&>(s).busy = false;
+  return true;
+}
+
+bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& out) {
+  kafka::FetchResponse resp;
+  int64_t budget = std::max(plan.max_bytes, 0);
+  int64_t total = 0;
+  bool error = false;
+  for (const auto& part : plan.parts) {
+    if (resp.responses.empty() || resp.responses.back().topic != part.topic) {
+      resp.responses.push_back({part.topic, {}});
+    }
+    kafka::FetchResponse::PartitionData pd;
+    pd.partition_index = part.partition;
+    pd.error_code = part.error;
+    if (part.p) {
+      // KIP-74: the first non-empty partition's first batch is returned even
+      // past max_bytes (the core returns at least one whole batch), so a
+      // large batch never blocks a consumer; after that the budget rules.
+      const int32_t limit = total == 0 ? part.max_bytes
+                                       : static_cast<int32_t>(std::min<int64_t>(part.max_bytes, budget));
+      broker::FetchResult fr;
+      if (limit > 0 || total == 0) {
+        fr = core_->Fetch(*part.p, broker::FetchOp{part.offset, std::max(limit, 0), 0, 0},
+                          /*final=*/true);
+      } else {
+        fr = core_->Fetch(*part.p, broker::FetchOp{part.offset, 0, 0, 0}, true);
+        fr.records = {};
+        fr.hold.reset();
+      }
+      pd.error_code = ToKafkaError(fr.error);
+      pd.high_watermark = fr.high_watermark;
+      pd.last_stable_offset = fr.high_watermark;  // no transactions: all stable
+      pd.log_start_offset = fr.log_start_offset;
+      if (fr.error == broker::Errc::kNone) {
+        pd.records = kafka::Records{fr.records, fr.hold};
+        total += static_cast<int64_t>(fr.records.size());
+        budget -= static_cast<int64_t>(fr.records.size());
+      } else {
+        pd.high_watermark = pd.high_watermark >= 0 ? pd.high_watermark : -1;
+      }
+    }
+    if (pd.error_code != 0) error = true;
+    pd.aborted_transactions.emplace();  // none: no transactions
+    resp.responses.back().partitions.push_back(std::move(pd));
+  }
+  if (!final && !error && total < std::max(plan.min_bytes, 1)) return false;
+  Respond(out, plan.asker, resp);
+  return true;
+}
+
+Outcome KafkaFrontend::HandleListOffsets(Session& s, const Header& h, Reader& r,
+                                         ResponseOut& out) {
+  kafka::ListOffsetsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::ListOffsetsResponse resp;
+  for (const auto& t : req.topics) {
+    resp.topics.push_back({std::string(t.name), {}});
+    for (const auto& p : t.partitions) {
+      kafka::ListOffsetsResponse::ListOffsetsPartitionResponse pr;
+      pr.partition_index = p.partition_index;
+      broker::ReadTarget target = core_->PartitionToRead(s.core, t.name, p.partition_index);
+      if (!target.partition) {
+        pr.error_code = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
+      } else if (p.timestamp == -3 && h.api_version < 7) {
+        pr.error_code = Code(ErrorCode::kUnsupportedVersion);
+      } else {
+        broker::OffsetLookup l = core_->ListOffsets(*target.partition, p.timestamp);
+        pr.error_code = ToKafkaError(l.error);
+        if (l.error == broker::Errc::kNone) {
+          pr.offset = l.offset;
+          pr.timestamp = l.timestamp;
+          pr.leader_epoch = 0;
+        }
+      }
+      resp.topics.back().partitions.push_back(pr);
+    }
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+namespace {
+
+// One group's committed offsets for the topics asked (null: all it has).
+template <typename TopicOut, typename TopicsIn>
+std::vector<TopicOut> GroupOffsets(broker::BrokerCore* core, std::string_view group,
+                                   const std::optional<TopicsIn>& topics) {
+  std::vector<TopicOut> result;
+  auto add = [&](std::string_view topic, int32_t partition, const broker::CommittedOffset& c,
+                 int16_t error) {
+    if (result.empty() || result.back().name != topic) result.push_back({std::string(topic), {}});
+    typename decltype(result.back().partitions)::value_type p;
+    p.partition_index = partition;
+    p.committed_offset = c.offset;
+    p.metadata = c.metadata;
+    p.error_code = error;
+    result.back().partitions.push_back(std::move(p));
+  };
+  if (!topics) {
+    for (const auto& g : core->CommittedOffsetsOf(group)) {
+      add(g.topic, g.partition, g.committed, 0);
+    }
+    return result;
+  }
+  for (const auto& t : *topics) {
+    for (int32_t partition : t.partition_indexes) {
+      broker::CommittedOffset c;
+      const broker::Errc e = core->CommittedOffsetOf(group, t.name, partition, &c);
+      add(t.name, partition, c, ToKafkaError(e));
+    }
+  }
+  return result;
+}
+
+}  // namespace
+
+Outcome KafkaFrontend::HandleOffsetFetch(Session&, const Header& h, Reader& r,
+                                         ResponseOut& out) {
+  kafka::OffsetFetchRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::OffsetFetchResponse resp;
+  if (h.api_version < 8) {
+    if (req.group_id.empty()) {
+      resp.error_code = Code(ErrorCode::kInvalidGroupId);
+    } else {
+      resp.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(
+          core_, req.group_id, req.topics);
+    }
+  } else {
+    for (const auto& g : req.groups) {
+      kafka::OffsetFetchResponse::OffsetFetchResponseGroup rg;
+      rg.group_id = std::string(g.group_id);
+      if (g.group_id.empty()) {
+        rg.error_code = Code(ErrorCode::kInvalidGroupId);
+      } else {
+        rg.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(
+            core_, g.group_id, g.topics);
+      }
+      resp.groups.push_back(std::move(rg));
+    }
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+}  // namespace sentry::frontend

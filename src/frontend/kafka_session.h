@@ -1,0 +1,111 @@
+// The Kafka front end's per-connection state and response helpers; private
+// to the kafka_*.cc files of this folder.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "frontend/kafka_frontend.h"
+#include "kafka/errors.h"
+#include "kafka/header.h"
+#include "kafka/messages.h"
+#include "net/frame_handler.h"
+
+namespace sentry::frontend {
+
+// Who asked: what the answer needs of the request header (the client id is
+// a view into the receive buffer, so it is not kept).
+struct Asker {
+  int16_t api_key = 0;
+  int16_t version = 0;
+  int32_t correlation_id = 0;
+  static Asker Of(const kafka::RequestHeader& h) {
+    return {h.api_key, h.api_version, h.correlation_id};
+  }
+};
+
+// A produce or offset commit: one write per partition, answered together.
+struct PendingWrites {
+  Asker asker;
+  int16_t acks = -1;  // produce: 0 means no answer at all
+  size_t next = 0;    // next slot to submit (a full writer queue stops us)
+  int outstanding = 0;
+  struct Slot {
+    std::string topic;
+    int32_t partition = 0;
+    int16_t error = 0;
+    bool settled = false;  // refused up front or completed
+    int64_t base_offset = -1;
+    int64_t log_start_offset = -1;
+  };
+  std::vector<Slot> slots;
+};
+
+// CreateTopics / DeleteTopics, or a Metadata request that auto-creates
+// topics: one admin operation per topic, in turn.
+struct PendingAdmin {
+  Asker asker;
+  std::vector<std::string> metadata_topics;  // Metadata: the topics it names
+  bool validate_only = false;
+  size_t next = 0;  // the item in flight, or the next to start
+  struct Item {
+    std::string name;
+    int32_t partitions = 0;
+    std::vector<std::pair<std::string, std::string>> configs;
+    int16_t error = 0;
+    std::optional<std::string> message;
+    bool settled = false;
+  };
+  std::vector<Item> items;
+};
+
+struct KafkaFrontend::Session final : net::Session {
+  broker::ClientSession core;
+  bool busy = false;  // a request is being served: the next one waits
+  std::unique_ptr<PendingWrites> writes;
+  std::unique_ptr<PendingAdmin> admin;
+};
+
+struct KafkaFrontend::FetchPlan final : net::ParkedState {
+  Asker asker;
+  int32_t max_bytes = 0;
+  int32_t min_bytes = 0;
+  struct Part {
+    std::string topic;
+    int32_t partition = 0;
+    std::shared_ptr<pipeline::Partition> p;  // null: `error`
+    int16_t error = 0;
+    int64_t offset = 0;
+    int32_t max_bytes = 0;
+  };
+  std::vector<Part> parts;
+};
+
+// Writes one whole response frame: header (flexible or not, as the API
+// version wants; ApiVersions always uses header v0) and body. Records
+// fields go out zero-copy through out.AppendPayload.
+template <typename Message>
+void Respond(net::ResponseOut& out, const Asker& a, const Message& m) {
+  kafka::Writer w(out.bytes(), [&out](std::span<const uint8_t> d,
+                                      const std::shared_ptr<const void>& hold) {
+    out.AppendPayload(d, hold);
+  });
+  const bool flex_header =
+      a.api_key != kafka::kApiVersionsKey && kafka::IsFlexible(a.api_key, a.version);
+  const size_t start = kafka::BeginResponse(w, a.correlation_id, flex_header);
+  kafka::Encode(w, a.version, m);
+  kafka::FinishResponse(w, start, 0);
+}
+
+// A topic's id as Kafka's UUID.
+inline kafka::Uuid TopicIdOf(const broker::Topic& t) {
+  kafka::Uuid u;
+  u.bytes = t.id;
+  return u;
+}
+
+}  // namespace sentry::frontend

@@ -1,0 +1,175 @@
+// Kafka Produce and OffsetCommit: one write per partition through the broker
+// core, answered together once the last one is back.
+#include <spdlog/spdlog.h>
+
+#include "frontend/kafka_errors.h"
+#include "frontend/kafka_frontend.h"
+#include "frontend/kafka_session.h"
+
+namespace sentry::frontend {
+
+using kafka::ErrorCode;
+using net::Outcome;
+using net::ResponseOut;
+
+namespace {
+
+constexpr int16_t kProduceKey = static_cast<int16_t>(kafka::ApiKey::kProduce);
+constexpr int16_t kFirstServedProduceVersion = 3;
+
+void Settle(PendingWrites::Slot& slot, int16_t error) {
+  slot.error = error;
+  slot.settled = true;
+}
+
+}  // namespace
+
+Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
+                                     const std::shared_ptr<const void>& hold, ResponseOut& out) {
+  kafka::ProduceRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  if (!s.writes) {  // first offer of this frame (not a retry after a full queue)
+    auto pw = std::make_unique<PendingWrites>();
+    pw->asker = Asker::Of(h);
+    pw->acks = req.acks;
+    int16_t refuse = Code(ErrorCode::kNone);
+    if (h.api_version < kFirstServedProduceVersion) {
+      refuse = Code(ErrorCode::kUnsupportedVersion);  // message formats v0/v1 (Kafka 4.0)
+    } else if (req.transactional_id) {
+      refuse = Code(ErrorCode::kTransactionalIdAuthorizationFailed);  // no transactions
+    } else if (req.acks != -1 && req.acks != 0 && req.acks != 1) {
+      refuse = Code(ErrorCode::kInvalidRequiredAcks);
+      pw->acks = 1;  // answered, whatever it said
+    }
+    for (const auto& t : req.topic_data) {
+      for (const auto& p : t.partition_data) {
+        pw->slots.push_back({std::string(t.name), p.index});
+        if (refuse != 0) Settle(pw->slots.back(), refuse);
+      }
+    }
+    s.writes = std::move(pw);
+  }
+  PendingWrites& pw = *s.writes;
+  size_t k = 0;
+  for (const auto& t : req.topic_data) {
+    for (const auto& p : t.partition_data) {
+      const size_t slot = k++;
+      if (slot < pw.next) continue;
+      PendingWrites::Slot& sl = pw.slots[slot];
+      pw.next = slot;
+      if (!sl.settled && (p.index < 0)) Settle(sl, Code(ErrorCode::kUnknownTopicOrPartition));
+      if (!sl.settled && (!p.records || p.records->data.empty())) {
+        Settle(sl, Code(ErrorCode::kCorruptMessage));
+      }
+      if (sl.settled) {
+        pw.next = slot + 1;
+        continue;
+      }
+      broker::ProduceOp op{t.name, p.index, req.acks, req.timeout_ms, p.records->data, &hold};
+      pipeline::WriteRequestPtr wr;
+      if (broker::Errc e = core_->PrepareProduce(s.core, op, &wr); e != broker::Errc::kNone) {
+        Settle(sl, ToKafkaError(e));
+        pw.next = slot + 1;
+        continue;
+      }
+      wr->reply.Set(static_cast<uint32_t>(slot));
+      if (!core_->Submit(s.core, wr)) return Outcome::kRetryLater;  // resumes at `slot`
+      pw.outstanding++;
+      pw.next = slot + 1;
+    }
+  }
+  pw.next = pw.slots.size();
+  if (pw.outstanding > 0) {
+    s.busy = true;
+    return Outcome::kSubmitted;
+  }
+  AnswerWrites(s, out);
+  return Outcome::kDone;
+}
+
+Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r,
+                                          ResponseOut& out) {
+  kafka::OffsetCommitRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  if (!s.writes) {
+    auto pw = std::make_unique<PendingWrites>();
+    pw->asker = Asker::Of(h);
+    int16_t refuse = Code(ErrorCode::kNone);
+    if (req.group_id.empty()) {
+      refuse = Code(ErrorCode::kInvalidGroupId);
+    } else if (req.generation_id_or_member_epoch != -1) {
+      // Only standalone commits (generation -1) until group membership
+      // exists: no generation can be valid here.
+      refuse = Code(ErrorCode::kIllegalGeneration);
+    }
+    for (const auto& t : req.topics) {
+      for (const auto& p : t.partitions) {
+        pw->slots.push_back({std::string(t.name), p.partition_index});
+        if (refuse != 0) Settle(pw->slots.back(), refuse);
+      }
+    }
+    s.writes = std::move(pw);
+  }
+  PendingWrites& pw = *s.writes;
+  size_t k = 0;
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      const size_t slot = k++;
+      if (slot < pw.next) continue;
+      PendingWrites::Slot& sl = pw.slots[slot];
+      pw.next = slot;
+      if (!sl.settled) {
+        broker::OffsetCommitOp op{req.group_id, t.name, p.partition_index, p.committed_offset,
+                                  p.committed_metadata.value_or(std::string_view())};
+        pipeline::WriteRequestPtr wr;
+        if (broker::Errc e = core_->PrepareOffsetCommit(op, &wr); e != broker::Errc::kNone) {
+          Settle(sl, ToKafkaError(e));
+        } else {
+          wr->reply.Set(static_cast<uint32_t>(slot));
+          if (!core_->Submit(s.core, wr)) return Outcome::kRetryLater;
+          pw.outstanding++;
+        }
+      }
+      pw.next = slot + 1;
+    }
+  }
+  pw.next = pw.slots.size();
+  if (pw.outstanding > 0) {
+    s.busy = true;
+    return Outcome::kSubmitted;
+  }
+  AnswerWrites(s, out);
+  return Outcome::kDone;
+}
+
+void KafkaFrontend::AnswerWrites(Session& s, ResponseOut& out) {
+  std::unique_ptr<PendingWrites> pw = std::move(s.writes);
+  s.busy = false;
+  if (pw->asker.api_key == kProduceKey) {
+    if (pw->acks == 0) return;  // acks=0: no answer at all, errors included (as Kafka)
+    kafka::ProduceResponse resp;
+    for (const auto& sl : pw->slots) {
+      if (resp.responses.empty() || resp.responses.back().name != sl.topic) {
+        resp.responses.push_back({sl.topic, {}});
+      }
+      kafka::ProduceResponse::PartitionProduceResponse pr;
+      pr.index = sl.partition;
+      pr.error_code = sl.error;
+      pr.base_offset = sl.error == 0 ? sl.base_offset : -1;
+      pr.log_start_offset = sl.log_start_offset;
+      resp.responses.back().partition_responses.push_back(std::move(pr));
+    }
+    Respond(out, pw->asker, resp);
+    return;
+  }
+  kafka::OffsetCommitResponse resp;
+  for (const auto& sl : pw->slots) {
+    if (resp.topics.empty() || resp.topics.back().name != sl.topic) {
+      resp.topics.push_back({sl.topic, {}});
+    }
+    resp.topics.back().partitions.push_back({sl.partition, sl.error});
+  }
+  Respond(out, pw->asker, resp);
+}
+
+}  // namespace sentry::frontend
