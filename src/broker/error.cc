@@ -15,6 +15,8 @@ Errc FromStatus(const Status& s) {
     case Status::Code::kFull:
     case Status::Code::kUnavailable: return Errc::kStorage;
     case Status::Code::kInvalidArgument: return Errc::kInvalidRequest;
+    case Status::Code::kOutOfOrderSequence: return Errc::kOutOfOrderSequence;
+    case Status::Code::kProducerFenced: return Errc::kProducerFenced;
     case Status::Code::kAlreadyExists:
     case Status::Code::kNotSupported: return Errc::kInternal;
   }
@@ -36,6 +38,8 @@ const char* ErrcName(Errc e) {
     case Errc::kStorage: return "STORAGE_ERROR";
     case Errc::kInvalidRequest: return "INVALID_REQUEST";
     case Errc::kInternal: return "INTERNAL";
+    case Errc::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE";
+    case Errc::kProducerFenced: return "PRODUCER_FENCED";
   }
   return "UNKNOWN";
 }

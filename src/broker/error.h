@@ -25,6 +25,8 @@ enum class Errc : uint8_t {
   kStorage,         // disk error, disk full, partition offline
   kInvalidRequest,  // well-formed but not allowed (e.g. acks=2)
   kInternal,        // a bug or an unexpected exception
+  kOutOfOrderSequence,  // idempotent producer: the batch does not follow the last one
+  kProducerFenced,      // idempotent producer: an older epoch than the current one
 };
 
 struct Error {

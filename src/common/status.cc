@@ -23,6 +23,8 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kAlreadyExists: return "AlreadyExists";
     case Status::Code::kTimedOut: return "TimedOut";
     case Status::Code::kUnavailable: return "Unavailable";
+    case Status::Code::kOutOfOrderSequence: return "OutOfOrderSequence";
+    case Status::Code::kProducerFenced: return "ProducerFenced";
   }
   return "Unknown";
 }

@@ -31,6 +31,8 @@ class [[nodiscard]] Status {
     kAlreadyExists,
     kTimedOut,
     kUnavailable,
+    kOutOfOrderSequence,  // an idempotent producer's batch does not follow its last one
+    kProducerFenced,      // an idempotent producer's epoch is older than the current one
   };
 
   Status() = default;
@@ -45,6 +47,12 @@ class [[nodiscard]] Status {
   static Status NoSpace(std::string m) { return Status(Code::kNoSpace, std::move(m)); }
   static Status NotSupported(std::string m) { return Status(Code::kNotSupported, std::move(m)); }
   static Status TooLarge(std::string m) { return Status(Code::kTooLarge, std::move(m)); }
+  static Status OutOfOrderSequence(std::string m) {
+    return Status(Code::kOutOfOrderSequence, std::move(m));
+  }
+  static Status ProducerFenced(std::string m) {
+    return Status(Code::kProducerFenced, std::move(m));
+  }
   static Status Full(std::string m) { return Status(Code::kFull, std::move(m)); }
   static Status OutOfRange(std::string m) { return Status(Code::kOutOfRange, std::move(m)); }
   static Status AlreadyExists(std::string m) { return Status(Code::kAlreadyExists, std::move(m)); }

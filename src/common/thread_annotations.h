@@ -24,3 +24,4 @@
 #define RELEASE_SHARED(...) SENTRY_TSA(release_shared_capability(__VA_ARGS__))
 #define RELEASE_GENERIC(...) SENTRY_TSA(release_generic_capability(__VA_ARGS__))
 #define NO_THREAD_SAFETY_ANALYSIS SENTRY_TSA(no_thread_safety_analysis)
+#define RETURN_CAPABILITY(x) SENTRY_TSA(lock_returned(x))

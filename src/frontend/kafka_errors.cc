@@ -20,6 +20,8 @@ int16_t ToKafkaError(Errc e) {
     case Errc::kStorage: return Code(ErrorCode::kKafkaStorageError);
     case Errc::kInvalidRequest: return Code(ErrorCode::kInvalidRequest);
     case Errc::kInternal: return Code(ErrorCode::kUnknownServerError);
+    case Errc::kOutOfOrderSequence: return Code(ErrorCode::kOutOfOrderSequenceNumber);
+    case Errc::kProducerFenced: return Code(ErrorCode::kInvalidProducerEpoch);
   }
   return Code(ErrorCode::kUnknownServerError);
 }

@@ -5,6 +5,7 @@
 #include "frontend/kafka_errors.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
+#include "storage/record_batch.h"
 
 namespace sentry::frontend {
 
@@ -16,6 +17,19 @@ namespace {
 
 constexpr int16_t kProduceKey = static_cast<int16_t>(kafka::ApiKey::kProduce);
 constexpr int16_t kFirstServedProduceVersion = 3;
+
+// What Kafka checks of a produced batch beyond what the core validates:
+// exactly one batch per partition (v3+), no transactional or control batch
+// from a client (no transactions here). 0 when acceptable.
+int16_t CheckKafkaBatch(std::span<const uint8_t> records) {
+  const size_t first = RecordBatchView::PeekTotalSize(records.data(), records.size());
+  if (first == 0 || first > records.size()) return Code(ErrorCode::kCorruptMessage);
+  if (first != records.size()) return Code(ErrorCode::kInvalidRecord);
+  if (records.size() < batch_layout::kHeaderSize) return Code(ErrorCode::kCorruptMessage);
+  const RecordBatchView b(records.data());
+  if (b.is_control() || b.is_transactional()) return Code(ErrorCode::kInvalidRecord);
+  return Code(ErrorCode::kNone);
+}
 
 void Settle(PendingWrites::Slot& slot, int16_t error) {
   slot.error = error;
@@ -60,6 +74,9 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
       if (!sl.settled && (p.index < 0)) Settle(sl, Code(ErrorCode::kUnknownTopicOrPartition));
       if (!sl.settled && (!p.records || p.records->data.empty())) {
         Settle(sl, Code(ErrorCode::kCorruptMessage));
+      }
+      if (!sl.settled) {
+        if (int16_t e = CheckKafkaBatch(p.records->data); e != 0) Settle(sl, e);
       }
       if (sl.settled) {
         pw.next = slot + 1;

@@ -20,6 +20,10 @@ ErrorCode ToNativeError(Errc e) {
     case Errc::kStorage: return ErrorCode::kKafkaStorageError;
     case Errc::kInvalidRequest: return ErrorCode::kInvalidRequest;
     case Errc::kInternal: return ErrorCode::kUnknownServerError;
+    // The native protocol has no idempotent producer (docs/protocol.md): a
+    // native client that set producer ids in its batches made a bad request.
+    case Errc::kOutOfOrderSequence:
+    case Errc::kProducerFenced: return ErrorCode::kInvalidRequest;
   }
   return ErrorCode::kUnknownServerError;
 }

@@ -83,6 +83,24 @@ void Writer::PostCompletions() {
   }
 }
 
+Result<AppendInfo> Writer::AppendChecked(Partition* p, WriteRequest* req) {
+  if (!req->summary.has_producer_ids) return p->log()->Append(req->records, req->summary);
+  // Idempotent producers: check, append and record under the state's lock,
+  // so a snapshot never sees a batch in the log that the state misses.
+  ProducerState& ps = p->log()->producers();
+  MutexLock l(&ps.mu());
+  ProducerState::Verdict v = ps.Check(req->records);
+  if (!v.status.ok()) return v.status;
+  if (v.duplicate) {
+    req->info.base_offset = v.first_offset;
+    req->info.last_offset = v.last_offset;
+    return AppendInfo{};  // base_offset -1: nothing appended
+  }
+  auto r = p->log()->Append(req->records, req->summary);
+  if (r.ok()) ps.Record(req->records, r->base_offset);
+  return r;
+}
+
 void Writer::Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>>* touched) {
   if (req->barrier) {
     PostCompletions();  // everything before the barrier is answered first
@@ -96,7 +114,7 @@ void Writer::Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>
     Complete(std::move(req));
     return;
   }
-  auto r = p->log()->Append(req->records, req->summary);
+  Result<AppendInfo> r = AppendChecked(p, req.get());
   if (!r.ok()) {
     req->status = r.status();
     stats_.errors.fetch_add(1, std::memory_order_relaxed);
@@ -108,14 +126,19 @@ void Writer::Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>
     Complete(std::move(req));
     return;
   }
-  req->info = r.value();
-  stats_.records_in.fetch_add(static_cast<uint64_t>(req->summary.record_count),
-                              std::memory_order_relaxed);
-  stats_.bytes_in.fetch_add(req->records.size(), std::memory_order_relaxed);
-  if (std::find(touched->begin(), touched->end(), req->partition) == touched->end()) {
-    touched->push_back(req->partition);
+  // base_offset < 0: a retried idempotent batch already stored; req->info
+  // holds the stored copy's offsets and nothing was appended (an acks=-1
+  // retry still waits below for durability, which its copy may lack yet).
+  if (r->base_offset >= 0) {
+    req->info = r.value();
+    stats_.records_in.fetch_add(static_cast<uint64_t>(req->summary.record_count),
+                                std::memory_order_relaxed);
+    stats_.bytes_in.fetch_add(req->records.size(), std::memory_order_relaxed);
+    if (std::find(touched->begin(), touched->end(), req->partition) == touched->end()) {
+      touched->push_back(req->partition);
+    }
+    p->unflushed_messages += req->summary.record_count;
   }
-  p->unflushed_messages += req->summary.record_count;
   const bool sync = req->acks == -1 || p->unflushed_messages >= p->policy().flush_messages;
   if (sync) {
     // Earlier completions of this partition must reach the network thread

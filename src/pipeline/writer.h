@@ -57,6 +57,9 @@ class Writer {
  private:
   void Run();
   void Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>>* touched);
+  // Appends req's batches; with producer ids, checks them first (a duplicate
+  // returns base_offset -1 with req->info set to the stored copy).
+  Result<AppendInfo> AppendChecked(Partition* p, WriteRequest* req);
   void Complete(WriteRequestPtr req);
   // Posts the completions gathered during this bulk, one batch per sink.
   void PostCompletions();

@@ -1,5 +1,6 @@
 #include "recovery/log_loader.h"
 
+#include "recovery/producer_state_loader.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -176,6 +177,13 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
     }
   }
   SENTRY_ASSIGN_OR_RETURN(auto log, PartitionLog::Adopt(dir, cfg, std::move(segs), durable));
+  if (offline.empty()) {
+    ProducerRebuild rebuilt;
+    Status s = RebuildProducerState(log.get(), &rebuilt);
+    if (!s.ok()) offline = "idempotent producer state: " + s.ToString();
+    report->producers = rebuilt.producers;
+    report->producer_batches_replayed = rebuilt.batches_replayed;
+  }
   if (!offline.empty()) {
     report->offline_reason = offline;
     log->SetOffline(offline);

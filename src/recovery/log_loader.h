@@ -53,6 +53,8 @@ struct RecoveryReport {
   std::string truncation;        // empty when nothing was cut
   std::string offline_reason;    // non-empty: loaded offline
   int64_t log_end_offset = 0;
+  size_t producers = 0;                    // idempotent producers known after the rebuild
+  int64_t producer_batches_replayed = 0;   // batch headers read to rebuild them
 };
 
 Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,

@@ -1,5 +1,7 @@
 #include "recovery/maintenance.h"
 
+#include "recovery/producer_state_loader.h"
+
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
@@ -36,6 +38,9 @@ Status Maintenance::CheckpointNow() {
       continue;
     }
     points[key] = d.value();
+    if (Status ps = SnapshotProducerState(log); !ps.ok()) {
+      spdlog::warn("producer snapshot of {}: {}", key, ps.ToString());
+    }
   }
   Status s = WriteRecoveryCheckpoint(opt_.data_dir, points);
   return first.ok() ? s : first;

@@ -28,6 +28,7 @@
 #include "common/mutex.h"
 #include "common/status.h"
 #include "storage/log_config.h"
+#include "storage/producer_state.h"
 #include "storage/record_batch.h"
 #include "storage/segment.h"
 
@@ -97,6 +98,9 @@ class PartitionLog {
   int64_t high_watermark() const { return high_watermark_.load(std::memory_order_acquire); }
   int64_t log_end_offset() const { return high_watermark(); }
   int64_t log_start_offset() const { return log_start_offset_.load(std::memory_order_acquire); }
+  // Idempotent producers' state (storage/producer_state.h): checked and
+  // recorded by the writer around Append, rebuilt by recovery.
+  ProducerState& producers() { return producers_; }
   int64_t durable_offset() const { return durable_offset_.load(std::memory_order_acquire); }
   // Whole batches starting with the one holding `offset`: at least one batch,
   // then more while the total stays within max_bytes, all from one segment.
@@ -127,6 +131,7 @@ class PartitionLog {
   mutable Mutex segments_mu_;
   std::shared_ptr<const SegmentList> segments_ GUARDED_BY(segments_mu_);
 
+  ProducerState producers_;
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};

@@ -73,6 +73,7 @@ Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary)
       summary->max_timestamp = view.max_timestamp();
     }
     if (total > summary->largest_batch) summary->largest_batch = total;
+    if (view.producer_id() >= 0) summary->has_producer_ids = true;
     pos += total;
   }
   return Status::OK();

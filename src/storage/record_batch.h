@@ -51,6 +51,8 @@ constexpr size_t kCrcStart = kAttributes;
 constexpr int8_t kMagicV2 = 2;
 constexpr int16_t kCompressionMask = 0x07;
 constexpr int16_t kTimestampTypeBit = 0x08;
+constexpr int16_t kTransactionalBit = 0x10;
+constexpr int16_t kControlBit = 0x20;
 static_assert(kRecordsCount + 4 == kHeaderSize);
 static_assert(kCrc + 4 == kCrcStart);
 }  // namespace batch_layout
@@ -87,6 +89,11 @@ class RecordBatchView {
   int compression() const { return attributes() & batch_layout::kCompressionMask; }
   bool log_append_time() const { return attributes() & batch_layout::kTimestampTypeBit; }
   uint32_t crc() const { return GetU32(data_ + batch_layout::kCrc); }
+  int64_t producer_id() const { return GetI64(data_ + batch_layout::kProducerId); }
+  int16_t producer_epoch() const { return GetI16(data_ + batch_layout::kProducerEpoch); }
+  int32_t base_sequence() const { return GetI32(data_ + batch_layout::kBaseSequence); }
+  bool is_transactional() const { return attributes() & batch_layout::kTransactionalBit; }
+  bool is_control() const { return attributes() & batch_layout::kControlBit; }
 
   // Overwrites base_offset in place; the CRC does not cover it.
   static void SetBaseOffset(uint8_t* batch, int64_t base_offset) {
@@ -105,6 +112,7 @@ struct BatchSetSummary {
   int64_t record_count = 0;   // sum of records_count
   int64_t max_timestamp = -1;
   size_t largest_batch = 0;
+  bool has_producer_ids = false;  // some batch carries a producer id (idempotent)
 };
 Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary);
 

@@ -71,9 +71,9 @@ void RecordBatchBuilder::BuildInto(std::vector<uint8_t>* out, int64_t base_offse
   PutI32(b + kLastOffsetDelta, count_ - 1);
   PutI64(b + kBaseTimestamp, first_timestamp_);
   PutI64(b + kMaxTimestamp, max_timestamp_);
-  PutI64(b + kProducerId, -1);
-  PutI16(b + kProducerEpoch, -1);
-  PutI32(b + kBaseSequence, -1);
+  PutI64(b + kProducerId, producer_id_);
+  PutI16(b + kProducerEpoch, producer_epoch_);
+  PutI32(b + kBaseSequence, base_sequence_);
   PutI32(b + kRecordsCount, count_);
   PutU32(b + kCrc, Crc32c(b + kCrcStart, total - kCrcStart));
   records_.clear();

@@ -26,6 +26,14 @@ class RecordBatchBuilder {
   void Add(std::optional<std::string_view> key, std::optional<std::string_view> value,
            int64_t timestamp_ms = -1, const std::vector<RecordHeader>& headers = {});
 
+  // Marks the batches built from now on as an idempotent producer's
+  // (producer id -1, the default, means none).
+  void SetProducer(int64_t producer_id, int16_t epoch, int32_t base_sequence) {
+    producer_id_ = producer_id;
+    producer_epoch_ = epoch;
+    base_sequence_ = base_sequence;
+  }
+
   int32_t count() const { return count_; }
   bool empty() const { return count_ == 0; }
   // Bytes the finished batch will take.
@@ -41,6 +49,9 @@ class RecordBatchBuilder {
   int64_t first_timestamp_ = -1;
   int64_t max_timestamp_ = -1;
   int32_t count_ = 0;
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
+  int32_t base_sequence_ = -1;
   std::vector<uint8_t> records_;
   std::vector<uint8_t> scratch_;
 };
