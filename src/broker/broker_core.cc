@@ -6,7 +6,6 @@
 
 #include "common/clock.h"
 #include "common/murmur2.h"
-#include "storage/batch_walker.h"
 #include "storage/record_batch_builder.h"
 
 namespace sentry::broker {
@@ -22,7 +21,6 @@ constexpr int64_t kOffsetCommitTimeoutMs = 30000;
 constexpr int64_t kListLatest = -1;
 constexpr int64_t kListEarliest = -2;
 constexpr int64_t kListMaxTimestamp = -3;
-constexpr size_t kWalkChunkBytes = 1 << 20;
 }  // namespace
 
 BrokerCore::BrokerCore(TopicRegistry* registry, OffsetStore* offsets,
@@ -215,35 +213,37 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
     l.offset = log->log_start_offset();
   } else if (timestamp == kListMaxTimestamp) {
     // No index keeps the maximum: walk the batch headers (O(log size)).
-    const int64_t end = log->high_watermark();
-    for (int64_t at = log->log_start_offset(); at < end;) {
-      auto rr = log->Read(at, kWalkChunkBytes);
-      if (!rr.ok() || rr->size == 0) break;
-      WalkOptions wo;
-      wo.verify_crc = false;  // verified when appended
-      wo.zeros_end_log = false;
-      BatchWalker walker(rr->bytes(), 0, wo);
-      WalkedBatch wb;
-      const int64_t before = at;
-      while (walker.Next(&wb)) {
-        if (wb.view.max_timestamp() > l.timestamp) {
-          l.timestamp = wb.view.max_timestamp();
-          l.offset = wb.view.last_offset();
-        }
-        at = wb.view.last_offset() + 1;
+    Status walked = log->WalkHeaders(log->log_start_offset(), [&](const RecordBatchView& b) {
+      if (b.max_timestamp() > l.timestamp) {
+        l.timestamp = b.max_timestamp();
+        l.offset = b.last_offset();
       }
-      if (at == before) {
-        l.error = Errc::kStorage;
-        break;
-      }
-    }
+    });
+    if (!walked.ok()) l.error = Errc::kStorage;
   } else if (timestamp < 0) {
     l.error = Errc::kInvalidRequest;
   } else {
+    // The time index finds the first batch whose newest record is at or
+    // after `timestamp`; within it, the first such record (as Kafka). A
+    // compressed batch is not opened: its first offset and newest timestamp.
     l.offset = log->OffsetForTimestamp(timestamp);
-    if (l.offset < log->high_watermark()) {
+    l.found = l.offset < log->high_watermark();
+    if (l.found) {
       auto rr = log->Read(l.offset, 1);
-      if (rr.ok() && rr->size) l.timestamp = RecordBatchView(rr->data).max_timestamp();
+      if (rr.ok() && rr->size) {
+        const RecordBatchView batch(rr->data);
+        l.timestamp = batch.max_timestamp();
+        std::vector<DecodedRecord> records;
+        if (batch.compression() == 0 && DecodeRecords(rr->data, rr->size, &records).ok()) {
+          for (const DecodedRecord& r : records) {
+            if (r.timestamp >= timestamp && r.offset >= l.offset) {
+              l.offset = r.offset;
+              l.timestamp = r.timestamp;
+              break;
+            }
+          }
+        }
+      }
     }
   }
   return l;

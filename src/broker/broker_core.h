@@ -97,7 +97,10 @@ struct OffsetLookup {
   Errc error = Errc::kNone;
   int32_t partition = 0;
   int64_t offset = -1;
-  int64_t timestamp = -1;  // of the batch found by timestamp, else -1
+  int64_t timestamp = -1;  // of the record found by timestamp, else -1
+  // A lookup by timestamp found a record at or after it (else `offset` is
+  // the log end: nothing that new yet).
+  bool found = false;
 };
 
 struct PartitionState {

@@ -1,5 +1,7 @@
 #include "client/consumer.h"
 
+#include "client/decompress.h"
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -44,6 +46,7 @@ Result<int64_t> DecodeFetchedRecords(int32_t partition, std::span<const uint8_t>
   int64_t next = from_offset;
   size_t pos = 0;
   std::vector<DecodedRecord> records;
+  std::vector<uint8_t> scratch;  // a compressed batch's records
   while (pos < bytes.size()) {
     const size_t total = RecordBatchView::PeekTotalSize(bytes.data() + pos, bytes.size() - pos);
     if (total == 0 || total > bytes.size() - pos) break;  // partial batch: the next fetch gets it
@@ -55,7 +58,7 @@ Result<int64_t> DecodeFetchedRecords(int32_t partition, std::span<const uint8_t>
     }
     if (v.last_offset() >= from_offset) {
       records.clear();
-      s = DecodeRecords(bytes.data() + pos, v.TotalSize(), &records);
+      s = DecodeBatchRecords(bytes.data() + pos, v.TotalSize(), &records, &scratch);
       if (!s.ok()) return s;
       for (auto& r : records) {
         if (r.offset < from_offset) continue;  // the batch starts before the position

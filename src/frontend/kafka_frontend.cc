@@ -52,8 +52,12 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
   if (!kafka::ReadHeaderStart(r, &h)) return Outcome::kClose;
   const kafka::ApiRange* api = kafka::FindApi(h.api_key);
   if (!api) {
-    spdlog::warn("kafka connection {}: unsupported API key {} (version {}); closing it",
-                 s.core.route.conn_id, h.api_key, h.api_version);
+    // Clients retry this in a loop (kafka-python joining a group): the
+    // warning is rate-limited, the count of those not logged is kept.
+    if (warn_.Allow()) {
+      spdlog::warn("kafka connection {}: unsupported API key {} (version {}); closing it{}",
+                   s.core.route.conn_id, h.api_key, h.api_version, warn_.Suppressed());
+    }
     return Outcome::kClose;
   }
   if (h.api_key == kafka::kApiVersionsKey && h.api_version > api->max_version) {
@@ -67,26 +71,27 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
     Respond(out, Asker{h.api_key, 0, h.correlation_id}, resp);
     return Outcome::kDone;
   }
-  const bool decodable = h.api_key == static_cast<int16_t>(kafka::ApiKey::kProduce)
-                             ? h.api_version >= kafka::ProduceRequest::kMinVersion &&
-                                   h.api_version <= kafka::ProduceRequest::kMaxVersion
-                             : h.api_version >= api->min_version && h.api_version <= api->max_version;
-  if (!decodable) {
-    spdlog::warn("kafka connection {}: {} version {} is not served ({}-{}); closing it",
-                 s.core.route.conn_id, api->name, h.api_version, api->min_version,
-                 api->max_version);
+  if (h.api_version < api->min_version || h.api_version > api->max_version) {
+    if (warn_.Allow()) {
+      spdlog::warn("kafka connection {}: {} version {} is not served ({}-{}); closing it{}",
+                   s.core.route.conn_id, api->name, h.api_version, api->min_version,
+                   api->max_version, warn_.Suppressed());
+    }
     return Outcome::kClose;
   }
   if (!kafka::ReadHeaderRest(r, h.api_version >= api->first_flexible_version, &h)) {
-    spdlog::warn("kafka connection {}: malformed request header; closing it",
-                 s.core.route.conn_id);
+    if (warn_.Allow()) {
+      spdlog::warn("kafka connection {}: malformed request header; closing it{}",
+                   s.core.route.conn_id, warn_.Suppressed());
+    }
     return Outcome::kClose;
   }
   try {
     const Outcome o = Dispatch(s, h, r, hold, out, parked);
-    if (o == Outcome::kClose) {
-      spdlog::warn("kafka connection {}: malformed {} v{} request (correlation {}); closing it",
-                   s.core.route.conn_id, api->name, h.api_version, h.correlation_id);
+    if (o == Outcome::kClose && warn_.Allow()) {
+      spdlog::warn("kafka connection {}: malformed {} v{} request (correlation {}); closing it{}",
+                   s.core.route.conn_id, api->name, h.api_version, h.correlation_id,
+                   warn_.Suppressed());
     }
     return o;
   } catch (const std::exception& e) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "broker/broker_core.h"
+#include "common/log_limiter.h"
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
@@ -98,6 +99,7 @@ class KafkaFrontend final : public net::FrameHandler {
 
   broker::BrokerCore* const core_;
   KafkaOptions opt_;
+  LogLimiter warn_;  // connections closed for bad requests: a client may loop
 };
 
 }  // namespace sentry::frontend

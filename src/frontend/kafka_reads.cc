@@ -95,10 +95,11 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
         pd.records = kafka::Records{fr.records, fr.hold};
         total += static_cast<int64_t>(fr.records.size());
         budget -= static_cast<int64_t>(fr.records.size());
-      } else {
-        pd.high_watermark = pd.high_watermark >= 0 ? pd.high_watermark : -1;
       }
     }
+    // Never a null records field: librdkafka rejects the whole response
+    // over one (and refetches at once, forever); Kafka sends empty ones.
+    if (!pd.records) pd.records = kafka::Records{};
     if (pd.error_code != 0) error = true;
     pd.aborted_transactions.emplace();  // none: no transactions
     resp.responses.back().partitions.push_back(std::move(pd));
@@ -126,11 +127,11 @@ Outcome KafkaFrontend::HandleListOffsets(Session& s, const Header& h, Reader& r,
       } else {
         broker::OffsetLookup l = core_->ListOffsets(*target.partition, p.timestamp);
         pr.error_code = ToKafkaError(l.error);
-        if (l.error == broker::Errc::kNone) {
+        if (l.error == broker::Errc::kNone && (p.timestamp < 0 || l.found)) {
           pr.offset = l.offset;
           pr.timestamp = l.timestamp;
           pr.leader_epoch = 0;
-        }
+        }  // else no record that new: offset and timestamp -1, as Kafka
       }
       resp.topics.back().partitions.push_back(pr);
     }

@@ -16,12 +16,19 @@ using net::ResponseOut;
 namespace {
 
 constexpr int16_t kProduceKey = static_cast<int16_t>(kafka::ApiKey::kProduce);
-constexpr int16_t kFirstServedProduceVersion = 3;
+constexpr size_t kMagicAt = batch_layout::kMagic;  // message sets v0/v1 keep theirs there too
 
 // What Kafka checks of a produced batch beyond what the core validates:
-// exactly one batch per partition (v3+), no transactional or control batch
-// from a client (no transactions here). 0 when acceptable.
+// message format v2 (RecordBatch) only, exactly one batch per partition, no
+// transactional or control batch from a client (no transactions here).
+// 0 when acceptable. (Produce v0-v2 are served with v2 batches: librdkafka
+// <= 2.11 compresses with gzip/snappy/lz4 only when a broker's Produce
+// range starts at v0.)
 int16_t CheckKafkaBatch(std::span<const uint8_t> records) {
+  // Message formats v0/v1 (before Kafka 0.11) are not stored: as Kafka 4.0.
+  if (records.size() > kMagicAt && records[kMagicAt] != batch_layout::kMagicV2) {
+    return Code(ErrorCode::kUnsupportedVersion);
+  }
   const size_t first = RecordBatchView::PeekTotalSize(records.data(), records.size());
   if (first == 0 || first > records.size()) return Code(ErrorCode::kCorruptMessage);
   if (first != records.size()) return Code(ErrorCode::kInvalidRecord);
@@ -47,9 +54,7 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
     pw->asker = Asker::Of(h);
     pw->acks = req.acks;
     int16_t refuse = Code(ErrorCode::kNone);
-    if (h.api_version < kFirstServedProduceVersion) {
-      refuse = Code(ErrorCode::kUnsupportedVersion);  // message formats v0/v1 (Kafka 4.0)
-    } else if (req.transactional_id) {
+    if (req.transactional_id) {
       refuse = Code(ErrorCode::kTransactionalIdAuthorizationFailed);  // no transactions
     } else if (req.acks != -1 && req.acks != 0 && req.acks != 1) {
       refuse = Code(ErrorCode::kInvalidRequiredAcks);

@@ -83,13 +83,9 @@ def parse_file(path):
                 if api is None:
                     raise SchemaError(f"{where}: '{words[0]}' before 'api'")
                 attrs = dict(w.split("=", 1) for w in words[1:])
-                adv = parse_versions(attrs["versions"], where)
-                lo, hi = parse_versions(attrs.get("decode", attrs["versions"]), where)
-                if adv[0] < lo or adv[1] > hi:
-                    raise SchemaError(f"{where}: versions must lie within decode")
+                lo, hi = parse_versions(attrs["versions"], where)
                 flex = parse_versions(attrs.get("flexible", "none"), where)
                 msg = Message(api, key, words[0], lo, hi, flex, where)
-                msg.adv = adv
                 messages.append(msg)
                 stack = [(0, msg.fields)]
                 continue
@@ -409,7 +405,7 @@ def main():
                 raise SchemaError(f"{fn}: needs exactly one request and one response")
             req = next(m for m in msgs if m.side == "request")
             rsp = next(m for m in msgs if m.side == "response")
-            if (req.lo, req.hi, req.adv) != (rsp.lo, rsp.hi, rsp.adv):
+            if (req.lo, req.hi) != (rsp.lo, rsp.hi):
                 raise SchemaError(f"{fn}: request and response version ranges differ")
             apis.append((req, rsp))
     apis.sort(key=lambda a: a[0].key)
@@ -424,7 +420,7 @@ def main():
     h.append("inline constexpr ApiRange kApiRanges[] = {")
     for req, _ in apis:
         ff = min(req.flexible[0], NEVER - 1)
-        h.append(f'    {{{req.key}, "{req.api}", {req.adv[0]}, {req.adv[1]}, {ff}}},')
+        h.append(f'    {{{req.key}, "{req.api}", {req.lo}, {req.hi}, {ff}}},')
     h.append("};\n")
     h.append("// The range of `key`, or nullptr when this broker does not serve it.")
     h.append("const ApiRange* FindApi(int16_t key);")

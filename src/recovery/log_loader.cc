@@ -1,12 +1,13 @@
 #include "recovery/log_loader.h"
 
-#include "recovery/producer_state_loader.h"
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <vector>
+
+#include "recovery/producer_state_loader.h"
 
 namespace sentry::recovery {
 

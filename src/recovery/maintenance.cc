@@ -1,7 +1,5 @@
 #include "recovery/maintenance.h"
 
-#include "recovery/producer_state_loader.h"
-
 #include <spdlog/spdlog.h>
 
 #include "common/clock.h"
@@ -38,7 +36,7 @@ Status Maintenance::CheckpointNow() {
       continue;
     }
     points[key] = d.value();
-    if (Status ps = SnapshotProducerState(log); !ps.ok()) {
+    if (Status ps = log->SnapshotProducers(); !ps.ok()) {
       spdlog::warn("producer snapshot of {}: {}", key, ps.ToString());
     }
   }

@@ -1,5 +1,5 @@
-// The persistence of idempotent producers' state (storage/producer_state.h):
-// `producer.snapshot` in the partition directory, and its rebuild at start-up.
+// The rebuild of idempotent producers' state (storage/producer_state.h) at
+// start-up, from `producer.snapshot` and the log.
 //
 // Rebuild: the snapshot (when it parses, and its offset lies within the log
 // as recovered) is the state up to its offset; the batch headers from there
@@ -7,13 +7,11 @@
 // replayed. Either way the result is what the log holds: a snapshot is only
 // a shortcut.
 //
-// Snapshots are written by the recovery checkpoint (every
-// log.flush.offset.checkpoint.interval.ms, and at clean shutdown) when the
-// state changed, or when the log moved on and the last snapshot is over a
-// minute old (bounding the replay after a crash).
+// The walk reads batch headers only (PartitionLog::WalkHeaders): it neither
+// checks CRCs nor counts as serving the bytes, so lazy verification and the
+// scrub keep their jobs.
 //
-// Threads: Rebuild on the start-up thread before the partition is served;
-// Snapshot on the maintenance thread.
+// Threads: the start-up thread, before the partition is served.
 #pragma once
 
 #include <cstdint>
@@ -23,8 +21,6 @@
 
 namespace sentry::recovery {
 
-constexpr const char* kProducerSnapshotFile = "producer.snapshot";
-
 struct ProducerRebuild {
   bool from_snapshot = false;
   int64_t batches_replayed = 0;
@@ -32,8 +28,5 @@ struct ProducerRebuild {
 };
 
 Status RebuildProducerState(PartitionLog* log, ProducerRebuild* out);
-
-// Writes the snapshot if due (see above); `force` writes it anyway.
-Status SnapshotProducerState(PartitionLog* log, bool force = false);
 
 }  // namespace sentry::recovery

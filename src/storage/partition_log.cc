@@ -1,5 +1,8 @@
 #include "storage/partition_log.h"
+
+#include "storage/batch_walker.h"
 #include "common/clock.h"
+#include "common/file_util.h"
 
 #include <dirent.h>
 #include <fmt/format.h>
@@ -191,7 +194,64 @@ Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
 Status PartitionLog::Close() {
   SENTRY_RETURN_IF_ERROR(Flush().status());
   SENTRY_RETURN_IF_ERROR(active_->Seal());
-  return active_->SyncIndexes();
+  SENTRY_RETURN_IF_ERROR(active_->SyncIndexes());
+  // A clean restart then replays nothing to know its idempotent producers.
+  return SnapshotProducers(/*force=*/true);
+}
+
+Status PartitionLog::SnapshotProducers(bool force) {
+  constexpr int64_t kMaxAgeMs = 60000;
+  std::string bytes;
+  {
+    MutexLock l(&producers_.mu());
+    auto& mark = producers_.snapshot_mark();
+    const int64_t offset = high_watermark();
+    const int64_t now = SteadyMillis();
+    const bool changed = producers_.version() != mark.version;
+    const bool stale = offset != mark.offset && now - mark.at_ms >= kMaxAgeMs;
+    if (!force && !changed && !stale) return Status::OK();
+    if (force && !changed && offset == mark.offset) return Status::OK();
+    bytes = producers_.Serialize(offset);
+    mark = {producers_.version(), offset, now};
+  }
+  Status s = WriteFileAtomically(dir_ + "/" + ProducerState::kSnapshotFile, bytes);
+  if (!s.ok()) {
+    MutexLock l(&producers_.mu());
+    producers_.snapshot_mark() = {};  // try again next time
+  }
+  return s;
+}
+
+Status PartitionLog::WalkHeaders(int64_t from,
+                                 const std::function<void(const RecordBatchView&)>& fn) const {
+  const int64_t end = high_watermark();
+  if (from < log_start_offset() || from >= end) return Status::OK();
+  auto list = segments();
+  auto it = std::upper_bound(list->begin(), list->end(), from,
+                             [](int64_t o, const auto& s) { return o < s->base_offset(); });
+  if (it == list->begin()) return Status::OutOfRange("offset below the first segment");
+  WalkOptions wo;
+  wo.verify_crc = false;
+  wo.zeros_end_log = false;
+  for (--it; it != list->end(); ++it) {
+    const Segment& seg = **it;
+    if (seg.base_offset() >= end) break;
+    uint32_t pos = 0;
+    if (from > seg.base_offset()) {
+      SENTRY_ASSIGN_OR_RETURN(pos, seg.PositionOf(from));
+    }
+    const std::span<const uint8_t> bytes(seg.log_data(), seg.published_size());
+    BatchWalker walker(bytes, pos, wo);
+    WalkedBatch wb;
+    while (walker.Next(&wb)) {
+      if (wb.view.base_offset() >= end) return Status::OK();
+      fn(wb.view);
+    }
+    if (!walker.clean_end()) {
+      return Status::Corruption(seg.log_path() + ": " + walker.reason());
+    }
+  }
+  return Status::OK();
 }
 
 Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {

@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -101,6 +102,11 @@ class PartitionLog {
   // Idempotent producers' state (storage/producer_state.h): checked and
   // recorded by the writer around Append, rebuilt by recovery.
   ProducerState& producers() { return producers_; }
+  // Writes producer.snapshot when due: the state changed, or the log moved
+  // on and the last snapshot is over a minute old (bounding the replay after
+  // a crash). `force` (clean shutdown) writes it unless nothing moved at all.
+  // Maintenance thread, or Close().
+  Status SnapshotProducers(bool force = false);
   int64_t durable_offset() const { return durable_offset_.load(std::memory_order_acquire); }
   // Whole batches starting with the one holding `offset`: at least one batch,
   // then more while the total stays within max_bytes, all from one segment.
@@ -108,6 +114,11 @@ class PartitionLog {
   Result<ReadResult> Read(int64_t offset, size_t max_bytes) const;
   // First offset whose batch max_timestamp >= ts, or log_end_offset.
   int64_t OffsetForTimestamp(int64_t ts) const;
+  // Calls fn for the header of every batch from the one holding `from` up to
+  // the high watermark, without checking CRCs or serving bytes (rebuilding
+  // producer state, the max-timestamp lookup). Corruption when a header does
+  // not fit where it sits.
+  Status WalkHeaders(int64_t from, const std::function<void(const RecordBatchView&)>& fn) const;
   size_t segment_count() const { return segments()->size(); }
   const std::string& dir() const { return dir_; }
 

@@ -16,8 +16,8 @@
 // Persistence: the state is rebuilt at start-up from the batch headers of the
 // log (recovery/producer_state_loader), starting from a snapshot
 // (`producer.snapshot` in the partition directory: the state as of an offset,
-// written atomically at clean shutdown and with each recovery checkpoint) so
-// a restart walks only what came after it.
+// written atomically by PartitionLog::SnapshotProducers at clean shutdown and
+// with each recovery checkpoint) so a restart walks only what came after it.
 //
 // Threads: Check and Record come from the partition's writer thread; Snapshot
 // from the maintenance thread. One mutex; the writer holds it (Lock) across
@@ -40,6 +40,7 @@ namespace sentry {
 class ProducerState {
  public:
   static constexpr size_t kBatchesKept = 5;
+  static constexpr const char* kSnapshotFile = "producer.snapshot";
 
   struct BatchMeta {
     int32_t first_seq = 0;

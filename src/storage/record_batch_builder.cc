@@ -158,8 +158,13 @@ Status OpenUncompressed(const uint8_t* batch, size_t size, RecordBatchView* view
 Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out) {
   RecordBatchView view;
   SENTRY_RETURN_IF_ERROR(OpenUncompressed(batch, size, &view));
-  const uint8_t* p = batch + kHeaderSize;
-  const uint8_t* end = batch + view.TotalSize();
+  return DecodeRecordsBody(view, {batch + kHeaderSize, view.TotalSize() - kHeaderSize}, out);
+}
+
+Status DecodeRecordsBody(const RecordBatchView& view, std::span<const uint8_t> body,
+                         std::vector<DecodedRecord>* out) {
+  const uint8_t* p = body.data();
+  const uint8_t* end = body.data() + body.size();
   for (int32_t i = 0; i < view.records_count(); i++) {
     DecodedRecord r;
     SENTRY_RETURN_IF_ERROR(ReadRecord(view, &p, end, i, &r));

@@ -4,11 +4,13 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "common/status.h"
+#include "storage/record_batch.h"
 
 namespace sentry {
 
@@ -68,6 +70,10 @@ struct DecodedRecord {
 // Decodes every record of a validated, uncompressed batch. Corruption when a
 // record is malformed; NotSupported for compressed batches.
 Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out);
+// Decodes the records of `view` from `body`: the batch's records section, or
+// for a compressed batch its decompressed bytes (client/decompress.h).
+Status DecodeRecordsBody(const RecordBatchView& view, std::span<const uint8_t> body,
+                         std::vector<DecodedRecord>* out);
 // The key of the first record of a validated batch, read up to the key only;
 // nullopt when it has none, or the batch is compressed (its records cannot be
 // read cheaply).

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kafka/messages.h"
 #include "protocol/messages.h"
 #include "storage/record_batch_builder.h"
 
@@ -14,7 +15,8 @@ using namespace sentry::protocol;
 namespace {
 void Write(const std::string& dir, int n, std::vector<uint8_t> bytes) {
   // record_batch and recovery targets read a mode byte first (odd = fix CRCs).
-  if (dir.find("/protocol") == std::string::npos) bytes.insert(bytes.begin(), n % 2);
+  const bool raw = dir.find("/protocol") != std::string::npos || dir.find("/kafka") != std::string::npos;
+  if (!raw) bytes.insert(bytes.begin(), n % 2);
   std::filesystem::create_directories(dir);
   std::ofstream(dir + "/seed-" + std::to_string(n), std::ios::binary)
       .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
@@ -24,6 +26,19 @@ std::vector<uint8_t> Body(uint8_t kind, const M& m) {
   std::vector<uint8_t> out = {kind};
   ByteWriter w(&out);
   Encode(&w, m);
+  return out;
+}
+// A Kafka request frame body: header (v1 or v2) then the message.
+template <typename M>
+std::vector<uint8_t> KafkaFrame(const M& m, int16_t version) {
+  std::vector<uint8_t> out;
+  kafka::Writer w(&out);
+  w.Int16(M::kApiKey);
+  w.Int16(version);
+  w.Int32(1);
+  w.NullableString(false, std::optional<std::string_view>("seed"));
+  if (version >= M::kFirstFlexibleVersion) w.EmptyTaggedFields();
+  kafka::Encode(w, version, m);
   return out;
 }
 std::vector<uint8_t> Batch(int records, int64_t base, int64_t ts) {
@@ -65,5 +80,27 @@ int main(int argc, char** argv) {
   auto padded = two;
   padded.resize(padded.size() + 200, 0);
   Write(out + "/recovery", n++, padded);
+  n = 0;
+  {
+    kafka::ProduceRequest p;
+    p.acks = -1;
+    p.topic_data.push_back({"topic", {{0, kafka::Records{batch, nullptr}}}});
+    for (int16_t v : {3, 7, 9}) Write(out + "/kafka", n++, KafkaFrame(p, v));
+    kafka::FetchRequest f;
+    f.topics.push_back({"topic", {{0, -1, 5, -1, -1, 1 << 20}}});
+    for (int16_t v : {4, 11, 12}) Write(out + "/kafka", n++, KafkaFrame(f, v));
+    kafka::MetadataRequest md;
+    md.topics.emplace();
+    md.topics->push_back({kafka::Uuid{}, std::string_view("topic")});
+    for (int16_t v : {0, 4, 9, 12}) Write(out + "/kafka", n++, KafkaFrame(md, v));
+    kafka::CreateTopicsRequest ct;
+    ct.topics.push_back({"t", 3, 1, {}, {{"segment.bytes", std::string_view("4096")}}});
+    for (int16_t v : {0, 4, 7}) Write(out + "/kafka", n++, KafkaFrame(ct, v));
+    kafka::OffsetFetchRequest of;
+    of.group_id = "g";
+    of.groups.push_back({"g", std::nullopt});
+    for (int16_t v : {1, 7, 8}) Write(out + "/kafka", n++, KafkaFrame(of, v));
+    Write(out + "/kafka", n++, KafkaFrame(kafka::ApiVersionsRequest{"c", "1"}, 3));
+  }
   return 0;
 }

@@ -10,6 +10,7 @@
 extern "C" int FuzzProtocol(const uint8_t* data, size_t size);
 extern "C" int FuzzRecordBatch(const uint8_t* data, size_t size);
 extern "C" int FuzzRecovery(const uint8_t* data, size_t size);
+extern "C" int FuzzKafka(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -35,5 +36,6 @@ void ReplayDir(const std::string& name, int (*fn)(const uint8_t*, size_t)) {
 TEST(FuzzReplayTest, Protocol) { ReplayDir("protocol", FuzzProtocol); }
 TEST(FuzzReplayTest, RecordBatch) { ReplayDir("record_batch", FuzzRecordBatch); }
 TEST(FuzzReplayTest, Recovery) { ReplayDir("recovery", FuzzRecovery); }
+TEST(FuzzReplayTest, Kafka) { ReplayDir("kafka", FuzzKafka); }
 
 }  // namespace

@@ -177,8 +177,10 @@ TEST_F(KafkaProtocolTest, TopicIdSurvivesRestartAndChangesWhenRecreated) {
 
 TEST_F(KafkaProtocolTest, ProduceRefusals) {
   CreateTopic("refuse", 1);
-  // Produce v2 (message format v1 era): refused per partition, as Kafka 4.0.
-  EXPECT_EQ(Produce("refuse", 0, Batch(1, "a"), 2).first, Code(ErrorCode::kUnsupportedVersion));
+  // A message set v1 (magic 1, before Kafka 0.11): refused, as Kafka 4.0.
+  std::vector<uint8_t> v1 = Batch(1, "a");
+  v1[16] = 1;
+  EXPECT_EQ(Produce("refuse", 0, v1, 2).first, Code(ErrorCode::kUnsupportedVersion));
   // Two batches in one partition's records: Kafka requires exactly one (v3+).
   std::vector<uint8_t> two = Batch(1, "a");
   std::vector<uint8_t> second = Batch(1, "b");
@@ -200,6 +202,10 @@ TEST_F(KafkaProtocolTest, ProduceRefusals) {
   EXPECT_EQ(EndOffset("refuse", 0), 0);
   EXPECT_EQ(Produce("refuse", 0, Batch(3, "ok")), Ok(0));
   EXPECT_EQ(EndOffset("refuse", 0), 3);
+  // Produce v0-v2 carrying a RecordBatch v2 are served (librdkafka needs
+  // the range to start at v0 before it compresses with gzip/snappy/lz4).
+  EXPECT_EQ(Produce("refuse", 0, Batch(2, "old"), 0), Ok(3));
+  EXPECT_EQ(Produce("refuse", 0, Batch(2, "old"), 2), Ok(5));
 }
 
 TEST_F(KafkaProtocolTest, IdempotentRetryIsStoredOnce) {
@@ -308,6 +314,39 @@ TEST_F(KafkaProtocolTest, FetchPastTheEndIsOffsetOutOfRange) {
   EXPECT_EQ(p.error_code, Code(ErrorCode::kOffsetOutOfRange));
   EXPECT_EQ(p.log_start_offset, 0);
   EXPECT_EQ(p.high_watermark, 2);
+  // Empty, never null: librdkafka drops a whole response over a null one.
+  ASSERT_TRUE(p.records.has_value());
+  EXPECT_TRUE(p.records->data.empty());
+}
+
+TEST_F(KafkaProtocolTest, ListOffsetsByTimestampFindsTheRecordNotTheBatch) {
+  CreateTopic("times", 1);
+  const int64_t t = 1700000000000;
+  RecordBatchBuilder b(t);
+  b.Add(std::nullopt, "a", t);
+  b.Add(std::nullopt, "b", t + 10);
+  b.Add(std::nullopt, "c", t + 20);
+  ASSERT_EQ(Produce("times", 0, b.Build()).first, 0);
+  auto lookup = [&](int64_t ts) {
+    ListOffsetsRequest req;
+    req.replica_id = -1;
+    ListOffsetsRequest::ListOffsetsTopic topic;
+    topic.name = "times";
+    topic.partitions.push_back({0, -1, ts});
+    req.topics.push_back(topic);
+    auto resp = kc_->Call<ListOffsetsResponse>(req, 7);
+    EXPECT_TRUE(resp);
+    const auto& p = resp->topics.at(0).partitions.at(0);
+    EXPECT_EQ(p.error_code, 0);
+    return std::make_pair(p.offset, p.timestamp);
+  };
+  EXPECT_EQ(lookup(t), std::make_pair(int64_t{0}, t));
+  EXPECT_EQ(lookup(t + 5), std::make_pair(int64_t{1}, t + 10));
+  EXPECT_EQ(lookup(t + 20), std::make_pair(int64_t{2}, t + 20));
+  // Nothing that new: -1 and -1 (not the log end), as Kafka.
+  EXPECT_EQ(lookup(t + 21), std::make_pair(int64_t{-1}, int64_t{-1}));
+  // -3: the newest record's batch (its last offset).
+  EXPECT_EQ(lookup(-3), std::make_pair(int64_t{2}, t + 20));
 }
 
 TEST_F(KafkaProtocolTest, CreateTopicsValidateOnlyAndRefusals) {
