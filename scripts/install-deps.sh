@@ -5,7 +5,13 @@ set -euo pipefail
 PKGS=(build-essential cmake pkg-config
       libconcurrentqueue-dev libboost-dev libspdlog-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev
-      clang-14 clang-tidy-14 libclang-rt-14-dev python3)
+      clang-14 clang-tidy-14 libclang-rt-14-dev python3
+      # Decompression of Kafka clients' batches in the native consumer.
+      zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+      # Real Kafka clients for the tests (tests/kafka_clients) and the
+      # librdkafka load tool (bench/kafka_bench).
+      kcat python3-kafka python3-confluent-kafka librdkafka-dev
+      golang-go golang-github-shopify-sarama-dev)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

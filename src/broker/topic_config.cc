@@ -23,12 +23,13 @@ constexpr Key kKeys[] = {
     {"retention.ms", &TopicConfig::retention_ms, -1, INT64_MAX},
     {"retention.bytes", &TopicConfig::retention_bytes, -1, INT64_MAX},
 };
+constexpr const char* kTimestampType = "message.timestamp.type";
 }  // namespace
 
 const char* const* TopicConfigKeys() {
   static const char* names[] = {kKeys[0].name, kKeys[1].name, kKeys[2].name, kKeys[3].name,
                                 kKeys[4].name, kKeys[5].name, kKeys[6].name, kKeys[7].name,
-                                nullptr};
+                                kTimestampType, nullptr};
   return names;
 }
 
@@ -48,6 +49,14 @@ Status TopicConfig::Set(std::string_view key, std::string_view value) {
     this->*k.field = v;
     return Status::OK();
   }
+  if (key == kTimestampType) {
+    if (value != "CreateTime" && value != "LogAppendTime") {
+      return Status::InvalidArgument(
+          fmt::format("{}: '{}' is not CreateTime or LogAppendTime", key, value));
+    }
+    log_append_time = value == "LogAppendTime";
+    return Status::OK();
+  }
   if (key == "cleanup.policy") {
     if (value == "delete") return Status::OK();
     return Status::InvalidArgument(
@@ -61,6 +70,7 @@ Status TopicConfig::Set(std::string_view key, std::string_view value) {
 std::map<std::string, std::string> TopicConfig::ToMap() const {
   std::map<std::string, std::string> m;
   for (const Key& k : kKeys) m[k.name] = std::to_string(this->*k.field);
+  m[kTimestampType] = log_append_time ? "LogAppendTime" : "CreateTime";
   return m;
 }
 
@@ -69,6 +79,7 @@ LogConfig TopicConfig::ToLogConfig() const {
   c.segment_bytes = static_cast<uint32_t>(segment_bytes);
   c.segment_ms = segment_ms;
   c.index_max_entries = static_cast<uint32_t>(index_max_entries);
+  c.log_append_time = log_append_time;
   return c;
 }
 

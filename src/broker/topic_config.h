@@ -23,6 +23,7 @@ struct TopicConfig {
   int64_t flush_ms = INT64_MAX;                    // flush.ms
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // retention.ms (stored; not enforced yet)
   int64_t retention_bytes = -1;                    // retention.bytes (stored; not enforced yet)
+  bool log_append_time = false;  // message.timestamp.type: CreateTime or LogAppendTime
 
   // Sets one key from its string value; InvalidArgument names the key.
   Status Set(std::string_view key, std::string_view value);

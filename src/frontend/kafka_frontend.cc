@@ -141,6 +141,7 @@ bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, Re
   slot.error = ToKafkaError(broker::FromStatus(w.status));
   if (w.status.ok()) {
     slot.base_offset = w.info.base_offset;
+    slot.log_append_time = w.info.log_append_time;
     slot.log_start_offset = w.partition->log()->log_start_offset();
   }
   pw.outstanding--;

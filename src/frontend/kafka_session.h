@@ -41,6 +41,7 @@ struct PendingWrites {
     bool settled = false;  // refused up front or completed
     int64_t base_offset = -1;
     int64_t log_start_offset = -1;
+    int64_t log_append_time = -1;
   };
   std::vector<Slot> slots;
 };

@@ -179,6 +179,7 @@ void KafkaFrontend::AnswerWrites(Session& s, ResponseOut& out) {
       pr.error_code = sl.error;
       pr.base_offset = sl.error == 0 ? sl.base_offset : -1;
       pr.log_start_offset = sl.log_start_offset;
+      pr.log_append_time_ms = sl.log_append_time;
       resp.responses.back().partition_responses.push_back(std::move(pr));
     }
     Respond(out, pw->asker, resp);

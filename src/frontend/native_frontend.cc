@@ -178,7 +178,7 @@ bool NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, Re
   ProduceResponse resp;
   resp.partition = w.partition->index();
   resp.base_offset = w.info.base_offset;
-  resp.log_append_time = -1;
+  resp.log_append_time = w.info.log_append_time;
   resp.log_start_offset = w.partition->log()->log_start_offset();
   Respond(out, h, resp);
   return true;

@@ -13,6 +13,9 @@ struct LogConfig {
   uint32_t index_max_entries = 1u << 23;    // index.max.entries: offsets per segment
   int64_t segment_ms = 7LL * 24 * 3600 * 1000;  // segment.ms
   MappedFileOptions file;                   // allocation step, prefault, FileOps
+  // message.timestamp.type=LogAppendTime: the broker's clock stamps each
+  // appended batch (timestamp-type bit, max_timestamp, CRC recomputed).
+  bool log_append_time = false;
 };
 
 }  // namespace sentry

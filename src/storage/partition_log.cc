@@ -144,7 +144,8 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
   AppendInfo info;
   info.base_offset = active_->next_offset();
   info.position = active_->size();
-  SENTRY_RETURN_IF_ERROR(active_->Append(batches.data(), n, summary));
+  if (cfg_.log_append_time) info.log_append_time = WallMillis();
+  SENTRY_RETURN_IF_ERROR(active_->Append(batches.data(), n, summary, info.log_append_time));
   info.last_offset = active_->next_offset() - 1;
   SENTRY_CHECK(info.last_offset - info.base_offset + 1 == summary.record_count,
                "offsets assigned != records appended");

@@ -39,6 +39,7 @@ struct AppendInfo {
   int64_t base_offset = -1;   // offset of the first record appended
   int64_t last_offset = -1;   // offset of the last record appended
   uint32_t position = 0;      // byte position in the segment
+  int64_t log_append_time = -1;  // the broker's stamp (LogAppendTime topics), else -1
 };
 
 // Whole batches from one segment, straight from the mapping (no copy).

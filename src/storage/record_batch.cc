@@ -55,6 +55,15 @@ Status RecordBatchView::Parse(const uint8_t* data, size_t size, RecordBatchView*
   return Status::OK();
 }
 
+void RecordBatchView::StampLogAppendTime(uint8_t* batch, int64_t now) {
+  using namespace batch_layout;
+  const int16_t attributes = GetI16(batch + kAttributes);
+  PutI16(batch + kAttributes, static_cast<int16_t>(attributes | kTimestampTypeBit));
+  PutI64(batch + kMaxTimestamp, now);
+  const size_t total = RecordBatchView(batch).TotalSize();
+  PutU32(batch + kCrc, Crc32c(batch + kCrcStart, total - kCrcStart));
+}
+
 Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary) {
   *summary = BatchSetSummary{};
   if (bytes.empty()) return Status::Corruption("no record batch present");

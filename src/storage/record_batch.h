@@ -95,6 +95,10 @@ class RecordBatchView {
   bool is_transactional() const { return attributes() & batch_layout::kTransactionalBit; }
   bool is_control() const { return attributes() & batch_layout::kControlBit; }
 
+  // Marks the batch LogAppendTime with the broker's `now` as its
+  // max_timestamp, and recomputes the CRC (which covers both), as Kafka.
+  static void StampLogAppendTime(uint8_t* batch, int64_t now);
+
   // Overwrites base_offset in place; the CRC does not cover it.
   static void SetBaseOffset(uint8_t* batch, int64_t base_offset) {
     PutI64(batch + batch_layout::kBaseOffset, base_offset);

@@ -64,7 +64,8 @@ bool Segment::HasRoom(size_t bytes, int64_t records) const {
          int64_t{next_rel_} + records <= int64_t{cfg_.index_max_entries};
 }
 
-Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary) {
+Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary,
+                       int64_t log_append_time) {
   SENTRY_CHECK(!sealed(), "append to a sealed segment");
   SENTRY_CHECK(HasRoom(n, summary.record_count), "append without room; roll first");
   // Reserve every file first: a failure here leaves the segment untouched.
@@ -83,6 +84,7 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
     uint8_t* b = dst + pos;
     RecordBatchView view(b);
     RecordBatchView::SetBaseOffset(b, base_offset_ + rel);
+    if (log_append_time >= 0) RecordBatchView::StampLogAppendTime(b, log_append_time);
     uint32_t count = static_cast<uint32_t>(view.records_count());
     // Reserved above, so these cannot fail for lack of space.
     SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,

@@ -72,7 +72,9 @@ class Segment {
   // reserves space in all three files first (so a full disk fails with
   // nothing written), copies once into the mapping, patches each base_offset,
   // writes index slots, and publishes the new size.
-  Status Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary);
+  // log_append_time >= 0: stamp every batch with it (LogAppendTime topics).
+  Status Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary,
+                int64_t log_append_time = -1);
   // Trims the three files to their data and makes the segment read-only.
   Status Seal();
   // Writes back the .log range [from, to).

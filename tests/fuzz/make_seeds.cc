@@ -89,10 +89,10 @@ int main(int argc, char** argv) {
     kafka::FetchRequest f;
     f.topics.push_back({"topic", {{0, -1, 5, -1, -1, 1 << 20}}});
     for (int16_t v : {4, 11, 12}) Write(out + "/kafka", n++, KafkaFrame(f, v));
-    kafka::MetadataRequest md;
-    md.topics.emplace();
-    md.topics->push_back({kafka::Uuid{}, std::string_view("topic")});
-    for (int16_t v : {0, 4, 9, 12}) Write(out + "/kafka", n++, KafkaFrame(md, v));
+    kafka::MetadataRequest kmd;
+    kmd.topics.emplace();
+    kmd.topics->push_back({kafka::Uuid{}, std::string_view("topic")});
+    for (int16_t v : {0, 4, 9, 12}) Write(out + "/kafka", n++, KafkaFrame(kmd, v));
     kafka::CreateTopicsRequest ct;
     ct.topics.push_back({"t", 3, 1, {}, {{"segment.bytes", std::string_view("4096")}}});
     for (int16_t v : {0, 4, 7}) Write(out + "/kafka", n++, KafkaFrame(ct, v));

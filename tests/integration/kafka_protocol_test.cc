@@ -4,6 +4,7 @@
 // Real clients: kafka_clients_test.cc.
 #include <gtest/gtest.h>
 
+#include "common/clock.h"
 #include "integration/broker_fixture.h"
 #include "kafka/errors.h"
 #include "kafka/kafka_test_client.h"
@@ -206,6 +207,48 @@ TEST_F(KafkaProtocolTest, ProduceRefusals) {
   // the range to start at v0 before it compresses with gzip/snappy/lz4).
   EXPECT_EQ(Produce("refuse", 0, Batch(2, "old"), 0), Ok(3));
   EXPECT_EQ(Produce("refuse", 0, Batch(2, "old"), 2), Ok(5));
+}
+
+TEST_F(KafkaProtocolTest, LogAppendTimeTopicsAreStampedByTheBroker) {
+  CreateTopicsRequest req;
+  CreateTopicsRequest::CreatableTopic t;
+  t.name = "lat";
+  t.num_partitions = 1;
+  t.replication_factor = 1;
+  t.configs.push_back({"message.timestamp.type", std::string_view("LogAppendTime")});
+  req.topics.push_back(t);
+  auto created = kc_->Call<CreateTopicsResponse>(req, 7);
+  ASSERT_TRUE(created);
+  ASSERT_EQ(created->topics.at(0).error_code, 0);
+  const int64_t before = WallMillis();
+  RecordBatchBuilder b(1000);  // the client says 1970
+  b.Add(std::nullopt, "x", 1000);
+  auto resp = kc_->Call<ProduceResponse>(OneBatch("lat", 0, b.Build()), 9);
+  ASSERT_TRUE(resp);
+  const auto& p = resp->responses.at(0).partition_responses.at(0);
+  ASSERT_EQ(p.error_code, 0);
+  EXPECT_GE(p.log_append_time_ms, before);
+  EXPECT_LE(p.log_append_time_ms, WallMillis());
+  FetchRequest f;
+  FetchRequest::FetchTopic ft;
+  ft.topic = "lat";
+  ft.partitions.push_back({0, -1, 0, -1, -1, 1 << 20});
+  f.topics.push_back(ft);
+  auto fetched = kc_->Call<FetchResponse>(f, 12);
+  ASSERT_TRUE(fetched);
+  const auto& records = fetched->responses.at(0).partitions.at(0).records;
+  ASSERT_TRUE(records && !records->data.empty());
+  RecordBatchView view;
+  ASSERT_TRUE(RecordBatchView::Parse(records->data.data(), records->data.size(), &view).ok());
+  EXPECT_TRUE(view.log_append_time());
+  EXPECT_EQ(view.max_timestamp(), p.log_append_time_ms);  // and the CRC still checks
+  // Unknown values are refused.
+  t.name = "lat2";
+  t.configs = {{"message.timestamp.type", std::string_view("Tuesday")}};
+  req.topics = {t};
+  created = kc_->Call<CreateTopicsResponse>(req, 7);
+  ASSERT_TRUE(created);
+  EXPECT_EQ(created->topics.at(0).error_code, Code(ErrorCode::kInvalidConfig));
 }
 
 TEST_F(KafkaProtocolTest, IdempotentRetryIsStoredOnce) {
