@@ -35,7 +35,8 @@ name, n, before, after, hz, line = sys.argv[1:]
 d = json.loads(line)
 rate = d.get("records_per_s") or d.get("records_per_sec") or d.get("throughput_records_per_s") or 0
 cpu_s = (int(after) - int(before)) / int(hz)
-print(f"{name:28s} {float(rate):>12,.0f} rec/s   broker CPU {cpu_s:6.2f} s = {cpu_s / int(n) * 1e9:7.1f} ns/record")
+mb = float(d.get("mb_per_s") or d.get("mb_per_sec") or 0)
+print(f"{name:28s} {float(rate):>12,.0f} rec/s {mb:8.1f} MB/s   broker CPU {cpu_s:6.2f} s = {cpu_s / int(n) * 1e9:7.1f} ns/record")
 PY
 }
 
@@ -56,7 +57,13 @@ run "native produce acks=1" "$N" "$B/sentry-bench" produce --broker "127.0.0.1:$
 run "native consume" "$N" "$B/sentry-bench" consume --broker "127.0.0.1:$PORT" --topic t \
   --records "$N" --json
 fresh
-run "kafka produce acks=1" "$N" "$B/kafka_bench" produce "127.0.0.1:$KPORT" t "$N" 100 1
-run "kafka consume" "$N" "$B/kafka_bench" consume "127.0.0.1:$KPORT" t "$N" 1
+run "kafka produce acks=1" "$N" "$B/bench/kafka_bench" produce "127.0.0.1:$KPORT" t "$N" 100 1
+run "kafka consume" "$N" "$B/bench/kafka_bench" consume "127.0.0.1:$KPORT" t "$N" 1
 fresh
-run "kafka produce acks=all" "$N" "$B/kafka_bench" produce "127.0.0.1:$KPORT" t "$N" 100 all
+run "kafka produce acks=all" "$N" "$B/bench/kafka_bench" produce "127.0.0.1:$KPORT" t "$N" 100 all
+# Consume throughput in bytes: 10 KB records (librdkafka's per-message cost
+# dominates at 100 bytes).
+BIG=$((N / 30))
+fresh
+"$B/bench/kafka_bench" produce "127.0.0.1:$KPORT" t "$BIG" 10000 1 >/dev/null
+run "kafka consume 10 KB records" "$BIG" "$B/bench/kafka_bench" consume "127.0.0.1:$KPORT" t "$BIG" 1

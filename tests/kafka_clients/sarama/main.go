@@ -7,7 +7,7 @@
 // sarama's ClusterAdmin; the second argument is accepted and unused.
 //
 // Sarama does not send ApiVersions: it picks request versions from config.Version.
-// The broker serves Produce >= 3 and Fetch >= 4, so Version must be at least
+// The broker serves Fetch from v4 (and Produce with RecordBatch v2 only), so Version must be at least
 // V0_11_0_0. The test runs everything once with V1_0_0_0 and once with V2_1_0_0.
 // With sarama 1.22.1 these send: Metadata v5, Produce v3, Fetch v4, ListOffsets v1,
 // CreateTopics v2, DeleteTopics v1, DescribeConfigs v0 (from ListTopics),
