@@ -234,7 +234,9 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
         const RecordBatchView batch(rr->data);
         l.timestamp = batch.max_timestamp();
         std::vector<DecodedRecord> records;
-        if (batch.compression() == 0 && DecodeRecords(rr->data, rr->size, &records).ok()) {
+        // In a LogAppendTime batch every record has the batch's time.
+        if (batch.compression() == 0 && !batch.log_append_time() &&
+            DecodeRecords(rr->data, rr->size, &records).ok()) {
           for (const DecodedRecord& r : records) {
             if (r.timestamp >= timestamp && r.offset >= l.offset) {
               l.offset = r.offset;

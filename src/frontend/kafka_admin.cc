@@ -117,6 +117,7 @@ Outcome KafkaFrontend::HandleDeleteTopics(Session& s, const Header& h, Reader& r
   pa->asker = Asker::Of(h);
   auto add = [&](std::string name) {
     PendingAdmin::Item item;
+    if (auto topic = core_->FindTopic(name)) item.topic_id = TopicIdOf(*topic);
     item.name = std::move(name);
     pa->items.push_back(std::move(item));
   };
@@ -173,6 +174,7 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
     for (const auto& item : pa->items) {
       kafka::DeleteTopicsResponse::DeletableTopicResult res;
       res.name = item.name;
+      res.topic_id = item.topic_id;
       res.error_code = item.error;
       res.error_message = item.message;
       resp.responses.push_back(std::move(res));

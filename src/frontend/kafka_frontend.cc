@@ -205,7 +205,7 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
     pa->asker = Asker::Of(h);
     for (const auto& n : names) {
       if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n)) {
-        pa->items.push_back({n, opt_.default_partitions, {}, 0, std::nullopt, false});
+        pa->items.push_back({n, opt_.default_partitions, {}, 0, std::nullopt, false, {}});
       }
     }
     if (!pa->items.empty()) {

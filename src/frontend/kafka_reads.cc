@@ -104,7 +104,8 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
     pd.aborted_transactions.emplace();  // none: no transactions
     resp.responses.back().partitions.push_back(std::move(pd));
   }
-  if (!final && !error && total < std::max(plan.min_bytes, 1)) return false;
+  // min_bytes 0 answers at once, as Kafka.
+  if (!final && !error && total < plan.min_bytes) return false;
   Respond(out, plan.asker, resp);
   return true;
 }

@@ -60,6 +60,7 @@ struct PendingAdmin {
     int16_t error = 0;
     std::optional<std::string> message;
     bool settled = false;
+    kafka::Uuid topic_id;  // DeleteTopics: the deleted topic's, for the answer
   };
   std::vector<Item> items;
 };

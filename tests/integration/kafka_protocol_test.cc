@@ -499,3 +499,34 @@ TEST_F(KafkaProtocolTest, DescribeConfigsOfTopicAndBroker) {
 
 }  // namespace
 }  // namespace sentry::testing
+
+namespace sentry::testing {
+namespace {
+
+class KafkaAutoCreateTest : public KafkaProtocolTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    return {"--auto.create.topics.enable", "true", "--num.partitions", "3"};
+  }
+};
+
+TEST_F(KafkaAutoCreateTest, MetadataCreatesUnknownTopicsWhenAllowed) {
+  MetadataRequest req;
+  req.topics.emplace();
+  MetadataRequest::MetadataRequestTopic t;
+  t.name = "auto";
+  req.topics->push_back(t);
+  req.allow_auto_topic_creation = false;
+  auto resp = kc_->Call<MetadataResponse>(req, 9);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->topics.at(0).error_code, Code(ErrorCode::kUnknownTopicOrPartition));
+  req.allow_auto_topic_creation = true;
+  resp = kc_->Call<MetadataResponse>(req, 9);  // answered once the topic exists
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->topics.at(0).error_code, 0);
+  EXPECT_EQ(resp->topics.at(0).partitions.size(), 3u);
+  EXPECT_EQ(Produce("auto", 2, Batch(1, "a")), Ok(0));
+}
+
+}  // namespace
+}  // namespace sentry::testing
