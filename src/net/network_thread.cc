@@ -330,9 +330,10 @@ void NetworkThread::OnWakeMessage(Message& m, std::vector<uint64_t>* touched) {
     const bool watches =
         std::find(pr.partitions.begin(), pr.partitions.end(), m.partition) != pr.partitions.end();
     auto it = watches ? conns_.find(pr.conn_id) : conns_.end();
-    if (it != conns_.end() && it->second->handler->OnParkedReady(pr, false, *it->second->session, *it->second)) {
+    Connection* c = it == conns_.end() ? nullptr : it->second.get();
+    if (c && c->handler->OnParkedReady(pr, false, *c->session, *c)) {
       Unwatch(pr);
-      it->second->inflight--;
+      c->inflight--;
       touched->push_back(pr.conn_id);
       pr = std::move(parked_.back());
       parked_.pop_back();

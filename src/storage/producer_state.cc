@@ -30,14 +30,15 @@ int32_t LastSeq(const RecordBatchView& b) {
   return static_cast<int32_t>(last % (static_cast<int64_t>(std::numeric_limits<int32_t>::max()) + 1));
 }
 
-template <typename Fn>
-void ForEachBatch(std::span<const uint8_t> batches, Fn fn) {
-  size_t pos = 0;
-  while (pos < batches.size()) {
-    RecordBatchView b(batches.data() + pos);
-    fn(b);
-    pos += b.TotalSize();
+// The batches of a validated batch set, in order (plain loops, so the
+// thread-safety analysis sees the callers' REQUIRES).
+std::vector<RecordBatchView> Batches(std::span<const uint8_t> batches) {
+  std::vector<RecordBatchView> out;
+  for (size_t pos = 0; pos < batches.size();) {
+    out.emplace_back(batches.data() + pos);
+    pos += out.back().TotalSize();
   }
+  return out;
 }
 
 }  // namespace
@@ -49,12 +50,11 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
   std::map<int64_t, Entry> overlay;
   bool any = false;
   bool all_duplicates = true;
-  ForEachBatch(batches, [&](const RecordBatchView& b) {
-    if (!v.status.ok()) return;
+  for (const RecordBatchView& b : Batches(batches)) {
     const int64_t pid = b.producer_id();
     if (pid < 0) {
       all_duplicates = false;
-      return;
+      continue;
     }
     any = true;
     auto oit = overlay.find(pid);
@@ -70,34 +70,37 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
       v.status = Status::ProducerFenced(
           fmt::format("producer {} epoch {} is older than the current epoch {}", pid, epoch,
                       e.epoch));
-      return;
+      break;
     }
+    bool duplicate = false;
     if (e.epoch >= 0 && epoch == e.epoch) {
       for (const BatchMeta& m : e.batches) {
         if (m.first_seq == first && m.last_seq == last) {
           if (v.first_offset < 0) v.first_offset = m.first_offset;
           v.last_offset = m.last_offset;
-          return;  // a duplicate of a stored batch
+          duplicate = true;  // of a stored batch
+          break;
         }
       }
     }
+    if (duplicate) continue;
     all_duplicates = false;
     if (e.epoch >= 0 && epoch > e.epoch && first != 0) {
       v.status = Status::OutOfOrderSequence(fmt::format(
           "producer {} starts epoch {} at sequence {}, not 0", pid, epoch, first));
-      return;
+      break;
     }
     if (e.epoch == epoch && !e.batches.empty() && first != NextSeq(e.batches.back().last_seq)) {
       v.status = Status::OutOfOrderSequence(
           fmt::format("producer {} epoch {}: sequence {} does not follow {}", pid, epoch, first,
                       e.batches.back().last_seq));
-      return;
+      break;
     }
     if (epoch != e.epoch) e.batches.clear();
     e.epoch = epoch;
     e.batches.push_back({first, last, -1, -1});
     if (e.batches.size() > kBatchesKept) e.batches.pop_front();
-  });
+  }
   if (v.status.ok()) {
     v.duplicate = any && all_duplicates;
     if (!v.duplicate) v.first_offset = v.last_offset = -1;
@@ -107,13 +110,13 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
 
 void ProducerState::Record(std::span<const uint8_t> batches, int64_t base_offset) {
   int64_t offset = base_offset;
-  ForEachBatch(batches, [&](const RecordBatchView& b) {
+  for (const RecordBatchView& b : Batches(batches)) {
     const int64_t last_offset = offset + b.last_offset_delta();
     if (b.producer_id() >= 0) {
       Add(b.producer_id(), b.producer_epoch(), {b.base_sequence(), LastSeq(b), offset, last_offset});
     }
     offset = last_offset + 1;
-  });
+  }
 }
 
 void ProducerState::Replay(int64_t producer_id, int16_t epoch, int32_t first_seq,
