@@ -16,15 +16,17 @@ using net::ResponseOut;
 namespace {
 
 constexpr int16_t kProduceKey = static_cast<int16_t>(kafka::ApiKey::kProduce);
-constexpr size_t kMagicAt = batch_layout::kMagic;  // message sets v0/v1 keep theirs there too
+constexpr size_t kMagicAt = batch_layout::kMagic;
+constexpr int kZstd = 4;
+constexpr int16_t kFirstZstdProduceVersion = 7;  // message sets v0/v1 keep theirs there too
 
 // What Kafka checks of a produced batch beyond what the core validates:
 // message format v2 (RecordBatch) only, exactly one batch per partition, no
 // transactional or control batch from a client (no transactions here).
-// 0 when acceptable. (Produce v0-v2 are served with v2 batches: librdkafka
+// zstd only from Produce v7. 0 when acceptable. (Produce v0-v2 are served with v2 batches: librdkafka
 // <= 2.11 compresses with gzip/snappy/lz4 only when a broker's Produce
 // range starts at v0.)
-int16_t CheckKafkaBatch(std::span<const uint8_t> records) {
+int16_t CheckKafkaBatch(std::span<const uint8_t> records, int16_t version) {
   // Message formats v0/v1 (before Kafka 0.11) are not stored: as Kafka 4.0.
   if (records.size() > kMagicAt && records[kMagicAt] != batch_layout::kMagicV2) {
     return Code(ErrorCode::kUnsupportedVersion);
@@ -35,6 +37,10 @@ int16_t CheckKafkaBatch(std::span<const uint8_t> records) {
   if (records.size() < batch_layout::kHeaderSize) return Code(ErrorCode::kCorruptMessage);
   const RecordBatchView b(records.data());
   if (b.is_control() || b.is_transactional()) return Code(ErrorCode::kInvalidRecord);
+  // zstd came with Produce v7 (KIP-110); older requests may not carry it.
+  if (b.compression() == kZstd && version < kFirstZstdProduceVersion) {
+    return Code(ErrorCode::kUnsupportedCompressionType);
+  }
   return Code(ErrorCode::kNone);
 }
 
@@ -81,7 +87,7 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
         Settle(sl, Code(ErrorCode::kCorruptMessage));
       }
       if (!sl.settled) {
-        if (int16_t e = CheckKafkaBatch(p.records->data); e != 0) Settle(sl, e);
+        if (int16_t e = CheckKafkaBatch(p.records->data, h.api_version); e != 0) Settle(sl, e);
       }
       if (sl.settled) {
         pw.next = slot + 1;

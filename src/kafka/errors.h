@@ -34,6 +34,7 @@ enum class ErrorCode : int16_t {
   kKafkaStorageError = 56,
   kUnknownProducerId = 59,
   kTransactionalIdAuthorizationFailed = 53,
+  kUnsupportedCompressionType = 76,
   kInvalidRecord = 87,
   kUnknownTopicId = 100,
 };

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include "common/clock.h"
+#include "common/crc32c.h"
+#include "common/endian.h"
 #include "integration/broker_fixture.h"
 #include "kafka/errors.h"
 #include "kafka/kafka_test_client.h"
@@ -203,6 +205,12 @@ TEST_F(KafkaProtocolTest, ProduceRefusals) {
   EXPECT_EQ(EndOffset("refuse", 0), 0);
   EXPECT_EQ(Produce("refuse", 0, Batch(3, "ok")), Ok(0));
   EXPECT_EQ(EndOffset("refuse", 0), 3);
+  // zstd before Produce v7 (KIP-110), as Kafka.
+  std::vector<uint8_t> zstd = Batch(1, "z");
+  PutI16(zstd.data() + batch_layout::kAttributes, 4);
+  PutU32(zstd.data() + batch_layout::kCrc,
+         Crc32c(zstd.data() + batch_layout::kCrcStart, zstd.size() - batch_layout::kCrcStart));
+  EXPECT_EQ(Produce("refuse", 0, zstd, 6).first, Code(ErrorCode::kUnsupportedCompressionType));
   // Produce v0-v2 carrying a RecordBatch v2 are served (librdkafka needs
   // the range to start at v0 before it compresses with gzip/snappy/lz4).
   EXPECT_EQ(Produce("refuse", 0, Batch(2, "old"), 0), Ok(3));
@@ -280,6 +288,27 @@ TEST_F(KafkaProtocolTest, IdempotentRetryIsStoredOnce) {
   auto pid2 = kc_->Call<InitProducerIdResponse>(init, 4);
   ASSERT_TRUE(pid2);
   EXPECT_NE(pid2->producer_id, pid->producer_id);
+}
+
+TEST_F(KafkaProtocolTest, RetryAfterADroppedConnectionIsStoredOnce) {
+  CreateTopic("drop", 1);
+  auto pid = kc_->Call<InitProducerIdResponse>(InitProducerIdRequest{}, 4);
+  ASSERT_TRUE(pid && pid->error_code == 0);
+  const auto batch = Batch(4, "d", pid->producer_id, 0, 0);
+  {
+    // The producer sends, and its connection dies before it reads the answer.
+    KafkaTestClient lost(broker_->kafka_port());
+    lost.Send(OneBatch("drop", 0, batch), 9);
+    lost.Close();
+  }
+  // Whether or not the broker appended it before noticing, the retry on a
+  // new connection leaves exactly one copy, at offset 0.
+  KafkaTestClient retry(broker_->kafka_port());
+  auto resp = retry.Call<ProduceResponse>(OneBatch("drop", 0, batch), 9);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->responses.at(0).partition_responses.at(0).error_code, 0);
+  EXPECT_EQ(resp->responses.at(0).partition_responses.at(0).base_offset, 0);
+  EXPECT_EQ(EndOffset("drop", 0), 4);
 }
 
 TEST_F(KafkaProtocolTest, IdempotenceSurvivesCleanRestartAndKill) {

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,11 +81,13 @@ class KafkaTestClient {
   }
 
   // Reads a response to `Req`-at-`version`; checks the correlation id.
+  // Records fields of the answer view its frame, kept until the next Receive.
   template <typename Resp>
   std::optional<Resp> Receive(int16_t version, int32_t corr, bool flexible_header) {
     auto frame = ReadFrame();
     if (!frame) return std::nullopt;
-    Reader r(*frame);
+    last_frame_ = std::move(*frame);
+    Reader r(last_frame_);
     int32_t got = 0;
     if (!r.Int32(&got) || got != corr) return std::nullopt;
     if (flexible_header && !r.SkipTaggedFields()) return std::nullopt;
@@ -135,12 +138,14 @@ class KafkaTestClient {
 
   int fd_ = -1;
   int timeout_ms_;
+  std::vector<uint8_t> last_frame_;
   int32_t next_corr_ = 1;
 };
 
-// One produce request for one partition holding `batch`.
+// One produce request for one partition holding (a copy of) `batch`.
 inline ProduceRequest OneBatch(std::string_view topic, int32_t partition,
                                const std::vector<uint8_t>& batch, int16_t acks = -1) {
+  auto copy = std::make_shared<std::vector<uint8_t>>(batch);
   ProduceRequest req;
   req.acks = acks;
   req.timeout_ms = 10000;
@@ -148,7 +153,7 @@ inline ProduceRequest OneBatch(std::string_view topic, int32_t partition,
   t.name = topic;
   ProduceRequest::PartitionProduceData p;
   p.index = partition;
-  p.records = Records{batch, nullptr};
+  p.records = Records{*copy, copy};
   t.partition_data.push_back(p);
   req.topic_data.push_back(t);
   return req;
