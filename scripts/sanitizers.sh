@@ -12,7 +12,10 @@ bash scripts/install-deps.sh
 J=$(nproc)
 
 echo "== ASan + UBSan =="
+# -O1, as the ASan documentation suggests: reports stay precise, and the
+# build (the longest step of CI) is faster than at -O2.
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_ASAN=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
   -DSENTRY_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$J"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
