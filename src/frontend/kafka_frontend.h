@@ -88,8 +88,9 @@ class KafkaFrontend final : public net::FrameHandler {
 
   void WriteMetadata(const Asker& a, bool all_topics, const std::vector<std::string>& names,
                      net::ResponseOut& out);
-  // Writes: submits the session's pending writes from where it stopped.
-  net::Outcome SubmitPendingWrites(Session& s, net::ResponseOut& out);
+  // Writes: once every write of the request is submitted, waits for them
+  // (kSubmitted) or, when none is outstanding, answers now.
+  net::Outcome SubmittedOrAnswered(Session& s, net::ResponseOut& out);
   void AnswerWrites(Session& s, net::ResponseOut& out);
   // Admin: submits the next pending topic operation, or answers when none is left.
   bool ContinueAdmin(Session& s, net::ResponseOut& out);

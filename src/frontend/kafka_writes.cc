@@ -49,79 +49,92 @@ void Settle(PendingWrites::Slot& slot, int16_t error) {
   slot.settled = true;
 }
 
+// One slot per partition of the request, in request order; all settled
+// with `refuse` when it is not 0.
+template <typename Topics, typename PartitionsOf, typename IndexOf>
+std::unique_ptr<PendingWrites> NewSlots(const Asker& asker, int16_t acks, int16_t refuse,
+                                        const Topics& topics, PartitionsOf partitions_of,
+                                        IndexOf index_of) {
+  auto pw = std::make_unique<PendingWrites>();
+  pw->asker = asker;
+  pw->acks = acks;
+  for (const auto& t : topics) {
+    for (const auto& p : partitions_of(t)) {
+      pw->slots.push_back({std::string(t.name), index_of(p)});
+      if (refuse != 0) Settle(pw->slots.back(), refuse);
+    }
+  }
+  return pw;
+}
+
+// Submits the write of each unsettled slot from pw.next on: `prepare(topic,
+// partition, &wr)` makes it, or returns the Kafka error that settles the
+// slot. False when a writer queue is full: the same frame is offered again
+// later and resumes at that slot.
+template <typename Topics, typename PartitionsOf, typename Prepare>
+bool SubmitSlots(broker::BrokerCore* core, broker::ClientSession& cs, PendingWrites& pw,
+                 const Topics& topics, PartitionsOf partitions_of, Prepare prepare) {
+  size_t k = 0;
+  for (const auto& t : topics) {
+    for (const auto& p : partitions_of(t)) {
+      const size_t slot = k++;
+      if (slot < pw.next) continue;
+      pw.next = slot;
+      PendingWrites::Slot& sl = pw.slots[slot];
+      if (!sl.settled) {
+        pipeline::WriteRequestPtr wr;
+        if (const int16_t e = prepare(t, p, &wr); e != 0) {
+          Settle(sl, e);
+        } else {
+          wr->reply.Set(static_cast<uint32_t>(slot));
+          if (!core->Submit(cs, wr)) return false;
+          pw.outstanding++;
+        }
+      }
+      pw.next = slot + 1;
+    }
+  }
+  pw.next = pw.slots.size();
+  return true;
+}
+
 }  // namespace
 
 Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
                                      const std::shared_ptr<const void>& hold, ResponseOut& out) {
   kafka::ProduceRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  const auto partitions_of = [](const auto& t) -> const auto& { return t.partition_data; };
   if (!s.writes) {  // first offer of this frame (not a retry after a full queue)
-    auto pw = std::make_unique<PendingWrites>();
-    pw->asker = Asker::Of(h);
-    pw->acks = req.acks;
+    int16_t acks = req.acks;
     int16_t refuse = Code(ErrorCode::kNone);
     if (req.transactional_id) {
       refuse = Code(ErrorCode::kTransactionalIdAuthorizationFailed);  // no transactions
     } else if (req.acks != -1 && req.acks != 0 && req.acks != 1) {
       refuse = Code(ErrorCode::kInvalidRequiredAcks);
-      pw->acks = 1;  // answered, whatever it said
+      acks = 1;  // answered, whatever it said
     }
-    for (const auto& t : req.topic_data) {
-      for (const auto& p : t.partition_data) {
-        pw->slots.push_back({std::string(t.name), p.index});
-        if (refuse != 0) Settle(pw->slots.back(), refuse);
-      }
-    }
-    s.writes = std::move(pw);
+    s.writes = NewSlots(Asker::Of(h), acks, refuse, req.topic_data, partitions_of,
+                        [](const auto& p) { return p.index; });
   }
-  PendingWrites& pw = *s.writes;
-  size_t k = 0;
-  for (const auto& t : req.topic_data) {
-    for (const auto& p : t.partition_data) {
-      const size_t slot = k++;
-      if (slot < pw.next) continue;
-      PendingWrites::Slot& sl = pw.slots[slot];
-      pw.next = slot;
-      if (!sl.settled && (p.index < 0)) Settle(sl, Code(ErrorCode::kUnknownTopicOrPartition));
-      if (!sl.settled && (!p.records || p.records->data.empty())) {
-        Settle(sl, Code(ErrorCode::kCorruptMessage));
-      }
-      if (!sl.settled) {
-        if (int16_t e = CheckKafkaBatch(p.records->data, h.api_version); e != 0) Settle(sl, e);
-      }
-      if (sl.settled) {
-        pw.next = slot + 1;
-        continue;
-      }
-      broker::ProduceOp op{t.name, p.index, req.acks, req.timeout_ms, p.records->data, &hold};
-      pipeline::WriteRequestPtr wr;
-      if (broker::Errc e = core_->PrepareProduce(s.core, op, &wr); e != broker::Errc::kNone) {
-        Settle(sl, ToKafkaError(e));
-        pw.next = slot + 1;
-        continue;
-      }
-      wr->reply.Set(static_cast<uint32_t>(slot));
-      if (!core_->Submit(s.core, wr)) return Outcome::kRetryLater;  // resumes at `slot`
-      pw.outstanding++;
-      pw.next = slot + 1;
-    }
-  }
-  pw.next = pw.slots.size();
-  if (pw.outstanding > 0) {
-    s.busy = true;
-    return Outcome::kSubmitted;
-  }
-  AnswerWrites(s, out);
-  return Outcome::kDone;
+  const bool all = SubmitSlots(
+      core_, s.core, *s.writes, req.topic_data, partitions_of,
+      [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
+        if (p.index < 0) return Code(ErrorCode::kUnknownTopicOrPartition);
+        if (!p.records || p.records->data.empty()) return Code(ErrorCode::kCorruptMessage);
+        if (int16_t e = CheckKafkaBatch(p.records->data, h.api_version); e != 0) return e;
+        broker::ProduceOp op{t.name, p.index, req.acks, req.timeout_ms, p.records->data, &hold};
+        return ToKafkaError(core_->PrepareProduce(s.core, op, wr));
+      });
+  return all ? SubmittedOrAnswered(s, out) : Outcome::kRetryLater;
 }
 
 Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r,
                                           ResponseOut& out) {
   kafka::OffsetCommitRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  const auto partitions_of = [](const auto& t) -> const auto& { return t.partitions; };
   if (!s.writes) {
-    auto pw = std::make_unique<PendingWrites>();
-    pw->asker = Asker::Of(h);
     int16_t refuse = Code(ErrorCode::kNone);
     if (req.group_id.empty()) {
       refuse = Code(ErrorCode::kInvalidGroupId);
@@ -130,39 +143,21 @@ Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r
       // exists: no generation can be valid here.
       refuse = Code(ErrorCode::kIllegalGeneration);
     }
-    for (const auto& t : req.topics) {
-      for (const auto& p : t.partitions) {
-        pw->slots.push_back({std::string(t.name), p.partition_index});
-        if (refuse != 0) Settle(pw->slots.back(), refuse);
-      }
-    }
-    s.writes = std::move(pw);
+    s.writes = NewSlots(Asker::Of(h), -1, refuse, req.topics, partitions_of,
+                        [](const auto& p) { return p.partition_index; });
   }
-  PendingWrites& pw = *s.writes;
-  size_t k = 0;
-  for (const auto& t : req.topics) {
-    for (const auto& p : t.partitions) {
-      const size_t slot = k++;
-      if (slot < pw.next) continue;
-      PendingWrites::Slot& sl = pw.slots[slot];
-      pw.next = slot;
-      if (!sl.settled) {
+  const bool all = SubmitSlots(
+      core_, s.core, *s.writes, req.topics, partitions_of,
+      [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
         broker::OffsetCommitOp op{req.group_id, t.name, p.partition_index, p.committed_offset,
                                   p.committed_metadata.value_or(std::string_view())};
-        pipeline::WriteRequestPtr wr;
-        if (broker::Errc e = core_->PrepareOffsetCommit(op, &wr); e != broker::Errc::kNone) {
-          Settle(sl, ToKafkaError(e));
-        } else {
-          wr->reply.Set(static_cast<uint32_t>(slot));
-          if (!core_->Submit(s.core, wr)) return Outcome::kRetryLater;
-          pw.outstanding++;
-        }
-      }
-      pw.next = slot + 1;
-    }
-  }
-  pw.next = pw.slots.size();
-  if (pw.outstanding > 0) {
+        return ToKafkaError(core_->PrepareOffsetCommit(op, wr));
+      });
+  return all ? SubmittedOrAnswered(s, out) : Outcome::kRetryLater;
+}
+
+Outcome KafkaFrontend::SubmittedOrAnswered(Session& s, ResponseOut& out) {
+  if (s.writes->outstanding > 0) {
     s.busy = true;
     return Outcome::kSubmitted;
   }
