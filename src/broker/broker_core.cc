@@ -112,6 +112,41 @@ Errc BrokerCore::PrepareOffsetCommit(const OffsetCommitOp& op, WriteRequestPtr* 
   return Errc::kNone;
 }
 
+void BrokerCore::AppendGroupRecord(std::string_view group,
+                                   const std::optional<std::string>& value) {
+  auto bytes =
+      std::make_shared<std::vector<uint8_t>>(OffsetStore::BuildGroupRecord(group, value));
+  auto wr = std::make_unique<WriteRequest>();
+  wr->partition = offsets_->partition();
+  wr->acks = 1;  // nobody waits: the completion goes to no connection (conn 0)
+  wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
+  wr->records = *bytes;
+  wr->frame_hold = bytes;
+  (void)ValidateBatches(wr->records, &wr->summary);
+  pipeline_->Enqueue(std::move(wr));
+}
+
+Errc BrokerCore::PrepareOffsetDelete(std::string_view group, std::string_view topic,
+                                     int32_t partition, WriteRequestPtr* out) {
+  if (group.empty()) return Errc::kInvalidRequest;
+  if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
+  std::string key = OffsetStore::Key(group, topic, partition);
+  auto bytes = std::make_shared<std::vector<uint8_t>>(OffsetStore::BuildTombstone(key));
+  auto wr = std::make_unique<WriteRequest>();
+  wr->partition = offsets_->partition();
+  wr->acks = -1;
+  wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
+  wr->records = *bytes;
+  wr->frame_hold = bytes;
+  (void)ValidateBatches(wr->records, &wr->summary);
+  wr->on_done = [store = offsets_, key = std::move(key)](pipeline::Completion& c) {
+    const auto& w = static_cast<const WriteRequest&>(c);
+    if (w.status.ok()) store->Erase(key, w.info.base_offset);
+  };
+  *out = std::move(wr);
+  return Errc::kNone;
+}
+
 bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {
   req->route = s.route;
   const Partition* partition = req->partition.get();
@@ -154,7 +189,7 @@ void BrokerCore::Finish(ClientSession& s, const pipeline::Completion& c) {
     const auto& w = static_cast<const WriteRequest&>(c);
     auto it = s.pending_writes.find(w.partition.get());
     if (it != s.pending_writes.end() && --it->second == 0) s.pending_writes.erase(it);
-  } else {
+  } else if (c.kind == pipeline::Completion::Kind::kAdmin) {
     s.admin_pending = false;
   }
 }

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -28,6 +29,7 @@
 #include "broker/offset_store.h"
 #include "broker/producer_ids.h"
 #include "broker/topic_registry.h"
+#include "group/group_service.h"
 #include "pipeline/pipeline.h"
 
 namespace sentry::broker {
@@ -130,6 +132,9 @@ class BrokerCore {
              ProducerIds* producer_ids = nullptr);
 
   const BrokerIdentity& identity() const { return identity_; }
+  // The group coordinator (null in tests that need none).
+  group::GroupService* groups() const { return groups_; }
+  void set_groups(group::GroupService* g) { groups_ = g; }
 
   // --- writes ---
   // Validates and routes a produce into *out (the caller adds its reply
@@ -138,6 +143,13 @@ class BrokerCore {
   // An acks=-1 append to the offsets log that updates the committed offset
   // when it comes back durable.
   Errc PrepareOffsetCommit(const OffsetCommitOp& op, pipeline::WriteRequestPtr* out);
+  // OffsetDelete: a durable tombstone for one committed offset (the caller
+  // checked with the group coordinator that the group may lose it).
+  Errc PrepareOffsetDelete(std::string_view group, std::string_view topic, int32_t partition,
+                           pipeline::WriteRequestPtr* out);
+  // Appends a group's record (nullopt: deleted) to the offsets log, from
+  // any thread; nobody waits for it.
+  void AppendGroupRecord(std::string_view group, const std::optional<std::string>& value);
   // Hands `req` to its partition's writer. False when that queue is full:
   // `req` stays the caller's (retry later).
   bool Submit(ClientSession& s, pipeline::WriteRequestPtr& req);
@@ -192,6 +204,7 @@ class BrokerCore {
   const BrokerIdentity identity_;
   const WakeFn wake_;
   ProducerIds* const producer_ids_;
+  group::GroupService* groups_ = nullptr;
 };
 
 }  // namespace sentry::broker

@@ -20,6 +20,26 @@ std::string OffsetStore::Key(std::string_view group, std::string_view topic, int
   return k;
 }
 
+std::string OffsetStore::GroupRecordKey(std::string_view group) {
+  // A commit key's topic is never empty, so `group \0 \0 ...` is free.
+  std::string k(group);
+  k.append(1, '\0').append(1, '\0').append("group");
+  return k;
+}
+
+std::vector<uint8_t> OffsetStore::BuildTombstone(const std::string& key) {
+  RecordBatchBuilder b;
+  b.Add(key, std::nullopt);
+  return b.Build();
+}
+
+std::vector<uint8_t> OffsetStore::BuildGroupRecord(std::string_view group,
+                                                   const std::optional<std::string>& value) {
+  RecordBatchBuilder b;
+  b.Add(GroupRecordKey(group), value ? std::optional<std::string_view>(*value) : std::nullopt);
+  return b.Build();
+}
+
 std::vector<uint8_t> OffsetStore::BuildCommit(const std::string& key, int64_t offset,
                                               std::string_view metadata) {
   std::string value(8, '\0');
@@ -38,6 +58,27 @@ void OffsetStore::Apply(const std::string& key, int64_t offset, std::string meta
   e.offset = offset;
   e.metadata = std::move(metadata);
   e.log_offset = log_offset;
+}
+
+void OffsetStore::Erase(const std::string& key, int64_t log_offset) {
+  MutexLock l(&mu_);
+  auto it = offsets_.find(key);
+  if (it != offsets_.end() && it->second.log_offset < log_offset) offsets_.erase(it);
+}
+
+std::vector<std::string> OffsetStore::Groups() const {
+  std::vector<std::string> out;
+  MutexLock l(&mu_);
+  for (const auto& [key, c] : offsets_) {
+    std::string_view g(key.data(), key.find('\0'));
+    if (out.empty() || out.back() != g) out.emplace_back(g);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> OffsetStore::GroupRecords() const {
+  MutexLock l(&mu_);
+  return {group_records_.begin(), group_records_.end()};
 }
 
 CommittedOffset OffsetStore::Get(std::string_view group, std::string_view topic,
@@ -71,6 +112,31 @@ size_t OffsetStore::size() const {
   return offsets_.size();
 }
 
+Status OffsetStore::Replay(std::string_view key, const std::optional<std::string_view>& value,
+                           int64_t log_offset) {
+  const size_t sep = key.find('\0');
+  if (sep != std::string_view::npos && key.substr(sep) == std::string_view("\0\0group", 7)) {
+    std::string group(key.substr(0, sep));
+    MutexLock l(&mu_);
+    if (value) {
+      group_records_[group] = std::string(*value);
+    } else {
+      group_records_.erase(group);
+    }
+    return Status::OK();
+  }
+  if (!value) {
+    Erase(std::string(key), log_offset);
+    return Status::OK();
+  }
+  if (value->size() < 8) {
+    return Status::Corruption(fmt::format("offsets log: bad record at {}", log_offset));
+  }
+  const int64_t off = GetI64(reinterpret_cast<const uint8_t*>(value->data()));
+  Apply(std::string(key), off, std::string(value->substr(8)), log_offset);
+  return Status::OK();
+}
+
 Status OffsetStore::Load() {
   PartitionLog* log = log_->log();
   int64_t next = log->log_start_offset();
@@ -84,11 +150,10 @@ Status OffsetStore::Load() {
       std::vector<DecodedRecord> recs;
       SENTRY_RETURN_IF_ERROR(DecodeRecords(r.data + pos, view.TotalSize(), &recs));
       for (auto& rec : recs) {
-        if (!rec.key || !rec.value || rec.value->size() < 8) {
-          return Status::Corruption(fmt::format("offsets log: bad record at {}", rec.offset));
+        if (!rec.key) {
+          return Status::Corruption(fmt::format("offsets log: record without key at {}", rec.offset));
         }
-        int64_t off = GetI64(reinterpret_cast<const uint8_t*>(rec.value->data()));
-        Apply(std::string(*rec.key), off, std::string(rec.value->substr(8)), rec.offset);
+        SENTRY_RETURN_IF_ERROR(Replay(*rec.key, rec.value, rec.offset));
       }
       pos += view.TotalSize();
       next = view.last_offset() + 1;

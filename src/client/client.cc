@@ -132,4 +132,32 @@ Result<Reply<OffsetFetchResponse>> Client::FetchOffset(std::string_view group,
                                         EncodeBody(OffsetFetchRequest{group, topic, partition}));
 }
 
+Result<Reply<ConsumerGroupHeartbeatResponse>> Client::GroupHeartbeat(
+    const ConsumerGroupHeartbeatRequest& req) {
+  return CallTyped<ConsumerGroupHeartbeatResponse>(ApiKey::kConsumerGroupHeartbeat,
+                                                   EncodeBody(req));
+}
+
+Result<Reply<ListGroupsResponse>> Client::ListGroups() {
+  return CallTyped<ListGroupsResponse>(ApiKey::kListGroups, {});
+}
+
+Result<Reply<DescribeGroupResponse>> Client::DescribeGroup(std::string_view group) {
+  return CallTyped<DescribeGroupResponse>(ApiKey::kDescribeGroup,
+                                          EncodeBody(DescribeGroupRequest{std::string(group)}));
+}
+
+Result<int16_t> Client::CommitOffsetAsMember(std::string_view group, std::string_view topic,
+                                             int32_t partition, int64_t offset,
+                                             const OffsetCommitMember& member) {
+  std::vector<uint8_t> body;
+  ByteWriter w(&body);
+  Encode(&w, OffsetCommitRequest{group, topic, partition, offset, ""});
+  EncodeTail(&w, member);
+  SENTRY_ASSIGN_OR_RETURN(auto corr, conn_->Send(static_cast<uint16_t>(ApiKey::kOffsetCommit),
+                                                 body, kOffsetCommitMemberVersion));
+  SENTRY_ASSIGN_OR_RETURN(auto r, conn_->ReceiveFor(corr, 30000));
+  return r.error_code;
+}
+
 }  // namespace sentry::client

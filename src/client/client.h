@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/connection.h"
+#include "protocol/group_messages.h"
 #include "protocol/messages.h"
 
 namespace sentry::client {
@@ -57,6 +58,16 @@ class Client {
   Result<Reply<protocol::OffsetFetchResponse>> FetchOffset(std::string_view group,
                                                            std::string_view topic,
                                                            int32_t partition);
+
+  // Groups (docs/protocol.md, "Consumer groups").
+  Result<Reply<protocol::ConsumerGroupHeartbeatResponse>> GroupHeartbeat(
+      const protocol::ConsumerGroupHeartbeatRequest& req);
+  Result<Reply<protocol::ListGroupsResponse>> ListGroups();
+  Result<Reply<protocol::DescribeGroupResponse>> DescribeGroup(std::string_view group);
+  // OFFSET_COMMIT v2: a commit by a member of a native group.
+  Result<int16_t> CommitOffsetAsMember(std::string_view group, std::string_view topic,
+                                       int32_t partition, int64_t offset,
+                                       const protocol::OffsetCommitMember& member);
 
   static std::vector<uint8_t> EncodeProduce(std::string_view topic, int32_t partition,
                                             int16_t acks, std::span<const uint8_t> records,

@@ -26,4 +26,29 @@ int16_t ToKafkaError(Errc e) {
   return Code(ErrorCode::kUnknownServerError);
 }
 
+int16_t ToKafkaError(group::GroupErrc e) {
+  using group::GroupErrc;
+  switch (e) {
+    case GroupErrc::kNone: return Code(ErrorCode::kNone);
+    case GroupErrc::kInvalidGroupId: return Code(ErrorCode::kInvalidGroupId);
+    case GroupErrc::kCoordinatorNotAvailable: return Code(ErrorCode::kCoordinatorNotAvailable);
+    case GroupErrc::kUnknownMemberId: return Code(ErrorCode::kUnknownMemberId);
+    case GroupErrc::kIllegalGeneration: return Code(ErrorCode::kIllegalGeneration);
+    case GroupErrc::kRebalanceInProgress: return Code(ErrorCode::kRebalanceInProgress);
+    case GroupErrc::kFencedInstanceId: return Code(ErrorCode::kFencedInstanceId);
+    case GroupErrc::kInconsistentGroupProtocol:
+      return Code(ErrorCode::kInconsistentGroupProtocol);
+    case GroupErrc::kInvalidSessionTimeout: return Code(ErrorCode::kInvalidSessionTimeout);
+    case GroupErrc::kMemberIdRequired: return Code(ErrorCode::kMemberIdRequired);
+    case GroupErrc::kGroupIdNotFound: return Code(ErrorCode::kGroupIdNotFound);
+    case GroupErrc::kGroupMaxSizeReached: return Code(ErrorCode::kGroupMaxSizeReached);
+    case GroupErrc::kStaleMemberEpoch: return Code(ErrorCode::kStaleMemberEpoch);
+    case GroupErrc::kUnreleasedInstanceId: return Code(ErrorCode::kUnreleasedInstanceId);
+    case GroupErrc::kGroupSubscribedToTopic: return Code(ErrorCode::kGroupSubscribedToTopic);
+    case GroupErrc::kNonEmptyGroup: return Code(ErrorCode::kNonEmptyGroup);
+    case GroupErrc::kInvalidRequest: return Code(ErrorCode::kInvalidRequest);
+  }
+  return Code(ErrorCode::kUnknownServerError);
+}
+
 }  // namespace sentry::frontend

@@ -24,9 +24,11 @@ constexpr size_t kHeaderStartBytes = 8;  // api key, api version, correlation id
 KafkaFrontend::KafkaFrontend(broker::BrokerCore* core, KafkaOptions opt)
     : core_(core), opt_(std::move(opt)) {}
 
-std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& route) {
+std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& route,
+                                                        const std::string& peer) {
   auto s = std::make_unique<Session>();
   s->core.route = route;
+  s->peer = peer;
   return s;
 }
 
@@ -118,6 +120,13 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kDescribeConfigs: return HandleDescribeConfigs(h, r, out);
+    case ApiKey::kJoinGroup: return HandleJoinGroup(s, h, r, out);
+    case ApiKey::kSyncGroup: return HandleSyncGroup(s, h, r, out);
+    case ApiKey::kHeartbeat: return HandleHeartbeat(h, r, out);
+    case ApiKey::kLeaveGroup: return HandleLeaveGroup(h, r, out);
+    case ApiKey::kListGroups: return HandleListGroups(h, r, out);
+    case ApiKey::kDescribeGroups: return HandleDescribeGroups(h, r, out);
+    case ApiKey::kOffsetDelete: return HandleOffsetDelete(s, h, r, out);
   }
   return Outcome::kClose;
 }
@@ -125,6 +134,10 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
 bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, ResponseOut& out) {
   auto& s = static_cast<Session&>(ns);
   core_->Finish(s.core, *c);
+  if (c->kind == pipeline::Completion::Kind::kGroup) {
+    AnswerGroup(s, static_cast<const group::GroupCompletion&>(*c), out);
+    return true;
+  }
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     auto& item = s.admin->items[s.admin->next];
     const auto& result = static_cast<const broker::AdminCompletion&>(*c).result;

@@ -24,6 +24,7 @@
 
 #include "broker/broker_core.h"
 #include "common/log_limiter.h"
+#include "group/group_service.h"
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
@@ -50,7 +51,8 @@ class KafkaFrontend final : public net::FrameHandler {
   void set_port(int32_t port) { opt_.port = port; }
 
   // net::FrameHandler
-  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route) override;
+  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
+                                          const std::string& peer) override;
   bool Paused(const net::Session& s) const override;
   uint32_t min_frame_bytes() const override;
   net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
@@ -85,6 +87,17 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome HandleOffsetCommit(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleDescribeConfigs(const Header& h, Reader& r, net::ResponseOut& out);
+  // Groups (kafka_groups.cc).
+  net::Outcome HandleJoinGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleSyncGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleHeartbeat(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleLeaveGroup(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleListGroups(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDescribeGroups(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetDelete(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  // True (and logged) when this broker runs no group coordinator.
+  bool NoCoordinator(const Header& h);
+  void AnswerGroup(Session& s, const group::GroupCompletion& c, net::ResponseOut& out);
 
   void WriteMetadata(const Asker& a, bool all_topics, const std::vector<std::string>& names,
                      net::ResponseOut& out);

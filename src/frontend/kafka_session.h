@@ -68,6 +68,7 @@ struct PendingAdmin {
 struct KafkaFrontend::Session final : net::Session {
   broker::ClientSession core;
   bool busy = false;  // a request is being served: the next one waits
+  std::string peer;   // "/ip", the client host of group members
   std::unique_ptr<PendingWrites> writes;
   std::unique_ptr<PendingAdmin> admin;
 };

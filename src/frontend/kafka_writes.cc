@@ -16,6 +16,7 @@ using net::ResponseOut;
 namespace {
 
 constexpr int16_t kProduceKey = static_cast<int16_t>(kafka::ApiKey::kProduce);
+constexpr int16_t kOffsetDeleteKey = static_cast<int16_t>(kafka::ApiKey::kOffsetDelete);
 constexpr size_t kMagicAt = batch_layout::kMagic;
 constexpr int kZstd = 4;
 constexpr int16_t kFirstZstdProduceVersion = 7;  // message sets v0/v1 keep theirs there too
@@ -138,10 +139,15 @@ Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r
     int16_t refuse = Code(ErrorCode::kNone);
     if (req.group_id.empty()) {
       refuse = Code(ErrorCode::kInvalidGroupId);
+    } else if (core_->groups()) {
+      // Kafka's fencing: a member of the group's current generation, or a
+      // standalone consumer (generation -1) while the group is Empty.
+      refuse = ToKafkaError(core_->groups()->ValidateCommit(
+          std::string(req.group_id), std::string(req.member_id),
+          std::string(req.group_instance_id.value_or(std::string_view())),
+          req.generation_id_or_member_epoch));
     } else if (req.generation_id_or_member_epoch != -1) {
-      // Only standalone commits (generation -1) until group membership
-      // exists: no generation can be valid here.
-      refuse = Code(ErrorCode::kIllegalGeneration);
+      refuse = Code(ErrorCode::kIllegalGeneration);  // no coordinator: no generation is valid
     }
     s.writes = NewSlots(Asker::Of(h), -1, refuse, req.topics, partitions_of,
                         [](const auto& p) { return p.partition_index; });
@@ -152,6 +158,46 @@ Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r
         broker::OffsetCommitOp op{req.group_id, t.name, p.partition_index, p.committed_offset,
                                   p.committed_metadata.value_or(std::string_view())};
         return ToKafkaError(core_->PrepareOffsetCommit(op, wr));
+      });
+  return all ? SubmittedOrAnswered(s, out) : Outcome::kRetryLater;
+}
+
+Outcome KafkaFrontend::HandleOffsetDelete(Session& s, const Header& h, Reader& r,
+                                          ResponseOut& out) {
+  kafka::OffsetDeleteRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  if (NoCoordinator(h)) return Outcome::kClose;
+  const auto partitions_of = [](const auto& t) -> const auto& { return t.partitions; };
+  const std::string group(req.group_id);
+  if (!s.writes) {
+    // Group-level refusals answer at once, with no topics (as Kafka).
+    group::GroupErrc ge = group::GroupErrc::kNone;
+    if (group.empty()) {
+      ge = group::GroupErrc::kInvalidGroupId;
+    } else {
+      // Unknown group, or one whose members' reading is unknown (non-empty,
+      // not of the "consumer" protocol type); topics are checked below.
+      ge = core_->groups()->CheckOffsetDelete(group, "");
+      if (ge == group::GroupErrc::kGroupSubscribedToTopic) ge = group::GroupErrc::kNone;
+    }
+    if (ge != group::GroupErrc::kNone) {
+      kafka::OffsetDeleteResponse resp;
+      resp.error_code = ToKafkaError(ge);
+      Respond(out, Asker::Of(h), resp);
+      return Outcome::kDone;
+    }
+    s.writes = NewSlots(Asker::Of(h), -1, 0, req.topics, partitions_of,
+                        [](const auto& p) { return p.partition_index; });
+  }
+  const bool all = SubmitSlots(
+      core_, s.core, *s.writes, req.topics, partitions_of,
+      [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
+        const std::string topic(t.name);
+        if (auto e = core_->groups()->CheckOffsetDelete(group, topic);
+            e != group::GroupErrc::kNone) {
+          return ToKafkaError(e);
+        }
+        return ToKafkaError(core_->PrepareOffsetDelete(group, topic, p.partition_index, wr));
       });
   return all ? SubmittedOrAnswered(s, out) : Outcome::kRetryLater;
 }
@@ -182,6 +228,17 @@ void KafkaFrontend::AnswerWrites(Session& s, ResponseOut& out) {
       pr.log_start_offset = sl.log_start_offset;
       pr.log_append_time_ms = sl.log_append_time;
       resp.responses.back().partition_responses.push_back(std::move(pr));
+    }
+    Respond(out, pw->asker, resp);
+    return;
+  }
+  if (pw->asker.api_key == kOffsetDeleteKey) {
+    kafka::OffsetDeleteResponse resp;
+    for (const auto& sl : pw->slots) {
+      if (resp.topics.empty() || resp.topics.back().name != sl.topic) {
+        resp.topics.push_back({sl.topic, {}});
+      }
+      resp.topics.back().partitions.push_back({sl.partition, sl.error});
     }
     Respond(out, pw->asker, resp);
     return;

@@ -28,4 +28,30 @@ ErrorCode ToNativeError(Errc e) {
   return ErrorCode::kUnknownServerError;
 }
 
+ErrorCode ToNativeError(group::GroupErrc e) {
+  using group::GroupErrc;
+  switch (e) {
+    case GroupErrc::kNone: return ErrorCode::kNone;
+    case GroupErrc::kInvalidGroupId: return ErrorCode::kInvalidGroupId;
+    case GroupErrc::kCoordinatorNotAvailable: return ErrorCode::kCoordinatorNotAvailable;
+    case GroupErrc::kUnknownMemberId: return ErrorCode::kUnknownMemberId;
+    case GroupErrc::kIllegalGeneration: return ErrorCode::kIllegalGeneration;
+    case GroupErrc::kRebalanceInProgress: return ErrorCode::kRebalanceInProgress;
+    case GroupErrc::kFencedInstanceId: return ErrorCode::kFencedInstanceId;
+    case GroupErrc::kInconsistentGroupProtocol: return ErrorCode::kInconsistentGroupProtocol;
+    case GroupErrc::kGroupIdNotFound: return ErrorCode::kGroupIdNotFound;
+    case GroupErrc::kGroupMaxSizeReached: return ErrorCode::kGroupMaxSizeReached;
+    case GroupErrc::kStaleMemberEpoch: return ErrorCode::kStaleMemberEpoch;
+    case GroupErrc::kUnreleasedInstanceId: return ErrorCode::kUnreleasedInstanceId;
+    // Kafka-protocol-only outcomes never reach a native client; if one did,
+    // the request was not acceptable.
+    case GroupErrc::kInvalidSessionTimeout:
+    case GroupErrc::kMemberIdRequired:
+    case GroupErrc::kGroupSubscribedToTopic:
+    case GroupErrc::kNonEmptyGroup:
+    case GroupErrc::kInvalidRequest: return ErrorCode::kInvalidRequest;
+  }
+  return ErrorCode::kUnknownServerError;
+}
+
 }  // namespace sentry::frontend

@@ -3,10 +3,12 @@
 #pragma once
 
 #include "broker/error.h"
+#include "group/group_errc.h"
 #include "protocol/errors.h"
 
 namespace sentry::frontend {
 
 protocol::ErrorCode ToNativeError(broker::Errc e);
+protocol::ErrorCode ToNativeError(group::GroupErrc e);
 
 }  // namespace sentry::frontend

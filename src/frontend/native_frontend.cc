@@ -7,6 +7,8 @@
 
 #include "common/clock.h"
 #include "frontend/native_errors.h"
+#include "frontend/native_session.h"
+#include "protocol/group_messages.h"
 
 namespace sentry::frontend {
 
@@ -21,47 +23,15 @@ namespace {
 
 constexpr const char* kBrokerVersion = "sentry 0.1.0";
 
-struct NativeSession final : net::Session {
-  broker::ClientSession core;
-};
-
-
 struct ParkedFetch final : net::ParkedState {
   RequestHeader header;
   broker::FetchOp op;
 };
 
-broker::ClientSession& CoreOf(net::Session& s) { return static_cast<NativeSession&>(s).core; }
-
-// A response that is only a header with `code`.
-void WriteError(ResponseOut& out, const RequestHeader& h, ErrorCode code) {
-  ByteWriter w(out.bytes());
-  size_t start = BeginResponse(&w, h, static_cast<int16_t>(code));
-  FinishFrame(&w, start);
-}
-
-Outcome Refuse(ResponseOut& out, const RequestHeader& h, Errc e) {
-  WriteError(out, h, ToNativeError(e));
-  return Outcome::kDone;
-}
-
-Outcome Malformed(ResponseOut& out, const RequestHeader& h) {
-  return Refuse(out, h, Errc::kInvalidRequest);
-}
-
-// A successful response carrying `msg`.
-template <typename Message>
-Outcome Respond(ResponseOut& out, const RequestHeader& h, const Message& msg) {
-  ByteWriter w(out.bytes());
-  size_t start = BeginResponse(&w, h, 0);
-  Encode(&w, msg);
-  FinishFrame(&w, start);
-  return Outcome::kDone;
-}
-
 }  // namespace
 
-std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& route) {
+std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& route,
+                                                         const std::string&) {
   auto s = std::make_unique<NativeSession>();
   s->core.route = route;
   return s;
@@ -96,7 +66,7 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
                                 net::ParkedRead* parked) {
   const RequestHeader h = frame_layout::ReadHeader(frame.data());
   if (h.api_key >= kApiKeyCount) return Malformed(out, h);
-  if (h.api_version != kApiVersion) {
+  if (h.api_version < kApiVersion || h.api_version > MaxApiVersion(h.api_key)) {
     WriteError(out, h, ErrorCode::kUnsupportedVersion);
     return Outcome::kDone;
   }
@@ -123,6 +93,9 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
+    case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
+    case ApiKey::kListGroups: return HandleListGroups(h, r, out);
+    case ApiKey::kDescribeGroup: return HandleDescribeGroup(h, r, out);
   }
   return Malformed(out, h);
 }
@@ -131,7 +104,9 @@ Outcome NativeFrontend::HandleApiVersions(const Header& h, ByteReader& r, Respon
   if (!r.Done()) return Malformed(out, h);
   ApiVersionsResponse resp;
   resp.broker_version = kBrokerVersion;
-  for (uint16_t k = 0; k < kApiKeyCount; k++) resp.apis.push_back({k, kApiVersion, kApiVersion});
+  for (uint16_t k = 0; k < kApiKeyCount; k++) {
+    resp.apis.push_back({k, kApiVersion, MaxApiVersion(k)});
+  }
   return Respond(out, h, resp);
 }
 
@@ -286,7 +261,20 @@ Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header
 Outcome NativeFrontend::HandleOffsetCommit(broker::ClientSession& s, const Header& h,
                                            ByteReader& r, ResponseOut& out) {
   OffsetCommitRequest req;
-  if (!Decode(&r, &req)) return Malformed(out, h);
+  OffsetCommitMember member;  // v1: a commit from outside any group
+  const bool ok = h.api_version >= kOffsetCommitMemberVersion ? Decode(&r, &req, &member)
+                                                              : Decode(&r, &req);
+  if (!ok) return Malformed(out, h);
+  if (auto* groups = core_->groups(); groups && !req.group.empty()) {
+    // The group coordinator's fencing, as for Kafka clients: a member at its
+    // current epoch, or anyone while the group has no members.
+    const group::GroupErrc e = groups->ValidateCommit(std::string(req.group), member.member_id,
+                                                      "", member.member_epoch);
+    if (e != group::GroupErrc::kNone) {
+      WriteError(out, h, ToNativeError(e));
+      return Outcome::kDone;
+    }
+  }
   broker::OffsetCommitOp op{req.group, req.topic, req.partition, req.offset, req.metadata};
   WriteRequestPtr wr;
   if (Errc e = core_->PrepareOffsetCommit(op, &wr); e != Errc::kNone) return Refuse(out, h, e);

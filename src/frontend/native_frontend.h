@@ -26,7 +26,8 @@ class NativeFrontend final : public net::FrameHandler {
   explicit NativeFrontend(broker::BrokerCore* core) : core_(core) {}
 
   // net::FrameHandler
-  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route) override;
+  std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
+                                          const std::string& peer) override;
   bool Paused(const net::Session& s) const override;
   uint32_t min_frame_bytes() const override;
   net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
@@ -59,6 +60,12 @@ class NativeFrontend final : public net::FrameHandler {
                                   protocol::ByteReader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetFetch(broker::ClientSession& s, const Header& h,
                                  protocol::ByteReader& r, net::ResponseOut& out);
+  // Groups (native_groups.cc).
+  net::Outcome HandleGroupHeartbeat(const Header& h, protocol::ByteReader& r,
+                                    net::ResponseOut& out);
+  net::Outcome HandleListGroups(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleDescribeGroup(const Header& h, protocol::ByteReader& r,
+                                   net::ResponseOut& out);
   // Hands a prepared write to the core with this request's reply context.
   net::Outcome SubmitWrite(broker::ClientSession& s, const Header& h,
                            pipeline::WriteRequestPtr wr);

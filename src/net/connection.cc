@@ -1,20 +1,36 @@
 #include "net/connection.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
+#include <string>
 
 namespace sentry::net {
 
 namespace {
 constexpr size_t kBlockBytes = 256 << 10;
 constexpr int kMaxIov = 64;
+
+std::string PeerAddress(int fd) {
+  sockaddr_storage sa{};
+  socklen_t len = sizeof(sa);
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&sa), &len) != 0) return "/unknown";
+  char host[INET6_ADDRSTRLEN] = {0};
+  const void* addr = sa.ss_family == AF_INET6
+                         ? static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(&sa)->sin6_addr)
+                         : static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(&sa)->sin_addr);
+  if (!::inet_ntop(sa.ss_family, addr, host, sizeof(host))) return "/unknown";
+  return std::string("/") + host;
+}
 }  // namespace
 
 Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread, FrameHandler* handler_in)
     : fd(fd_in), id(id_in), handler(handler_in),
-      session(handler_in->NewSession(pipeline::Route{net_thread, id_in})),
+      session(handler_in->NewSession(pipeline::Route{net_thread, id_in}, PeerAddress(fd_in))),
       block(std::make_shared<RecvBlock>(kBlockBytes)) {}
 
 Connection::~Connection() {

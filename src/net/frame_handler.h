@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "pipeline/completion.h"
@@ -61,7 +62,9 @@ enum class Outcome {
 class FrameHandler {
  public:
   virtual ~FrameHandler() = default;
-  virtual std::unique_ptr<Session> NewSession(const pipeline::Route& route) = 0;
+  // `peer` is the client's address as "/ip" (Kafka's client host format).
+  virtual std::unique_ptr<Session> NewSession(const pipeline::Route& route,
+                                              const std::string& peer) = 0;
   // True while the connection must not start another frame.
   virtual bool Paused(const Session& s) const = 0;
   // Smallest valid frame length (the bytes after the 4-byte length).

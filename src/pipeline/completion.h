@@ -55,7 +55,7 @@ class ReplyContext {
 
 struct Completion {
   // What kind of operation it is, so the receiver needs no dynamic_cast.
-  enum class Kind : uint8_t { kWrite, kAdmin };
+  enum class Kind : uint8_t { kWrite, kAdmin, kGroup };
   explicit Completion(Kind k) : kind(k) {}
   virtual ~Completion() = default;
   const Kind kind;

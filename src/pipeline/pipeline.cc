@@ -52,6 +52,11 @@ bool Pipeline::TryEnqueue(uint32_t net_thread, WriteRequestPtr& req) {
   return writers_[w]->TryEnqueue(*tokens_[net_thread][w], req);
 }
 
+void Pipeline::Enqueue(WriteRequestPtr req) {
+  const uint32_t w = req->partition->writer_index();
+  writers_[w]->Enqueue(std::move(req));
+}
+
 void Pipeline::Barrier(uint32_t w) {
   std::promise<void> done;
   auto req = std::make_unique<WriteRequest>();

@@ -36,6 +36,9 @@ class Pipeline {
   // False when that writer's queue is full: nothing was enqueued and `req`
   // is still the caller's. True: the pipeline owns it until its completion.
   bool TryEnqueue(uint32_t net_thread, WriteRequestPtr& req);
+  // From any thread, for rare internal writes (group records): never
+  // refused, may allocate, and ignores the queue bound.
+  void Enqueue(WriteRequestPtr req);
   // Returns once writer `w` has processed everything enqueued before the call.
   void Barrier(uint32_t w);
 

@@ -20,6 +20,17 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kInvalidConfig: return "INVALID_CONFIG";
     case ErrorCode::kInvalidRequest: return "INVALID_REQUEST";
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
+    case ErrorCode::kCoordinatorNotAvailable: return "COORDINATOR_NOT_AVAILABLE";
+    case ErrorCode::kIllegalGeneration: return "ILLEGAL_GENERATION";
+    case ErrorCode::kInconsistentGroupProtocol: return "INCONSISTENT_GROUP_PROTOCOL";
+    case ErrorCode::kInvalidGroupId: return "INVALID_GROUP_ID";
+    case ErrorCode::kUnknownMemberId: return "UNKNOWN_MEMBER_ID";
+    case ErrorCode::kRebalanceInProgress: return "REBALANCE_IN_PROGRESS";
+    case ErrorCode::kGroupIdNotFound: return "GROUP_ID_NOT_FOUND";
+    case ErrorCode::kGroupMaxSizeReached: return "GROUP_MAX_SIZE_REACHED";
+    case ErrorCode::kFencedInstanceId: return "FENCED_INSTANCE_ID";
+    case ErrorCode::kUnreleasedInstanceId: return "UNRELEASED_INSTANCE_ID";
+    case ErrorCode::kStaleMemberEpoch: return "STALE_MEMBER_EPOCH";
   }
   return "UNKNOWN_ERROR_CODE";
 }
@@ -34,20 +45,32 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kRequestTimedOut: return "The write was not made durable in time; retry or raise the timeout.";
     case ErrorCode::kMessageTooLarge: return "Send smaller batches or raise max.message.bytes / max.frame.bytes.";
     case ErrorCode::kInvalidTopic: return "Use 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'.";
-    case ErrorCode::kUnsupportedVersion: return "Use API version 1.";
+    case ErrorCode::kUnsupportedVersion: return "Use a version API_VERSIONS lists (1; OFFSET_COMMIT also 2).";
     case ErrorCode::kTopicAlreadyExists: return "Pick another name or delete the existing topic first.";
     case ErrorCode::kInvalidPartitions: return "Use a partition count between 1 and the broker's limit.";
     case ErrorCode::kInvalidConfig: return "Check the topic config key and value against docs/operations.md.";
     case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against docs/protocol.md.";
     case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
+    case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping; reconnect and join again.";
+    case ErrorCode::kIllegalGeneration: return "The group moved on; rejoin before committing.";
+    case ErrorCode::kInconsistentGroupProtocol: return "The group is of the other kind (Kafka classic vs native) or its members disagree.";
+    case ErrorCode::kInvalidGroupId: return "Give a non-empty group id.";
+    case ErrorCode::kUnknownMemberId: return "Not a member (any more): join the group again with member epoch 0.";
+    case ErrorCode::kRebalanceInProgress: return "Rejoin the group.";
+    case ErrorCode::kGroupIdNotFound: return "No such group (see `sentryctl group list`).";
+    case ErrorCode::kGroupMaxSizeReached: return "The group has group.max.size members already.";
+    case ErrorCode::kFencedInstanceId: return "Another process took this group.instance.id.";
+    case ErrorCode::kUnreleasedInstanceId: return "A live member still holds this instance id; stop it first.";
+    case ErrorCode::kStaleMemberEpoch: return "Heartbeat again and use the member epoch it returns.";
   }
   return "Unknown error code.";
 }
 
 const char* ApiName(uint16_t key) {
-  static const char* kNames[] = {"API_VERSIONS", "PRODUCE",      "FETCH",
-                                 "LIST_OFFSETS", "METADATA",     "CREATE_TOPIC",
-                                 "DELETE_TOPIC", "OFFSET_COMMIT", "OFFSET_FETCH"};
+  static const char* kNames[] = {"API_VERSIONS",  "PRODUCE",      "FETCH",
+                                 "LIST_OFFSETS",  "METADATA",     "CREATE_TOPIC",
+                                 "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
+                                 "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

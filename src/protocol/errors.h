@@ -20,6 +20,18 @@ enum class ErrorCode : int16_t {
   kInvalidConfig = 40,
   kInvalidRequest = 42,
   kKafkaStorageError = 56,
+  // Consumer groups
+  kCoordinatorNotAvailable = 15,
+  kIllegalGeneration = 22,
+  kInconsistentGroupProtocol = 23,
+  kInvalidGroupId = 24,
+  kUnknownMemberId = 25,
+  kRebalanceInProgress = 27,
+  kGroupIdNotFound = 69,
+  kGroupMaxSizeReached = 81,
+  kFencedInstanceId = 82,
+  kUnreleasedInstanceId = 111,
+  kStaleMemberEpoch = 113,
 };
 
 const char* ErrorName(ErrorCode code);
@@ -37,9 +49,18 @@ enum class ApiKey : uint16_t {
   kDeleteTopic = 6,
   kOffsetCommit = 7,
   kOffsetFetch = 8,
+  kConsumerGroupHeartbeat = 9,
+  kListGroups = 10,
+  kDescribeGroup = 11,
 };
-constexpr uint16_t kApiKeyCount = 9;
-constexpr uint16_t kApiVersion = 1;  // every API is at version 1
+constexpr uint16_t kApiKeyCount = 12;
+constexpr uint16_t kApiVersion = 1;  // every API is served at version 1...
+constexpr uint16_t kOffsetCommitMemberVersion = 2;  // ...and OFFSET_COMMIT at 2 as well
+// The highest version of `key` served (the lowest is kApiVersion for all).
+constexpr uint16_t MaxApiVersion(uint16_t key) {
+  return key == static_cast<uint16_t>(ApiKey::kOffsetCommit) ? kOffsetCommitMemberVersion
+                                                             : kApiVersion;
+}
 const char* ApiName(uint16_t key);
 
 }  // namespace sentry::protocol

@@ -148,6 +148,7 @@ Status Broker::Start() {
         for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
       },
       producer_ids_.get());
+  SENTRY_RETURN_IF_ERROR(StartGroups(sinks));
   native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
   if (kafka_server_) {
     frontend::KafkaOptions kopt;
@@ -193,10 +194,51 @@ Status Broker::Start() {
   return Status::OK();
 }
 
+Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) {
+  group::CoordinatorConfig gc;
+  gc.classic.initial_rebalance_delay_ms = static_cast<int32_t>(cfg_.group_initial_rebalance_delay_ms);
+  gc.classic.min_session_timeout_ms = static_cast<int32_t>(cfg_.group_min_session_timeout_ms);
+  gc.classic.max_session_timeout_ms = static_cast<int32_t>(cfg_.group_max_session_timeout_ms);
+  gc.classic.max_size = static_cast<int32_t>(cfg_.group_max_size);
+  gc.native.session_timeout_ms = static_cast<int32_t>(cfg_.group_consumer_session_timeout_ms);
+  gc.native.heartbeat_interval_ms =
+      static_cast<int32_t>(cfg_.group_consumer_heartbeat_interval_ms);
+  gc.native.max_size = static_cast<int32_t>(cfg_.group_max_size);
+  broker::BrokerCore* core = core_.get();
+  groups_ = std::make_unique<group::GroupService>(
+      gc, sinks,
+      [core](const std::string& group_id, const group::GroupRecord& rec) {
+        core->AppendGroupRecord(group_id, rec.Encode());
+        return true;
+      },
+      [core](const std::string& topic) -> int32_t {
+        auto t = core->FindTopic(topic);
+        return t ? static_cast<int32_t>(t->partitions.size()) : -1;
+      },
+      [] { return SteadyMillis(); });
+  size_t restored = 0;
+  for (const auto& [id, bytes] : offsets_->GroupRecords()) {
+    auto rec = group::GroupRecord::Decode(bytes);
+    if (!rec) {
+      spdlog::warn("consumer offsets: group '{}' has a record this version cannot read; "
+                   "it starts empty",
+                   id);
+      continue;
+    }
+    groups_->Restore(id, *rec);
+    restored++;
+  }
+  for (const auto& id : offsets_->Groups()) groups_->RestoreOffsetsOnly(id);
+  spdlog::info("Consumer groups: {} restored (members rejoin)", restored);
+  core_->set_groups(groups_.get());
+  return Status::OK();
+}
+
 void Broker::StartThreads() {
   for (auto& n : nets_) n->Start();
   maintenance_->Start();
   admin_->Start();
+  if (groups_) groups_->Start();
   pipeline_->Start();
   threads_running_ = true;
 }
@@ -206,6 +248,9 @@ void Broker::StopThreads() {
   threads_running_ = false;
   if (server_) server_->Stop();
   if (kafka_server_) kafka_server_->Stop();
+  // Members waiting for a rebalance are answered (and rediscover the
+  // coordinator) instead of holding their connections through the grace.
+  if (groups_) groups_->Stop();
   for (auto& n : nets_) n->Stop(cfg_.shutdown_grace_ms);
   admin_->Stop();     // before the writers: a delete waits for them
   pipeline_->Stop();  // everything queued is appended and completed

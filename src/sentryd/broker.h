@@ -57,6 +57,8 @@ class Broker {
   Status LockDataDir();
   Status Recover();
   void StartThreads();
+  // The group coordinator, with the groups the offsets log remembers.
+  Status StartGroups(const std::vector<pipeline::CompletionSink*>& sinks);
   // Everything of Stop() before the logs are closed; safe to call twice.
   void StopThreads();
 
@@ -76,6 +78,7 @@ class Broker {
   std::unique_ptr<net::Server> kafka_server_;
   std::unique_ptr<broker::ProducerIds> producer_ids_;
   std::unique_ptr<broker::BrokerCore> core_;
+  std::unique_ptr<group::GroupService> groups_;
   std::unique_ptr<frontend::NativeFrontend> native_;
   std::unique_ptr<frontend::KafkaFrontend> kafka_;
 

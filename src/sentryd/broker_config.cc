@@ -119,6 +119,21 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           &c->max_output_bytes_per_connection, 1 << 16, 1LL << 32);
   add_int("connections.max.idle.ms", "idle connections are closed after this",
           &c->connections_max_idle_ms, 1000, INT64_MAX);
+  add_int("group.initial.rebalance.delay.ms",
+          "how long the first rebalance of an empty classic group waits for more members",
+          &c->group_initial_rebalance_delay_ms, 0, 600000);
+  add_int("group.min.session.timeout.ms", "smallest session.timeout.ms a Kafka consumer may ask",
+          &c->group_min_session_timeout_ms, 1, 3600000);
+  add_int("group.max.session.timeout.ms", "largest session.timeout.ms a Kafka consumer may ask",
+          &c->group_max_session_timeout_ms, 1, 3600000);
+  add_int("group.max.size", "members of one consumer group at most", &c->group_max_size, 1,
+          INT32_MAX);
+  add_int("group.consumer.session.timeout.ms",
+          "native groups: a member that sent no heartbeat for this long is removed",
+          &c->group_consumer_session_timeout_ms, 1000, 3600000);
+  add_int("group.consumer.heartbeat.interval.ms",
+          "native groups: how often members are told to send a heartbeat",
+          &c->group_consumer_heartbeat_interval_ms, 100, 3600000);
   add_int("shutdown.grace.ms",
           "on SIGTERM, how long requests in flight may take to be answered before the "
           "connections close (what they wrote is kept either way)",

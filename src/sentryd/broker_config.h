@@ -43,6 +43,13 @@ struct BrokerConfig {
   int64_t drop_behind_bytes = 0;            // storage.drop.behind.bytes (0 = off)
   int64_t checkpoint_interval_ms = 10000;   // log.flush.offset.checkpoint.interval.ms
   bool recovery_truncate_corrupt = false;   // recovery.truncate.corrupt
+  // Consumer groups (docs/groups.md), Kafka's names and defaults.
+  int64_t group_initial_rebalance_delay_ms = 3000;  // group.initial.rebalance.delay.ms
+  int64_t group_min_session_timeout_ms = 6000;      // group.min.session.timeout.ms
+  int64_t group_max_session_timeout_ms = 1800000;   // group.max.session.timeout.ms
+  int64_t group_max_size = INT32_MAX;               // group.max.size
+  int64_t group_consumer_session_timeout_ms = 45000;   // group.consumer.session.timeout.ms
+  int64_t group_consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

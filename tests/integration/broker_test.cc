@@ -64,15 +64,16 @@ class BrokerTest : public testing::BrokerFixture {
 
 };
 
-TEST_F(BrokerTest, ApiVersionsListsAllNineApisAtVersionOne) {
+TEST_F(BrokerTest, ApiVersionsListsAllTwelveApisAtVersionOne) {
   auto r = client_->ApiVersions();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error, 0);
-  ASSERT_EQ(r->body.apis.size(), 9u);
-  for (uint16_t k = 0; k < 9; k++) {
+  ASSERT_EQ(r->body.apis.size(), 12u);
+  for (uint16_t k = 0; k < 12; k++) {
     EXPECT_EQ(r->body.apis[k].api_key, k);
     EXPECT_EQ(r->body.apis[k].min_version, 1);
-    EXPECT_EQ(r->body.apis[k].max_version, 1);
+    // OFFSET_COMMIT also takes version 2 (a commit by a group member).
+    EXPECT_EQ(r->body.apis[k].max_version, k == 7 ? 2 : 1);
   }
 }
 

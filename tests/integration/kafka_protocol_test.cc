@@ -472,11 +472,17 @@ TEST_F(KafkaProtocolTest, OffsetCommitAndFetchStandalone) {
   ASSERT_EQ(resp->topics.at(0).partitions.size(), 2u);
   EXPECT_EQ(resp->topics[0].partitions[0].error_code, 0);
   EXPECT_EQ(resp->topics[0].partitions[1].error_code, 0);
-  // A generation from a group we never formed is refused.
+  // A generation of a group that never formed: the (now Empty) group knows
+  // no such member, as Kafka answers; of a group never heard of: stale.
   req.generation_id_or_member_epoch = 3;
   resp = kc_->Call<OffsetCommitResponse>(req, 8);
   ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->topics[0].partitions[0].error_code, Code(ErrorCode::kUnknownMemberId));
+  req.group_id = "never-seen";
+  resp = kc_->Call<OffsetCommitResponse>(req, 8);
+  ASSERT_TRUE(resp);
   EXPECT_EQ(resp->topics[0].partitions[0].error_code, Code(ErrorCode::kIllegalGeneration));
+  req.group_id = "g";
 
   OffsetFetchRequest f;
   f.group_id = "g";  // v1-v7: null topics (v2+) means all of the group's

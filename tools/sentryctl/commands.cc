@@ -13,8 +13,6 @@
 
 namespace sentry::ctl {
 
-namespace {
-
 int Fail(const Status& s) {
   fmt::print(stderr, "sentryctl: {}\n", s.message());
   return 1;
@@ -23,8 +21,6 @@ int Fail(const Status& s) {
 Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
   return client::Client::Connect(b.host, b.port);
 }
-
-}  // namespace
 
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
                 const std::vector<std::string>& configs) {
@@ -157,6 +153,9 @@ int Consume(const BrokerAddress& b, const ConsumeArgs& a) {
     fmt::print(stderr, "sentryctl: --from: {}\n", start.status().message());
     return 2;
   }
+  // A group without --partition: a member of the group, partitions assigned
+  // by the broker (Kafka's subscribe); with --partition: assigned by hand.
+  if (!a.group.empty() && a.partition < 0) return ConsumeInGroup(b, a, start.value());
   client::ConsumerOptions o;
   o.host = b.host;
   o.port = b.port;

@@ -9,6 +9,9 @@
 #include <utility>
 #include <vector>
 
+#include "client/client.h"
+#include "client/consumer.h"
+
 namespace sentry::ctl {
 
 struct BrokerAddress {
@@ -40,12 +43,20 @@ struct ConsumeArgs {
   std::string format = "%v";
 };
 int Consume(const BrokerAddress& b, const ConsumeArgs& a);
+// consume --group without --partition (group_commands.cc).
+int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPosition start);
+int GroupList(const BrokerAddress& b);
+int GroupDescribe(const BrokerAddress& b, const std::string& group);
 // Expands %v %k %o %p %t %T %% and \n \t \\ of a --format string.
 std::string FormatRecord(const std::string& fmt, const std::string& topic, int32_t partition,
                          int64_t offset, int64_t timestamp, const std::string* key,
                          const std::string* value);
 
 int Offsets(const BrokerAddress& b, const std::string& topic, int32_t partition);
+
+// Shared by the command files: prints "sentryctl: <message>", returns 1.
+int Fail(const Status& s);
+Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b);
 int GroupCommit(const BrokerAddress& b, const std::string& group, const std::string& topic,
                 int32_t partition, int64_t offset);
 int GroupFetch(const BrokerAddress& b, const std::string& group, const std::string& topic,

@@ -78,8 +78,9 @@ int main(int argc, char** argv) {
   consume->add_option("--count", ca.count, "stop after N records")->check(CLI::NonNegativeNumber);
   consume->add_flag("--follow", ca.follow, "keep waiting for new records");
   consume->add_option("--group", ca.group,
-                      "consumer group: start at its committed offsets (if any), commit the "
-                      "position reached at the end");
+                      "consumer group: join it and read the partitions the broker assigns, "
+                      "from the committed offsets, committing as it goes (with --partition: "
+                      "that partition by hand, committing at the end)");
   consume->add_option("--format", ca.format,
                       "line format: %v value, %k key, %o offset, %p partition, %t timestamp, "
                       "%T topic, %% percent; \\t and \\n escapes")
@@ -97,7 +98,7 @@ int main(int argc, char** argv) {
       [&] { run = [&](const BrokerAddress& b) { return Offsets(b, otopic, opart); }; });
 
   // group commit|fetch
-  auto* group = app.add_subcommand("group", "committed offsets of consumer groups");
+  auto* group = app.add_subcommand("group", "consumer groups: members, offsets, lag");
   group->require_subcommand(1);
   std::string g, gtopic;
   int32_t gpart = 0;
@@ -112,6 +113,13 @@ int main(int argc, char** argv) {
   commit->callback([&] {
     run = [&](const BrokerAddress& b) { return GroupCommit(b, g, gtopic, gpart, goffset); };
   });
+  group->add_subcommand("list", "every group: kind, state, protocol type")->callback([&] {
+    run = [&](const BrokerAddress& b) { return GroupList(b); };
+  });
+  auto* gdescribe = group->add_subcommand(
+      "describe", "a group's members and their partitions; committed offset, log end and lag");
+  gdescribe->add_option("GROUP", g, "group")->required();
+  gdescribe->callback([&] { run = [&](const BrokerAddress& b) { return GroupDescribe(b, g); }; });
   auto* gfetch = group->add_subcommand("fetch", "print the offset GROUP committed (-1: none)");
   gfetch->add_option("GROUP", g, "group")->required();
   gfetch->add_option("TOPIC", gtopic, "topic")->required();

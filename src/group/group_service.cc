@@ -1,0 +1,198 @@
+#include "group/group_service.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+
+namespace sentry::group {
+
+namespace {
+// The timer thread wakes at least this often (a safety net; every call that
+// may move a deadline earlier wakes it too).
+constexpr int64_t kMaxSleepMs = 1000;
+}  // namespace
+
+GroupService::GroupService(CoordinatorConfig config, std::vector<pipeline::CompletionSink*> sinks,
+                           PersistFn persist, ConsumerGroup::PartitionCountFn counts, ClockFn clock)
+    : sinks_(std::move(sinks)),
+      persist_(std::move(persist)),
+      counts_(std::move(counts)),
+      clock_(std::move(clock)),
+      coordinator_(std::move(config)) {}
+
+GroupService::~GroupService() { Stop(); }
+
+std::string GroupService::NewMemberId(const std::string& client_id) {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const uint64_t a = rng(), b = rng();
+  return fmt::format("{}-{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", client_id, a >> 32,
+                     (a >> 16) & 0xffff, a & 0xffff, b >> 48, b & 0xffffffffffffULL);
+}
+
+void GroupService::Restore(const std::string& group_id, const GroupRecord& rec) {
+  MutexLock l(&mu_);
+  coordinator_.Restore(group_id, rec);
+}
+
+void GroupService::RestoreOffsetsOnly(const std::string& group_id) {
+  MutexLock l(&mu_);
+  coordinator_.RestoreOffsetsOnly(group_id);
+}
+
+void GroupService::Start() {
+  MutexLock l(&mu_);
+  if (running_) return;
+  running_ = true;
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void GroupService::Stop() {
+  {
+    MutexLock l(&mu_);
+    if (!running_) return;
+    Replies replies;
+    coordinator_.ShutdownAll(&replies);
+    Settle(replies);
+    stop_ = true;
+    stopped_ = true;
+    running_ = false;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void GroupService::Settle(Replies& replies) {
+  auto deliver = [&](Ticket t, auto&& answer) {
+    auto it = waiting_.find(t);
+    if (it == waiting_.end()) return;
+    auto c = std::make_unique<GroupCompletion>();
+    c->route = it->second.first;
+    c->reply = it->second.second;
+    c->answer = std::move(answer);
+    waiting_.erase(it);
+    const uint32_t thread = c->route.net_thread;
+    if (thread < sinks_.size()) sinks_[thread]->Complete(std::move(c));
+  };
+  for (auto& [t, r] : replies.joins) deliver(t, std::move(r));
+  for (auto& [t, r] : replies.syncs) deliver(t, std::move(r));
+  for (auto& d : coordinator_.TakeDirty()) unpersisted_.push_back(std::move(d));
+  while (!unpersisted_.empty() && persist_) {
+    if (!persist_(unpersisted_.front().first, unpersisted_.front().second)) break;
+    unpersisted_.erase(unpersisted_.begin());
+  }
+}
+
+void GroupService::Join(const pipeline::Route& route, const pipeline::ReplyContext& reply,
+                        const std::string& group_id, JoinRequest req) {
+  {
+    MutexLock l(&mu_);
+    const Ticket t = next_ticket_++;
+    waiting_[t] = {route, reply};
+    Replies replies;
+    if (stopped_) {
+      // Shutting down: no timer runs any more, so nothing may wait.
+      JoinResponse r;
+      r.error = GroupErrc::kCoordinatorNotAvailable;
+      replies.joins.emplace_back(t, std::move(r));
+    } else {
+      coordinator_.Join(t, group_id, req, NewMemberId(req.client_id), clock_(), &replies);
+    }
+    Settle(replies);
+  }
+  cv_.notify_all();
+}
+
+void GroupService::Sync(const pipeline::Route& route, const pipeline::ReplyContext& reply,
+                        const std::string& group_id, const SyncRequest& req) {
+  {
+    MutexLock l(&mu_);
+    const Ticket t = next_ticket_++;
+    waiting_[t] = {route, reply};
+    Replies replies;
+    if (stopped_) {
+      SyncResponse r;
+      r.error = GroupErrc::kCoordinatorNotAvailable;
+      replies.syncs.emplace_back(t, std::move(r));
+    } else {
+      coordinator_.Sync(t, group_id, req, clock_(), &replies);
+    }
+    Settle(replies);
+  }
+  cv_.notify_all();
+}
+
+GroupErrc GroupService::Heartbeat(const std::string& group_id, const std::string& member_id,
+                                  const std::string& instance_id, int32_t generation) {
+  MutexLock l(&mu_);
+  return coordinator_.Heartbeat(group_id, member_id, instance_id, generation, clock_());
+}
+
+std::vector<GroupErrc> GroupService::Leave(
+    const std::string& group_id, const std::vector<std::pair<std::string, std::string>>& members) {
+  std::vector<GroupErrc> out;
+  {
+    MutexLock l(&mu_);
+    Replies replies;
+    const int64_t now = clock_();
+    for (const auto& [member, instance] : members) {
+      out.push_back(coordinator_.Leave(group_id, member, instance, now, &replies));
+    }
+    Settle(replies);
+  }
+  cv_.notify_all();
+  return out;
+}
+
+ConsumerGroup::HeartbeatOut GroupService::NativeHeartbeat(const std::string& group_id,
+                                                          const ConsumerGroup::HeartbeatIn& in) {
+  ConsumerGroup::HeartbeatOut out;
+  {
+    MutexLock l(&mu_);
+    out = coordinator_.NativeHeartbeat(group_id, in, clock_(), counts_,
+                                       NewMemberId(in.client_id.empty() ? "sentry" : in.client_id));
+    Replies none;
+    Settle(none);
+  }
+  cv_.notify_all();
+  return out;
+}
+
+GroupErrc GroupService::ValidateCommit(const std::string& group_id, const std::string& member_id,
+                                       const std::string& instance_id, int32_t generation) {
+  MutexLock l(&mu_);
+  return coordinator_.ValidateCommit(group_id, member_id, instance_id, generation, clock_());
+}
+
+GroupErrc GroupService::CheckOffsetDelete(const std::string& group_id, const std::string& topic) {
+  MutexLock l(&mu_);
+  return coordinator_.CheckOffsetDelete(group_id, topic);
+}
+
+std::vector<GroupListing> GroupService::List() {
+  MutexLock l(&mu_);
+  return coordinator_.List();
+}
+
+GroupDescription GroupService::Describe(const std::string& group_id) {
+  MutexLock l(&mu_);
+  return coordinator_.Describe(group_id);
+}
+
+void GroupService::Run() {
+  MutexLock l(&mu_);
+  while (!stop_) {
+    const int64_t now = clock_();
+    Replies replies;
+    coordinator_.Tick(now, &replies);
+    Settle(replies);
+    const int64_t next = std::min(coordinator_.NextDeadline(), now + kMaxSleepMs);
+    const int64_t wait_ms = std::max<int64_t>(next - clock_(), 1);
+    cv_.wait_for(mu_, std::chrono::milliseconds(wait_ms));
+  }
+}
+
+}  // namespace sentry::group

@@ -1,0 +1,127 @@
+// sentryctl's consumer-group commands: consume as a member of a group,
+// group list, group describe (members, partitions, committed offset, lag).
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+#include "client/admin.h"
+#include "client/error_status.h"
+#include "client/group_consumer.h"
+#include "sentryctl/commands.h"
+
+namespace sentry::ctl {
+
+int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPosition start) {
+  client::GroupConsumerOptions o;
+  o.consumer.host = b.host;
+  o.consumer.port = b.port;
+  o.consumer.group = a.group;
+  o.client_id = "sentryctl";
+  o.start = start;
+  auto gc = client::GroupConsumer::Create(o, a.topic);
+  if (!gc.ok()) return Fail(gc.status());
+  client::GroupConsumer& cons = *gc.value();
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  // Without --follow: stop once every partition this member owns is read up
+  // to the log end it had when the member got it (and it owns at least one).
+  std::map<int32_t, int64_t> end, next;
+  int64_t printed = 0;
+  auto done = [&] {
+    if (a.follow || end.empty()) return false;
+    for (auto& [p, e] : end) {
+      if (next[p] < e) return false;
+    }
+    return true;
+  };
+  while ((a.count < 0 || printed < a.count) && !done()) {
+    auto records = cons.Poll(500);
+    if (!records.ok()) return Fail(records.status());
+    const auto owned = cons.assignment();
+    for (auto it = end.begin(); it != end.end();) {
+      it =
+          std::binary_search(owned.begin(), owned.end(), it->first) ? std::next(it) : end.erase(it);
+    }
+    for (int32_t p : owned) {
+      if (end.count(p)) continue;
+      auto e = admin.ListOffset(a.topic, p, -1);
+      if (!e.ok()) return Fail(e.status());
+      end[p] = e.value();
+      next[p] = cons.position(p);
+    }
+    bool cut = false;
+    for (const auto& r : records.value()) {
+      if (a.count >= 0 && printed >= a.count) {
+        cut = true;
+        break;
+      }
+      std::string line = FormatRecord(a.format, a.topic, r.partition, r.offset, r.timestamp,
+                                      r.key ? &*r.key : nullptr, r.value ? &*r.value : nullptr);
+      line += '\n';
+      std::fwrite(line.data(), 1, line.size(), stdout);
+      next[r.partition] = r.offset + 1;
+      printed++;
+    }
+    std::fflush(stdout);
+    if (cut) {
+      // Records read past --count were not printed: the group's position
+      // goes back to the one after the last record printed.
+      for (int32_t p : owned) {
+        Status s = cons.Seek(p, next[p]);
+        if (!s.ok()) return Fail(s);
+      }
+    }
+    Status s = cons.Commit();  // what was printed is processed
+    if (!s.ok()) return Fail(s);
+  }
+  Status s = cons.Close();
+  if (!s.ok()) return Fail(s);
+  return 0;
+}
+
+int GroupList(const BrokerAddress& b) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  auto r = c.value()->ListGroups();
+  if (!r.ok()) return Fail(r.status());
+  if (!r->ok()) return Fail(client::ErrorStatus(r->error, "list groups"));
+  fmt::print("{:<32} {:<8} {:<20} {:<14}\n", "GROUP", "KIND", "STATE", "PROTOCOL_TYPE");
+  for (const auto& g : r->body.groups) {
+    fmt::print("{:<32} {:<8} {:<20} {:<14}\n", g.group, g.kind, g.state, g.protocol_type);
+  }
+  return 0;
+}
+
+int GroupDescribe(const BrokerAddress& b, const std::string& group) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  auto r = c.value()->DescribeGroup(group);
+  if (!r.ok()) return Fail(r.status());
+  if (!r->ok()) return Fail(client::ErrorStatus(r->error, "describe group '" + group + "'"));
+  const auto& d = r->body;
+  fmt::print("Group {} ({}, {}, protocol type '{}'{}), {} {}\n", d.group, d.kind, d.state,
+             d.protocol_type, d.protocol_name.empty() ? "" : ", assignor " + d.protocol_name,
+             d.kind == "native" ? "group epoch" : "generation", d.generation);
+  fmt::print("\n{:<48} {:<16} {:<16} {}\n", "MEMBER", "CLIENT", "HOST", "PARTITIONS");
+  for (const auto& m : d.members) {
+    std::string parts;
+    for (const auto& t : m.assigned) {
+      if (!parts.empty()) parts += ' ';
+      parts += t.topic + ":" + fmt::format("{}", fmt::join(t.partitions, ","));
+    }
+    fmt::print("{:<48} {:<16} {:<16} {}\n", m.member_id, m.client_id, m.client_host, parts);
+  }
+  fmt::print("\n{:<24} {:>9} {:>16} {:>14} {:>10}  {}\n", "TOPIC", "PARTITION", "COMMITTED_OFFSET",
+             "LOG_END_OFFSET", "LAG", "MEMBER");
+  for (const auto& o : d.offsets) {
+    fmt::print("{:<24} {:>9} {:>16} {:>14} {:>10}  {}\n", o.topic, o.partition, o.committed_offset,
+               o.log_end_offset, o.lag, o.member_id.empty() ? "-" : o.member_id);
+  }
+  return 0;
+}
+
+}  // namespace sentry::ctl
