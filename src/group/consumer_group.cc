@@ -46,6 +46,12 @@ TopicPartitions Union(const TopicPartitions& a, const TopicPartitions& b) {
   return Normalize(std::move(out));
 }
 
+std::vector<std::string> SortedUnique(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 void AddAll(const TopicPartitions& tp, PartitionSet* out) {
   for (const auto& [t, ps] : tp) {
     for (int32_t p : ps) out->insert({t, p});
@@ -103,6 +109,7 @@ ConsumerGroup::HeartbeatOut ConsumerGroup::Heartbeat(const HeartbeatIn& in, int6
     } else if (m.left_static) {
       return fail(GroupErrc::kUnknownMemberId);  // it left (-2): join again
     } else if (in.member_epoch == m.epoch) {
+      // Up to date.
     } else if (in.member_epoch == m.previous_epoch) {
       full_answer = true;  // the answer that moved it on was lost
     } else {
@@ -115,9 +122,7 @@ ConsumerGroup::HeartbeatOut ConsumerGroup::Heartbeat(const HeartbeatIn& in, int6
   m.session_deadline = now_ms + config_.session_timeout_ms;
   if (!in.client_id.empty()) m.client_id = in.client_id;
   if (in.subscribed_topics) {
-    std::vector<std::string> subs = *in.subscribed_topics;
-    std::sort(subs.begin(), subs.end());
-    subs.erase(std::unique(subs.begin(), subs.end()), subs.end());
+    std::vector<std::string> subs = SortedUnique(*in.subscribed_topics);
     if (subs != m.subscribed) {
       m.subscribed = std::move(subs);
       group_epoch_++;
@@ -205,6 +210,7 @@ GroupErrc ConsumerGroup::Join(const HeartbeatIn& in, std::string new_member_id, 
   Member m;
   m.instance_id = in.instance_id;
   m.client_id = in.client_id;
+  m.subscribed = SortedUnique(*in.subscribed_topics);  // one new epoch for the join, not two
   if (!m.instance_id.empty()) instances_[m.instance_id] = new_member_id;
   members_.emplace(new_member_id, std::move(m));
   group_epoch_++;
@@ -288,7 +294,11 @@ void ConsumerGroup::Reconcile(const std::string& member_id) {
         grew = true;
       }
     }
-    if (grew) m.assigned = Normalize(std::move(m.assigned));
+    if (grew) {
+      m.assigned = Normalize(std::move(m.assigned));
+      // Revoked, then back in its target before it let go: its own again.
+      m.revoking = Filter(m.revoking, m.assigned, false);
+    }
   }
   if (m.assigned == target && m.revoking.empty() && m.epoch != assignment_epoch_) {
     m.previous_epoch = m.epoch;
@@ -296,11 +306,9 @@ void ConsumerGroup::Reconcile(const std::string& member_id) {
   }
 }
 
-GroupErrc ConsumerGroup::ValidateCommit(const std::string& member_id,
-                                        int32_t member_epoch) const {
+GroupErrc ConsumerGroup::ValidateCommit(const std::string& member_id, int32_t member_epoch) const {
   if (member_id.empty()) {
-    return member_epoch == -1 && members_.empty() ? GroupErrc::kNone
-                                                  : GroupErrc::kUnknownMemberId;
+    return member_epoch == -1 && members_.empty() ? GroupErrc::kNone : GroupErrc::kUnknownMemberId;
   }
   auto it = members_.find(member_id);
   if (it == members_.end()) return GroupErrc::kUnknownMemberId;

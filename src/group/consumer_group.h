@@ -66,7 +66,7 @@ class ConsumerGroup {
     std::string instance_id;  // empty: dynamic member
     std::string client_id;
     std::optional<std::vector<std::string>> subscribed_topics;  // nullopt: unchanged
-    std::optional<TopicPartitions> owned;                        // nullopt: unchanged
+    std::optional<TopicPartitions> owned;                       // nullopt: unchanged
   };
   struct HeartbeatOut {
     GroupErrc error = GroupErrc::kNone;
@@ -131,7 +131,8 @@ class ConsumerGroup {
   };
 
   HeartbeatOut Leave(const HeartbeatIn& in, int64_t now_ms, HeartbeatOut out);
-  // A heartbeat with epoch 0 and no member id; sets *id to the member's id.
+  // A heartbeat with epoch 0, no member id and a subscription; sets *id to
+  // the member's id.
   GroupErrc Join(const HeartbeatIn& in, std::string new_member_id, std::string* id);
   void Remove(const std::string& member_id);
   // Recomputes the target when the group epoch moved on or a subscribed
@@ -145,10 +146,10 @@ class ConsumerGroup {
   const ConsumerGroupConfig config_;
   int32_t group_epoch_ = 0;
   int32_t assignment_epoch_ = 0;
-  std::map<std::string, Member> members_;             // by member id
-  std::map<std::string, std::string> instances_;      // instance id -> member id
-  std::map<std::string, TopicPartitions> target_;     // member id -> target
-  std::map<std::string, int32_t> target_counts_;      // partition counts the target used
+  std::map<std::string, Member> members_;          // by member id
+  std::map<std::string, std::string> instances_;   // instance id -> member id
+  std::map<std::string, TopicPartitions> target_;  // member id -> target
+  std::map<std::string, int32_t> target_counts_;   // partition counts the target used
 };
 
 }  // namespace sentry::group

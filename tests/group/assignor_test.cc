@@ -175,9 +175,9 @@ TEST(AssignorTest, StalePreviousEntriesAreIgnored) {
   const Counts counts{{"t", 4}, {"u", 2}};
   const Subs subs{{"m1", {"t"}}, {"m2", {"t", "u"}}};
   const Assignment previous{
-      {"gone", {{"t", {0}}}},                // no longer a member
+      {"gone", {{"t", {0}}}},                      // no longer a member
       {"m1", {{"t", {1, 1, 9, -1}}, {"u", {0}}}},  // duplicate, beyond count, unsubscribed
-      {"m2", {{"t", {1, 2}}}},               // t-1 claimed by m1 first
+      {"m2", {{"t", {1, 2}}}},                     // t-1 claimed by m1 first
   };
   const Assignment a = AssignUniformSticky(subs, counts, previous);
   CheckValid(a, subs, counts);

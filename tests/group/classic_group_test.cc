@@ -349,7 +349,8 @@ TEST_F(ClassicGroupTest, ProtocolVote) {
   PastInitialDelay();
   ASSERT_TRUE(JoinAnswer(ja) && JoinAnswer(jb) && JoinAnswer(jc));
   EXPECT_EQ(JoinAnswer(ja)->protocol_name, "roundrobin");
-  for (const auto& m : JoinAnswer(ja)->members) EXPECT_EQ(m.metadata, "rr");
+  const JoinResponse leader = *JoinAnswer(ja);
+  for (const auto& m : leader.members) EXPECT_EQ(m.metadata, "rr");
 }
 
 TEST_F(ClassicGroupTest, BadRequests) {
