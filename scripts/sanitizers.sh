@@ -5,7 +5,7 @@
 #     prefaulter drop-behind), the pipeline and network-thread tests, the
 #     admin thread, and a
 #     short broker load (integration tests against a TSan-built sentryd,
-#     the Kafka protocol ones included).
+#     the Kafka protocol and consumer group ones included).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -34,5 +34,5 @@ build-tsan/tests/broker_unit_test --gtest_filter='AdminExecutor*'
 # RSS bounds are meaningless with TSan's shadow memory: that one test is left
 # to the normal and ASan runs.
 build-tsan/tests/integration_test \
-  --gtest_filter='BrokerTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
+  --gtest_filter='BrokerTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:NativeGroup*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
 echo "sanitizers: all passes clean"

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "protocol/group_messages.h"
 #include "protocol/messages.h"
 
 using namespace sentry::protocol;
@@ -32,7 +33,7 @@ void DecodeOnly(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  const uint8_t kind = data[0] % 14;
+  const uint8_t kind = data[0] % 19;
   ++data;
   --size;
   switch (kind) {
@@ -50,6 +51,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 11: DecodeOnly<ListOffsetsResponse>(data, size); break;
     case 12: DecodeOnly<MetadataResponse>(data, size); break;
     case 13: DecodeOnly<OffsetFetchResponse>(data, size); break;
+    case 14: RoundTrip<ConsumerGroupHeartbeatRequest>(data, size); break;
+    case 15: RoundTrip<DescribeGroupRequest>(data, size); break;
+    case 16: DecodeOnly<ConsumerGroupHeartbeatResponse>(data, size); break;
+    case 17: DecodeOnly<ListGroupsResponse>(data, size); break;
+    case 18: DecodeOnly<DescribeGroupResponse>(data, size); break;
   }
   return 0;
 }

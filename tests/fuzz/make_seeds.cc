@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "kafka/messages.h"
+#include "protocol/group_messages.h"
 #include "protocol/messages.h"
 #include "storage/record_batch_builder.h"
 
@@ -66,6 +67,16 @@ int main(int argc, char** argv) {
   Write(out + "/protocol", n++, Body(7, OffsetFetchRequest{"g", "t", 0}));
   MetadataResponse md{0, "127.0.0.1", 7070, {{"t", 0, {{0, 0, 10}}}}};
   Write(out + "/protocol", n++, Body(12, md));
+  ConsumerGroupHeartbeatRequest hb{"g", "m-1", 3, "", "c", std::vector<std::string>{"t"},
+                                   std::vector<TopicPartitionList>{{"t", {0, 1}}}};
+  Write(out + "/protocol", n++, Body(14, hb));
+  Write(out + "/protocol", n++, Body(15, DescribeGroupRequest{"g"}));
+  ConsumerGroupHeartbeatResponse hbr{"m-1", 4, 3000, std::vector<TopicPartitionList>{{"t", {2}}}};
+  Write(out + "/protocol", n++, Body(16, hbr));
+  DescribeGroupResponse dg{"g", "native", "Stable", "consumer", "", 4,
+                           {{"m-1", "", "c", "", 4, {{"t", {0}}}}},
+                           {{"t", 0, 5, 9, 4, "m-1"}}};
+  Write(out + "/protocol", n++, Body(18, dg));
   n = 0;
   Write(out + "/record_batch", n++, batch);
   auto two = batch;
@@ -101,6 +112,30 @@ int main(int argc, char** argv) {
     of.groups.push_back({"g", std::nullopt});
     for (int16_t v : {1, 7, 8}) Write(out + "/kafka", n++, KafkaFrame(of, v));
     Write(out + "/kafka", n++, KafkaFrame(kafka::ApiVersionsRequest{"c", "1"}, 3));
+    static const uint8_t meta[] = {0, 0, 0, 0, 0, 1, 0, 1, 't', 0, 0, 0, 0};
+    kafka::JoinGroupRequest jg;
+    jg.group_id = "g";
+    jg.session_timeout_ms = 10000;
+    jg.member_id = "m";
+    jg.group_instance_id = std::string_view("i");
+    jg.protocol_type = "consumer";
+    jg.protocols.push_back({"range", meta});
+    for (int16_t v : {1, 5, 7}) Write(out + "/kafka", n++, KafkaFrame(jg, v));
+    kafka::SyncGroupRequest sg;
+    sg.group_id = "g";
+    sg.generation_id = 1;
+    sg.member_id = "m";
+    sg.assignments.push_back({"m", meta});
+    for (int16_t v : {0, 3, 5}) Write(out + "/kafka", n++, KafkaFrame(sg, v));
+    kafka::LeaveGroupRequest lg;
+    lg.group_id = "g";
+    lg.member_id = "m";
+    lg.members.push_back({"m", std::nullopt});
+    for (int16_t v : {0, 3, 4}) Write(out + "/kafka", n++, KafkaFrame(lg, v));
+    kafka::OffsetDeleteRequest od;
+    od.group_id = "g";
+    od.topics.push_back({"t", {{0}}});
+    Write(out + "/kafka", n++, KafkaFrame(od, 0));
   }
   return 0;
 }

@@ -1,5 +1,6 @@
 // Real Kafka clients from Debian against a real sentryd, each started by the
-// test: kcat, kafka-python, confluent-kafka (librdkafka) and sarama (Go).
+// test: kcat, kafka-python, confluent-kafka (librdkafka) and sarama (Go),
+// without and with consumer groups.
 // The client programs live in tests/kafka_clients/ (README there); each
 // asserts content, keys, order and that nothing is duplicated or missing, and
 // exits non-zero naming what it expected. A missing client is a failure:
@@ -10,6 +11,7 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "integration/broker_fixture.h"
 
@@ -48,6 +50,20 @@ class KafkaClientsTest : public BrokerFixture {
 TEST_F(KafkaClientsTest, Kcat) { RunPython("kcat_test.py"); }
 TEST_F(KafkaClientsTest, KafkaPython) { RunPython("kafka_python_test.py"); }
 TEST_F(KafkaClientsTest, ConfluentKafka) { RunPython("confluent_kafka_test.py"); }
+
+// Consumer groups (JoinGroup/SyncGroup/Heartbeat/LeaveGroup, rebalance
+// callbacks, cooperative-sticky, static membership, kcat -G). A short
+// initial rebalance delay keeps the tests quick; everything else is default.
+class KafkaGroupClientsTest : public KafkaClientsTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    return {"--group.initial.rebalance.delay.ms", "300"};
+  }
+};
+
+TEST_F(KafkaGroupClientsTest, KafkaPythonGroups) { RunPython("groups_kafka_python_test.py"); }
+TEST_F(KafkaGroupClientsTest, ConfluentKafkaGroups) { RunPython("groups_confluent_test.py"); }
+TEST_F(KafkaGroupClientsTest, KcatBalancedConsumer) { RunPython("groups_kcat_test.py"); }
 
 TEST_F(KafkaClientsTest, Sarama) {
   // Built offline from Debian's golang-go and golang-github-shopify-sarama-dev.
