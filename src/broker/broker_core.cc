@@ -106,7 +106,9 @@ Errc BrokerCore::PrepareOffsetCommit(const OffsetCommitOp& op, WriteRequestPtr* 
   wr->on_done = [store = offsets_, key = std::move(key), offset = op.offset,
                  metadata = std::string(op.metadata)](pipeline::Completion& c) mutable {
     const auto& w = static_cast<const WriteRequest&>(c);
-    if (w.status.ok()) store->Apply(key, offset, std::move(metadata), w.info.base_offset);
+    if (w.status.ok()) {
+      store->Apply(key, offset, std::move(metadata), w.info.base_offset, WallMillis());
+    }
   };
   *out = std::move(wr);
   return Errc::kNone;
@@ -130,7 +132,11 @@ Errc BrokerCore::PrepareOffsetDelete(std::string_view group, std::string_view to
                                      int32_t partition, WriteRequestPtr* out) {
   if (group.empty()) return Errc::kInvalidRequest;
   if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
-  std::string key = OffsetStore::Key(group, topic, partition);
+  *out = TombstoneWrite(OffsetStore::Key(group, topic, partition));
+  return Errc::kNone;
+}
+
+WriteRequestPtr BrokerCore::TombstoneWrite(std::string key) {
   auto bytes = std::make_shared<std::vector<uint8_t>>(OffsetStore::BuildTombstone(key));
   auto wr = std::make_unique<WriteRequest>();
   wr->partition = offsets_->partition();
@@ -143,8 +149,25 @@ Errc BrokerCore::PrepareOffsetDelete(std::string_view group, std::string_view to
     const auto& w = static_cast<const WriteRequest&>(c);
     if (w.status.ok()) store->Erase(key, w.info.base_offset);
   };
-  *out = std::move(wr);
-  return Errc::kNone;
+  return wr;
+}
+
+bool BrokerCore::ExpireOffsets(const std::string& group, int64_t empty_for_ms,
+                               int64_t retention_ms, int64_t now_wall_ms) {
+  // Kafka's rule (KIP-211): an empty group's offsets go once the last commit
+  // and the moment the group became empty are both older than the retention.
+  if (empty_for_ms >= 0 && empty_for_ms < retention_ms) return false;
+  bool left = false;
+  for (const auto& [topic, partition, c] : offsets_->GroupOffsets(group)) {
+    if (now_wall_ms - c.commit_time_ms < retention_ms) {
+      left = true;
+      continue;
+    }
+    // Nobody waits for it: the completion goes to no connection.
+    pipeline_->Enqueue(TombstoneWrite(OffsetStore::Key(group, topic, partition)));
+    left = true;  // gone once the tombstone is durable: checked next time
+  }
+  return !left;
 }
 
 bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {

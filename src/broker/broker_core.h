@@ -147,6 +147,12 @@ class BrokerCore {
   // checked with the group coordinator that the group may lose it).
   Errc PrepareOffsetDelete(std::string_view group, std::string_view topic, int32_t partition,
                            pipeline::WriteRequestPtr* out);
+  // offsets.retention.minutes, for a group without members that has been
+  // empty for `empty_for_ms` (-1: unknown, e.g. since a restart): writes a
+  // tombstone for each offset committed longer than `retention_ms` ago.
+  // True when the group has no committed offset left (it may be deleted).
+  bool ExpireOffsets(const std::string& group, int64_t empty_for_ms, int64_t retention_ms,
+                     int64_t now_wall_ms);
   // Appends a group's record (nullopt: deleted) to the offsets log, from
   // any thread; nobody waits for it.
   void AppendGroupRecord(std::string_view group, const std::optional<std::string>& value);
@@ -193,6 +199,8 @@ class BrokerCore {
   const TopicConfig& topic_defaults() const { return registry_->defaults(); }
 
  private:
+  // An acks=-1 append deleting `key` from the offsets log and the store.
+  pipeline::WriteRequestPtr TombstoneWrite(std::string key);
   std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition);
   bool SubmitAdmin(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                    AdminExecutor::Operation op);

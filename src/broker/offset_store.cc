@@ -51,13 +51,14 @@ std::vector<uint8_t> OffsetStore::BuildCommit(const std::string& key, int64_t of
 }
 
 void OffsetStore::Apply(const std::string& key, int64_t offset, std::string metadata,
-                        int64_t log_offset) {
+                        int64_t log_offset, int64_t commit_time_ms) {
   MutexLock l(&mu_);
   auto& e = offsets_[key];
   if (log_offset < e.log_offset) return;  // an older commit completing late
   e.offset = offset;
   e.metadata = std::move(metadata);
   e.log_offset = log_offset;
+  e.commit_time_ms = commit_time_ms;
 }
 
 void OffsetStore::Erase(const std::string& key, int64_t log_offset) {
@@ -113,7 +114,7 @@ size_t OffsetStore::size() const {
 }
 
 Status OffsetStore::Replay(std::string_view key, const std::optional<std::string_view>& value,
-                           int64_t log_offset) {
+                           int64_t log_offset, int64_t timestamp_ms) {
   const size_t sep = key.find('\0');
   if (sep != std::string_view::npos && key.substr(sep) == std::string_view("\0\0group", 7)) {
     std::string group(key.substr(0, sep));
@@ -133,7 +134,7 @@ Status OffsetStore::Replay(std::string_view key, const std::optional<std::string
     return Status::Corruption(fmt::format("offsets log: bad record at {}", log_offset));
   }
   const int64_t off = GetI64(reinterpret_cast<const uint8_t*>(value->data()));
-  Apply(std::string(key), off, std::string(value->substr(8)), log_offset);
+  Apply(std::string(key), off, std::string(value->substr(8)), log_offset, timestamp_ms);
   return Status::OK();
 }
 
@@ -153,7 +154,7 @@ Status OffsetStore::Load() {
         if (!rec.key) {
           return Status::Corruption(fmt::format("offsets log: record without key at {}", rec.offset));
         }
-        SENTRY_RETURN_IF_ERROR(Replay(*rec.key, rec.value, rec.offset));
+        SENTRY_RETURN_IF_ERROR(Replay(*rec.key, rec.value, rec.offset, rec.timestamp));
       }
       pos += view.TotalSize();
       next = view.last_offset() + 1;

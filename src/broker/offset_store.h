@@ -27,6 +27,7 @@ struct CommittedOffset {
   int64_t offset = -1;
   std::string metadata;
   int64_t log_offset = -1;  // where the commit sits in the offsets log (orders commits)
+  int64_t commit_time_ms = -1;  // wall clock of the commit (offsets.retention.minutes)
 };
 
 class OffsetStore {
@@ -46,7 +47,8 @@ class OffsetStore {
   static std::vector<uint8_t> BuildGroupRecord(std::string_view group,
                                                const std::optional<std::string>& value);
   // Records a durable commit that was appended at `log_offset`.
-  void Apply(const std::string& key, int64_t offset, std::string metadata, int64_t log_offset);
+  void Apply(const std::string& key, int64_t offset, std::string metadata, int64_t log_offset,
+             int64_t commit_time_ms);
   // Records a durable deletion of `key`.
   void Erase(const std::string& key, int64_t log_offset);
   CommittedOffset Get(std::string_view group, std::string_view topic, int32_t partition) const;
@@ -62,7 +64,7 @@ class OffsetStore {
  private:
   // One record of the offsets log, in log order.
   Status Replay(std::string_view key, const std::optional<std::string_view>& value,
-                int64_t log_offset);
+                int64_t log_offset, int64_t timestamp_ms);
   std::shared_ptr<pipeline::Partition> log_;
   mutable Mutex mu_;
   std::map<std::string, CommittedOffset, std::less<>> offsets_ GUARDED_BY(mu_);

@@ -216,7 +216,28 @@ void GroupCoordinator::Tick(int64_t now, Replies* out) {
       e.native->Expire(now);
     }
     NoteChange(id, e);
+    if (!IsEmpty(e)) {
+      e.had_members = true;
+      e.empty_since = -1;
+    } else if (e.had_members && e.empty_since < 0) {
+      e.empty_since = now;
+    }
   }
+}
+
+std::vector<std::pair<std::string, int64_t>> GroupCoordinator::EmptyGroups(int64_t now) const {
+  std::vector<std::pair<std::string, int64_t>> v;
+  for (const auto& [id, e] : groups_) {
+    if (IsEmpty(e)) v.emplace_back(id, e.empty_since < 0 ? -1 : now - e.empty_since);
+  }
+  return v;
+}
+
+bool GroupCoordinator::DeleteIfEmpty(const std::string& group_id) {
+  auto it = groups_.find(group_id);
+  if (it == groups_.end() || !IsEmpty(it->second)) return false;
+  groups_.erase(it);
+  return true;
 }
 
 int64_t GroupCoordinator::NextDeadline() const {

@@ -30,6 +30,8 @@ namespace sentry::group {
 struct CoordinatorConfig {
   ClassicGroupConfig classic;
   ConsumerGroupConfig native;
+  int64_t offsets_retention_ms = 7 * 24 * 3600 * 1000LL;  // offsets.retention.minutes
+  int64_t retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
 };
 
 struct GroupListing {
@@ -97,6 +99,12 @@ class GroupCoordinator {
   std::vector<GroupListing> List() const;
   GroupDescription Describe(const std::string& group_id) const;
 
+  // Groups without members: (id, how long they have been empty, -1 when
+  // unknown: they have had no member since start-up).
+  std::vector<std::pair<std::string, int64_t>> EmptyGroups(int64_t now) const;
+  // Removes a group that is (still) empty; false if it is not.
+  bool DeleteIfEmpty(const std::string& group_id);
+
   // Groups whose durable record changed since the last call: (id, record).
   std::vector<std::pair<std::string, GroupRecord>> TakeDirty();
 
@@ -107,6 +115,8 @@ class GroupCoordinator {
     uint64_t persisted_version = 0;  // classic: persist_version() last written
     int32_t persisted_epoch = -1;    // native: group epoch last written
     bool dirty = false;
+    bool had_members = false;  // since start-up
+    int64_t empty_since = -1;  // when it last lost its last member (Tick's clock)
   };
   Entry& NewClassic(const std::string& group_id);
   Entry& NewNative(const std::string& group_id);

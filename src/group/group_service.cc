@@ -16,11 +16,14 @@ constexpr int64_t kMaxSleepMs = 1000;
 }  // namespace
 
 GroupService::GroupService(CoordinatorConfig config, std::vector<pipeline::CompletionSink*> sinks,
-                           PersistFn persist, ConsumerGroup::PartitionCountFn counts, ClockFn clock)
+                           PersistFn persist, ConsumerGroup::PartitionCountFn counts, ClockFn clock,
+                           ExpireFn expire)
     : sinks_(std::move(sinks)),
       persist_(std::move(persist)),
       counts_(std::move(counts)),
       clock_(std::move(clock)),
+      expire_(std::move(expire)),
+      retention_check_interval_ms_(config.retention_check_interval_ms),
       coordinator_(std::move(config)) {}
 
 GroupService::~GroupService() { Stop(); }
@@ -79,7 +82,7 @@ void GroupService::Settle(Replies& replies) {
   };
   for (auto& [t, r] : replies.joins) deliver(t, std::move(r));
   for (auto& [t, r] : replies.syncs) deliver(t, std::move(r));
-  for (auto& d : coordinator_.TakeDirty()) unpersisted_.push_back(std::move(d));
+  for (auto& [id, rec] : coordinator_.TakeDirty()) unpersisted_.emplace_back(id, std::move(rec));
   while (!unpersisted_.empty() && persist_) {
     if (!persist_(unpersisted_.front().first, unpersisted_.front().second)) break;
     unpersisted_.erase(unpersisted_.begin());
@@ -182,6 +185,19 @@ GroupDescription GroupService::Describe(const std::string& group_id) {
   return coordinator_.Describe(group_id);
 }
 
+void GroupService::ExpireOffsets(int64_t now) {
+  // In-memory scans and enqueued writes only: short enough under the lock.
+  for (const auto& [id, empty_for] : coordinator_.EmptyGroups(now)) {
+    if (!expire_(id, empty_for)) continue;
+    if (coordinator_.DeleteIfEmpty(id)) {
+      spdlog::info("Consumer group '{}' deleted: empty, and its offsets expired", id);
+      unpersisted_.emplace_back(id, std::nullopt);
+    }
+  }
+  Replies none;
+  Settle(none);
+}
+
 void GroupService::Run() {
   MutexLock l(&mu_);
   while (!stop_) {
@@ -189,7 +205,13 @@ void GroupService::Run() {
     Replies replies;
     coordinator_.Tick(now, &replies);
     Settle(replies);
-    const int64_t next = std::min(coordinator_.NextDeadline(), now + kMaxSleepMs);
+    if (expire_ && now >= next_retention_check_) {
+      // The first check runs one interval after start-up.
+      if (next_retention_check_ > 0) ExpireOffsets(now);
+      next_retention_check_ = now + retention_check_interval_ms_;
+    }
+    int64_t next = std::min(coordinator_.NextDeadline(), now + kMaxSleepMs);
+    if (expire_) next = std::min(next, next_retention_check_);
     const int64_t wait_ms = std::max<int64_t>(next - clock_(), 1);
     cv_.wait_for(mu_, std::chrono::milliseconds(wait_ms));
   }

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -35,11 +36,17 @@ class GroupService {
  public:
   // Appends a group record to the offsets log; false when it cannot now
   // (it is offered again at the next tick).
-  using PersistFn = std::function<bool(const std::string& group_id, const GroupRecord& rec)>;
+  // (nullopt: the group is deleted).
+  using PersistFn =
+      std::function<bool(const std::string& group_id, const std::optional<GroupRecord>& rec)>;
+  // offsets.retention.minutes: expires the offsets of a group without members
+  // (empty for `empty_for_ms`, -1 unknown); true when it has none left.
+  using ExpireFn = std::function<bool(const std::string& group_id, int64_t empty_for_ms)>;
   using ClockFn = std::function<int64_t()>;
 
   GroupService(CoordinatorConfig config, std::vector<pipeline::CompletionSink*> sinks,
-               PersistFn persist, ConsumerGroup::PartitionCountFn counts, ClockFn clock);
+               PersistFn persist, ConsumerGroup::PartitionCountFn counts, ClockFn clock,
+               ExpireFn expire = nullptr);
   ~GroupService();
   GroupService(const GroupService&) = delete;
   GroupService& operator=(const GroupService&) = delete;
@@ -78,16 +85,22 @@ class GroupService {
   // With mu_ held: hands out `replies` and persists changed groups.
   void Settle(Replies& replies) REQUIRES(mu_);
   void Run();
+  // With mu_ held: expires offsets of empty groups, deletes groups left with
+  // no offset (their record is deleted too).
+  void ExpireOffsets(int64_t now) REQUIRES(mu_);
 
   const std::vector<pipeline::CompletionSink*> sinks_;
   const PersistFn persist_;
   const ConsumerGroup::PartitionCountFn counts_;
   const ClockFn clock_;
+  const ExpireFn expire_;
+  const int64_t retention_check_interval_ms_;
+  int64_t next_retention_check_ GUARDED_BY(mu_) = 0;
   Mutex mu_;
   std::condition_variable_any cv_;
   GroupCoordinator coordinator_ GUARDED_BY(mu_);
   std::map<Ticket, std::pair<pipeline::Route, pipeline::ReplyContext>> waiting_ GUARDED_BY(mu_);
-  std::vector<std::pair<std::string, GroupRecord>> unpersisted_ GUARDED_BY(mu_);
+  std::vector<std::pair<std::string, std::optional<GroupRecord>>> unpersisted_ GUARDED_BY(mu_);
   Ticket next_ticket_ GUARDED_BY(mu_) = 1;
   bool stop_ GUARDED_BY(mu_) = false;
   bool running_ GUARDED_BY(mu_) = false;

@@ -204,18 +204,24 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
   gc.native.heartbeat_interval_ms =
       static_cast<int32_t>(cfg_.group_consumer_heartbeat_interval_ms);
   gc.native.max_size = static_cast<int32_t>(cfg_.group_max_size);
+  gc.offsets_retention_ms = cfg_.offsets_retention_minutes * 60000;
+  gc.retention_check_interval_ms = cfg_.offsets_retention_check_interval_ms;
   broker::BrokerCore* core = core_.get();
   groups_ = std::make_unique<group::GroupService>(
       gc, sinks,
-      [core](const std::string& group_id, const group::GroupRecord& rec) {
-        core->AppendGroupRecord(group_id, rec.Encode());
+      [core](const std::string& group_id, const std::optional<group::GroupRecord>& rec) {
+        core->AppendGroupRecord(group_id,
+                                rec ? std::optional<std::string>(rec->Encode()) : std::nullopt);
         return true;
       },
       [core](const std::string& topic) -> int32_t {
         auto t = core->FindTopic(topic);
         return t ? static_cast<int32_t>(t->partitions.size()) : -1;
       },
-      [] { return SteadyMillis(); });
+      [] { return SteadyMillis(); },
+      [core, retention = gc.offsets_retention_ms](const std::string& group_id, int64_t empty_for) {
+        return core->ExpireOffsets(group_id, empty_for, retention, WallMillis());
+      });
   size_t restored = 0;
   for (const auto& [id, bytes] : offsets_->GroupRecords()) {
     auto rec = group::GroupRecord::Decode(bytes);

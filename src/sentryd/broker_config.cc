@@ -134,6 +134,12 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_int("group.consumer.heartbeat.interval.ms",
           "native groups: how often members are told to send a heartbeat",
           &c->group_consumer_heartbeat_interval_ms, 100, 3600000);
+  add_int("offsets.retention.minutes",
+          "committed offsets of a group without members expire after this (counted from the "
+          "last commit and from when the group became empty; 0: at the next check)",
+          &c->offsets_retention_minutes, 0, 1LL << 40);
+  add_int("offsets.retention.check.interval.ms", "how often offsets are checked for expiry",
+          &c->offsets_retention_check_interval_ms, 100, INT64_MAX);
   add_int("shutdown.grace.ms",
           "on SIGTERM, how long requests in flight may take to be answered before the "
           "connections close (what they wrote is kept either way)",

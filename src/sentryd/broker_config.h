@@ -50,6 +50,8 @@ struct BrokerConfig {
   int64_t group_max_size = INT32_MAX;               // group.max.size
   int64_t group_consumer_session_timeout_ms = 45000;   // group.consumer.session.timeout.ms
   int64_t group_consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
+  int64_t offsets_retention_minutes = 10080;            // offsets.retention.minutes
+  int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

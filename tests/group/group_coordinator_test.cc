@@ -85,6 +85,25 @@ TEST_F(GroupCoordinatorTest, RefusedJoinsLeaveNoGroupBehind) {
   EXPECT_TRUE(c_.TakeDirty().empty());
 }
 
+TEST_F(GroupCoordinatorTest, EmptyGroupsAndHowLongTheyHaveBeenEmpty) {
+  StableClassic("g");
+  ASSERT_EQ(c_.ValidateCommit("solo", "", "", -1, now_), GroupErrc::kNone);
+  Replies out;
+  c_.Tick(now_, &out);
+  auto empty = c_.EmptyGroups(now_);
+  ASSERT_EQ(empty.size(), 1u);
+  EXPECT_EQ(empty[0], (std::pair<std::string, int64_t>("solo", -1))) << "never had a member";
+  EXPECT_FALSE(c_.DeleteIfEmpty("g")) << "g has a member";
+  EXPECT_EQ(c_.Leave("g", "m", "", now_, &out), GroupErrc::kNone);
+  c_.Tick(now_, &out);
+  now_ += 5000;
+  empty = c_.EmptyGroups(now_);
+  ASSERT_EQ(empty.size(), 2u);
+  EXPECT_EQ(empty[0], (std::pair<std::string, int64_t>("g", 5000)));
+  EXPECT_TRUE(c_.DeleteIfEmpty("g"));
+  EXPECT_FALSE(c_.Exists("g"));
+}
+
 TEST_F(GroupCoordinatorTest, SimpleConsumerCommitCreatesEmptyGroup) {
   EXPECT_EQ(c_.ValidateCommit("solo", "", "", 3, now_), GroupErrc::kIllegalGeneration);
   EXPECT_FALSE(c_.Exists("solo"));

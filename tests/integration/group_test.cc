@@ -457,5 +457,69 @@ TEST_F(NativeGroupTest, KillNineDuringARebalanceKeepsOffsetsAndGroups) {
   EXPECT_EQ(done.duplicates, 0);
 }
 
+// offsets.retention.minutes 0: offsets of a group without members expire at
+// the next check; a group with a member keeps them.
+class GroupRetentionTest : public NativeGroupTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    auto a = GroupArgs();
+    a.insert(a.end(), {"--offsets.retention.minutes", "0", "--offsets.retention.check.interval.ms",
+                       "200"});
+    return a;
+  }
+  // Waits (up to 10 s) until `group` has nothing committed for n-0 and is
+  // not listed any more.
+  bool AwaitGone(const std::string& group) {
+    const int64_t deadline = SteadyMillis() + 10000;
+    while (SteadyMillis() < deadline) {
+      auto f = client_->FetchOffset(group, "n", 0);
+      auto l = client_->ListGroups();
+      if (!f.ok() || !l.ok()) return false;
+      bool listed = false;
+      for (const auto& g : l->body.groups) listed |= g.group == group;
+      if (f->body.offset == -1 && !listed) return true;
+    }
+    return false;
+  }
+};
+
+TEST_F(GroupRetentionTest, EmptyGroupsLoseTheirOffsetsMembersKeepThem) {
+  ASSERT_EQ(client_->CreateTopic("n", 1).value(), 0);
+  std::unique_ptr<client::GroupConsumer> live = Member("live");
+  ASSERT_TRUE(live);
+  ASSERT_TRUE(live->Poll(50).ok());
+  ASSERT_TRUE(live->Commit().ok());
+  auto c = client_->CommitOffset("old", "n", 0, 1);  // a group without members
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(*c, 0);
+  // The member heartbeats (from Poll) while the empty group expires.
+  const int64_t deadline = SteadyMillis() + 10000;
+  bool old_gone = false;
+  while (!old_gone && SteadyMillis() < deadline) {
+    ASSERT_TRUE(live->Poll(20).ok());
+    auto f = client_->FetchOffset("old", "n", 0);
+    ASSERT_TRUE(f.ok());
+    old_gone = f->body.offset == -1;
+  }
+  ASSERT_TRUE(old_gone) << "the empty group's offset expired";
+  EXPECT_TRUE(AwaitGone("old")) << "and the group itself went";
+  auto kept = client_->FetchOffset("live", "n", 0);
+  ASSERT_TRUE(kept.ok());
+  EXPECT_EQ(kept->body.offset, 0) << "a group with a member keeps its offsets";
+  ASSERT_TRUE(live->Close().ok());
+  EXPECT_TRUE(AwaitGone("live")) << "empty now: its offsets expire too";
+  // What expired stays expired after a restart.
+  ASSERT_EQ(broker_->Stop(), 0);
+  ASSERT_TRUE(broker_->Start()) << broker_->Output();
+  client_ = broker_->NewClient();
+  ASSERT_TRUE(client_);
+  auto f = client_->FetchOffset("old", "n", 0);
+  ASSERT_TRUE(f.ok());
+  EXPECT_EQ(f->body.offset, -1);
+  auto l = client_->ListGroups();
+  ASSERT_TRUE(l.ok());
+  EXPECT_TRUE(l->body.groups.empty());
+}
+
 }  // namespace
 }  // namespace sentry::testing
