@@ -11,7 +11,7 @@ namespace {
 constexpr char kNativeProtocolType[] = "consumer";
 }  // namespace
 
-GroupCoordinator::GroupCoordinator(CoordinatorConfig config) : config_(std::move(config)) {}
+GroupCoordinator::GroupCoordinator(CoordinatorConfig config) : config_(config) {}
 
 GroupCoordinator::Entry& GroupCoordinator::NewClassic(const std::string& group_id) {
   Entry& e = groups_[group_id];

@@ -24,7 +24,7 @@ GroupService::GroupService(CoordinatorConfig config, std::vector<pipeline::Compl
       clock_(std::move(clock)),
       expire_(std::move(expire)),
       retention_check_interval_ms_(config.retention_check_interval_ms),
-      coordinator_(std::move(config)) {}
+      coordinator_(config) {}
 
 GroupService::~GroupService() { Stop(); }
 
@@ -68,20 +68,21 @@ void GroupService::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+void GroupService::Deliver(Ticket t, std::variant<JoinResponse, SyncResponse> answer) {
+  auto it = waiting_.find(t);
+  if (it == waiting_.end()) return;
+  auto c = std::make_unique<GroupCompletion>();
+  c->route = it->second.first;
+  c->reply = it->second.second;
+  c->answer = std::move(answer);
+  waiting_.erase(it);
+  const uint32_t thread = c->route.net_thread;
+  if (thread < sinks_.size()) sinks_[thread]->Complete(std::move(c));
+}
+
 void GroupService::Settle(Replies& replies) {
-  auto deliver = [&](Ticket t, auto&& answer) {
-    auto it = waiting_.find(t);
-    if (it == waiting_.end()) return;
-    auto c = std::make_unique<GroupCompletion>();
-    c->route = it->second.first;
-    c->reply = it->second.second;
-    c->answer = std::move(answer);
-    waiting_.erase(it);
-    const uint32_t thread = c->route.net_thread;
-    if (thread < sinks_.size()) sinks_[thread]->Complete(std::move(c));
-  };
-  for (auto& [t, r] : replies.joins) deliver(t, std::move(r));
-  for (auto& [t, r] : replies.syncs) deliver(t, std::move(r));
+  for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
+  for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
   for (auto& [id, rec] : coordinator_.TakeDirty()) unpersisted_.emplace_back(id, std::move(rec));
   while (!unpersisted_.empty() && persist_) {
     if (!persist_(unpersisted_.front().first, unpersisted_.front().second)) break;

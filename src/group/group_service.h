@@ -84,6 +84,8 @@ class GroupService {
  private:
   // With mu_ held: hands out `replies` and persists changed groups.
   void Settle(Replies& replies) REQUIRES(mu_);
+  // Sends one answer to the connection waiting on ticket `t`, if any.
+  void Deliver(Ticket t, std::variant<JoinResponse, SyncResponse> answer) REQUIRES(mu_);
   void Run();
   // With mu_ held: expires offsets of empty groups, deletes groups left with
   // no offset (their record is deleted too).
