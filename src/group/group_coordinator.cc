@@ -31,11 +31,18 @@ bool GroupCoordinator::IsEmpty(const Entry& e) const {
   return e.classic ? e.classic->empty() : e.native->empty();
 }
 
-void GroupCoordinator::NoteChange(const std::string&, Entry& e) {
+void GroupCoordinator::NoteChange(Entry& e, int64_t now) {
   if (e.classic) {
     if (e.classic->persist_version() != e.persisted_version) e.dirty = true;
   } else if (e.native->group_epoch() != e.persisted_epoch) {
     e.dirty = true;
+  }
+  // For offsets retention: when the group last lost its last member.
+  if (!IsEmpty(e)) {
+    e.had_members = true;
+    e.empty_since = -1;
+  } else if (e.had_members && e.empty_since < 0) {
+    e.empty_since = now;
   }
 }
 
@@ -86,7 +93,7 @@ void GroupCoordinator::Join(Ticket t, const std::string& group_id, const JoinReq
     groups_.erase(group_id);  // a refused join leaves no group behind
     return;
   }
-  NoteChange(group_id, *e);
+  NoteChange(*e, now);
 }
 
 void GroupCoordinator::Sync(Ticket t, const std::string& group_id, const SyncRequest& req,
@@ -99,7 +106,7 @@ void GroupCoordinator::Sync(Ticket t, const std::string& group_id, const SyncReq
     return;
   }
   it->second.classic->Sync(t, req, now, out);
-  NoteChange(group_id, it->second);
+  NoteChange(it->second, now);
 }
 
 GroupErrc GroupCoordinator::Heartbeat(const std::string& group_id, const std::string& member_id,
@@ -117,7 +124,7 @@ GroupErrc GroupCoordinator::Leave(const std::string& group_id, const std::string
   auto it = groups_.find(group_id);
   if (it == groups_.end() || !it->second.classic) return GroupErrc::kUnknownMemberId;
   const GroupErrc e = it->second.classic->Leave(member_id, instance_id, now, out);
-  NoteChange(group_id, it->second);
+  NoteChange(it->second, now);
   return e;
 }
 
@@ -157,7 +164,7 @@ ConsumerGroup::HeartbeatOut GroupCoordinator::NativeHeartbeat(
     groups_.erase(group_id);  // a refused join leaves no group behind
     return out;
   }
-  NoteChange(group_id, *e);
+  NoteChange(*e, now);
   return out;
 }
 
@@ -215,13 +222,7 @@ void GroupCoordinator::Tick(int64_t now, Replies* out) {
     } else {
       e.native->Expire(now);
     }
-    NoteChange(id, e);
-    if (!IsEmpty(e)) {
-      e.had_members = true;
-      e.empty_since = -1;
-    } else if (e.had_members && e.empty_since < 0) {
-      e.empty_since = now;
-    }
+    NoteChange(e, now);
   }
 }
 

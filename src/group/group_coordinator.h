@@ -121,7 +121,8 @@ class GroupCoordinator {
   Entry& NewClassic(const std::string& group_id);
   Entry& NewNative(const std::string& group_id);
   bool IsEmpty(const Entry& e) const;
-  void NoteChange(const std::string& group_id, Entry& e);
+  // After every operation: what needs persisting, and since when it is empty.
+  void NoteChange(Entry& e, int64_t now);
 
   CoordinatorConfig config_;
   std::map<std::string, Entry> groups_;
