@@ -13,9 +13,11 @@ J=$(nproc)
 
 echo "== ASan + UBSan =="
 # -O1, as the ASan documentation suggests: reports stay precise, and the
-# build (the longest step of CI) is faster than at -O2.
+# build (the longest step of CI) is faster than at -O2. -g1 (line tables
+# only): reports keep file:line, and compiling takes half as long as with
+# full debug info (35.7 s -> 18.4 s for tests/group/consumer_group_test.cc).
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_ASAN=ON \
-  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g -DNDEBUG" \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
   -DSENTRY_BUILD_BENCH=OFF >/dev/null
 cmake --build build-asan -j"$J"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
@@ -24,6 +26,7 @@ export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
 echo "== ThreadSanitizer =="
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_TSAN=ON \
+  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
   -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-tsan -j"$J" --target storage_test pipeline_test net_test broker_unit_test integration_test
 export TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/.ci/tsan.supp"
