@@ -22,55 +22,20 @@ consumer assigned at OFFSET_STORED resuming at the commit; a parked fetch
 
 import logging
 import os
-import signal
-import sys
 import time
 import uuid
 
 from confluent_kafka import (OFFSET_BEGINNING, OFFSET_END, OFFSET_INVALID, OFFSET_STORED, TIMESTAMP_CREATE_TIME,
                              Consumer, KafkaError, KafkaException, Producer, TopicPartition)
 from confluent_kafka.admin import AdminClient, NewTopic
+from ktest import CheckFailed, expect, require, run, bootstrap_arg, step, wait_for
 
 PARTITIONS = 3
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
 N_PER_CODEC = 150
 DEBUG = os.environ.get("KTEST_DEBUG", "")
 
-failures = []
 client_errors = []
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def fmt(what, expected, found):
-    return f"{what}\n  expected: {expected!r}\n  found:    {found!r}"
-
-
-def require(cond, what, expected, found):
-    if not cond:
-        raise CheckFailed(fmt(what, expected, found))
-
-
-def expect(cond, what, expected, found):
-    if not cond:
-        failures.append(fmt(what, expected, found))
-        print(f"FAILED CHECK: {fmt(what, expected, found)}", flush=True)
-    return cond
-
-
-T0 = time.monotonic()
-
-
-_reported = [0]
-
-
-def step(msg):
-    """Report a finished step: ok, unless an expect() in it failed since the last step."""
-    status = "ok" if len(failures) == _reported[0] else "NOT OK"
-    _reported[0] = len(failures)
-    print(f"{status} [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
 
 
 def conf(**kw):
@@ -100,17 +65,6 @@ class CapturedLog(logging.Handler):
         lg.setLevel(logging.DEBUG)
         lg.addHandler(self)
         return lg
-
-
-def wait_for(cond, what, timeout_s=10, interval_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout_s}s waiting for: {what}")
-        time.sleep(interval_s)
 
 
 def future_results(futs, what):
@@ -428,34 +382,12 @@ def main(suffix):
     step("delete_topics: gone from metadata; deleting again: UNKNOWN_TOPIC_OR_PART")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: confluent_kafka_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
+def report_client_errors():
+    if client_errors:
+        print(f"client errors reported by error_cb: {client_errors}", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: confluent_kafka_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("confluent_kafka_test.py")
     suffix = uuid.uuid4().hex[:12]
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main(suffix)
-    except CheckFailed as e:
-        failures.append(str(e))
-    except Exception as e:  # noqa: BLE001 - a client exception is a failure too
-        import traceback
-        traceback.print_exc()
-        failures.append(f"unexpected exception: {e!r}")
-    if failures:
-        print(f"FAIL: confluent_kafka_test.py (suffix {suffix}): {len(failures)} failure(s):", flush=True)
-        for f in failures:
-            print(f"- {f}", flush=True)
-        if client_errors:
-            print(f"client errors reported by error_cb: {client_errors}", flush=True)
-        sys.exit(1)
-    print(f"PASS: confluent_kafka_test.py in {time.monotonic() - t0:.1f}s (suffix {suffix})", flush=True)
-    sys.exit(0)
+    run("confluent_kafka_test.py", lambda: main(suffix), f"suffix {suffix}", report=report_client_errors)

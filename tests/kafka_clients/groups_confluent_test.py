@@ -39,14 +39,13 @@ sends ListGroups v0 and DescribeGroups v0):
 """
 
 import os
-import signal
 import struct
-import sys
 import time
 import uuid
 
 from confluent_kafka import OFFSET_INVALID, Consumer, KafkaError, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from ktest import CheckFailed, expect, fmt, require, run, bootstrap_arg, step, wait_for, T0
 
 PARTITIONS = 6
 ALL = set(range(PARTITIONS))
@@ -54,41 +53,7 @@ SESSION_MS = 6000
 STATIC_SESSION_MS = 10000
 DEBUG = os.environ.get("KTEST_DEBUG", "")
 
-failures = []
 client_errors = []
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def fmt(what, expected, found):
-    return f"{what}\n  expected: {expected!r}\n  found:    {found!r}"
-
-
-def require(cond, what, expected, found):
-    if not cond:
-        raise CheckFailed(fmt(what, expected, found))
-
-
-def expect(cond, what, expected, found):
-    if not cond:
-        failures.append(fmt(what, expected, found))
-        print(f"FAILED CHECK: {fmt(what, expected, found)}", flush=True)
-    return cond
-
-
-T0 = time.monotonic()
-
-
-_reported = [0]
-
-
-def step(msg):
-    """Report a finished step: ok, unless an expect() in it failed since the last step."""
-    status = "ok" if len(failures) == _reported[0] else "NOT OK"
-    _reported[0] = len(failures)
-    print(f"{status} [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
 
 
 def conf(**kw):
@@ -97,17 +62,6 @@ def conf(**kw):
         c["debug"] = DEBUG
     c.update({k.replace("_", "."): v for k, v in kw.items()})
     return c
-
-
-def wait_for(cond, what, timeout_s=10, interval_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout_s}s waiting for: {what}")
-        time.sleep(interval_s)
 
 
 def future_results(futs):
@@ -539,34 +493,12 @@ def main(suffix):
     step("deleted the topics")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: groups_confluent_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
+def report_client_errors():
+    if client_errors:
+        print(f"client errors reported by error_cb: {client_errors}", flush=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: groups_confluent_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("groups_confluent_test.py")
     suffix = uuid.uuid4().hex[:12]
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main(suffix)
-    except CheckFailed as e:
-        failures.append(str(e))
-    except Exception as e:  # noqa: BLE001 - a client exception is a failure too
-        import traceback
-        traceback.print_exc()
-        failures.append(f"unexpected exception: {e!r}")
-    if failures:
-        print(f"FAIL: groups_confluent_test.py (suffix {suffix}): {len(failures)} failure(s):", flush=True)
-        for f in failures:
-            print(f"- {f}", flush=True)
-        if client_errors:
-            print(f"client errors reported by error_cb: {client_errors}", flush=True)
-        sys.exit(1)
-    print(f"PASS: groups_confluent_test.py in {time.monotonic() - t0:.1f}s (suffix {suffix})", flush=True)
-    sys.exit(0)
+    run("groups_confluent_test.py", lambda: main(suffix), f"suffix {suffix}", report=report_client_errors)

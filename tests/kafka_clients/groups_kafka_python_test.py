@@ -43,9 +43,6 @@ what the consumer threads publish under a lock.
 Needs Debian's /usr/bin/python3 (python3-kafka).
 """
 
-import os
-import signal
-import sys
 import threading
 import time
 import traceback
@@ -56,6 +53,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.consumer.subscription_state import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError
 from kafka.structs import OffsetAndMetadata
+from ktest import CheckFailed, expect, fmt, require, run, bootstrap_arg, step, wait_for, T0
 
 PARTITIONS = 6
 ALL = set(range(PARTITIONS))
@@ -64,54 +62,7 @@ SESSION_MS = 6000
 HEARTBEAT_MS = 1000
 A_SHARE = 30  # phase-2 records A processes before it closes (a poll batch may take it a little further)
 
-failures = []
 LOCK = threading.Lock()
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def fmt(what, expected, found):
-    return f"{what}\n  expected: {expected!r}\n  found:    {found!r}"
-
-
-def require(cond, what, expected, found):
-    """A check later steps depend on: stop at once if it fails."""
-    if not cond:
-        raise CheckFailed(fmt(what, expected, found))
-
-
-def expect(cond, what, expected, found):
-    """An independent check: record a failure and go on."""
-    if not cond:
-        failures.append(fmt(what, expected, found))
-        print(f"FAILED CHECK: {fmt(what, expected, found)}", flush=True)
-    return cond
-
-
-T0 = time.monotonic()
-
-
-_reported = [0]
-
-
-def step(msg):
-    """Report a finished step: ok, unless an expect() in it failed since the last step."""
-    status = "ok" if len(failures) == _reported[0] else "NOT OK"
-    _reported[0] = len(failures)
-    print(f"{status} [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
-
-
-def wait_for(cond, what, timeout_s=10, interval_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout_s}s waiting for: {what}")
-        time.sleep(interval_s)
 
 
 class Listener(ConsumerRebalanceListener):
@@ -492,33 +443,8 @@ def main(suffix):
     step("deleted the topic")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: groups_kafka_python_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
-
-
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: groups_kafka_python_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("groups_kafka_python_test.py")
     suffix = uuid.uuid4().hex[:12]
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main(suffix)
-    except CheckFailed as e:
-        failures.append(str(e))
-    except Exception as e:  # noqa: BLE001 - a client exception is a failure too
-        traceback.print_exc()
-        failures.append(f"unexpected exception: {e!r}")
-    if failures:
-        print(f"FAIL: groups_kafka_python_test.py (suffix {suffix}): {len(failures)} failure(s):", flush=True)
-        for f in failures:
-            print(f"- {f}", flush=True)
-        # the consumer threads are daemons; leave without waiting for their clients
-        sys.stdout.flush()
-        os._exit(1)
-    print(f"PASS: groups_kafka_python_test.py in {time.monotonic() - t0:.1f}s (suffix {suffix})", flush=True)
-    sys.exit(0)
+    # the consumer threads are daemons; a failure leaves without waiting for their clients
+    run("groups_kafka_python_test.py", lambda: main(suffix), f"suffix {suffix}", hard_exit=True)

@@ -29,14 +29,14 @@ admin client (kcat cannot do either). It needs Debian's /usr/bin/python3
 """
 
 import json
-import os
 import re
 import signal
 import subprocess
-import sys
 import threading
 import time
 import uuid
+import ktest
+from ktest import T0, CheckFailed, check, bootstrap_arg, step
 
 KCAT = "/usr/bin/kcat"
 PARTITIONS = 4
@@ -53,22 +53,6 @@ CMD_TIMEOUT_S = 20
 GROUP_CONF = ["-X", "auto.offset.reset=earliest", "-X", "session.timeout.ms=6000",
               "-X", "heartbeat.interval.ms=1000", "-X", "fetch.wait.max.ms=100"]
 SESSION_S = 6
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, what, expected, found):
-    if not cond:
-        raise CheckFailed(f"{what}\n  expected: {expected!r}\n  found:    {found!r}")
-
-
-T0 = time.monotonic()
-
-
-def step(msg):
-    print(f"ok [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
 
 
 def kcat(args, stdin=None, what=""):
@@ -344,26 +328,9 @@ def run(procs):
          f"offsets {co}")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: groups_kcat_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
-
-
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: groups_kcat_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("groups_kcat_test.py")
     suffix = uuid.uuid4().hex[:12]
     TOPIC = f"kcat-groups-{suffix}"
     GROUP = f"kcat-group-{suffix}"
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main()
-    except CheckFailed as e:
-        print(f"FAIL (topic {TOPIC}, group {GROUP}): {e}", flush=True)
-        sys.exit(1)
-    print(f"PASS: groups_kcat_test.py in {time.monotonic() - t0:.1f}s (topic {TOPIC})", flush=True)
-    sys.exit(0)
+    ktest.run("groups_kcat_test.py", main, f"topic {TOPIC}, group {GROUP}")

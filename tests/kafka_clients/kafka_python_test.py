@@ -21,9 +21,6 @@ list_consumer_group_offsets.
 Needs Debian's /usr/bin/python3 (python3-kafka).
 """
 
-import os
-import signal
-import sys
 import time
 import uuid
 
@@ -32,58 +29,11 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, Ne
 from kafka.errors import InvalidConfigurationError, TopicAlreadyExistsError, UnknownTopicOrPartitionError
 from kafka.partitioner.default import murmur2
 from kafka.structs import OffsetAndMetadata
+from ktest import CheckFailed, expect, require, run, bootstrap_arg, step, wait_for
 
 PARTITIONS = 3
 KEYS = [f"key-{c}" for c in "abcdefghij"]  # murmur2 % 3 covers partitions 0, 1 and 2
 ROUNDS = 20
-
-failures = []
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def fmt(what, expected, found):
-    return f"{what}\n  expected: {expected!r}\n  found:    {found!r}"
-
-
-def require(cond, what, expected, found):
-    """A check later steps depend on: stop at once if it fails."""
-    if not cond:
-        raise CheckFailed(fmt(what, expected, found))
-
-
-def expect(cond, what, expected, found):
-    """An independent check: record a failure and go on."""
-    if not cond:
-        failures.append(fmt(what, expected, found))
-        print(f"FAILED CHECK: {fmt(what, expected, found)}", flush=True)
-    return cond
-
-
-T0 = time.monotonic()
-
-
-_reported = [0]
-
-
-def step(msg):
-    """Report a finished step: ok, unless an expect() in it failed since the last step."""
-    status = "ok" if len(failures) == _reported[0] else "NOT OK"
-    _reported[0] = len(failures)
-    print(f"{status} [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
-
-
-def wait_for(cond, what, timeout_s=10, interval_s=0.05):
-    deadline = time.monotonic() + timeout_s
-    while True:
-        v = cond()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise CheckFailed(f"timed out after {timeout_s}s waiting for: {what}")
-        time.sleep(interval_s)
 
 
 def key_partition(key):
@@ -394,32 +344,7 @@ def main(suffix):
          "name reusable, re-created topic empty")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: kafka_python_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
-
-
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: kafka_python_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("kafka_python_test.py")
     suffix = uuid.uuid4().hex[:12]
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main(suffix)
-    except CheckFailed as e:
-        failures.append(str(e))
-    except Exception as e:  # noqa: BLE001 - a client exception is a failure too
-        import traceback
-        traceback.print_exc()
-        failures.append(f"unexpected exception: {e!r}")
-    if failures:
-        print(f"FAIL: kafka_python_test.py (suffix {suffix}): {len(failures)} failure(s):", flush=True)
-        for f in failures:
-            print(f"- {f}", flush=True)
-        sys.exit(1)
-    print(f"PASS: kafka_python_test.py in {time.monotonic() - t0:.1f}s (suffix {suffix})", flush=True)
-    sys.exit(0)
+    run("kafka_python_test.py", lambda: main(suffix), f"suffix {suffix}")

@@ -16,12 +16,10 @@ topics). It needs Debian's /usr/bin/python3 (python3-kafka) and /usr/bin/kcat.
 """
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import time
 import uuid
+from ktest import CheckFailed, check, run, bootstrap_arg, step
 
 KCAT = "/usr/bin/kcat"
 PARTITIONS = 3
@@ -32,22 +30,6 @@ CMD_TIMEOUT_S = 20
 # kcat -e exits on the first empty fetch at the high watermark, which the broker holds for
 # fetch.wait.max.ms (librdkafka default 500): shorten it so the many consumes stay quick.
 FAST_EOF = "fetch.wait.max.ms=50"
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(cond, what, expected, found):
-    if not cond:
-        raise CheckFailed(f"{what}\n  expected: {expected!r}\n  found:    {found!r}")
-
-
-T0 = time.monotonic()
-
-
-def step(msg):
-    print(f"ok [{time.monotonic() - T0:5.1f}s]: {msg}", flush=True)
 
 
 def kcat(args, stdin=None, what=""):
@@ -304,24 +286,7 @@ def main():
     step("query -Q offsets for times")
 
 
-def on_alarm(signum, frame):
-    print("FAIL: kcat_test.py did not finish within 55 s (hang?)", flush=True)
-    os._exit(1)
-
-
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        print("usage: kcat_test.py BOOTSTRAP [TMPDIR]", file=sys.stderr)
-        sys.exit(2)
-    BOOT = sys.argv[1]
+    BOOT = bootstrap_arg("kcat_test.py")
     TOPIC = f"kcat-test-{uuid.uuid4().hex[:12]}"
-    signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(55)
-    t0 = time.monotonic()
-    try:
-        main()
-    except CheckFailed as e:
-        print(f"FAIL (topic {TOPIC}): {e}", flush=True)
-        sys.exit(1)
-    print(f"PASS: kcat_test.py in {time.monotonic() - t0:.1f}s (topic {TOPIC})", flush=True)
-    sys.exit(0)
+    run("kcat_test.py", main, f"topic {TOPIC}")
