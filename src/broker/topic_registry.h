@@ -85,6 +85,8 @@ class TopicRegistry {
   void set_drop_behind_bytes(uint64_t n) { drop_behind_bytes_ = n; }
 
  private:
+  // Opens (loading or creating) every partition of a topic. `summary` null:
+  // a new topic, whose directories the caller fsyncs in one batch.
   Result<std::shared_ptr<Topic>> OpenTopic(const std::string& name, const std::array<uint8_t, 16>& id,
                                            int32_t partitions,
                                            const TopicConfig& config, LoadSummary* summary);

@@ -55,7 +55,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   SENTRY_ASSIGN_OR_RETURN(auto bases_r, Segment::ListBases(dir));
   const std::vector<int64_t> bases = std::move(bases_r);
   if (bases.empty()) {
-    auto log = PartitionLog::Create(dir, cfg);
+    auto log = PartitionLog::Create(dir, cfg, opt.sync_new_dirs);
     if (log.ok()) report->segments = 1;
     return log;
   }

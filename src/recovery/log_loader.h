@@ -32,6 +32,9 @@ struct RecoveryOptions {
   bool clean_shutdown = false;
   int64_t recovery_point = 0;     // from the checkpoint; 0 when unknown
   bool truncate_corrupt = false;  // operator setting: truncate instead of offline
+  // false: a partition created here does not fsync its new directory entries;
+  // the caller syncs the directory and its parent (many at once).
+  bool sync_new_dirs = true;
 };
 
 // What start-up knows about the whole data directory: the options of each

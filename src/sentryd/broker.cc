@@ -126,7 +126,7 @@ Status Broker::Start() {
   popt.writer_threads = static_cast<uint32_t>(cfg_.num_writer_threads);
   popt.queue_capacity = static_cast<size_t>(cfg_.queued_max_requests);
   pipeline_ = std::make_unique<pipeline::Pipeline>(popt, sinks);
-  prefaulter_ = std::make_unique<Prefaulter>();
+  prefaulter_ = std::make_unique<Prefaulter>(static_cast<size_t>(cfg_.prefault_max_bytes));
   SENTRY_RETURN_IF_ERROR(Recover());
 
   server_ = std::make_unique<net::Server>(net_ptrs, cfg_.max_connections, &open_connections_);

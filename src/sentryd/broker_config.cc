@@ -186,6 +186,11 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  c->drop_behind_bytes = x;
                  return Status::OK();
                }});
+  add_int("storage.prefault.max.bytes",
+          "memory the prefaulter may populate ahead of all writers together (pages ahead of "
+          "each written partition, at most as much as it holds, at most 4 MiB); past it, "
+          "writers fault their own pages",
+          &c->prefault_max_bytes, 0, INT64_MAX);
   add_int("log.flush.offset.checkpoint.interval.ms",
           "how often rolled segments are synced and the recovery checkpoint written",
           &c->checkpoint_interval_ms, 100, INT64_MAX);

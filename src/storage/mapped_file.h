@@ -1,6 +1,13 @@
 // MappedFile: one file mapped read-write for its whole capacity, allocated on
 // disk in steps ahead of the writer.
 //
+// Cost grows with the data, not with the number of files: the first step is
+// small (min_alloc_step) and each step doubles with the file up to
+// alloc_step; nothing is populated before the first write; no file
+// descriptor is kept open (the mapping keeps the file; allocation and
+// truncation reopen it by path, once per step), so 10,000 partitions cost
+// neither 10,000 x 16 MiB of disk nor 30,000 descriptors.
+//
 // Why: a write through a shared mapping into a page with no disk blocks behind
 // it raises SIGBUS when the disk is full. We never let that happen: the region
 // [0, backed_size) is fallocate'd before anything writes into it, and Reserve()
@@ -9,8 +16,9 @@
 //
 // Threads: Reserve/PrepareAhead/TrimTo are called only by the owning writer.
 // PrefaultStep runs on the Prefaulter's thread. SyncRange may run on another
-// thread (the flusher) concurrently with writes to other bytes. data() may be read by any thread within ranges the owner has
-// published. Must outlive every reader of data(): segments are shared_ptr-held.
+// thread (the flusher) concurrently with writes to other bytes. data() may be
+// read by any thread within ranges the owner has published. Must outlive
+// every reader of data(): segments are shared_ptr-held.
 #pragma once
 
 #include <atomic>
@@ -19,9 +27,6 @@
 #include <memory>
 #include <mutex>
 #include <string>
-
-#include <boost/interprocess/file_mapping.hpp>
-#include <boost/interprocess/mapped_region.hpp>
 
 #include "common/mutex.h"
 #include "common/status.h"
@@ -32,8 +37,14 @@ namespace sentry {
 class Prefaulter;
 
 struct MappedFileOptions {
-  size_t alloc_step = 16u << 20;     // fallocate granularity
-  size_t prefault_ahead = 4u << 20;  // bytes kept allocated + populated ahead of the writer
+  // fallocate steps: the first is min_alloc_step, each next one as large as
+  // the file already is (the file doubles), at most alloc_step.
+  size_t min_alloc_step = 64u << 10;
+  size_t alloc_step = 16u << 20;
+  // Bytes kept allocated + populated ahead of the writer, at most as many as
+  // the file already holds (at least a page): a partition that is barely
+  // written is barely prefaulted.
+  size_t prefault_ahead = 4u << 20;
   FileOps* file_ops = nullptr;       // nullptr -> DefaultFileOps()
   // Background thread doing the prefault; nullptr -> the writer does it inline.
   Prefaulter* prefaulter = nullptr;
@@ -50,6 +61,7 @@ struct MappedFileOptions {
 
 class MappedFile {
  public:
+  friend class Prefaulter;  // queued_, write_hint_
   // Opens (creating when `create`) `path` and maps `capacity` bytes. An existing
   // file longer than `capacity` is an error. The current file size becomes the
   // backed size.
@@ -63,7 +75,6 @@ class MappedFile {
   size_t capacity() const { return capacity_; }
   size_t backed_size() const { return backed_.load(std::memory_order_acquire); }
   const std::string& path() const { return path_; }
-  int fd() const { return fd_; }
 
   // Guarantees [0, end) is allocated on disk. Fails (nothing changed) with
   // kNoSpace / kIoError, or kFull when end > capacity.
@@ -79,37 +90,47 @@ class MappedFile {
   // The file will not grow again (sealed): the prefaulter forgets it.
   void StopPrefault();
 
-  // Prefaulter thread only: one bounded step (allocate the next step, populate
-  // up to 1 MiB) towards write position + prefault_ahead. True if more remains.
-  bool PrefaultStep();
+  // Prefaulter thread only, under its lock: one bounded step (allocate the
+  // next step, populate up to 1 MiB) towards write position + the prefault
+  // distance. `*ahead_total` is the prefaulter's count of populated bytes
+  // ahead of all writers; this file keeps its own share of it up to date and
+  // populates only while the total stays within `budget`. True if more remains.
+  bool PrefaultStep(size_t* ahead_total, size_t budget);
+  // Prefaulter thread only, under its lock: this file's share of the total.
+  size_t prefault_counted() const { return ahead_counted_; }
 
  private:
+  class Fd;
   MappedFile() = default;
+  // Where the next allocation step ends for a write ending at `end`.
+  size_t StepEnd(size_t end) const;
+  // How far ahead of a writer at `end` to allocate and populate.
+  size_t AheadOf(size_t end) const;
   Status AllocateTo(size_t target) REQUIRES(alloc_mu_);
   void Populate(size_t from, size_t to);
   // One bounded drop-behind step; true if more remains. Prefaulter thread.
   bool DropBehind(size_t hint);
   std::string path_;
-  boost::interprocess::file_mapping mapping_;
-  boost::interprocess::mapped_region region_;
-  uint8_t* base_ = nullptr;
-  int fd_ = -1;
+  uint8_t* base_ = nullptr;  // mmap of capacity_ bytes, MAP_SHARED
   size_t capacity_ = 0;
   Mutex alloc_mu_;                      // serialises fallocate/ftruncate (writer vs prefaulter)
   std::atomic<size_t> backed_{0};       // [0, backed_) is allocated on disk
   std::atomic<size_t> populated_{0};    // page tables populated up to here
   std::atomic<size_t> write_hint_{0};   // writer's position, for the prefaulter
-  // Drop-behind state, prefaulter thread only. wb_fd_ is a second open file
-  // description used only for write-back: a write-back error it sees does not
-  // consume the error the flusher's msync must report (errseq is per file
-  // description).
+  std::atomic<bool> queued_{false};     // in the prefaulter's queue (see Prefaulter::Kick)
+  void CloseWriteBack();
+  // Drop-behind state, prefaulter thread only. wb_fd_ is a file description
+  // of its own, open only while write-back it started is not yet dropped: an
+  // error it sees does not consume the one the flusher's msync must report
+  // (errseq is per file description; msync reports through the mapping's).
   int wb_fd_ = -1;
   bool wb_failed_ = false;
   size_t written_back_ = 0;  // write-back started below here
   size_t dropped_ = 0;       // pages dropped below here
   size_t next_kick_ = 0;                // writer-only: when to wake the prefaulter
-  bool registered_ = false;             // writer-only
+  bool registered_ = false;             // writer-only: kicked at least once
   bool stopped_ = false;                // writer-only: sealed, never prefault again
+  size_t ahead_counted_ = 0;            // prefaulter-only: populated bytes ahead of the writer
   MappedFileOptions opt_;
 };
 

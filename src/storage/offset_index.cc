@@ -9,6 +9,7 @@ Result<std::unique_ptr<OffsetIndex>> OffsetIndex::Open(const std::string& path,
                                                        uint32_t max_entries, bool create,
                                                        const MappedFileOptions& opt) {
   MappedFileOptions o = opt;
+  o.min_alloc_step = 4u << 10;  // 512 offsets; doubles with use
   o.alloc_step = 1u << 20;
   o.prefault_ahead = 64u << 10;
   SENTRY_ASSIGN_OR_RETURN(auto f, MappedFile::Open(path, size_t{max_entries} * kIndexSlotBytes, create, o));

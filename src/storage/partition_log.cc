@@ -18,7 +18,8 @@ namespace sentry {
 
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& dir,
-                                                           const LogConfig& cfg) {
+                                                           const LogConfig& cfg,
+                                                           bool sync_dirs) {
   if (cfg.segment_bytes < 1024 || cfg.segment_bytes > 0x7FFFFFFFu) {
     return Status::InvalidArgument(fmt::format("segment.bytes {} is outside [1024, 2^31-1]",
                                                cfg.segment_bytes));
@@ -31,7 +32,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& di
   if (!bases.empty()) {
     return Status::AlreadyExists(dir + " already holds a partition: open it with recovery");
   }
-  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, 0, cfg));
+  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, 0, cfg, sync_dirs));
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
   SegmentList list;
   list.push_back(std::move(seg));
@@ -211,6 +212,9 @@ Status PartitionLog::SnapshotProducers(bool force) {
     const bool changed = producers_.version() != mark.version;
     const bool stale = offset != mark.offset && now - mark.at_ms >= kMaxAgeMs;
     if (!force && !changed && !stale) return Status::OK();
+    // An empty log has nothing to replay: no file (10,000 empty partitions
+    // stop without 10,000 fsyncs).
+    if (producers_.size() == 0 && offset == log_start_offset()) return Status::OK();
     if (force && !changed && offset == mark.offset) return Status::OK();
     bytes = producers_.Serialize(offset);
     mark = {producers_.version(), offset, now};

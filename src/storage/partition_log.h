@@ -58,8 +58,10 @@ class PartitionLog {
   // A new, empty partition in `dir` (created if missing) with segment 0.
   // AlreadyExists when `dir` holds segments: an existing partition is opened
   // only by recovery::LoadPartition, the one loader (broker, tests, benches).
+  // `sync_dirs` false: the caller fsyncs `dir` and its parent (batched).
   static Result<std::unique_ptr<PartitionLog>> Create(const std::string& dir,
-                                                      const LogConfig& cfg);
+                                                      const LogConfig& cfg,
+                                                      bool sync_dirs = true);
   // Takes segments that recovery already opened and restored (ordered,
   // contiguous; the last one becomes active). `durable_offset`: what is known
   // to be on stable storage.

@@ -9,12 +9,20 @@
 // writer simply takes the faults itself; correctness never depends on it
 // (MappedFile::Reserve still allocates synchronously when needed).
 //
-// Threads: Register/Unregister/Kick from any thread. Unregister blocks until
-// the thread is no longer touching that file, so a MappedFile can be unmapped
-// right after it returns. Must outlive every registered file.
+// Its cost follows the writes, not the partition count: it visits only files
+// whose writer moved (a writer queues its file with Kick), an empty partition
+// costs it nothing, each file is prefaulted at most as far ahead as it
+// already holds, and the populated bytes ahead of all writers together stay
+// within `max_ahead_bytes` (storage.prefault.max.bytes); past it, writers
+// fault their own pages.
+//
+// Threads: Kick/Unregister from any thread. Unregister blocks until the
+// thread is no longer touching that file, so a MappedFile can be unmapped
+// right after it returns. Must outlive every file that was kicked.
 #pragma once
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -27,24 +35,31 @@ class MappedFile;
 
 class Prefaulter {
  public:
-  Prefaulter();
+  static constexpr size_t kDefaultMaxAheadBytes = size_t{256} << 20;
+  explicit Prefaulter(size_t max_ahead_bytes = kDefaultMaxAheadBytes);
   ~Prefaulter();
   Prefaulter(const Prefaulter&) = delete;
   Prefaulter& operator=(const Prefaulter&) = delete;
 
-  void Register(MappedFile* f);
+  // The writer of `f` moved ahead: queue `f` for a step and wake the thread.
+  // Takes only a small queue lock, never the one held during a populate, so
+  // a writer never waits behind the thread's work.
+  void Kick(MappedFile* f);
   void Unregister(MappedFile* f);
-  // Wakes the thread: a registered file's writer moved ahead. Lock-free, so a
-  // writer never waits behind a populate in progress.
-  void Kick() {
-    seq_.fetch_add(1, std::memory_order_release);
-    seq_.notify_one();
+  // Populated bytes ahead of all writers, as of the last step (tests, stats).
+  size_t ahead_bytes() const {
+    MutexLock l(&mu_);
+    return ahead_total_;
   }
 
  private:
   void Run();
-  Mutex mu_;  // held while a file is being touched
-  std::vector<MappedFile*> files_ GUARDED_BY(mu_);
+  const size_t max_ahead_bytes_;
+  mutable Mutex mu_;  // held while files are being touched
+  std::vector<MappedFile*> active_ GUARDED_BY(mu_);  // files with work left
+  size_t ahead_total_ GUARDED_BY(mu_) = 0;
+  Mutex queue_mu_;
+  std::vector<MappedFile*> kicked_ GUARDED_BY(queue_mu_);  // queued by writers
   std::atomic<uint32_t> seq_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -26,18 +26,18 @@ std::string Segment::FileName(const std::string& dir, int64_t base_offset, const
 }
 
 Result<std::shared_ptr<Segment>> Segment::Create(const std::string& dir, int64_t base_offset,
-                                                 const LogConfig& cfg) {
+                                                 const LogConfig& cfg, bool sync_dir) {
   std::string log_path = FileName(dir, base_offset, ".log");
   if (::access(log_path.c_str(), F_OK) == 0) {
     return Status::AlreadyExists(log_path + " already exists");
   }
   SENTRY_ASSIGN_OR_RETURN(auto seg, OpenExisting(dir, base_offset, cfg));
-  // Back the first step now: a full disk fails segment creation, not a write.
+  // Back the first (small) step now: a full disk fails segment creation, not
+  // a write. Nothing is populated or prefaulted until the first append.
   SENTRY_RETURN_IF_ERROR(seg->log_->Reserve(1));
-  seg->log_->PrepareAhead(0);
   // The new files' directory entries must survive a power loss too, or data
   // msynced into them later could be unreachable.
-  SENTRY_RETURN_IF_ERROR(SyncDirectory(dir));
+  if (sync_dir) SENTRY_RETURN_IF_ERROR(SyncDirectory(dir));
   return seg;
 }
 

@@ -49,8 +49,11 @@ class Segment {
   static std::string FileName(const std::string& dir, int64_t base_offset, const char* ext);
 
   // A new, empty active segment (fails with AlreadyExists if the .log exists).
+  // It costs one small allocation step of disk and no memory until written.
+  // `sync_dir` false: the caller fsyncs `dir` itself (creating many
+  // partitions syncs their directories in one batch).
   static Result<std::shared_ptr<Segment>> Create(const std::string& dir, int64_t base_offset,
-                                                 const LogConfig& cfg);
+                                                 const LogConfig& cfg, bool sync_dir = true);
   // Maps existing files without validating them; call Scan/RestoreFrom* next.
   static Result<std::shared_ptr<Segment>> OpenExisting(const std::string& dir,
                                                        int64_t base_offset,

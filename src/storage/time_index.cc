@@ -6,6 +6,7 @@ namespace sentry {
 Result<std::unique_ptr<TimeIndex>> TimeIndex::Open(const std::string& path, uint32_t max_entries,
                                                    bool create, const MappedFileOptions& opt) {
   MappedFileOptions o = opt;
+  o.min_alloc_step = 4u << 10;
   o.alloc_step = 256u << 10;
   o.prefault_ahead = 16u << 10;
   SENTRY_ASSIGN_OR_RETURN(auto f, MappedFile::Open(path, size_t{max_entries} * kTimeIndexSlotBytes, create, o));

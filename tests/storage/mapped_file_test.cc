@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
+#include <filesystem>
 #include <thread>
 
 #include "storage/prefaulter.h"
@@ -95,6 +97,83 @@ TEST(MappedFileTest, PrepareAheadBacksTheNextStepEarly) {
   EXPECT_EQ((*f)->backed_size(), 64u << 10);
   (*f)->PrepareAhead(40 << 10);  // 40K + 32K crosses the first step
   EXPECT_EQ((*f)->backed_size(), 128u << 10);
+}
+
+TEST(MappedFileTest, StepsStartSmallAndDoubleWithTheFileUpToAllocStep) {
+  testing::TempDir dir;
+  MappedFileOptions opt;
+  opt.min_alloc_step = 64 << 10;
+  opt.alloc_step = 1 << 20;
+  auto f = MappedFile::Open(dir / "a.log", 8 << 20, true, opt);
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Reserve(1).ok());
+  EXPECT_EQ((*f)->backed_size(), 64u << 10);
+  // Each step is as large as the file already is: 64K, 128K, 256K, ... 1M.
+  for (size_t want : {128u << 10, 256u << 10, 512u << 10, 1u << 20, 2u << 20, 3u << 20}) {
+    ASSERT_TRUE((*f)->Reserve((*f)->backed_size() + 1).ok());
+    EXPECT_EQ((*f)->backed_size(), want);
+  }
+  EXPECT_EQ(FileSize(dir / "a.log"), 3 << 20);
+}
+
+int OpenDescriptors() {
+  int n = 0;
+  for (auto& e : std::filesystem::directory_iterator("/proc/self/fd")) (void)e;
+    n++;
+  return n;
+}
+
+TEST(MappedFileTest, HoldsNoFileDescriptor) {
+  testing::TempDir dir;
+  const int before = OpenDescriptors();
+  std::vector<std::unique_ptr<MappedFile>> files;
+  for (int i = 0; i < 64; i++) {
+    auto f = MappedFile::Open(dir / ("f" + std::to_string(i)), 1 << 20, true, {});
+    ASSERT_TRUE(f.ok());
+    ASSERT_TRUE((*f)->Reserve(100).ok());
+    (*f)->data()[0] = 1;
+    ASSERT_TRUE((*f)->SyncRange(0, 1).ok());
+    ASSERT_TRUE((*f)->TrimTo(1).ok());
+    files.push_back(std::move(f).value());
+  }
+  EXPECT_EQ(OpenDescriptors(), before) << "10,000 partitions would need 30,000 descriptors";
+}
+
+TEST(MappedFileTest, PrefaulterPopulatesOnlyWrittenFilesAndStaysWithinItsBudget) {
+  testing::TempDir dir;
+  const size_t budget = 512 << 10;
+  Prefaulter prefaulter(budget);
+  MappedFileOptions opt;
+  opt.min_alloc_step = 64 << 10;
+  opt.alloc_step = 1 << 20;
+  opt.prefault_ahead = 1 << 20;
+  opt.prefaulter = &prefaulter;
+  std::vector<std::unique_ptr<MappedFile>> files;
+  for (int i = 0; i < 8; i++) {
+    files.push_back(MappedFile::Open(dir / ("f" + std::to_string(i)), 16 << 20, true, opt).value());
+    ASSERT_TRUE(files.back()->Reserve(1).ok());
+  }
+  EXPECT_EQ(prefaulter.ahead_bytes(), 0u) << "nothing is prefaulted before the first write";
+  // Each file written 2 MiB: unbounded, 8 x 1 MiB would be populated ahead.
+  size_t peak = 0;
+  for (size_t end = 0; end < (2u << 20);) {
+    end += 32 << 10;
+    for (auto& f : files) {
+      ASSERT_TRUE(f->Reserve(end).ok());
+      std::memset(f->data() + end - (32 << 10), 7, 32 << 10);
+      f->PrepareAhead(end);
+    }
+    peak = std::max(peak, prefaulter.ahead_bytes());
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (prefaulter.ahead_bytes() < budget / 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  peak = std::max(peak, prefaulter.ahead_bytes());
+  EXPECT_GE(prefaulter.ahead_bytes(), budget / 2) << "the prefaulter did nothing";
+  EXPECT_LE(peak, budget);
+  files.clear();  // unregistering gives the share back
+  EXPECT_EQ(prefaulter.ahead_bytes(), 0u);
 }
 
 // Pages of [from, to) in the page cache (mincore on a file mapping reports

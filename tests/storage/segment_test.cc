@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <fstream>
 
 #include "storage/record_batch.h"
@@ -32,6 +34,29 @@ class SegmentTest : public ::testing::Test {
   testing::TempDir dir_;
   LogConfig cfg_;
 };
+
+TEST_F(SegmentTest, AnEmptySegmentReservesOneSmallStepAndItsIndexesNothing) {
+  // Whatever segment.bytes, a new partition reserves 64 KiB of log (the
+  // first step, so a full disk fails the create, not a later write) and no
+  // index space until it is written (issue 14: 10,000 empty partitions).
+  cfg_.segment_bytes = 1 << 30;
+  cfg_.index_max_entries = 1 << 23;
+  auto seg = NewSegment(0);
+  auto blocks = [&](const char* ext) {
+    struct stat st;
+    EXPECT_EQ(::stat(Segment::FileName(dir_.path(), 0, ext).c_str(), &st), 0);
+    return uint64_t(st.st_blocks) * 512;
+  };
+  EXPECT_EQ(blocks(".log"), 64u << 10);
+  EXPECT_EQ(blocks(".index"), 0u);
+  EXPECT_EQ(blocks(".timeindex"), 0u);
+  AppendBatch(seg.get(), 10);
+  EXPECT_EQ(blocks(".log"), 64u << 10) << "a small write stays in the first step";
+  // The indexes start at 4 KiB and are allocated one step ahead.
+  EXPECT_LE(blocks(".index"), 8u << 10);
+  EXPECT_GT(blocks(".index"), 0u);
+  EXPECT_LE(blocks(".timeindex"), 8u << 10);
+}
 
 TEST_F(SegmentTest, FilesAreNamedByTwentyDigitBaseOffset) {
   NewSegment(1234);
