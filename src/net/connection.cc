@@ -12,7 +12,6 @@
 namespace sentry::net {
 
 namespace {
-constexpr size_t kBlockBytes = 256 << 10;
 constexpr int kMaxIov = 64;
 
 std::string PeerAddress(int fd) {
@@ -30,8 +29,7 @@ std::string PeerAddress(int fd) {
 
 Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread, FrameHandler* handler_in)
     : fd(fd_in), id(id_in), handler(handler_in),
-      session(handler_in->NewSession(pipeline::Route{net_thread, id_in}, PeerAddress(fd_in))),
-      block(std::make_shared<RecvBlock>(kBlockBytes)) {}
+      session(handler_in->NewSession(pipeline::Route{net_thread, id_in}, PeerAddress(fd_in))) {}
 
 Connection::~Connection() {
   if (fd >= 0) ::close(fd);
@@ -87,13 +85,21 @@ bool Connection::Flush() {
   }
   wbuf_.clear();  // everything written: reuse the buffer from the start
   buf_mark_ = 0;
+  // A large answer (a fetch of many partitions' headers, a big metadata
+  // response) does not stay allocated on a connection that went quiet.
+  if (wbuf_.capacity() > kKeptOutputBytes) std::vector<uint8_t>().swap(wbuf_);
   return true;
 }
 
 void Connection::EnsureSpace(size_t need) {
   const size_t unread = rend - rstart;
+  if (!block) {
+    block = std::make_shared<RecvBlock>(std::max(kRecvBlockBytes, need));
+    rstart = rend = 0;
+    return;
+  }
   if (block->data.size() - rend >= need) return;
-  const size_t want = std::max(kBlockBytes, unread + need);
+  const size_t want = std::max(kRecvBlockBytes, unread + need);
   if (block.use_count() == 1 && block->data.size() >= want) {
     // Nobody else holds the block: slide the partial frame to the front.
     std::memmove(block->data.data(), block->data.data() + rstart, unread);

@@ -19,6 +19,13 @@
 
 namespace sentry::net {
 
+// Receive blocks: allocated when a connection first has bytes to read, and
+// handed back to its network thread's spares when it has none left to parse,
+// so an idle connection holds no receive memory.
+constexpr size_t kRecvBlockBytes = 256 << 10;
+// Output buffer capacity a connection keeps once everything is written.
+constexpr size_t kKeptOutputBytes = 16 << 10;
+
 struct RecvBlock {
   explicit RecvBlock(size_t n) : data(n) {}
   std::vector<uint8_t> data;
@@ -49,7 +56,7 @@ class Connection final : public ResponseOut {
   uint64_t id;
   FrameHandler* const handler;
   const std::unique_ptr<Session> session;
-  std::shared_ptr<RecvBlock> block;
+  std::shared_ptr<RecvBlock> block;  // null while idle (see kRecvBlockBytes)
   size_t rstart = 0;  // first unconsumed byte
   size_t rend = 0;    // end of bytes read
   bool readable = true;    // edge-triggered: may have unread bytes

@@ -22,6 +22,8 @@ namespace sentry::net {
 namespace {
 std::atomic<uint64_t> g_next_conn_id{1};  // 0 is the eventfd's epoll tag
 constexpr size_t kReadChunk = 64 << 10;
+// Receive blocks kept for reuse per network thread (256 KiB each).
+constexpr size_t kMaxSpareBlocks = 16;
 constexpr int kMaxEvents = 256;
 constexpr size_t kInboxBulk = 128;
 constexpr int64_t kIdleCheckEveryMs = 1000;
@@ -199,8 +201,13 @@ void NetworkThread::ProcessFrames(Connection* c) {
 }
 
 void NetworkThread::OnReadable(Connection* c) {
+  if (!c->block && c->readable && !spare_blocks_.empty()) {
+    c->block = std::move(spare_blocks_.back());
+    spare_blocks_.pop_back();
+    c->rstart = c->rend = 0;
+  }
   while (c->readable && !Paused(c)) {
-    c->EnsureSpace(std::min(kReadChunk, c->block->data.size() / 4));
+    c->EnsureSpace(c->block ? std::min(kReadChunk, c->block->data.size() / 4) : kReadChunk);
     ssize_t n = ::read(c->fd, c->read_ptr(), c->read_space());
     if (n > 0) {
       c->rend += static_cast<size_t>(n);
@@ -219,6 +226,13 @@ void NetworkThread::OnReadable(Connection* c) {
       c->closing = true;
     }
     c->readable = false;
+  }
+  // Nothing left to parse and no request holding the block: it goes back to
+  // the spares, so 10,000 idle connections hold KiB each, not 256 KiB.
+  if (c->block && c->rstart == c->rend && c->block.use_count() == 1) {
+    if (spare_blocks_.size() < kMaxSpareBlocks) spare_blocks_.push_back(std::move(c->block));
+    c->block.reset();
+    c->rstart = c->rend = 0;
   }
 }
 

@@ -111,6 +111,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   moodycamel::ConcurrentQueue<Message> inbox_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> retry_;  // connections with a frame waiting
+  std::vector<std::shared_ptr<RecvBlock>> spare_blocks_;  // idle connections' receive blocks
   std::vector<ParkedRead> parked_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> stop_{false};
