@@ -105,9 +105,11 @@ if [ "${SKIP_PEERS:-0}" != 1 ]; then
   NATS_SUB=$(echo "$NATS_OUT" | grep -ioE 'consum[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
 fi
 
-python3 - "$OUT" "$REDIS_ES" "$REDIS_ALW" "${NATS_PUB:--}" "${NATS_SUB:--}" "$RSS_A" "$RSS_C" <<'PY'
+mkdir -p "${RESULTS:-$ROOT/bench/results}"
+python3 - "$OUT" "$REDIS_ES" "$REDIS_ALW" "${NATS_PUB:--}" "${NATS_SUB:--}" "$RSS_A" "$RSS_C" \
+  "${RESULTS:-$ROOT/bench/results}/compare.json" "$(git rev-parse --short HEAD)" <<'PY'
 import json, sys
-out, redis_es, redis_alw, nats_pub, nats_sub, rss_a, rss_c = sys.argv[1:]
+out, redis_es, redis_alw, nats_pub, nats_sub, rss_a, rss_c, results, commit = sys.argv[1:]
 def j(n): return json.load(open(f"{out}/{n}.json"))
 def num(x):
     try: return float(x)
@@ -157,6 +159,14 @@ for b in g:
         val = f"{b['bytes_per_second']/1e9:.1f} GB/s"
     rows.append((f"(g) {name} (median of 3)", val, "", "-", "-", ""))
 rows.append(("RSS of sentryd after (a) / after (c)", f"{rss_a} / {rss_c}", "", "-", "-", "bounded"))
+# The figures bench/plot draws (Sentry against the peers, same run).
+json.dump({"commit": commit,
+           "records_per_sec": {"a1": rate("a1"), "a4": rate("a4"), "b": rate("b"), "b4": rate("b4"),
+                               "c": rate("c")},
+           "redis_everysec": num(redis_es), "redis_always": num(redis_alw),
+           "nats_publish": num(nats_pub), "e": e, "e_floor": fl,
+           "f_mb_per_sec": mbps("f"), "f_drop_mb_per_sec": mbps("f_drop")},
+          open(results, "w"), indent=1)
 print("Throughput rows and the Redis figures: median of 3 runs (each Sentry run on a fresh broker);"
       " (d): one run, on the last (a) run's data; NATS: one run.")
 w = [max(len(r[i]) for r in rows + [("scenario","sentry","peer","peer figure","ratio","target")]) for i in range(6)]

@@ -12,6 +12,8 @@ PKGS=(build-essential cmake pkg-config
       # librdkafka load tool (bench/kafka_bench).
       kcat python3-kafka python3-confluent-kafka librdkafka-dev
       golang-go golang-github-shopify-sarama-dev)
+# Extra packages a caller needs (bench/plot: python3-matplotlib).
+PKGS+=("$@")
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
