@@ -6,10 +6,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
+#include <fmt/format.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -23,6 +26,15 @@ Server::Server(std::vector<NetworkThread*> threads, int64_t max_connections,
       open_connections_(open_connections) {
   stop_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
   reserve_fd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  // Storage opens segment files by path when it allocates (it holds no
+  // descriptor per file), so connections may not take the last descriptors:
+  // a produce must not fail for want of one.
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const int64_t limit = static_cast<int64_t>(rl.rlim_cur);
+    kept_for_storage_ = std::min<int64_t>(kStorageDescriptors, limit / 4);
+    connection_fd_limit_ = limit - kept_for_storage_;
+  }
 }
 
 Server::~Server() {
@@ -117,13 +129,17 @@ void Server::Run() {
         }
         break;  // EAGAIN: backlog drained
       }
-      if (open_connections_->load() >= max_connections_) {
+      if (open_connections_->load() >= max_connections_ || fd >= connection_fd_limit_) {
         ::close(fd);
         refused_since_log++;
         int64_t now = SteadyMillis();
         if (now - last_limit_log > 5000) {
-          spdlog::warn("max.connections ({}) reached: closed {} new connection(s)",
-                       max_connections_, refused_since_log);
+          spdlog::warn("{} reached: closed {} new connection(s)",
+                       fd >= connection_fd_limit_
+                           ? fmt::format("open files limit ({} kept for storage)",
+                                         kept_for_storage_)
+                           : fmt::format("max.connections ({})", max_connections_),
+                       refused_since_log);
           last_limit_log = now;
           refused_since_log = 0;
         }

@@ -41,6 +41,11 @@ class Server {
   int listen_fd_ = -1;
   int stop_fd_ = -1;
   int reserve_fd_ = -1;
+  // Descriptors kept free for storage (see the constructor); a connection
+  // whose descriptor number reaches the limit is closed at once.
+  static constexpr int64_t kStorageDescriptors = 32;
+  int64_t connection_fd_limit_ = INT64_MAX;
+  int64_t kept_for_storage_ = 0;
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;

@@ -173,8 +173,9 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           &c->min_free_bytes, 0, INT64_MAX);
   s.push_back({"storage.drop.behind.bytes",
                "per partition, keep this many bytes behind the write position in the page "
-               "cache; older pages are written back and dropped so their memory is reused "
-               "(0 = leave caching to the kernel, as Kafka does; else >= 33554432)",
+               "cache; older pages are written back and dropped so their memory is reused, "
+               "and a reader behind that window has its reads started ahead (0 = leave "
+               "caching to the kernel, as Kafka does; else >= 33554432)",
                std::to_string(c->drop_behind_bytes), [c](const std::string& v) {
                  int64_t x;
                  SENTRY_RETURN_IF_ERROR(ParseInt("storage.drop.behind.bytes", v, 0, INT64_MAX, &x));

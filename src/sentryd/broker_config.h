@@ -40,7 +40,7 @@ struct BrokerConfig {
   int64_t stats_interval_ms = 10000;        // stats.interval.ms (0 = off)
   std::string log_level = "info";           // log.level
   int64_t min_free_bytes = 64 << 20;        // storage.min.free.bytes
-  int64_t drop_behind_bytes = 0;            // storage.drop.behind.bytes (0 = off)
+  int64_t drop_behind_bytes = 256 << 20;    // storage.drop.behind.bytes (0 = off)
   int64_t prefault_max_bytes = 256 << 20;   // storage.prefault.max.bytes
   int64_t checkpoint_interval_ms = 10000;   // log.flush.offset.checkpoint.interval.ms
   bool recovery_truncate_corrupt = false;   // recovery.truncate.corrupt

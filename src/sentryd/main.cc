@@ -6,6 +6,7 @@
 // admin thread, one maintenance thread.
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include <ctime>
 
@@ -15,6 +16,24 @@
 namespace {
 
 constexpr int64_t kNoStatsWakeMs = 3600 * 1000;
+
+// Every connection is a descriptor: max.connections defaults to 10,000 while
+// the usual soft limit is 1,024. Raise the soft limit to the hard one (what
+// any process may do) and say what it is, as Kafka's docs ask operators to.
+void RaiseDescriptorLimit(int64_t max_connections) {
+  rlimit rl{};
+  if (::getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rl.rlim_cur = rl.rlim_max;
+    (void)::setrlimit(RLIMIT_NOFILE, &rl);
+    (void)::getrlimit(RLIMIT_NOFILE, &rl);
+  }
+  if (rl.rlim_cur != RLIM_INFINITY && static_cast<int64_t>(rl.rlim_cur) < max_connections + 64) {
+    spdlog::warn("open files limit is {}: fewer than max.connections ({}) + 64; raise it "
+                 "(ulimit -n, LimitNOFILE=) or lower max.connections",
+                 rl.rlim_cur, max_connections);
+  }
+}
 
 int Run(const sentry::sentryd::BrokerConfig& cfg, const sigset_t& signals) {
   sentry::sentryd::Broker broker(cfg);
@@ -58,6 +77,7 @@ int main(int argc, char** argv) {
   if (!sentry::sentryd::BrokerConfig::Parse(argc, argv, &cfg, &exit_code)) return exit_code;
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
+  RaiseDescriptorLimit(cfg.max_connections);
   spdlog::flush_on(spdlog::level::info);
   return Run(cfg, signals);
 }

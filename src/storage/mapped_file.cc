@@ -273,6 +273,13 @@ void MappedFile::PrepareAhead(size_t end) {
   populated_.store(want, std::memory_order_release);
 }
 
+void MappedFile::WillNeed(size_t from, size_t to) const {
+  to = std::min(to, backed_size());
+  if (to <= from) return;
+  const size_t start = from / kPage * kPage;
+  (void)::madvise(base_ + start, to - start, MADV_WILLNEED);
+}
+
 Status MappedFile::SyncRange(size_t from, size_t to) const {
   if (to <= from) return Status::OK();
   size_t start = from / kPage * kPage;

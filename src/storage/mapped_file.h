@@ -83,6 +83,10 @@ class MappedFile {
   // early and populates page tables up to end + prefault_ahead, so the next
   // appends do not take page faults inline. Failures are left for Reserve().
   void PrepareAhead(size_t end);
+  // Starts reading [from, to) from disk into the page cache without waiting
+  // (MADV_WILLNEED), so a reader far behind the writer gets large reads at
+  // disk speed instead of one fault per page. Any thread; best effort.
+  void WillNeed(size_t from, size_t to) const;
   // msync of [from, to), widened to page boundaries.
   Status SyncRange(size_t from, size_t to) const;
   // Shrinks the file to `size` (a rolled segment keeps only its data).

@@ -278,6 +278,13 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
   SENTRY_ASSIGN_OR_RETURN(auto pos, seg->PositionOf(offset));
   const uint32_t limit = seg->published_size();
   const uint8_t* base = seg->log_data();
+  // A reader behind the drop-behind window reads what was dropped from the
+  // page cache: start the disk reads of this fetch and the next one now, in
+  // large requests, before the walk below faults on the first page.
+  const size_t window = cfg_.file.drop_behind;
+  if (window > 0 && (seg != list->back() || size_t{pos} + window < limit)) {
+    seg->WillNeed(pos, size_t{pos} + std::min<size_t>(2 * max_bytes, 32 << 20));
+  }
   uint32_t end = pos;
   while (end < limit) {
     RecordBatchView view(base + end);

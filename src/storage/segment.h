@@ -129,6 +129,8 @@ class Segment {
   // --- readers (any thread) ---
   uint32_t published_size() const { return published_size_.load(std::memory_order_acquire); }
   const uint8_t* log_data() const { return log_->data(); }
+  // See MappedFile::WillNeed.
+  void WillNeed(uint32_t from, size_t to) const { log_->WillNeed(from, to); }
   Result<uint32_t> PositionOf(int64_t offset) const;
   std::optional<int64_t> OffsetForTime(int64_t ts) const;
   int64_t max_timestamp() const { return time_index_->last_timestamp(); }

@@ -62,6 +62,18 @@ TEST_F(SentryBenchTest, FixedRateEndToEnd) {
   // 5000 records at 20000/s take at least 0.25 s: the rate is honoured.
   EXPECT_GE(JsonNumber(r.out, "seconds"), 0.24) << r.out;
   EXPECT_EQ(JsonNumber(r.out, "count"), 500) << r.out;
+  EXPECT_EQ(JsonNumber(r.out, "errors"), 0) << r.out;
+}
+
+// Unpaced, many batches: e2e once carried its send time in producer_id, which
+// the broker (idempotence) checks; after ~100 batches every produce failed.
+TEST_F(SentryBenchTest, UnpacedEndToEndHasNoErrors) {
+  auto r = Bench({"e2e", "--topic", "e2e-fast", "--records", "40000", "--batch", "16",
+                  "--record-size", "64"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(JsonNumber(r.out, "records"), 40000) << r.out;
+  EXPECT_EQ(JsonNumber(r.out, "errors"), 0) << r.out;
+  EXPECT_EQ(JsonNumber(r.out, "count"), 2500) << "one latency sample per batch: " << r.out;
 }
 
 TEST_F(SentryBenchTest, PingTimesApiVersionsAndWritesNothing) {
