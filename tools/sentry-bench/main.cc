@@ -85,17 +85,37 @@ std::vector<int32_t> PartitionsOf(int conn, const Options& o) {
   return ps;
 }
 
+// The batch every produce request carries. Its first record's value starts
+// with 8 marker bytes (0xA5: never the last byte of the varint before it), where
+// e2e mode writes the intended send time.
+std::vector<uint8_t> BenchBatch(const Options& o) {
+  RecordBatchBuilder b;
+  std::string value(static_cast<size_t>(o.record_size), 'x');
+  value.replace(0, std::min<size_t>(8, value.size()), std::min<size_t>(8, value.size()),
+                static_cast<char>(0xA5));
+  for (int i = 0; i < o.batch; i++) b.Add(std::nullopt, value);
+  return b.Build();
+}
+
+// Where e2e's send time sits in every batch (the first record's value).
+size_t StampOffset(const Options& o) {
+  const std::vector<uint8_t> batch = BenchBatch(o);
+  const uint8_t marker[8] = {0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5};
+  auto it = std::search(batch.begin(), batch.end(), marker, marker + 8);
+  return static_cast<size_t>(it - batch.begin());
+}
+
 // The producing side of produce and e2e. In e2e mode each copied frame gets
-// its intended send time in producer_id (and a recomputed CRC) so the
-// consumer can measure end-to-end latency from the batch alone.
+// its intended send time in its first record's value (and a recomputed CRC)
+// so the consumer can measure end-to-end latency from the batch alone. (It
+// used producer_id until the broker learned idempotence: a batch with a
+// producer id is then checked against that producer's sequence.)
 void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Totals* t) {
   auto c = client::Connection::Connect(o.host, o.port);
   if (!c.ok()) return t->Fail(c.status().ToString());
   const std::vector<int32_t> parts = PartitionsOf(conn, o);
-  RecordBatchBuilder b;
-  std::string value(static_cast<size_t>(o.record_size), 'x');
-  for (int i = 0; i < o.batch; i++) b.Add(std::nullopt, value);
-  const std::vector<uint8_t> batch = b.Build();
+  const std::vector<uint8_t> batch = BenchBatch(o);
+  const size_t stamp_at = StampOffset(o);
   std::vector<std::vector<uint8_t>> frames;  // one per partition, correlation id = index
   for (size_t i = 0; i < parts.size(); i++) {
     std::vector<uint8_t> f;
@@ -137,7 +157,7 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
       const int64_t stamp = interval_ns > 0 ? due : now;
       if (e2e) {
         uint8_t* bb = f + batch_at;
-        PutI64(bb + batch_layout::kProducerId, stamp);
+        PutI64(bb + stamp_at, stamp);
         PutU32(bb + batch_layout::kCrc, Crc32c(bb + batch_layout::kCrcStart,
                                                batch.size() - batch_layout::kCrcStart));
       }
@@ -191,7 +211,7 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
 
 // Fetches `parts` from `from` (per partition) until `target` records in
 // total were seen (or, when stop_at_end, every partition reached `end`).
-// Latency: fetch round trip, or end to end from producer_id in e2e mode.
+// Latency: fetch round trip, or end to end from the stamp in e2e mode.
 void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int64_t> from,
                    std::vector<int64_t> end, int64_t target, bool e2e,
                    const std::atomic<bool>* producers_done, Totals* t) {
@@ -200,6 +220,7 @@ void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int
   BenchSocket sock(c.value()->fd(), 64 * 1024, static_cast<size_t>(o.fetch_bytes) * 4 + 65536);
   std::vector<int64_t> sent_at(parts.size(), 0);
   std::vector<char> busy(parts.size(), 0);
+  const size_t stamp_at = StampOffset(o);
   std::vector<uint8_t> req;
   Histogram h;
   int64_t seen = 0;
@@ -255,7 +276,7 @@ void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int
           got += count;
           t->bytes += static_cast<int64_t>(v.TotalSize()) * count / v.records_count();
           if (e2e) {
-            const int64_t stamp = GetI64(v.data() + batch_layout::kProducerId);
+            const int64_t stamp = GetI64(v.data() + stamp_at);
             if (stamp > 0) h.Record(static_cast<uint64_t>(std::max<int64_t>(0, now - stamp)));
           }
         }
@@ -490,6 +511,10 @@ int main(int argc, char** argv) {
   o.host = hp->first;
   o.port = hp->second;
   if (o.partitions == 0) o.partitions = o.connections;
+  if (o.mode == "e2e" && o.record_size < 8) {
+    std::fprintf(stderr, "sentry-bench: e2e needs --record-size >= 8 (the send time rides in it)\n");
+    return 2;
+  }
   if (o.ping) o.batch = 1;  // one "record" per answered API_VERSIONS request
   return sentry::bench::Run(o);
 }
