@@ -3,7 +3,7 @@
 # they are all present already (so repeated runs are fast and offline-safe).
 set -euo pipefail
 PKGS=(build-essential cmake pkg-config
-      libconcurrentqueue-dev libboost-dev libspdlog-dev libfmt-dev
+      libconcurrentqueue-dev libspdlog-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev
       clang-14 clang-tidy-14 libclang-rt-14-dev python3
       # Decompression of Kafka clients' batches in the native consumer.
