@@ -65,7 +65,7 @@ t1=$(secs)
 r2=$(io read_bytes)
 stop_sentryd
 line=$(printf '{"commit":"%s","cores":%s,"gb":%s,"flags":"%s","dd_write_mb_s":%s,"dd_read_direct_mb_s":%s,"produce_mb_s":%s,"produce_and_sync_mb_s":%s,"ratio_to_dd":%s,"tail_disk_read_mb":%s,"e2e":%s,"lagging_read_gb":%s,"lagging_disk_read_mb":%s,"lagging":%s}' \
-  "$(git rev-parse --short HEAD)" "$(nproc)" "$GB" "${FLAGS[*]:-defaults}" "$dd_write" "$dd_read" \
+  "$(git rev-parse --short HEAD)" "$(nproc)" "$GB" "${FLAGS[*]:-defaults of $(git rev-parse --short HEAD)}" "$dd_write" "$dd_read" \
   "$produce_mb" "$synced_mb" "$(python3 -c "print(round($synced_mb / $dd_write, 2))")" \
   "$(( (r1 - r0) / 1000000 ))" "$e2e" "$read_gb" "$(( (r2 - r1) / 1000000 ))" "$lag")
 echo "$line" | tee -a "$RESULTS/volume.jsonl"
