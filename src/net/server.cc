@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <fmt/format.h>
 #include <poll.h>
 #include <spdlog/spdlog.h>
-#include <fmt/format.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>

@@ -22,6 +22,20 @@
 namespace sentry::testing {
 namespace {
 
+// Under AddressSanitizer the broker's memory is ASan's (shadow, quarantine):
+// the resident limits are the product's, so they are checked only without it.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kCheckMemory = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kCheckMemory = false;
+#else
+constexpr bool kCheckMemory = true;
+#endif
+#else
+constexpr bool kCheckMemory = true;
+#endif
+
 int Partitions() {
   const char* v = std::getenv("SENTRY_SCALE_PARTITIONS");
   return v ? std::atoi(v) : 2000;
@@ -95,7 +109,9 @@ TEST(ScaleTest, ManyPartitionsCostLittleUntilWrittenAndAllWork) {
   EXPECT_LT(create_s, 30.0) << "a client's request timeout";
   EXPECT_LT(disk_empty, uint64_t{1} << 30);
   EXPECT_LE(disk_empty, uint64_t(n) * (512 << 10)) << "at most 512 KiB per empty partition";
-  EXPECT_LT(rss_empty, 512 * 1024);
+  if (kCheckMemory) {
+    EXPECT_LT(rss_empty, 512 * 1024);
+  }
 
   // One batch on every partition, acknowledged after the msync.
   t0 = std::chrono::steady_clock::now();
@@ -112,8 +128,10 @@ TEST(ScaleTest, ManyPartitionsCostLittleUntilWrittenAndAllWork) {
   std::printf("produced to all in %.2f s; then %.1f MiB on disk, %ld MiB resident (peak %ld)\n",
               produce_s, disk_written / 1048576.0, rss_written / 1024,
               broker.PeakRssKb() / 1024);
-  EXPECT_LT(rss_written, 512 * 1024);
-  EXPECT_LT(broker.PeakRssKb(), 512 * 1024);
+  if (kCheckMemory) {
+    EXPECT_LT(rss_written, 512 * 1024);
+    EXPECT_LT(broker.PeakRssKb(), 512 * 1024);
+  }
   EXPECT_LT(disk_written, uint64_t{1} << 30);
 
   c.reset();
