@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # How Sentry's cost grows (issue 14). Builds Release, then measures against a
 # fresh sentryd per point, on this machine, in this run:
+#   admin_latency  another client's produce latency while 10,000 partitions
+#                are created and deleted, against the same probe when quiet
 #   partitions   1 .. 10,000 partitions: topic create time, disk reserved
 #                (allocated blocks) and resident memory when empty, produce
 #                throughput over all of them, memory and disk after, stop and
@@ -22,7 +24,7 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 QUICK=0
 if [ "${1:-}" = "--quick" ]; then QUICK=1; shift; fi
-SECTIONS=${*:-partitions record_size latency connections}
+SECTIONS=${*:-partitions admin_latency record_size latency connections}
 RESULTS=${RESULTS:-$ROOT/bench/results}
 mkdir -p "$RESULTS"
 JSONL=$RESULTS/scale.jsonl
@@ -75,6 +77,33 @@ section_partitions() {
       --max.partitions 100000
     start_ms=$(( $(ms_now) - t0 ))
     emit "{\"section\":\"partitions\",$(meta),\"partitions\":$p,\"create_ms\":$create_ms,\"empty_disk_kb\":$disk0,\"empty_rss_kb\":$rss0,\"disk_kb\":$disk1,\"rss_kb\":$rss1,\"stop_ms\":$stop_ms,\"start_ms\":$start_ms,\"produce\":$run}"
+  done
+}
+
+# Latency of another client's produce (2,000 requests/s, one record each,
+# acks=1 and acks=-1) while 10,000 partitions are created and then deleted,
+# against the same probe on an idle broker.
+section_admin_latency() {
+  local secs=$(( QUICK ? 6 : 12 )) rate=2000 n=${ADMIN_PARTITIONS:-10000}
+  for acks in 1 -1; do
+    fresh
+    "$CTL" --broker 127.0.0.1:$PORT topic create probe --partitions 1 >/dev/null
+    local quiet busy create_ms delete_ms t0
+    quiet=$(bench_json produce --topic probe --records $((rate * secs)) --batch 1 --rate $rate \
+            --acks $acks)
+    bench_json produce --topic probe --records $((rate * secs)) --batch 1 --rate $rate \
+      --acks $acks >"$OUT/probe.json" &
+    local probe=$!
+    sleep 1
+    t0=$(ms_now)
+    "$CTL" --broker 127.0.0.1:$PORT topic create wide --partitions "$n" >/dev/null
+    create_ms=$(( $(ms_now) - t0 ))
+    t0=$(ms_now)
+    "$CTL" --broker 127.0.0.1:$PORT topic delete wide >/dev/null
+    delete_ms=$(( $(ms_now) - t0 ))
+    wait $probe
+    busy=$(cat "$OUT/probe.json")
+    emit "{\"section\":\"admin_latency\",$(meta),\"partitions\":$n,\"acks\":$acks,\"create_ms\":$create_ms,\"delete_ms\":$delete_ms,\"quiet\":$quiet,\"during\":$busy}"
   done
 }
 
