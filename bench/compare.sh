@@ -2,7 +2,8 @@
 # One command for the performance comparison of issue 6: builds Release,
 # runs every scenario against a fresh sentryd on a temporary data directory
 # with sentry-bench, runs the peers (Redis Streams with AOF, NATS JetStream
-# with file storage) from bench/peers on the same machine in the same run,
+# with file storage, RabbitMQ Streams) from bench/peers on the same machine in
+# the same run,
 # and prints one table: scenario, Sentry, peers, ratio.
 #
 # usage: bench/compare.sh [--quick]     (--quick: smaller record counts)
@@ -92,7 +93,7 @@ stop_and_clean
    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_format=json \
    >"$OUT/g.json" 2>/dev/null
 
-REDIS_ES="-"; REDIS_ES_P1="-"; REDIS_ALW="-"; NATS_PUB="-"; NATS_SUB="-"
+REDIS_ES="-"; REDIS_ES_P1="-"; REDIS_ALW="-"; NATS_PUB="-"; NATS_SUB="-"; RMQ_PUB="-"
 if [ "${SKIP_PEERS:-0}" != 1 ]; then
   echo "== peers"
   N=$((200000 * S))
@@ -103,13 +104,17 @@ if [ "${SKIP_PEERS:-0}" != 1 ]; then
   echo "$NATS_OUT" | tail -3
   NATS_PUB=$(echo "$NATS_OUT" | grep -ioE 'publish[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
   NATS_SUB=$(echo "$NATS_OUT" | grep -ioE 'consum[^0-9]*[0-9.]+' | grep -oE '[0-9.]+$' | head -1 || true)
+  # 400,000 at every scale: one 1 M-message run of this client stalled (bench/peers/README.md).
+  RMQ_OUT=$(bash "$PEERS_DIR/rabbitmq_streams.sh" 100 400000 2>&1 || true)
+  echo "$RMQ_OUT" | tail -2
+  RMQ_PUB=$(echo "$RMQ_OUT" | grep -oE 'confirmed in [0-9.]+ s: [0-9]+ msg/s' | grep -oE '[0-9]+ msg/s' | cut -d' ' -f1 || true)
 fi
 
 mkdir -p "${RESULTS:-$ROOT/bench/results}"
 python3 - "$OUT" "$REDIS_ES" "$REDIS_ALW" "${NATS_PUB:--}" "${NATS_SUB:--}" "$RSS_A" "$RSS_C" \
-  "${RESULTS:-$ROOT/bench/results}/compare.json" "$(git rev-parse --short HEAD)" <<'PY'
+  "${RESULTS:-$ROOT/bench/results}/compare.json" "$(git rev-parse --short HEAD)" "${RMQ_PUB:--}" <<'PY'
 import json, sys
-out, redis_es, redis_alw, nats_pub, nats_sub, rss_a, rss_c, results, commit = sys.argv[1:]
+out, redis_es, redis_alw, nats_pub, nats_sub, rss_a, rss_c, results, commit, rmq_pub = sys.argv[1:]
 def j(n): return json.load(open(f"{out}/{n}.json"))
 def num(x):
     try: return float(x)
@@ -127,6 +132,7 @@ row("(a) same, 4 conns / 4 partitions", rate("a4"), "rec/s", "redis everysec p64
 row("(b) 100 B, 1 rec/request, 64 in flight, 1 conn", rate("b"), "rec/s", "redis everysec p64", num(redis_es), ">= 500k")
 row("(b) same, 4 conns x 64 (redis: -c 4 -P 64)", rate("b4"), "rec/s", "redis everysec p64", num(redis_es), ">= 1.5x")
 row("(b) vs NATS JetStream async publish", rate("b"), "rec/s", "nats publish", num(nats_pub), "")
+row("(a) vs RabbitMQ Streams publish (confirmed)", rate("a1"), "rec/s", "rabbitmq streams", num(rmq_pub), "")
 row("(c) acks=-1, batch 100, 4 conns/4 parts", rate("c"), "rec/s", "redis always p64", num(redis_alw), ">= 1M, >= 8x")
 d = j("d")
 row("(d) consume (a) from offset 0", d["mb_per_sec"], "MB/s", "nats consume msg/s", None, ">= 1 GB/s")
@@ -164,7 +170,7 @@ json.dump({"commit": commit,
            "records_per_sec": {"a1": rate("a1"), "a4": rate("a4"), "b": rate("b"), "b4": rate("b4"),
                                "c": rate("c")},
            "redis_everysec": num(redis_es), "redis_always": num(redis_alw),
-           "nats_publish": num(nats_pub), "e": e, "e_floor": fl,
+           "nats_publish": num(nats_pub), "rabbitmq_publish": num(rmq_pub), "e": e, "e_floor": fl,
            "f_mb_per_sec": mbps("f"), "f_drop_mb_per_sec": mbps("f_drop")},
           open(results, "w"), indent=1)
 print("Throughput rows and the Redis figures: median of 3 runs (each Sentry run on a fresh broker);"
