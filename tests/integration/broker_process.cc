@@ -150,14 +150,18 @@ long BrokerProcess::CpuTicks() const {
   return utime + stime;
 }
 
-long BrokerProcess::PeakRssKb() const {
+long BrokerProcess::StatusKb(const std::string& field) const {
   std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
   std::string line;
+  const std::string key = field + ":";
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
+    if (line.rfind(key, 0) == 0) return std::stol(line.substr(key.size()));
   }
   return -1;
 }
+
+long BrokerProcess::PeakRssKb() const { return StatusKb("VmHWM"); }
+long BrokerProcess::RssKb() const { return StatusKb("VmRSS"); }
 
 std::unique_ptr<client::Client> BrokerProcess::NewClient() {
   auto c = client::Client::Connect("127.0.0.1", port_);

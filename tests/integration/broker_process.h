@@ -40,6 +40,8 @@ class BrokerProcess {
   bool WaitForOutput(const std::string& needle, int timeout_ms = 10000);
   // Peak resident set (VmHWM) of the running broker, in KiB.
   long PeakRssKb() const;
+  // Resident set now (VmRSS), in KiB.
+  long RssKb() const;
 
   std::unique_ptr<client::Client> NewClient();
   void set_extra_args(std::vector<std::string> a) { extra_args_ = std::move(a); }
@@ -50,6 +52,8 @@ class BrokerProcess {
 
  private:
   void ReadOutput(int fd);
+  // A "Field:  N kB" line of /proc/PID/status, in KiB; -1 when missing.
+  long StatusKb(const std::string& field) const;
   std::string data_dir_;
   std::vector<std::string> extra_args_;
   pid_t pid_ = -1;

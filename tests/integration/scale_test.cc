@@ -11,7 +11,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <string>
 
 #include "client/client.h"
@@ -49,15 +48,6 @@ uint64_t AllocatedBytes(const std::string& dir) {
     if (::lstat(e.path().c_str(), &st) == 0) total += uint64_t(st.st_blocks) * 512;
   }
   return total;
-}
-
-long RssKb(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point t) {
@@ -102,7 +92,7 @@ TEST(ScaleTest, ManyPartitionsCostLittleUntilWrittenAndAllWork) {
   ASSERT_TRUE(created.ok()) << created.status().ToString();
   ASSERT_EQ(*created, 0);
   const uint64_t disk_empty = AllocatedBytes(data);
-  const long rss_empty = RssKb(broker.pid());
+  const long rss_empty = broker.RssKb();
   std::printf("%d partitions: created in %.2f s, %.1f MiB on disk (%.1f KiB each), %ld MiB "
               "resident\n",
               n, create_s, disk_empty / 1048576.0, disk_empty / 1024.0 / n, rss_empty / 1024);
@@ -124,7 +114,7 @@ TEST(ScaleTest, ManyPartitionsCostLittleUntilWrittenAndAllWork) {
   const double produce_s = SecondsSince(t0);
   ExpectEveryRecord(c.get(), n);
   const uint64_t disk_written = AllocatedBytes(data);
-  const long rss_written = RssKb(broker.pid());
+  const long rss_written = broker.RssKb();
   std::printf("produced to all in %.2f s; then %.1f MiB on disk, %ld MiB resident (peak %ld)\n",
               produce_s, disk_written / 1048576.0, rss_written / 1024,
               broker.PeakRssKb() / 1024);

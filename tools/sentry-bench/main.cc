@@ -97,9 +97,8 @@ std::vector<uint8_t> BenchBatch(const Options& o) {
   return b.Build();
 }
 
-// Where e2e's send time sits in every batch (the first record's value).
-size_t StampOffset(const Options& o) {
-  const std::vector<uint8_t> batch = BenchBatch(o);
+// Where e2e's send time sits in a BenchBatch (the first record's value).
+size_t StampOffset(const std::vector<uint8_t>& batch) {
   const uint8_t marker[8] = {0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5, 0xA5};
   auto it = std::search(batch.begin(), batch.end(), marker, marker + 8);
   return static_cast<size_t>(it - batch.begin());
@@ -115,7 +114,7 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
   if (!c.ok()) return t->Fail(c.status().ToString());
   const std::vector<int32_t> parts = PartitionsOf(conn, o);
   const std::vector<uint8_t> batch = BenchBatch(o);
-  const size_t stamp_at = StampOffset(o);
+  const size_t stamp_at = StampOffset(batch);
   std::vector<std::vector<uint8_t>> frames;  // one per partition, correlation id = index
   for (size_t i = 0; i < parts.size(); i++) {
     std::vector<uint8_t> f;
@@ -220,7 +219,7 @@ void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int
   BenchSocket sock(c.value()->fd(), 64 * 1024, static_cast<size_t>(o.fetch_bytes) * 4 + 65536);
   std::vector<int64_t> sent_at(parts.size(), 0);
   std::vector<char> busy(parts.size(), 0);
-  const size_t stamp_at = StampOffset(o);
+  const size_t stamp_at = StampOffset(BenchBatch(o));
   std::vector<uint8_t> req;
   Histogram h;
   int64_t seen = 0;
