@@ -64,7 +64,15 @@ std::shared_ptr<Partition> BrokerCore::FindPartition(std::string_view topic, int
 
 Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequestPtr* out) {
   if (op.acks != -1 && op.acks != 0 && op.acks != 1) return Errc::kInvalidRequest;
-  std::shared_ptr<const Topic> topic = registry_->Find(op.topic);
+  auto& last = s.last_topic;
+  const uint64_t version = registry_->version();
+  std::shared_ptr<const Topic> topic;
+  if (last.version == version && last.name == op.topic) topic = last.topic.lock();
+  if (!topic) {
+    // Version read first: a change after it makes the next request look again.
+    topic = registry_->Find(op.topic);
+    last = {std::string(op.topic), version, topic};
+  }
   const int32_t count = topic ? static_cast<int32_t>(topic->partitions.size()) : 0;
   if (!topic || op.partition < -1 || op.partition >= count) return Errc::kUnknownTopicOrPartition;
   BatchSetSummary summary;
@@ -82,7 +90,8 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
   auto wr = std::make_unique<WriteRequest>();
   wr->partition = topic->partitions[partition];
   wr->acks = op.acks;
-  wr->deadline_ms = SteadyMillis() + std::max<int32_t>(op.timeout_ms, 0);
+  // Only acks=-1 waits for anything (the flusher checks it).
+  if (op.acks == -1) wr->deadline_ms = SteadyMillis() + std::max<int32_t>(op.timeout_ms, 0);
   if (op.hold) wr->frame_hold = *op.hold;
   wr->records = op.records;
   wr->summary = summary;
@@ -173,8 +182,18 @@ bool BrokerCore::ExpireOffsets(const std::string& group, int64_t empty_for_ms,
 bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {
   req->route = s.route;
   const Partition* partition = req->partition.get();
+  // Inline only behind no queued write of this connection to this partition:
+  // the appends keep the order of the requests.
+  auto it = s.pending_writes.find(partition);
+  if ((it == s.pending_writes.end() || it->second.queued == 0) &&
+      pipeline_->TryAppendInline(s.route.net_thread, req)) {
+    s.pending_writes[partition].unanswered++;
+    return true;
+  }
   if (!pipeline_->TryEnqueue(s.route.net_thread, req)) return false;
-  s.pending_writes[partition]++;
+  auto& pw = s.pending_writes[partition];
+  pw.unanswered++;
+  pw.queued++;
   return true;
 }
 
@@ -211,7 +230,10 @@ void BrokerCore::Finish(ClientSession& s, const pipeline::Completion& c) {
   if (c.kind == pipeline::Completion::Kind::kWrite) {
     const auto& w = static_cast<const WriteRequest&>(c);
     auto it = s.pending_writes.find(w.partition.get());
-    if (it != s.pending_writes.end() && --it->second == 0) s.pending_writes.erase(it);
+    if (it != s.pending_writes.end()) {
+      if (!w.appended_inline) it->second.queued--;
+      if (--it->second.unanswered == 0) s.pending_writes.erase(it);
+    }
   } else if (c.kind == pipeline::Completion::Kind::kAdmin) {
     s.admin_pending = false;
   }

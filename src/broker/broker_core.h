@@ -38,9 +38,23 @@ namespace sentry::broker {
 struct ClientSession {
   pipeline::Route route;
   uint32_t round_robin = 0;  // partition -1 with null keys
-  // Writes in the pipeline per partition: a read of one of these waits, so
-  // answers on one partition keep the request order.
-  std::unordered_map<const pipeline::Partition*, int> pending_writes;
+  // Writes not yet answered, per partition: a read of one of these waits, so
+  // answers on one partition keep the request order. `queued` counts those
+  // still in a writer's queue (not appended inline): while there are any, a
+  // later write of this partition must queue behind them.
+  struct PendingWrites {
+    int unanswered = 0;
+    int queued = 0;
+  };
+  std::unordered_map<const pipeline::Partition*, PendingWrites> pending_writes;
+  // The topic this connection last produced to, valid while the registry's
+  // version is unchanged: saves a lookup under the registry's lock per
+  // request. Weak, so an idle connection never keeps a deleted topic's files.
+  struct {
+    std::string name;
+    uint64_t version = 0;
+    std::weak_ptr<const Topic> topic;
+  } last_topic;
   // An admin operation of this connection runs: its later requests wait (as
   // Kafka mutes a connection until its response is sent).
   bool admin_pending = false;

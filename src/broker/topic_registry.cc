@@ -190,6 +190,7 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
     {
       WriterLock l(&mu_);
       topics_.emplace(name, std::move(topic));
+      version_.fetch_add(1, std::memory_order_acq_rel);
     }
     summary->topics++;
     if (SteadyMillis() - last_progress > 2000) {
@@ -283,6 +284,7 @@ Error TopicRegistry::Create(
   {
     WriterLock l(&mu_);
     topics_.emplace(sname, std::move(topic).value());
+    version_.fetch_add(1, std::memory_order_acq_rel);
   }
   spdlog::info("Created topic {} with {} partitions", name, partitions);
   return {};
@@ -301,12 +303,17 @@ Error TopicRegistry::Delete(
     }
     topic = it->second;
     topics_.erase(it);
+    version_.fetch_add(1, std::memory_order_acq_rel);
   }
   std::set<uint32_t> writers;
   for (auto& p : topic->partitions) {
     p->MarkDeleted();
     writers.insert(p->writer_index());
   }
+  // A network thread appending inline holds the partition's append lock and
+  // looks at deleted() under it: taking the lock once waits out such an
+  // append, and none starts afterwards.
+  for (auto& p : topic->partitions) MutexLock wait_out(&p->append_mu());
   for (uint32_t w : writers) pipeline_->Barrier(w);
   for (auto& p : topic->partitions) wake(p);
   // Metadata first: a crash after this point leaves orphan directories that

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <map>
 #include <set>
@@ -70,6 +71,9 @@ class TopicRegistry {
                      const std::function<void(const std::shared_ptr<pipeline::Partition>&)>&
                          wake);
   std::shared_ptr<const Topic> Find(std::string_view name) const;
+  // Changes whenever a topic is added or removed: a caller may keep what
+  // Find returned while this stays the same (see ClientSession).
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
   std::vector<std::shared_ptr<const Topic>> List() const;
   // Clean shutdown: flush and trim every partition (writers must be stopped).
   Status CloseAll();
@@ -103,6 +107,7 @@ class TopicRegistry {
   Mutex admin_mu_;  // serialises Create/Delete
   mutable SharedMutex mu_;
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_ GUARDED_BY(mu_);
+  std::atomic<uint64_t> version_{0};  // bumped with every change of topics_
   recovery::StartupState startup_;  // set by LoadAll, used for every partition opened
   std::vector<std::shared_ptr<pipeline::Partition>> internal_ GUARDED_BY(mu_);
 };

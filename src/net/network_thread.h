@@ -68,6 +68,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   // pipeline::CompletionSink (writers, flusher, admin thread)
   void Complete(pipeline::CompletionPtr c) override;
   void CompleteBatch(std::vector<pipeline::CompletionPtr>* cs) override;
+  void CompleteLocal(pipeline::CompletionPtr c) override;
   void WakeFetches(const std::shared_ptr<pipeline::Partition>& p) override;
   const NetStats& stats() const { return stats_; }
 
@@ -94,7 +95,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   void Unwatch(ParkedRead& pr);
   void RejectFrame(Connection* c, uint32_t len);
   void OnConnectionMessage(Message& m, std::vector<uint64_t>* touched);
-  void OnCompletionMessage(Message& m, std::vector<uint64_t>* touched);
+  void OnCompletion(pipeline::CompletionPtr c, std::vector<uint64_t>* touched);
   void OnWakeMessage(Message& m, std::vector<uint64_t>* touched);
   // After anything that may let `c` go on: parse held frames, read, write.
   void Resume(Connection* c);
@@ -109,6 +110,9 @@ class NetworkThread final : public pipeline::CompletionSink {
   int evfd_ = -1;
   std::atomic<bool> evfd_armed_{false};
   moodycamel::ConcurrentQueue<Message> inbox_;
+  // Completions of inline appends (CompleteLocal), this thread only; handled
+  // before the inbox.
+  std::vector<pipeline::CompletionPtr> local_done_;
   std::unordered_map<uint64_t, std::unique_ptr<Connection>> conns_;
   std::vector<uint64_t> retry_;  // connections with a frame waiting
   std::vector<std::shared_ptr<RecvBlock>> spare_blocks_;  // idle connections' receive blocks

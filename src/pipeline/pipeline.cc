@@ -5,7 +5,8 @@
 namespace sentry::pipeline {
 
 Pipeline::Pipeline(const PipelineOptions& opt, std::vector<CompletionSink*> sinks)
-    : flusher_(std::make_unique<Flusher>(sinks)) {
+    : opt_(opt), sinks_(sinks), flusher_(std::make_unique<Flusher>(sinks)),
+      inline_appender_(flusher_.get()) {
   const size_t nets = sinks.size();
   for (uint32_t w = 0; w < opt.writer_threads; w++) {
     writers_.push_back(
@@ -50,6 +51,30 @@ uint32_t Pipeline::WriterFor(std::string_view topic, int32_t partition) const {
 bool Pipeline::TryEnqueue(uint32_t net_thread, WriteRequestPtr& req) {
   uint32_t w = req->partition->writer_index();
   return writers_[w]->TryEnqueue(*tokens_[net_thread][w], req);
+}
+
+bool Pipeline::TryAppendInline(uint32_t net_thread, WriteRequestPtr& req) {
+  if (req->records.size() > opt_.inline_append_max_bytes) return false;
+  Partition* p = req->partition.get();
+  if (!p->append_mu().try_lock()) return false;  // its writer (or another thread) appends now
+  if (p->deleted() || !p->log()->CanAppendWithoutIo(req->records.size(), req->summary)) {
+    p->append_mu().unlock();
+    return false;
+  }
+  // Parked fetches to wake afterwards; p itself may go with req.
+  std::shared_ptr<Partition> watched = p->HasWatchers() ? req->partition : nullptr;
+  req->appended_inline = true;
+  Writer& owner = *writers_[p->writer_index()];
+  bool appended = false;
+  WriteRequestPtr answer =
+      inline_appender_.Append(p, std::move(req), owner.mutable_stats(), [] {}, &appended);
+  p->append_mu().unlock();
+  // Answered before any completion the writers or the flusher post later.
+  if (answer) sinks_[net_thread]->CompleteLocal(std::move(answer));
+  if (appended && watched) {
+    for (uint32_t t : watched->Watchers()) sinks_[t]->WakeFetches(watched);
+  }
+  return true;
 }
 
 void Pipeline::Enqueue(WriteRequestPtr req) {

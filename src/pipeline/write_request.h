@@ -26,6 +26,9 @@ struct WriteRequest final : Completion {
   std::shared_ptr<const void> frame_hold;  // keeps `records` alive
   std::span<const uint8_t> records;
   BatchSetSummary summary;
+  // Appended by the network thread itself (Pipeline::TryAppendInline): never
+  // among the connection's queued writes (broker::ClientSession).
+  bool appended_inline = false;
 
   // Result, filled by the writer / flusher (`status` is Completion's):
   // storage errors as they came, NotFound for a deleted partition, TimedOut
@@ -46,6 +49,10 @@ class CompletionSink {
  public:
   virtual ~CompletionSink() = default;
   virtual void Complete(CompletionPtr c) = 0;
+  // From the sink's own thread only: delivered before anything already in
+  // its inbox (so before any later completion from another thread), with no
+  // wake-up.
+  virtual void CompleteLocal(CompletionPtr c) { Complete(std::move(c)); }
   // Several at once, in order (one wake-up for all of them); empties `cs`.
   virtual void CompleteBatch(std::vector<CompletionPtr>* cs) {
     for (auto& c : *cs) Complete(std::move(c));

@@ -15,16 +15,11 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
+#include "pipeline/appender.h"
 #include "pipeline/flusher.h"
 #include "pipeline/write_request.h"
 
 namespace sentry::pipeline {
-
-struct WriterStats {
-  std::atomic<uint64_t> records_in{0};
-  std::atomic<uint64_t> bytes_in{0};
-  std::atomic<uint64_t> errors{0};
-};
 
 class Writer {
  public:
@@ -53,19 +48,19 @@ class Writer {
   void Enqueue(WriteRequestPtr req) { queue_.enqueue(req.release()); }
   size_t depth() const { return queue_.size_approx(); }
   const WriterStats& stats() const { return stats_; }
+  // Counts of the partitions this writer owns, appended here or inline.
+  WriterStats* mutable_stats() { return &stats_; }
 
  private:
   void Run();
   void Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>>* touched);
-  // Appends req's batches; with producer ids, checks them first (a duplicate
-  // returns base_offset -1 with req->info set to the stored copy).
-  Result<AppendInfo> AppendChecked(Partition* p, WriteRequest* req);
+  // Queues an answer for this bulk's post to its network thread.
   void Complete(WriteRequestPtr req);
   // Posts the completions gathered during this bulk, one batch per sink.
   void PostCompletions();
 
   const uint32_t index_;
-  Flusher* flusher_;
+  Appender appender_;
   std::vector<CompletionSink*> sinks_;
   // Writer thread only: completions of the current bulk, per network thread.
   std::vector<std::vector<CompletionPtr>> done_;

@@ -125,6 +125,7 @@ Status Broker::Start() {
   pipeline::PipelineOptions popt;
   popt.writer_threads = static_cast<uint32_t>(cfg_.num_writer_threads);
   popt.queue_capacity = static_cast<size_t>(cfg_.queued_max_requests);
+  popt.inline_append_max_bytes = static_cast<size_t>(cfg_.inline_append_max_bytes);
   pipeline_ = std::make_unique<pipeline::Pipeline>(popt, sinks);
   prefaulter_ = std::make_unique<Prefaulter>(static_cast<size_t>(cfg_.prefault_max_bytes));
   SENTRY_RETURN_IF_ERROR(Recover());

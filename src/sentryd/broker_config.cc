@@ -107,6 +107,11 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
   add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,
           1 << 22);
+  add_int("pipeline.inline.append.max.bytes",
+          "a network thread appends a write of at most this many bytes itself when its "
+          "partition is idle and no file-system call is needed, instead of handing it to "
+          "the writer thread (0 = always the writer)",
+          &c->inline_append_max_bytes, 0, 1 << 30);
   add_int("max.frame.bytes", "largest request frame accepted", &c->max_frame_bytes, 1024,
           1LL << 30);
   add_int("max.connections", "connections accepted at once", &c->max_connections, 1,

@@ -74,6 +74,7 @@ class MappedFile {
   uint8_t* data() const { return base_; }
   size_t capacity() const { return capacity_; }
   size_t backed_size() const { return backed_.load(std::memory_order_acquire); }
+  bool has_prefaulter() const { return opt_.prefaulter != nullptr; }
   const std::string& path() const { return path_; }
 
   // Guarantees [0, end) is allocated on disk. Fails (nothing changed) with

@@ -138,7 +138,8 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
                                         cfg_.index_max_entries));
   }
   bool roll = !active_->HasRoom(n, summary.record_count);
-  if (!roll && active_->size() > 0 && SteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
+  if (!roll && active_->size() > 0 &&
+      CoarseSteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
     roll = true;
   }
   if (roll) SENTRY_RETURN_IF_ERROR(Roll());
@@ -152,6 +153,14 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
                "offsets assigned != records appended");
   high_watermark_.store(active_->next_offset(), std::memory_order_release);
   return info;
+}
+
+bool PartitionLog::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const {
+  if (offline()) return false;
+  if (active_->size() > 0 && CoarseSteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
+    return false;  // due to roll
+  }
+  return active_->CanAppendWithoutIo(bytes, summary);
 }
 
 Result<int64_t> PartitionLog::Flush() { return FlushSegments(/*include_active=*/true); }

@@ -70,12 +70,15 @@ class PartitionLog {
                                                      int64_t durable_offset);
   ~PartitionLog();
 
-  // --- writer thread ---
+  // --- the appender (one thread at a time; see pipeline::Partition) ---
   // Appends validated batches (see ValidateBatches) contiguously: assigns
   // offsets from log_end_offset by patching each base_offset. Rolls first when
   // the active segment lacks room or is older than segment.ms. kNoSpace /
   // kIoError leave the log unchanged; kTooLarge when it can never fit.
   Result<AppendInfo> Append(std::span<const uint8_t> batches, const BatchSetSummary& summary);
+  // True when that Append would neither roll nor allocate nor otherwise call
+  // the file system (so a network thread may run it inline).
+  bool CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const;
   Status Roll();
   // Clean stop: flushes, trims the active segment's files to their data.
   Status Close();

@@ -53,7 +53,7 @@ Result<std::shared_ptr<Segment>> Segment::OpenExisting(const std::string& dir,
   SENTRY_ASSIGN_OR_RETURN(seg->time_index_,
                           TimeIndex::Open(FileName(dir, base_offset, ".timeindex"),
                                           cfg.index_max_entries, true, cfg.file));
-  seg->created_ms_ = SteadyMillis();
+  seg->created_ms_ = CoarseSteadyMillis();
   return seg;
 }
 
@@ -62,6 +62,15 @@ Segment::~Segment() = default;
 bool Segment::HasRoom(size_t bytes, int64_t records) const {
   return !sealed() && size_t{size_} + bytes <= cfg_.segment_bytes &&
          int64_t{next_rel_} + records <= int64_t{cfg_.index_max_entries};
+}
+
+bool Segment::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const {
+  if (!HasRoom(bytes, summary.record_count) || !log_->has_prefaulter()) return false;
+  const size_t slots = size_t{next_rel_} + static_cast<size_t>(summary.record_count);
+  const size_t times = time_index_->entries() + static_cast<size_t>(summary.batch_count);
+  return size_t{size_} + bytes <= log_->backed_size() &&
+         slots * kIndexSlotBytes <= index_->file()->backed_size() &&
+         times * kTimeIndexSlotBytes <= time_index_->file()->backed_size();
 }
 
 Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary,

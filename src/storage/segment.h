@@ -65,12 +65,16 @@ class Segment {
   int64_t next_offset() const { return base_offset_ + next_rel_; }
   uint32_t size() const { return size_; }
   bool sealed() const { return sealed_.load(std::memory_order_acquire); }
-  int64_t created_ms() const { return created_ms_; }
+  int64_t created_ms() const { return created_ms_; }  // CoarseSteadyMillis
   const std::string& log_path() const { return log_->path(); }
 
   // --- writer ---
   // True when `bytes` more log bytes and `records` more offsets fit.
   bool HasRoom(size_t bytes, int64_t records) const;
+  // True when Append of these batches would make no file-system call: they
+  // fit the segment and what its three files have already allocated, and a
+  // prefaulter (not this thread) moves the allocation ahead.
+  bool CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const;
   // Appends validated, concatenated batches starting at offset next_offset():
   // reserves space in all three files first (so a full disk fails with
   // nothing written), copies once into the mapping, patches each base_offset,

@@ -8,9 +8,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "storage/prefaulter.h"
 #include "test_util.h"
 
 namespace sentry::pipeline {
@@ -54,7 +57,12 @@ class RecordingSink final : public CompletionSink {
     done_.push_back(std::move(req));
     cv_.notify_all();
   }
+  void CompleteLocal(CompletionPtr c) override {
+    local_.fetch_add(1);
+    Complete(std::move(c));
+  }
   void WakeFetches(const std::shared_ptr<Partition>&) override {}
+  int local() const { return local_.load(); }
   // Waits until `n` completions arrived (or 20 s).
   bool WaitFor(size_t n) {
     std::unique_lock<std::mutex> l(mu_);
@@ -74,6 +82,7 @@ class RecordingSink final : public CompletionSink {
   std::condition_variable cv_;
   std::vector<std::unique_ptr<WriteRequest>> done_;
   int durability_broken_ = 0;
+  std::atomic<int> local_{0};
 };
 
 class PipelineTest : public ::testing::Test {
@@ -82,6 +91,7 @@ class PipelineTest : public ::testing::Test {
     PipelineOptions opt;
     opt.writer_threads = 2;
     opt.queue_capacity = 1024;
+    opt.inline_append_max_bytes = inline_max_;
     pipeline_ = std::make_unique<Pipeline>(opt, std::vector<CompletionSink*>{&sink_});
     pipeline_->Start();
   }
@@ -93,16 +103,17 @@ class PipelineTest : public ::testing::Test {
     cfg.file.alloc_step = 64 << 10;
     cfg.file.prefault_ahead = 16 << 10;
     cfg.file.file_ops = &ops_;
+    cfg.file.prefaulter = prefaulter_.get();
     auto log = PartitionLog::Create(dir_ / ("p-" + std::to_string(index)), cfg).value();
     return std::make_shared<Partition>("t", index, std::move(log), policy,
                                        pipeline_->WriterFor("t", index));
   }
-  WriteRequest* Submit(const std::shared_ptr<Partition>& p, int16_t acks, int records = 3,
-                       uint32_t corr = 0, size_t value_bytes = 16) {
+  static WriteRequestPtr MakeRequest(const std::shared_ptr<Partition>& p, int16_t acks,
+                                     int records = 3, uint32_t corr = 0,
+                                     size_t value_bytes = 16) {
     auto bytes = std::make_shared<std::vector<uint8_t>>(
         sentry::testing::MakeBatch(records, value_bytes));
     auto req = std::make_unique<WriteRequest>();
-    WriteRequest* raw = req.get();
     req->partition = p;
     req->acks = acks;
     req->route.conn_id = corr;  // identifies the request in the checks
@@ -110,10 +121,18 @@ class PipelineTest : public ::testing::Test {
     req->records = *bytes;
     req->frame_hold = bytes;
     EXPECT_TRUE(ValidateBatches(req->records, &req->summary).ok());
+    return req;
+  }
+  WriteRequest* Submit(const std::shared_ptr<Partition>& p, int16_t acks, int records = 3,
+                       uint32_t corr = 0, size_t value_bytes = 16) {
+    auto req = MakeRequest(p, acks, records, corr, value_bytes);
+    WriteRequest* raw = req.get();
     while (!pipeline_->TryEnqueue(0, req)) std::this_thread::yield();  // queue full: retry
     return raw;
   }
 
+  size_t inline_max_ = 0;  // PipelineOptions::inline_append_max_bytes
+  std::unique_ptr<Prefaulter> prefaulter_;  // partitions get one when set
   sentry::testing::TempDir dir_;
   FaultyFileOps ops_;
   RecordingSink sink_;
@@ -261,6 +280,140 @@ TEST_F(PipelineTest, DeletedPartitionRejectsAppendsAfterTheBarrier) {
   ASSERT_TRUE(sink_.WaitFor(1));
   EXPECT_TRUE(sink_.Take().back()->status.IsNotFound());
   EXPECT_EQ(p->log()->high_watermark(), 0);
+}
+
+// Inline appends (Pipeline::TryAppendInline): a network thread appends a
+// small write itself when the partition is free and no file-system call is
+// needed.
+class InlineAppendTest : public PipelineTest {
+ protected:
+  InlineAppendTest() {
+    inline_max_ = 4096;
+    prefaulter_ = std::make_unique<Prefaulter>();
+  }
+  // A new segment has allocated nothing for its indexes yet: its first
+  // append is always the writer's. Does that one and returns the partition.
+  std::shared_ptr<Partition> MakeWrittenPartition(int index) {
+    auto p = MakePartition(index);
+    Submit(p, 1, 1);
+    EXPECT_TRUE(sink_.WaitFor(1));
+    EXPECT_EQ(sink_.Take().size(), 1u);
+    EXPECT_EQ(p->log()->high_watermark(), 1);
+    return p;
+  }
+};
+
+TEST_F(InlineAppendTest, TheFirstAppendOfANewSegmentIsTheWriters) {
+  auto p = MakePartition(0);
+  auto req = MakeRequest(p, 1, 1);
+  EXPECT_FALSE(pipeline_->TryAppendInline(0, req));  // its indexes need allocating
+  ASSERT_NE(req, nullptr);
+}
+
+TEST_F(InlineAppendTest, AnIdlePartitionIsAppendedAndAnsweredOnTheCallingThread) {
+  auto p = MakeWrittenPartition(0);
+  auto req = MakeRequest(p, 1, 3);
+  ASSERT_TRUE(pipeline_->TryAppendInline(0, req));
+  EXPECT_EQ(req, nullptr);
+  // Answered before TryAppendInline returned, through CompleteLocal.
+  EXPECT_EQ(sink_.local(), 1);
+  auto done = sink_.Take();
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_TRUE(done[0]->status.ok());
+  EXPECT_TRUE(done[0]->appended_inline);
+  EXPECT_EQ(done[0]->info.base_offset, 1);
+  EXPECT_EQ(done[0]->info.last_offset, 3);
+  EXPECT_EQ(p->log()->high_watermark(), 4);
+  EXPECT_EQ(pipeline_->writer(p->writer_index()).stats().records_in.load(), 4u);
+}
+
+TEST_F(InlineAppendTest, DeclinesWhenTheWriterMustDoItAndLeavesTheRequestUntouched) {
+  auto p = MakeWrittenPartition(0);
+  auto check_declined = [&](WriteRequestPtr req, const char* why) {
+    WriteRequest* raw = req.get();
+    EXPECT_FALSE(pipeline_->TryAppendInline(0, req)) << why;
+    EXPECT_EQ(req.get(), raw) << why;
+    EXPECT_FALSE(req->appended_inline) << why;
+  };
+  {
+    MutexLock busy(&p->append_mu());  // the writer (or another thread) is appending
+    std::thread([&] { check_declined(MakeRequest(p, 1, 1), "partition busy"); }).join();
+  }
+  check_declined(MakeRequest(p, 1, 1, 0, 5000), "over inline_append_max_bytes");
+  // No prefaulter: allocation would happen on this thread.
+  auto kept = std::move(prefaulter_);  // p still uses it
+  auto plain = MakeWrittenPartition(1);
+  prefaulter_ = std::move(kept);
+  check_declined(MakeRequest(plain, 1, 1), "no prefaulter");
+  EXPECT_EQ(sink_.local(), 0);
+  EXPECT_EQ(p->log()->high_watermark(), 1);
+  // The writer takes what was declined.
+  Submit(p, 1, 1, 0, 5000);
+  ASSERT_TRUE(sink_.WaitFor(1));
+  EXPECT_EQ(p->log()->high_watermark(), 2);
+}
+
+TEST_F(InlineAppendTest, ADeletedPartitionIsLeftToTheWriter) {
+  auto p = MakeWrittenPartition(0);
+  p->MarkDeleted();
+  auto req = MakeRequest(p, 1, 1);
+  EXPECT_FALSE(pipeline_->TryAppendInline(0, req));
+  ASSERT_NE(req, nullptr);
+  EXPECT_EQ(p->log()->high_watermark(), 1);
+}
+
+// A network thread appending inline and the writer appending queued requests
+// to the same partition at the same time: the append lock keeps one appender
+// at a time, so offsets never overlap and every batch lands whole. Run under
+// ThreadSanitizer in CI.
+TEST_F(InlineAppendTest, InlineAndWriterAppendsToOnePartitionNeverOverlap) {
+  auto p = MakeWrittenPartition(0);
+  constexpr int kEach = 1500;
+  constexpr int kRecords = 2;
+  std::atomic<int> inline_taken{0};
+  std::thread net([&] {
+    for (int i = 0; i < kEach; i++) {
+      auto req = MakeRequest(p, i % 10 == 0 ? -1 : 1, kRecords);
+      if (pipeline_->TryAppendInline(0, req)) {
+        inline_taken++;
+        continue;
+      }
+      while (!pipeline_->TryEnqueue(0, req)) std::this_thread::yield();
+    }
+  });
+  std::thread other([&] {
+    for (int i = 0; i < kEach; i++) pipeline_->Enqueue(MakeRequest(p, 1, kRecords));
+  });
+  net.join();
+  other.join();
+  ASSERT_TRUE(sink_.WaitFor(2 * kEach));
+  auto done = sink_.Take();
+  std::set<int64_t> bases;
+  for (auto& d : done) {
+    ASSERT_TRUE(d->status.ok()) << d->status.ToString();
+    EXPECT_EQ(d->info.last_offset - d->info.base_offset + 1, kRecords);
+    EXPECT_TRUE(bases.insert(d->info.base_offset).second) << "offset given twice";
+  }
+  EXPECT_GT(inline_taken.load(), 0);
+  EXPECT_EQ(sink_.durability_broken(), 0);
+  const int64_t total = 1 + int64_t{2} * kEach * kRecords;
+  ASSERT_EQ(p->log()->high_watermark(), total);
+  // The log itself: contiguous offsets, every batch intact (CRC).
+  int64_t next = 0;
+  while (next < total) {
+    auto r = p->log()->Read(next, 1 << 20);
+    ASSERT_TRUE(r.ok());
+    auto bytes = r->bytes();
+    ASSERT_FALSE(bytes.empty());
+    size_t pos = 0;
+    while (pos < bytes.size()) {
+      RecordBatchView v;
+      ASSERT_TRUE(RecordBatchView::Parse(bytes.data() + pos, bytes.size() - pos, &v).ok());
+      ASSERT_EQ(v.base_offset(), next);
+      next += v.records_count();
+      pos += v.TotalSize();
+    }
+  }
 }
 
 }  // namespace
