@@ -185,15 +185,20 @@ bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {
   // Inline only behind no queued write of this connection to this partition:
   // the appends keep the order of the requests.
   auto it = s.pending_writes.find(partition);
+  const uint64_t seq = it == s.pending_writes.end() ? 0 : it->second.next_seq;
+  req->order_seq = seq;
   if ((it == s.pending_writes.end() || it->second.queued == 0) &&
       pipeline_->TryAppendInline(s.route.net_thread, req)) {
-    s.pending_writes[partition].unanswered++;
+    auto& pw = s.pending_writes[partition];
+    pw.unanswered++;
+    pw.next_seq = seq + 1;
     return true;
   }
   if (!pipeline_->TryEnqueue(s.route.net_thread, req)) return false;
   auto& pw = s.pending_writes[partition];
   pw.unanswered++;
   pw.queued++;
+  pw.next_seq = seq + 1;
   return true;
 }
 
@@ -224,6 +229,32 @@ bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminComple
 bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                                    std::string name) {
   return SubmitAdmin(s, c, [this, name = std::move(name)] { return registry_->Delete(name, wake_); });
+}
+
+void BrokerCore::TakeInOrder(ClientSession& s, pipeline::CompletionPtr c,
+                             std::vector<pipeline::CompletionPtr>* ready) {
+  if (c->kind != pipeline::Completion::Kind::kWrite) {
+    ready->push_back(std::move(c));
+    return;
+  }
+  const auto& w = static_cast<const WriteRequest&>(*c);
+  auto it = s.pending_writes.find(w.partition.get());
+  if (it == s.pending_writes.end()) {  // not submitted through Submit
+    ready->push_back(std::move(c));
+    return;
+  }
+  ClientSession::PendingWrites& pw = it->second;
+  if (w.order_seq != pw.next_answer) {
+    pw.early.emplace(w.order_seq, std::move(c));
+    return;
+  }
+  ready->push_back(std::move(c));
+  pw.next_answer++;
+  for (auto e = pw.early.begin(); e != pw.early.end() && e->first == pw.next_answer;
+       e = pw.early.erase(e)) {
+    ready->push_back(std::move(e->second));
+    pw.next_answer++;
+  }
 }
 
 void BrokerCore::Finish(ClientSession& s, const pipeline::Completion& c) {

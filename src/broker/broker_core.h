@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -45,6 +46,9 @@ struct ClientSession {
   struct PendingWrites {
     int unanswered = 0;
     int queued = 0;
+    uint64_t next_seq = 0;     // WriteRequest::order_seq of the next write
+    uint64_t next_answer = 0;  // order_seq of the next write to answer
+    std::map<uint64_t, pipeline::CompletionPtr> early;  // came back before their turn
   };
   std::unordered_map<const pipeline::Partition*, PendingWrites> pending_writes;
   // The topic this connection last produced to, valid while the registry's
@@ -192,6 +196,14 @@ class BrokerCore {
   // A completion of `s` came back to its open connection (the network
   // layer has already run its on_done): ends the session's wait on it.
   void Finish(ClientSession& s, const pipeline::Completion& c);
+  // For a front end that pipelines a connection's requests: the completions
+  // that may be answered now, in order, given that `c` came back. Writes of
+  // one partition are answered in the order they were submitted, whatever
+  // thread completed them (writer, flusher, an inline append: the inbox keeps
+  // order per producer only); a write that arrives early is kept in `s` until
+  // the ones before it came. Anything else is ready at once.
+  static void TakeInOrder(ClientSession& s, pipeline::CompletionPtr c,
+                          std::vector<pipeline::CompletionPtr>* ready);
 
   // --- reads ---
   ReadTarget PartitionToRead(ClientSession& s, std::string_view topic, int32_t partition);

@@ -131,12 +131,14 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
   return Outcome::kClose;
 }
 
-bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, ResponseOut& out) {
+// Kafka serves one request of a connection at a time (Paused), so answers
+// cannot overtake each other: no reordering needed here.
+int KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, ResponseOut& out) {
   auto& s = static_cast<Session&>(ns);
   core_->Finish(s.core, *c);
   if (c->kind == pipeline::Completion::Kind::kGroup) {
     AnswerGroup(s, static_cast<const group::GroupCompletion&>(*c), out);
-    return true;
+    return 1;
   }
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     auto& item = s.admin->items[s.admin->next];
@@ -145,7 +147,7 @@ bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, Re
     if (!result.ok()) item.message = result.message;
     item.settled = true;
     s.admin->next++;
-    return ContinueAdmin(s, out);
+    return ContinueAdmin(s, out) ? 1 : 0;
   }
   const auto& w = static_cast<const pipeline::WriteRequest&>(*c);
   PendingWrites& pw = *s.writes;
@@ -158,9 +160,9 @@ bool KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, Re
     slot.log_start_offset = w.partition->log()->log_start_offset();
   }
   pw.outstanding--;
-  if (pw.outstanding > 0 || pw.next < pw.slots.size()) return false;
+  if (pw.outstanding > 0 || pw.next < pw.slots.size()) return 0;
   AnswerWrites(s, out);
-  return true;
+  return 1;
 }
 
 Outcome KafkaFrontend::HandleApiVersions(const Header& h, Reader& r, ResponseOut& out) {

@@ -60,7 +60,7 @@ class KafkaFrontend final : public net::FrameHandler {
                        net::ParkedRead* parked) override;
   void OnBadLength(net::Session& s, uint32_t length, std::span<const uint8_t> available,
                    net::ResponseOut& out) override;
-  bool OnCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out) override;
+  int OnCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out) override;
   bool OnParkedReady(net::ParkedRead& parked, bool expired, net::Session& s,
                      net::ResponseOut& out) override;
 

@@ -132,23 +132,32 @@ Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
   return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
 }
 
-bool NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, ResponseOut& out) {
+int NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, ResponseOut& out) {
+  // Requests are pipelined: a write answered by another thread than the one
+  // before it (writer, flusher, inline) may come back first; it waits its turn.
+  std::vector<pipeline::CompletionPtr> ready;
+  core_->TakeInOrder(CoreOf(s), std::move(c), &ready);
+  for (const auto& r : ready) Answer(r.get(), s, out);
+  return static_cast<int>(ready.size());
+}
+
+void NativeFrontend::Answer(const pipeline::Completion* c, net::Session& s, ResponseOut& out) {
   core_->Finish(CoreOf(s), *c);
   const auto h = c->reply.Get<RequestHeader>();
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
     WriteError(out, h, ToNativeError(admin.result.code));
-    return true;
+    return;
   }
   const auto& w = static_cast<const WriteRequest&>(*c);
-  if (w.acks == 0) return true;
+  if (w.acks == 0) return;
   if (!w.status.ok()) {
     WriteError(out, h, ToNativeError(broker::FromStatus(w.status)));
-    return true;
+    return;
   }
   if (h.api_key == static_cast<uint16_t>(ApiKey::kOffsetCommit)) {
     WriteError(out, h, ErrorCode::kNone);  // the answer is the header alone
-    return true;
+    return;
   }
   ProduceResponse resp;
   resp.partition = w.partition->index();
@@ -156,7 +165,6 @@ bool NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, Re
   resp.log_append_time = w.info.log_append_time;
   resp.log_start_offset = w.partition->log()->log_start_offset();
   Respond(out, h, resp);
-  return true;
 }
 
 bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,

@@ -35,12 +35,14 @@ class NativeFrontend final : public net::FrameHandler {
                        net::ParkedRead* parked) override;
   void OnBadLength(net::Session& s, uint32_t length, std::span<const uint8_t> available,
                    net::ResponseOut& out) override;
-  bool OnCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out) override;
+  int OnCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out) override;
   bool OnParkedReady(net::ParkedRead& parked, bool expired, net::Session& s,
                      net::ResponseOut& out) override;
 
  private:
   using Header = protocol::RequestHeader;
+  // Answers one completion whose turn it is (see OnCompletion).
+  void Answer(const pipeline::Completion* c, net::Session& s, net::ResponseOut& out);
   net::Outcome Dispatch(broker::ClientSession& s, const Header& h, protocol::ByteReader& r,
                         const std::shared_ptr<const void>& hold, net::ResponseOut& out,
                         net::ParkedRead* parked);

@@ -82,11 +82,13 @@ class FrameHandler {
   // An operation of this connection came back and the connection is still
   // open: answer it. Called only then; a side effect that must happen
   // whatever became of the connection belongs in the Completion's on_done,
-  // which the network layer runs before this (or instead of it). Returns
-  // true when this ends the request that OnFrame answered kSubmitted (a
-  // request may wait for several operations, e.g. a Kafka produce to many
-  // partitions, and end with the last of them).
-  virtual bool OnCompletion(pipeline::CompletionPtr c, Session& s, ResponseOut& out) = 0;
+  // which the network layer runs before this (or instead of it). Returns how
+  // many requests that OnFrame answered kSubmitted this ends: 0 when the
+  // request waits for more operations (a Kafka produce to many partitions
+  // ends with the last of them) or when the answer must wait for an earlier
+  // one (it is kept and answered later, in order), 1, or more when answers
+  // held back for this one go now.
+  virtual int OnCompletion(pipeline::CompletionPtr c, Session& s, ResponseOut& out) = 0;
   // Re-checks a parked read; answers and returns true when it is satisfied,
   // its partition was deleted, or `expired`.
   virtual bool OnParkedReady(ParkedRead& parked, bool expired, Session& s,

@@ -349,7 +349,7 @@ void NetworkThread::OnCompletion(pipeline::CompletionPtr done, std::vector<uint6
   auto it = conns_.find(done->route.conn_id);
   if (it == conns_.end()) return;  // asker gone: freed here
   Connection* c = it->second.get();
-  if (c->handler->OnCompletion(std::move(done), *c->session, *c)) c->inflight--;
+  c->inflight -= c->handler->OnCompletion(std::move(done), *c->session, *c);
   touched->push_back(c->id);
 }
 

@@ -29,6 +29,9 @@ struct WriteRequest final : Completion {
   // Appended by the network thread itself (Pipeline::TryAppendInline): never
   // among the connection's queued writes (broker::ClientSession).
   bool appended_inline = false;
+  // Place among its connection's writes to this partition: answers go out in
+  // this order (broker::BrokerCore::TakeInOrder).
+  uint64_t order_seq = 0;
 
   // Result, filled by the writer / flusher (`status` is Completion's):
   // storage errors as they came, NotFound for a deleted partition, TimedOut
