@@ -36,7 +36,7 @@ WriteRequestPtr Appender::Route(WriteRequestPtr req) {
 
 WriteRequestPtr Appender::Append(Partition* p, WriteRequestPtr req, WriterStats* stats,
                                  const std::function<void()>& post_earlier, bool* appended) {
-  *appended = false;
+  if (appended) *appended = false;
   if (p->deleted()) {
     req->status = Status::NotFound("partition was deleted");
     return Route(std::move(req));
@@ -61,7 +61,7 @@ WriteRequestPtr Appender::Append(Partition* p, WriteRequestPtr req, WriterStats*
                                 std::memory_order_relaxed);
     stats->bytes_in.fetch_add(req->records.size(), std::memory_order_relaxed);
     p->unflushed_messages += req->summary.record_count;
-    *appended = true;
+    if (appended) *appended = true;
   }
   const bool sync = req->acks == -1 || p->unflushed_messages >= p->policy().flush_messages;
   if (sync) {

@@ -27,21 +27,22 @@ class Appender {
  public:
   explicit Appender(Flusher* flusher) : flusher_(flusher) {}
 
-  // Caller holds p->append_mu(), p == req->partition. Appends req (or records why
-  // not in req->status) and returns it when the caller is to answer it now;
+  // Caller holds p->append_mu(), p == req->partition. Appends req (or records
+  // why not in req->status) and returns it when the caller is to answer it now;
   // returns null when the flusher took it. `post_earlier` runs before a
   // request goes to the flusher for a sync: answers of this partition the
   // caller still holds must reach their network thread first, or the flusher
-  // could answer this one before them. `*appended` tells whether the log grew.
+  // could answer this one before them. `*appended` (may be null) tells
+  // whether the log grew.
   WriteRequestPtr Append(Partition* p, WriteRequestPtr req, WriterStats* stats,
                          const std::function<void()>& post_earlier, bool* appended)
       REQUIRES(p->append_mu());
 
-  // Where an answer of partition p goes when nothing needs syncing: null when
-  // it had to queue behind the flusher, else `req` back to the caller.
-  WriteRequestPtr Route(WriteRequestPtr req);
-
  private:
+  // Where an answer goes when nothing needs syncing: null when it had to
+  // queue behind an earlier answer of its partition in the flusher, else
+  // `req` back to the caller.
+  WriteRequestPtr Route(WriteRequestPtr req);
   // Appends req's batches; with producer ids, checks them first (a duplicate
   // returns base_offset -1 with req->info set to the stored copy).
   static Result<AppendInfo> AppendChecked(Partition* p, WriteRequest* req);

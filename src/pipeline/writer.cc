@@ -90,13 +90,11 @@ void Writer::Process(WriteRequestPtr req, std::vector<std::shared_ptr<Partition>
       touched->end()) {
     touched->push_back(req->partition);
   }
-  bool appended = false;
   {
     // Uncontended unless a network thread appends to p inline right now.
     MutexLock l(&p->append_mu());
-    req = appender_.Append(p, std::move(req), &stats_, [this] { PostCompletions(); }, &appended);
+    req = appender_.Append(p, std::move(req), &stats_, [this] { PostCompletions(); }, nullptr);
   }
-  (void)appended;
   if (req) Complete(std::move(req));
 }
 
