@@ -21,8 +21,8 @@ struct TopicConfig {
   int64_t max_message_bytes = 1048588;             // max.message.bytes (Kafka's default)
   int64_t flush_messages = INT64_MAX;              // flush.messages
   int64_t flush_ms = INT64_MAX;                    // flush.ms
-  int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // retention.ms (stored; not enforced yet)
-  int64_t retention_bytes = -1;                    // retention.bytes (stored; not enforced yet)
+  int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // retention.ms (-1: no time limit)
+  int64_t retention_bytes = -1;                    // retention.bytes (-1: no size limit)
   bool log_append_time = false;  // message.timestamp.type: CreateTime or LogAppendTime
 
   // Sets one key from its string value; InvalidArgument names the key.

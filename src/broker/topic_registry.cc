@@ -313,7 +313,10 @@ Error TopicRegistry::Delete(
   // A network thread appending inline holds the partition's append lock and
   // looks at deleted() under it: taking the lock once waits out such an
   // append, and none starts afterwards.
-  for (auto& p : topic->partitions) MutexLock wait_out(&p->append_mu());
+  for (auto& p : topic->partitions) {
+    MutexLock wait_out(&p->append_mu());
+    MutexLock wait_out_retention(&p->retention_mu());  // likewise for retention
+  }
   for (uint32_t w : writers) pipeline_->Barrier(w);
   for (auto& p : topic->partitions) wake(p);
   // Metadata first: a crash after this point leaves orphan directories that

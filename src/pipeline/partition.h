@@ -51,6 +51,11 @@ class Partition {
 
   // Held by whoever appends: one appender at a time, in any thread.
   Mutex& append_mu() RETURN_CAPABILITY(append_mu_) { return append_mu_; }
+  // Held by the retention thread while it moves this log's start (file
+  // writes and unlinks in the partition's directory). A topic delete takes it
+  // once after MarkDeleted, so no such step is in progress or starts after
+  // (a new topic of the same name may reuse the directory's name).
+  Mutex& retention_mu() RETURN_CAPABILITY(retention_mu_) { return retention_mu_; }
 
   // --- the appender (holder of append_mu) only ---
   // On a cache line of their own: the appender writes them on every request
@@ -77,6 +82,7 @@ class Partition {
   const uint32_t writer_index_;
   std::atomic<bool> deleted_{false};
   Mutex append_mu_;
+  Mutex retention_mu_;
   mutable Mutex watch_mu_;
   std::vector<std::pair<uint32_t, int>> watchers_ GUARDED_BY(watch_mu_);  // (net thread, parked count)
   std::atomic<int> watcher_count_{0};

@@ -53,6 +53,24 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
     return Status::FromErrno(errno, "mkdir " + dir);
   }
   SENTRY_ASSIGN_OR_RETURN(auto bases_r, Segment::ListBases(dir));
+  // Retention (or a trim) persisted a log start offset and may have died
+  // before unlinking the segments wholly below it: finish that first.
+  // An unreadable file is ignored with a warning: the log then starts at its
+  // first segment, showing again records retention had removed (the next
+  // pass removes them again); nothing is deleted on a guess.
+  auto stored_start = PartitionLog::ReadLogStartCheckpoint(dir);
+  if (!stored_start.ok()) {
+    spdlog::warn("{}: ignoring the persisted log start ({}); the log starts at its first segment",
+                 dir, stored_start.status().message());
+  }
+  const int64_t log_start = stored_start.ok() ? *stored_start : 0;
+  size_t below = 0;
+  while (below + 1 < bases_r.size() && bases_r[below + 1] <= log_start) below++;
+  for (size_t k = 0; k < below; k++) {
+    SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir, bases_r[k]));
+    report->segments_deleted_below_start++;
+  }
+  bases_r.erase(bases_r.begin(), bases_r.begin() + static_cast<std::ptrdiff_t>(below));
   const std::vector<int64_t> bases = std::move(bases_r);
   if (bases.empty()) {
     auto log = PartitionLog::Create(dir, cfg, opt.sync_new_dirs);
@@ -178,6 +196,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
     }
   }
   SENTRY_ASSIGN_OR_RETURN(auto log, PartitionLog::Adopt(dir, cfg, std::move(segs), durable));
+  log->RestoreLogStartOffset(log_start);
   if (offline.empty()) {
     ProducerRebuild rebuilt;
     Status s = RebuildProducerState(log.get(), &rebuilt);

@@ -14,6 +14,9 @@
 //    `truncate_corrupt` is set, in which case it is truncated there with an
 //    ERROR line spelling out the data loss (Kafka's behaviour).
 //  - Indexes that are missing, short, zeroed or inconsistent are rebuilt.
+//  - The persisted log start offset (`log-start-offset`, written by
+//    retention before it unlinks segments) is applied: segments wholly below
+//    it are deleted, and the log starts there.
 //
 // Runs on the start-up thread, before the partition is served.
 #pragma once
@@ -52,6 +55,7 @@ struct RecoveryReport {
   int segments_walked = 0;       // CRC-checked at start
   int indexes_rebuilt = 0;
   int segments_removed = 0;      // past a torn tail
+  int segments_deleted_below_start = 0;  // retention had persisted the log start past them
   int64_t bytes_truncated = 0;
   std::string truncation;        // empty when nothing was cut
   std::string offline_reason;    // non-empty: loaded offline

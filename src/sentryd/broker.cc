@@ -168,6 +168,9 @@ Status Broker::Start() {
         return registry_->AllLogs(keep);
       });
 
+  retention_ = std::make_unique<broker::Retention>(
+      registry_.get(), cfg_.log_retention_check_interval_ms, [] { return WallMillis(); });
+
   StartThreads();
   if (cfg_.realtime_priority > 0) {
     // Before listening: a broker that cannot honour the setting does not serve.
@@ -244,6 +247,7 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
 void Broker::StartThreads() {
   for (auto& n : nets_) n->Start();
   maintenance_->Start();
+  retention_->Start();
   admin_->Start();
   if (groups_) groups_->Start();
   pipeline_->Start();
@@ -267,6 +271,7 @@ void Broker::StopThreads() {
   for (auto& n : nets_) late += n->DrainLateCompletions();
   if (late > 0) spdlog::info("{} request(s) completed after their connections closed", late);
   maintenance_->Stop();
+  retention_->Stop();
 }
 
 Status Broker::Stop() {

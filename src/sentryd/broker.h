@@ -21,6 +21,7 @@
 #include "broker/admin_executor.h"
 #include "broker/broker_core.h"
 #include "broker/offset_store.h"
+#include "broker/retention.h"
 #include "broker/topic_registry.h"
 #include "common/status.h"
 #include "frontend/kafka_frontend.h"
@@ -74,6 +75,7 @@ class Broker {
   std::unique_ptr<broker::OffsetStore> offsets_;
   std::unique_ptr<broker::AdminExecutor> admin_;
   std::unique_ptr<recovery::Maintenance> maintenance_;
+  std::unique_ptr<broker::Retention> retention_;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<net::Server> kafka_server_;
   std::unique_ptr<broker::ProducerIds> producer_ids_;

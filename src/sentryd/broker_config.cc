@@ -107,6 +107,16 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
   add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,
           1 << 22);
+  // Kafka's broker-level names for the topic defaults retention.ms and
+  // retention.bytes (which set the same defaults under the topic names).
+  add_int("log.retention.ms", "default retention.ms of topics (Kafka's broker name)",
+          &c->topic_defaults.retention_ms, -1, INT64_MAX);
+  add_int("log.retention.bytes", "default retention.bytes of topics (Kafka's broker name)",
+          &c->topic_defaults.retention_bytes, -1, INT64_MAX);
+  add_int("log.retention.check.interval.ms",
+          "how often each topic's retention.ms / retention.bytes is applied (whole sealed "
+          "segments are deleted); the first check runs one interval after start",
+          &c->log_retention_check_interval_ms, 1, INT64_MAX);
   add_int("pipeline.inline.append.max.bytes",
           "a network thread appends a write of at most this many bytes itself when its "
           "partition is idle and no file-system call is needed, instead of handing it to "

@@ -28,6 +28,7 @@ struct BrokerConfig {
   int num_network_threads = 1;              // num.network.threads
   int num_writer_threads = 1;               // num.writer.threads
   int64_t queued_max_requests = 4096;       // queued.max.requests (per writer queue)
+  int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   int64_t inline_append_max_bytes = 65536;  // pipeline.inline.append.max.bytes
   int64_t max_frame_bytes = 16 << 20;       // max.frame.bytes
   int64_t max_connections = 10000;          // max.connections

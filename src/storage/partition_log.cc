@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cinttypes>
+#include <cstdio>
 #include <chrono>
 #include <cstdlib>
 
@@ -120,11 +122,94 @@ void PartitionLog::PublishSegments(SegmentList list) {
 Status PartitionLog::Roll() {
   if (!active_->sealed()) SENTRY_RETURN_IF_ERROR(active_->Seal());
   SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, active_->next_offset(), cfg_));
-  SegmentList list = *segments();
-  list.push_back(seg);
+  {
+    // Read, extend and publish in one step: retention may remove from the
+    // front of the list meanwhile.
+    MutexLock l(&segments_mu_);
+    SegmentList list = *segments_;
+    list.push_back(seg);
+    segments_ = std::make_shared<const SegmentList>(std::move(list));
+  }
   active_ = std::move(seg);
-  PublishSegments(std::move(list));
   return Status::OK();
+}
+
+namespace {
+constexpr const char* kLogStartFile = "log-start-offset";
+}  // namespace
+
+int64_t PartitionLog::size_bytes() const {
+  int64_t total = 0;
+  for (const auto& seg : *segments()) total += seg->published_size();
+  return total;
+}
+
+int64_t PartitionLog::RetentionTarget(int64_t now_ms, int64_t retention_ms,
+                                      int64_t retention_bytes) const {
+  auto list = segments();
+  int64_t target = log_start_offset();
+  int64_t size = 0;
+  for (const auto& seg : *list) size += seg->published_size();
+  // Never the last segment of the snapshot: it is the active one (or was
+  // until a roll a moment ago, which only appends behind it).
+  for (size_t i = 0; i + 1 < list->size(); i++) {
+    const Segment& seg = *(*list)[i];
+    const int64_t next_base = (*list)[i + 1]->base_offset();
+    if (next_base <= target) {  // already below the log start (files going)
+      size -= seg.published_size();
+      continue;
+    }
+    const int64_t newest = seg.largest_timestamp();
+    const bool expired = retention_ms >= 0 && newest >= 0 && newest < now_ms - retention_ms;
+    const bool over = retention_bytes >= 0 && size - seg.published_size() >= retention_bytes;
+    if (!expired && !over) break;
+    size -= seg.published_size();
+    target = next_base;
+  }
+  return target;
+}
+
+Result<int64_t> PartitionLog::ReadLogStartCheckpoint(const std::string& dir) {
+  auto text = ReadFile(dir + "/" + kLogStartFile);
+  if (!text.ok()) return int64_t{0};  // none written: the first segment's base
+  int64_t v = -1;
+  if (std::sscanf(text->c_str(), "%" SCNd64, &v) != 1 || v < 0) {
+    return Status::Corruption(dir + "/" + kLogStartFile + ": not an offset");
+  }
+  return v;
+}
+
+void PartitionLog::RestoreLogStartOffset(int64_t offset) {
+  auto list = segments();
+  offset = std::clamp(offset, list->front()->base_offset(), high_watermark());
+  log_start_offset_.store(offset, std::memory_order_release);
+}
+
+Result<int> PartitionLog::AdvanceLogStart(int64_t offset) {
+  offset = std::min(offset, high_watermark());
+  if (offset <= log_start_offset()) return 0;
+  // 1. Durable first: after a crash the next start deletes what is below it.
+  SENTRY_RETURN_IF_ERROR(
+      WriteFileAtomically(dir_ + "/" + kLogStartFile, fmt::format("{}\n", offset)));
+  // 2. Visible: reads below it get OutOfRange from now on.
+  log_start_offset_.store(offset, std::memory_order_release);
+  // 3. The segments wholly below it leave the list (never the last one).
+  SegmentList gone;
+  {
+    MutexLock l(&segments_mu_);
+    const SegmentList& cur = *segments_;
+    size_t n = 0;
+    while (n + 1 < cur.size() && cur[n + 1]->base_offset() <= offset) n++;
+    if (n == 0) return 0;
+    gone.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(n));
+    segments_ = std::make_shared<const SegmentList>(cur.begin() + static_cast<std::ptrdiff_t>(n),
+                                                    cur.end());
+  }
+  // 4. Their files go; a reader holding one keeps its mapping.
+  for (const auto& seg : gone) {
+    SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir_, seg->base_offset()));
+  }
+  return static_cast<int>(gone.size());
 }
 
 Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,

@@ -8,7 +8,11 @@
 //   - durable_offset: everything below it has been msync'ed.
 //
 // Threads:
-//   - Append / Roll / Close: the partition's single writer thread. No lock.
+//   - Append / Roll / Close: one appender at a time (pipeline::Partition's
+//     append lock). No lock here.
+//   - RetentionTarget / AdvanceLogStart: one retention thread at a time,
+//     concurrently with the appender (the segment list is changed only under
+//     its mutex, by roll appending and retention removing from the front).
 //   - Flush: any one thread at a time (the flusher), concurrently with Append.
 //   - Read / OffsetForTimestamp / the offset getters: any thread, no lock on
 //     the append path: readers acquire the high watermark, which the writer
@@ -90,6 +94,33 @@ class PartitionLog {
   // msyncs only rolled segments (what Kafka flushes on roll): the durable
   // offset reaches the active segment's base. Cheap when nothing rolled.
   Result<int64_t> FlushSealed();
+
+  // --- retention (one thread at a time, concurrently with the appender and
+  // readers; see docs/retention.md) ---
+  // Where retention would start the log: past the oldest sealed segments
+  // (never the active one) while the oldest one's newest timestamp is older
+  // than now_ms - retention_ms (retention_ms < 0: no time limit; a segment
+  // without timestamps is never too old), or while the log without it still
+  // holds at least retention_bytes of batches (< 0: no size limit). Returns
+  // log_start_offset() when nothing is due.
+  int64_t RetentionTarget(int64_t now_ms, int64_t retention_ms, int64_t retention_bytes) const;
+  // Moves the log start offset up to `offset` (never backwards, never past
+  // the high watermark): first persisted (the `log-start-offset` file, atomic
+  // and fsynced), then published (reads below it get OutOfRange), then the
+  // segments wholly below it leave the list and their files are unlinked; a
+  // reader still holding one keeps its mapping until it lets go. Returns how
+  // many segments went. A crash between the steps leaves files that the next
+  // start deletes (LoadPartition reads the same file).
+  Result<int> AdvanceLogStart(int64_t offset);
+  // Bytes of batches in the log (what Kafka counts for retention.bytes: not
+  // the space allocated ahead).
+  int64_t size_bytes() const;
+  // The persisted log start offset of partition directory `dir`: 0 when the
+  // file is missing.
+  static Result<int64_t> ReadLogStartCheckpoint(const std::string& dir);
+  // Recovery, before the log is shared: the log starts at `offset`, clamped
+  // to [first segment's base, log end].
+  void RestoreLogStartOffset(int64_t offset);
 
   // --- offline state (any thread) ---
   // A partition whose stored bytes failed verification goes offline: reads

@@ -281,7 +281,10 @@ Result<std::vector<int64_t>> Segment::ListBases(const std::string& dir) {
 }
 
 Status Segment::RemoveFiles(const std::string& dir, int64_t base_offset) {
-  for (const char* ext : {".log", ".index", ".timeindex"}) {
+  // The .log last: a crash in between leaves it, so the segment is still
+  // listed (ListBases) and removed again at the next start, never an orphan
+  // index nobody lists.
+  for (const char* ext : {".index", ".timeindex", ".log"}) {
     std::string p = FileName(dir, base_offset, ext);
     if (::unlink(p.c_str()) != 0 && errno != ENOENT) return Status::FromErrno(errno, "unlink " + p);
   }

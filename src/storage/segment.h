@@ -67,6 +67,9 @@ class Segment {
   bool sealed() const { return sealed_.load(std::memory_order_acquire); }
   int64_t created_ms() const { return created_ms_; }  // CoarseSteadyMillis
   const std::string& log_path() const { return log_->path(); }
+  // The newest record timestamp in the segment (its last time-index entry),
+  // -1 when it has none. What time retention judges a segment by.
+  int64_t largest_timestamp() const { return time_index_->last_timestamp(); }
 
   // --- writer ---
   // True when `bytes` more log bytes and `records` more offsets fit.
@@ -110,7 +113,8 @@ class Segment {
   Status RestoreFromScan(const SegmentScan& scan, bool truncate_log = true);
   // Base offsets of the *.log files in `dir`, sorted.
   static Result<std::vector<int64_t>> ListBases(const std::string& dir);
-  // Removes this base offset's three files (recovery dropping a torn tail).
+  // Removes this base offset's three files (recovery dropping a torn tail,
+  // retention deleting a segment below the log start offset).
   static Status RemoveFiles(const std::string& dir, int64_t base_offset);
   // Trusts existing indexes after cheap checks (last slot names the batch that
   // ends the log, sizes are whole slots); used for rolled segments.

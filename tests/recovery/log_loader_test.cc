@@ -12,6 +12,7 @@
 #include "common/endian.h"
 #include "recovery/recovery_checkpoint.h"
 #include "storage/record_batch.h"
+#include "common/file_util.h"
 #include "test_util.h"
 
 namespace sentry::recovery {
@@ -169,6 +170,45 @@ TEST_F(LogLoaderTest, CleanRestartAfterRollsWalksNothing) {
   EXPECT_EQ(report.segments_walked, 0);
   EXPECT_EQ(log->high_watermark(), ends.back());
   EXPECT_EQ(ReadAll(log.get()), ends.back());  // lazily verified on the way
+}
+
+// Retention persisted a log start offset and died before unlinking the
+// segments below it (or a kill -9 at any point after the checkpoint): the
+// next start finishes the deletion and the log starts there.
+TEST_F(LogLoaderTest, ThePersistedLogStartDeletesWhatIsWhollyBelowIt) {
+  auto ends = Write(300, /*close=*/true);
+  auto bases = Bases();
+  ASSERT_GT(bases.size(), 4u);
+  // Inside the third segment: the first two go, the third stays and the log
+  // starts in its middle.
+  const int64_t start = bases[2] + 1;
+  ASSERT_LT(start, bases[3]);
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/log-start-offset", std::to_string(start) + "\n").ok());
+  for (bool clean : {true, false}) {
+    RecoveryReport report;
+    RecoveryOptions opt;
+    opt.clean_shutdown = clean;
+    auto log = Load(opt, &report);
+    EXPECT_EQ(report.segments_deleted_below_start, clean ? 2 : 0);
+    EXPECT_EQ(Bases().front(), bases[2]);
+    EXPECT_EQ(log->log_start_offset(), start);
+    EXPECT_EQ(log->high_watermark(), ends.back());
+    EXPECT_EQ(log->Read(start - 1, 1 << 20).status().code(), Status::Code::kOutOfRange);
+    EXPECT_EQ(ReadAll(log.get()), ends.back());
+    ASSERT_TRUE(log->Close().ok());
+  }
+}
+
+TEST_F(LogLoaderTest, AnUnreadableLogStartFileIsIgnoredAndDeletesNothing) {
+  auto ends = Write(300, /*close=*/true);
+  const size_t segments = Bases().size();
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/log-start-offset", "twelve\n").ok());
+  RecoveryReport report;
+  auto log = Load(RecoveryOptions{}, &report);
+  ASSERT_NE(log, nullptr);
+  EXPECT_EQ(Bases().size(), segments);  // nothing deleted on a guess
+  EXPECT_EQ(log->log_start_offset(), 0);
+  EXPECT_EQ(ReadAll(log.get()), ends.back());
 }
 
 TEST_F(LogLoaderTest, UncleanRestartWalksOnlyPastTheRecoveryPoint) {
