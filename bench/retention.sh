@@ -29,7 +29,7 @@ run() {  # label retention.bytes
   lat=$("$ROOT/build-release/sentry-bench" produce --broker 127.0.0.1:$PORT --topic ret \
         --records 200000 --record-size 100 --batch 1 --acks 1 --rate 20000 2>&1 | grep '^latency')
   local deleted
-  deleted=$(grep -oE '[0-9]+ segment\(s\) deleted' "$OUT/log" | awk '{s += $1} END {print s + 0}')
+  deleted=$( (grep -oE '[0-9]+ segment\(s\) deleted' "$OUT/log" || true) | awk '{s += $1} END {print s + 0}')
   echo "$1: $lat; segments deleted by retention: $deleted"
   stop_sentryd
   rm -rf "$OUT/data"; sync
