@@ -29,6 +29,7 @@ namespace sentry::broker {
 struct AdminCompletion final : pipeline::Completion {
   AdminCompletion() : Completion(Kind::kAdmin) {}
   Error result;
+  int64_t value = -1;  // an operation's number, e.g. DeleteRecords' new log start
 };
 
 class AdminExecutor {

@@ -257,6 +257,35 @@ void BrokerCore::TakeInOrder(ClientSession& s, pipeline::CompletionPtr c,
   }
 }
 
+bool BrokerCore::SubmitDeleteRecords(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                                     std::string topic, int32_t partition, int64_t offset) {
+  AdminCompletion* result = c.get();  // filled on the admin thread before it is posted
+  return SubmitAdmin(s, c, [this, result, topic = std::move(topic), partition, offset]() -> Error {
+    std::shared_ptr<Partition> p = FindPartition(topic, partition);
+    if (!p) return {Errc::kUnknownTopicOrPartition, "no such partition"};
+    // Retention moves the same log start: one of the two at a time, and
+    // never on a deleted partition's directory.
+    MutexLock l(&p->retention_mu());
+    if (p->deleted()) return {Errc::kUnknownTopicOrPartition, "partition was deleted"};
+    PartitionLog* log = p->log();
+    const int64_t hwm = log->high_watermark();
+    const int64_t target = offset == -1 ? hwm : offset;
+    if (target < 0 || target > hwm) {
+      return {Errc::kOffsetOutOfRange,
+              fmt::format("offset {} is outside [0, {}] (or -1 for the end)", offset, hwm)};
+    }
+    // Durable up to the new start first: a crash must not leave the log
+    // ending below a persisted start (offsets would be given twice).
+    if (auto f = log->Flush(); !f.ok()) return {FromStatus(f.status()), f.status().message()};
+    auto moved = log->AdvanceLogStart(target);
+    if (!moved.ok()) return {FromStatus(moved.status()), moved.status().message()};
+    result->value = log->log_start_offset();
+    spdlog::info("delete records: {}-{} starts at offset {}, {} segment(s) deleted", topic,
+                 partition, result->value, *moved);
+    return {};
+  });
+}
+
 void BrokerCore::Finish(ClientSession& s, const pipeline::Completion& c) {
   if (c.kind == pipeline::Completion::Kind::kWrite) {
     const auto& w = static_cast<const WriteRequest&>(c);

@@ -184,6 +184,13 @@ class BrokerCore {
                          int32_t partitions,
                          std::vector<std::pair<std::string, std::string>> configs);
   bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
+  // DeleteRecords (Kafka API 21, native DELETE_RECORDS): on the admin thread,
+  // moves the partition's log start offset up to `offset` (-1: the high
+  // watermark). kOffsetOutOfRange when offset is above the high watermark or
+  // below -1. The records below it are first flushed, so a crash can never
+  // leave the persisted start beyond the log's end. c->value: the new start.
+  bool SubmitDeleteRecords(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                           std::string topic, int32_t partition, int64_t offset);
 
   // What SubmitCreateTopic would refuse, without creating (validate only).
   Error ValidateCreateTopic(std::string_view name, int32_t partitions,

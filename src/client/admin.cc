@@ -1,5 +1,7 @@
 #include "client/admin.h"
 
+#include <fmt/format.h>
+
 #include "client/error_status.h"
 #include "protocol/errors.h"
 
@@ -30,6 +32,15 @@ Result<int32_t> Admin::EnsureTopic(const std::string& name, int32_t partitions) 
 Status Admin::DeleteTopic(const std::string& name) {
   SENTRY_ASSIGN_OR_RETURN(auto r, client_->DeleteTopic(name));
   return ErrorStatus(r, "delete topic '" + name + "'");
+}
+
+Result<int64_t> Admin::DeleteRecords(const std::string& topic, int32_t partition,
+                                     int64_t before) {
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->DeleteRecords(topic, partition, before));
+  if (!r.ok()) {
+    return ErrorStatus(r.error, fmt::format("trim {}-{} before {}", topic, partition, before));
+  }
+  return r.body.low_watermark;
 }
 
 Result<std::vector<TopicInfo>> Admin::ListTopics() {

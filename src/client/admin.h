@@ -34,6 +34,9 @@ class Admin {
   // Creates the topic unless it exists; returns its partition count.
   Result<int32_t> EnsureTopic(const std::string& name, int32_t partitions);
   Status DeleteTopic(const std::string& name);
+  // Deletes the records of partition `partition` below `before` (-1: all of
+  // them): its log starts there. Returns the new log start offset.
+  Result<int64_t> DeleteRecords(const std::string& topic, int32_t partition, int64_t before);
   Result<std::vector<TopicInfo>> ListTopics();
   // NotFound (UNKNOWN_TOPIC_OR_PARTITION) when the topic does not exist.
   Result<TopicInfo> DescribeTopic(const std::string& name);

@@ -70,6 +70,12 @@ Result<int16_t> Client::DeleteTopic(std::string_view name) {
   return CallEmpty(ApiKey::kDeleteTopic, EncodeBody(DeleteTopicRequest{name}));
 }
 
+Result<Reply<DeleteRecordsResponse>> Client::DeleteRecords(std::string_view topic,
+                                                           int32_t partition, int64_t offset) {
+  return CallTyped<DeleteRecordsResponse>(ApiKey::kDeleteRecords,
+                                          EncodeBody(DeleteRecordsRequest{topic, partition, offset}));
+}
+
 Result<Reply<MetadataResponse>> Client::Metadata(const std::vector<std::string>& topics) {
   MetadataRequest req;
   for (auto& t : topics) req.topics.push_back(t);

@@ -42,6 +42,11 @@ class Client {
   Result<int16_t> CreateTopic(std::string_view name, int32_t partitions,
                               const std::vector<std::pair<std::string, std::string>>& configs = {});
   Result<int16_t> DeleteTopic(std::string_view name);
+  // DELETE_RECORDS: the partition's log starts at `offset` (-1: its end) from
+  // now on; the reply carries the new log start.
+  Result<Reply<protocol::DeleteRecordsResponse>> DeleteRecords(std::string_view topic,
+                                                               int32_t partition,
+                                                               int64_t offset);
   Result<Reply<protocol::MetadataResponse>> Metadata(const std::vector<std::string>& topics = {});
   // acks=0 returns at once with an empty reply (the broker sends nothing).
   Result<Reply<protocol::ProduceResponse>> Produce(std::string_view topic, int32_t partition,

@@ -91,6 +91,7 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kMetadata: return HandleMetadata(h, r, out);
     case ApiKey::kCreateTopic: return HandleCreateTopic(s, h, r, out);
     case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
+    case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
@@ -146,6 +147,10 @@ void NativeFrontend::Answer(const pipeline::Completion* c, net::Session& s, Resp
   const auto h = c->reply.Get<RequestHeader>();
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
+    if (h.api_key == static_cast<uint16_t>(ApiKey::kDeleteRecords) && admin.result.ok()) {
+      Respond(out, h, DeleteRecordsResponse{admin.value});
+      return;
+    }
     WriteError(out, h, ToNativeError(admin.result.code));
     return;
   }
@@ -264,6 +269,17 @@ Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header
   c->reply.Set(h);
   return core_->SubmitDeleteTopic(s, c, std::string(req.name)) ? Outcome::kSubmitted
                                                                 : Outcome::kRetryLater;
+}
+
+Outcome NativeFrontend::HandleDeleteRecords(broker::ClientSession& s, const Header& h,
+                                            ByteReader& r, ResponseOut& out) {
+  DeleteRecordsRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  auto c = std::make_unique<broker::AdminCompletion>();
+  c->reply.Set(h);
+  return core_->SubmitDeleteRecords(s, c, std::string(req.topic), req.partition, req.offset)
+             ? Outcome::kSubmitted
+             : Outcome::kRetryLater;
 }
 
 Outcome NativeFrontend::HandleOffsetCommit(broker::ClientSession& s, const Header& h,

@@ -70,7 +70,8 @@ const char* ApiName(uint16_t key) {
   static const char* kNames[] = {"API_VERSIONS",  "PRODUCE",      "FETCH",
                                  "LIST_OFFSETS",  "METADATA",     "CREATE_TOPIC",
                                  "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
-                                 "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP"};
+                                 "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP",
+                                 "DELETE_RECORDS"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

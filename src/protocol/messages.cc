@@ -90,6 +90,23 @@ bool Decode(ByteReader* r, DeleteTopicRequest* m) {
 }
 void Encode(ByteWriter* w, const DeleteTopicRequest& m) { w->String(m.name); }
 
+bool Decode(ByteReader* r, DeleteRecordsRequest* m) {
+  r->String(&m->topic);
+  r->I32(&m->partition);
+  r->I64(&m->offset);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const DeleteRecordsRequest& m) {
+  w->String(m.topic);
+  w->I32(m.partition);
+  w->I64(m.offset);
+}
+void Encode(ByteWriter* w, const DeleteRecordsResponse& m) { w->I64(m.low_watermark); }
+bool Decode(ByteReader* r, DeleteRecordsResponse* m) {
+  r->I64(&m->low_watermark);
+  return r->Done();
+}
+
 bool Decode(ByteReader* r, OffsetCommitRequest* m) {
   r->String(&m->group);
   r->String(&m->topic);

@@ -111,6 +111,16 @@ struct OffsetFetchResponse {
   int64_t offset = -1;
   std::string metadata;
 };
+// DELETE_RECORDS: moves the partition's log start offset up to `offset`
+// (-1: the high watermark); the answer carries the new log start.
+struct DeleteRecordsRequest {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+struct DeleteRecordsResponse {
+  int64_t low_watermark = -1;
+};
 
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
@@ -121,6 +131,8 @@ bool Decode(ByteReader* r, CreateTopicRequest* m);
 bool Decode(ByteReader* r, DeleteTopicRequest* m);
 bool Decode(ByteReader* r, OffsetCommitRequest* m);
 bool Decode(ByteReader* r, OffsetFetchRequest* m);
+bool Decode(ByteReader* r, DeleteRecordsRequest* m);
+void Encode(ByteWriter* w, const DeleteRecordsRequest& m);
 void Encode(ByteWriter* w, const ProduceRequest& m);
 void Encode(ByteWriter* w, const FetchRequest& m);
 void Encode(ByteWriter* w, const ListOffsetsRequest& m);
@@ -137,6 +149,8 @@ void Encode(ByteWriter* w, const FetchResponseHeader& m);  // records length+byt
 void Encode(ByteWriter* w, const ListOffsetsResponse& m);
 void Encode(ByteWriter* w, const MetadataResponse& m);
 void Encode(ByteWriter* w, const OffsetFetchResponse& m);
+void Encode(ByteWriter* w, const DeleteRecordsResponse& m);
+bool Decode(ByteReader* r, DeleteRecordsResponse* m);
 bool Decode(ByteReader* r, ApiVersionsResponse* m);
 bool Decode(ByteReader* r, ProduceResponse* m);
 bool Decode(ByteReader* r, FetchResponse* m);

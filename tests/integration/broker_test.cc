@@ -19,6 +19,7 @@
 #include "protocol/errors.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
+#include "storage/segment.h"
 #include "test_util.h"
 
 namespace sentry {
@@ -64,12 +65,12 @@ class BrokerTest : public testing::BrokerFixture {
 
 };
 
-TEST_F(BrokerTest, ApiVersionsListsAllTwelveApisAtVersionOne) {
+TEST_F(BrokerTest, ApiVersionsListsAllThirteenApisAtVersionOne) {
   auto r = client_->ApiVersions();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error, 0);
-  ASSERT_EQ(r->body.apis.size(), 12u);
-  for (uint16_t k = 0; k < 12; k++) {
+  ASSERT_EQ(r->body.apis.size(), 13u);  // 12: DELETE_RECORDS
+  for (uint16_t k = 0; k < 13; k++) {
     EXPECT_EQ(r->body.apis[k].api_key, k);
     EXPECT_EQ(r->body.apis[k].min_version, 1);
     // OFFSET_COMMIT also takes version 2 (a commit by a group member).
@@ -400,6 +401,57 @@ TEST_F(InlineLimitBrokerTest, InlineAndWriterAppendsOfOneConnectionKeepRequestOr
     }
   }
   EXPECT_EQ(bytes_read, bytes_sent);
+}
+
+// DELETE_RECORDS (sentryctl topic trim, Kafka's DeleteRecords): the log start
+// moves, whole segments below it go, fetches below it are out of range, it
+// never moves back, and it survives a kill -9.
+TEST_F(BrokerTest, DeleteRecordsMovesTheLogStartAndSurvivesKill9) {
+  CreateTopic("t", 1, {{"segment.bytes", "16384"}});
+  for (int i = 0; i < 400; i++) {
+    auto b = MakeBatch(3, 80);
+    ASSERT_EQ(client_->Produce("t", 0, 1, b)->error, 0);
+  }
+  const int64_t end = 1200;
+  const std::string pdir = dir_ / "data/t-0";
+  const size_t segments_before = Segment::ListBases(pdir).value().size();
+  auto r = client_->DeleteRecords("t", 0, 500);
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r->error, 0);
+  EXPECT_EQ(r->body.low_watermark, 500);
+  EXPECT_EQ(client_->ListOffsets("t", 0, -2)->body.offset, 500);
+  auto below = client_->Fetch("t", 0, 499);
+  EXPECT_EQ(below->error, E(ErrorCode::kOffsetOutOfRange));
+  EXPECT_EQ(below->body.header.log_start_offset, 500);
+  auto at = client_->Fetch("t", 0, 500);
+  ASSERT_EQ(at->error, 0);
+  ASSERT_FALSE(at->body.records.empty());
+  EXPECT_LE(RecordBatchView(at->body.records.data()).base_offset(), 500);
+  auto bases = Segment::ListBases(pdir).value();
+  EXPECT_LT(bases.size(), segments_before);  // whole segments below went
+  EXPECT_LE(bases.front(), 500);
+  // Refusals change nothing; the start never moves back.
+  EXPECT_EQ(client_->DeleteRecords("t", 0, end + 1)->error, E(ErrorCode::kOffsetOutOfRange));
+  EXPECT_EQ(client_->DeleteRecords("t", 0, -2)->error, E(ErrorCode::kOffsetOutOfRange));
+  EXPECT_EQ(client_->DeleteRecords("t", 1, 0)->error, E(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(client_->DeleteRecords("nope", 0, 0)->error,
+            E(ErrorCode::kUnknownTopicOrPartition));
+  auto back = client_->DeleteRecords("t", 0, 100);
+  ASSERT_EQ(back->error, 0);
+  EXPECT_EQ(back->body.low_watermark, 500);
+  client_.reset();
+  broker_->Kill();
+  ASSERT_TRUE(broker_->Start()) << broker_->Output();
+  client_ = broker_->NewClient();
+  EXPECT_EQ(client_->ListOffsets("t", 0, -2)->body.offset, 500);
+  EXPECT_EQ(client_->ListOffsets("t", 0, -1)->body.offset, end);
+  // -1: everything; the next record continues the offsets.
+  auto all = client_->DeleteRecords("t", 0, -1);
+  ASSERT_EQ(all->error, 0);
+  EXPECT_EQ(all->body.low_watermark, end);
+  auto b = MakeBatch(1);
+  EXPECT_EQ(client_->Produce("t", 0, 1, b)->body.base_offset, end);
+  EXPECT_EQ(client_->ListOffsets("t", 0, -2)->body.offset, end);
 }
 
 // CREATE/DELETE_TOPIC run on the admin thread; the connection's later frames

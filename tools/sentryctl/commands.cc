@@ -53,6 +53,17 @@ int TopicDelete(const BrokerAddress& b, const std::string& name) {
   return 0;
 }
 
+int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition,
+              int64_t before) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  auto start = admin.DeleteRecords(name, partition, before);
+  if (!start.ok()) return Fail(start.status());
+  fmt::print("{}-{} now starts at offset {}.\n", name, partition, *start);
+  return 0;
+}
+
 int TopicList(const BrokerAddress& b) {
   auto c = Connect(b);
   if (!c.ok()) return Fail(c.status());

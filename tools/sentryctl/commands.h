@@ -22,6 +22,7 @@ struct BrokerAddress {
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
                 const std::vector<std::string>& configs);
 int TopicDelete(const BrokerAddress& b, const std::string& name);
+int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition, int64_t before);
 int TopicList(const BrokerAddress& b);
 int TopicDescribe(const BrokerAddress& b, const std::string& name);
 

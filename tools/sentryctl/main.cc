@@ -43,6 +43,20 @@ int main(int argc, char** argv) {
   auto* del = topic->add_subcommand("delete", "delete a topic and its files");
   del->add_option("NAME", name, "topic name")->required();
   del->callback([&] { run = [&](const BrokerAddress& b) { return TopicDelete(b, name); }; });
+  int32_t trim_partition = 0;
+  int64_t trim_before = -1;
+  auto* trim = topic->add_subcommand(
+      "trim", "delete a partition's records below an offset (Kafka's DeleteRecords)");
+  trim->add_option("NAME", name, "topic name")->required();
+  trim->add_option("--partition", trim_partition, "partition")
+      ->required()
+      ->check(CLI::NonNegativeNumber);
+  trim->add_option("--before", trim_before,
+                   "the new log start offset: records below it are deleted (-1: all)")
+      ->required();
+  trim->callback([&] {
+    run = [&](const BrokerAddress& b) { return TopicTrim(b, name, trim_partition, trim_before); };
+  });
   auto* list = topic->add_subcommand("list", "list topics and their partition counts");
   list->callback([&] { run = [&](const BrokerAddress& b) { return TopicList(b); }; });
   auto* describe = topic->add_subcommand("describe", "partitions of a topic with their offsets");
