@@ -187,17 +187,15 @@ bool BrokerCore::Submit(ClientSession& s, WriteRequestPtr& req) {
   auto it = s.pending_writes.find(partition);
   const uint64_t seq = it == s.pending_writes.end() ? 0 : it->second.next_seq;
   req->order_seq = seq;
-  if ((it == s.pending_writes.end() || it->second.queued == 0) &&
-      pipeline_->TryAppendInline(s.route.net_thread, req)) {
-    auto& pw = s.pending_writes[partition];
-    pw.unanswered++;
-    pw.next_seq = seq + 1;
-    return true;
-  }
-  if (!pipeline_->TryEnqueue(s.route.net_thread, req)) return false;
-  auto& pw = s.pending_writes[partition];
+  const bool inline_ok = it == s.pending_writes.end() || it->second.queued == 0;
+  const bool appended_inline =
+      inline_ok && pipeline_->TryAppendInline(s.route.net_thread, req);
+  if (!appended_inline && !pipeline_->TryEnqueue(s.route.net_thread, req)) return false;
+  // Counted only once taken (a refused write must leave no entry: reads
+  // would wait on it).
+  auto& pw = it != s.pending_writes.end() ? it->second : s.pending_writes[partition];
   pw.unanswered++;
-  pw.queued++;
+  if (!appended_inline) pw.queued++;
   pw.next_seq = seq + 1;
   return true;
 }

@@ -39,6 +39,16 @@ class BrokerTest : public testing::BrokerFixture {
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_EQ(r.value(), 0);
   }
+  // The next answer on `conn`, which must be a successful PRODUCE answer.
+  static void ReceiveProduced(client::Connection& conn, uint32_t* correlation_id,
+                              protocol::ProduceResponse* pr) {
+    auto r = conn.Receive();
+    ASSERT_TRUE(r.ok());
+    ASSERT_EQ(r->error_code, 0);
+    auto rd = r->reader();
+    ASSERT_TRUE(protocol::Decode(&rd, pr));
+    *correlation_id = r->header.correlation_id;
+  }
   int64_t ProduceOk(const std::string& topic, int32_t partition, int records, int16_t acks = 1) {
     auto b = MakeBatch(records, 20);
     auto r = client_->Produce(topic, partition, acks, b);
@@ -324,14 +334,11 @@ TEST_F(BrokerTest, PipelinedResponsesMatchByCorrelationAndKeepPartitionOrder) {
   }
   std::map<int32_t, std::vector<std::pair<uint32_t, int64_t>>> by_partition;
   for (int i = 0; i < 200; i++) {
-    auto r = conn.Receive();
-    ASSERT_TRUE(r.ok());
-    ASSERT_EQ(r->error_code, 0);
+    uint32_t corr = 0;
     protocol::ProduceResponse pr;
-    auto rd = r->reader();
-    ASSERT_TRUE(protocol::Decode(&rd, &pr));
-    ASSERT_EQ(partition_of.at(r->header.correlation_id), pr.partition);
-    by_partition[pr.partition].emplace_back(r->header.correlation_id, pr.base_offset);
+    ASSERT_NO_FATAL_FAILURE(ReceiveProduced(conn, &corr, &pr));
+    ASSERT_EQ(partition_of.at(corr), pr.partition);
+    by_partition[pr.partition].emplace_back(corr, pr.base_offset);
   }
   for (auto& [p, v] : by_partition) {
     ASSERT_EQ(v.size(), 100u);
@@ -371,13 +378,10 @@ TEST_F(InlineLimitBrokerTest, InlineAndWriterAppendsOfOneConnectionKeepRequestOr
     sent.push_back(corr.value());
   }
   for (int i = 0; i < kRequests; i++) {
-    auto r = conn.Receive();
-    ASSERT_TRUE(r.ok());
-    ASSERT_EQ(r->error_code, 0);
+    uint32_t corr = 0;
     protocol::ProduceResponse pr;
-    auto rd = r->reader();
-    ASSERT_TRUE(protocol::Decode(&rd, &pr));
-    EXPECT_EQ(r->header.correlation_id, sent[i]) << "answer " << i << " out of order";
+    ASSERT_NO_FATAL_FAILURE(ReceiveProduced(conn, &corr, &pr));
+    EXPECT_EQ(corr, sent[i]) << "answer " << i << " out of order";
     EXPECT_EQ(pr.base_offset, i) << "request " << i << " appended out of order";
   }
   // Every byte arrived, in order: the values' sizes follow the pattern sent.
