@@ -6,8 +6,10 @@ PKGS=(build-essential cmake pkg-config
       libconcurrentqueue-dev libspdlog-dev libfmt-dev
       libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev
       clang-14 clang-tidy-14 libclang-rt-14-dev python3
-      # Decompression of Kafka clients' batches in the native consumer.
+      # Decompression of Kafka clients' batches (native consumer, log cleaner).
       zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev
+      # The log cleaner's key map: 128-bit XXH3 key digests.
+      libxxhash-dev
       # Real Kafka clients for the tests (tests/kafka_clients) and the
       # librdkafka load tool (bench/kafka_bench).
       kcat python3-kafka python3-confluent-kafka librdkafka-dev

@@ -1,6 +1,6 @@
 #include "client/consumer.h"
 
-#include "client/decompress.h"
+#include "storage/decompress.h"
 
 #include <algorithm>
 #include <charconv>

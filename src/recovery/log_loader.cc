@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "recovery/producer_state_loader.h"
+#include "storage/segment_swap.h"
 
 namespace sentry::recovery {
 
@@ -34,6 +35,13 @@ Status RemoveFrom(const std::string& dir, const std::vector<int64_t>& bases, siz
   return Status::OK();
 }
 
+// A compacted segment may end (its last surviving batch) before the next
+// segment begins: its index then covers the removed offsets up to there.
+Status CloseGap(Segment* seg, int64_t next_base, const LogConfig& cfg) {
+  if (!cfg.compacted || seg->next_offset() >= next_base) return Status::OK();
+  return seg->ExtendTo(next_base);
+}
+
 }  // namespace
 
 RecoveryOptions StartupState::For(const std::string& name) const {
@@ -51,6 +59,17 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   *report = RecoveryReport{};
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "mkdir " + dir);
+  }
+  // A compaction swap the last run left half done is completed (committed)
+  // or rolled back (not committed) before the segments are listed.
+  SwapRecovery swap;
+  SENTRY_RETURN_IF_ERROR(RecoverSwap(dir, &swap));
+  report->cleaner_swap_completed = swap.completed;
+  report->cleaner_files_removed = swap.cleaned_removed + swap.deleted_removed;
+  if (swap.completed || report->cleaner_files_removed > 0) {
+    spdlog::info("{}: {}{} leftover compaction file(s) removed", dir,
+                 swap.completed ? "completed a committed compaction swap; " : "",
+                 report->cleaner_files_removed);
   }
   SENTRY_ASSIGN_OR_RETURN(auto bases_r, Segment::ListBases(dir));
   // Retention (or a trim) persisted a log start offset and may have died
@@ -109,6 +128,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
         spdlog::warn("{}: indexes of segment {} not trusted ({}); rebuilding from the log", dir,
                      base, s.message());
       }
+      if (s.ok() && !last) s = CloseGap(seg.get(), next_base, cfg);
       if (s.ok()) {
         if (!last) SENTRY_RETURN_IF_ERROR(seg->Seal());
         segs.push_back(std::move(seg));
@@ -121,6 +141,9 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
       auto tail = seg->RestoreFromPoint(opt.recovery_point);
       if (tail.ok()) {
         report->segments_walked++;
+        if (tail->clean_end && !last) {
+          SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
+        }
         if (!tail->clean_end || !last) {
           report->truncation = fmt::format("position {} of {}: {}", tail->valid_bytes,
                                            seg->log_path(),
@@ -157,6 +180,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
       break;
     }
     SENTRY_ASSIGN_OR_RETURN(auto w, Walk(seg.get(), /*truncate_log=*/true, report));
+    if (w.clean_end && !last) SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
     if (!w.clean_end || (!last && seg->next_offset() != next_base)) {
       std::string why = w.clean_end ? "later segments do not continue the log" : w.reason;
       if (!may_be_unflushed) {
@@ -197,6 +221,9 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   }
   SENTRY_ASSIGN_OR_RETURN(auto log, PartitionLog::Adopt(dir, cfg, std::move(segs), durable));
   log->RestoreLogStartOffset(log_start);
+  // An unreadable cleaner checkpoint only costs a full pass.
+  auto cleaned = PartitionLog::ReadCleanerCheckpoint(dir);
+  log->RestoreCleanedOffset(cleaned.ok() ? *cleaned : 0);
   if (offline.empty()) {
     ProducerRebuild rebuilt;
     Status s = RebuildProducerState(log.get(), &rebuilt);

@@ -56,6 +56,8 @@ struct RecoveryReport {
   int indexes_rebuilt = 0;
   int segments_removed = 0;      // past a torn tail
   int segments_deleted_below_start = 0;  // retention had persisted the log start past them
+  bool cleaner_swap_completed = false;   // a committed compaction swap was finished
+  int cleaner_files_removed = 0;         // .cleaned / .deleted leftovers removed
   int64_t bytes_truncated = 0;
   std::string truncation;        // empty when nothing was cut
   std::string offline_reason;    // non-empty: loaded offline

@@ -50,7 +50,8 @@ bool BatchWalker::Next(WalkedBatch* out) {
     b.crc_ok = false;
     b.crc_error = s.message();
   }
-  if (opt_.expect_offset && b.view.base_offset() != next_offset_) {
+  if (opt_.expect_offset && b.view.base_offset() != next_offset_ &&
+      !(opt_.allow_gaps && b.view.base_offset() > next_offset_)) {
     return Stop(fmt::format("base_offset {} does not continue the log at {}",
                             b.view.base_offset(), next_offset_));
   }

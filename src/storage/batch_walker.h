@@ -26,6 +26,9 @@ struct WalkOptions {
   // The base offset the first batch must have; each later batch must
   // continue the previous one. nullopt: offsets are not checked.
   std::optional<int64_t> expect_offset;
+  // With expect_offset: a batch may start above the expected offset (a
+  // compacted log, whose cleaner removed whole batches), never below it.
+  bool allow_gaps = false;
   // A batch whose CRC alone is wrong is returned (crc_ok = false) and the
   // walk goes on, so one pass reports every damaged batch (offline tools).
   bool continue_past_crc = false;

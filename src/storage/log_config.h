@@ -16,6 +16,10 @@ struct LogConfig {
   // message.timestamp.type=LogAppendTime: the broker's clock stamps each
   // appended batch (timestamp-type bit, max_timestamp, CRC recomputed).
   bool log_append_time = false;
+  // cleanup.policy holds `compact`: sealed segments may have offset gaps
+  // (the cleaner removed records), so walks accept a batch starting above
+  // the previous one's end, and a segment may end before the next begins.
+  bool compacted = false;
 };
 
 }  // namespace sentry

@@ -43,23 +43,39 @@ Result<LogPosition> OffsetIndex::Lookup(RelativeOffset r) const {
   return LogPosition(slot.position);
 }
 
-bool OffsetIndex::SlotValid(RelativeOffset r, uint32_t log_size) const {
+bool OffsetIndex::SlotValid(RelativeOffset r, uint32_t log_size, bool gaps) const {
   const uint32_t rel = r.value;
   if (rel >= max_entries_ || size_t{rel + 1} * kIndexSlotBytes > file_->backed_size()) {
     return false;
   }
   const IndexSlot slot = ReadIndexSlot(file_->data(), rel);
-  return slot.relative_offset == rel && slot.position < log_size;
+  return slot.relative_offset == rel &&
+         (slot.position < log_size || (gaps && slot.position == log_size));
 }
 
-Status OffsetIndex::CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos) const {
+uint32_t OffsetIndex::FirstSlotAtOrAfter(uint32_t n, uint32_t pos) const {
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (ReadIndexSlot(file_->data(), mid).position < pos) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+Status OffsetIndex::CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos,
+                               bool gaps) const {
   if (file_->backed_size() < size_t{n} * kIndexSlotBytes) {
     return Status::Corruption(fmt::format("{}: shorter than its {} offsets", file_->path(), n));
   }
   uint32_t prev = 0;
   for (uint32_t i = 0; i < n; i++) {
     const IndexSlot slot = ReadIndexSlot(file_->data(), i);
-    if (slot.relative_offset != i || slot.position < prev || slot.position >= log_size) {
+    const bool past = gaps ? slot.position > log_size : slot.position >= log_size;
+    if (slot.relative_offset != i || slot.position < prev || past) {
       return Status::Corruption(fmt::format("{}: slot {} is ({}, {})", file_->path(), i,
                                             slot.relative_offset, slot.position));
     }

@@ -28,12 +28,18 @@ class OffsetIndex {
   // Position of the batch holding `rel`; Corruption when the slot does not
   // carry `rel` (zeroed or overwritten).
   Result<LogPosition> Lookup(RelativeOffset rel) const;
-  // True when slot `rel` carries `rel` and a position below `log_size`.
-  bool SlotValid(RelativeOffset rel, uint32_t log_size) const;
+  // True when slot `rel` carries `rel` and a position below `log_size` (or
+  // equal to it with `gaps`: a compacted segment's offsets after its last
+  // surviving batch point at its end).
+  bool SlotValid(RelativeOffset rel, uint32_t log_size, bool gaps = false) const;
   // Checks slots [0, n): each carries its own number and a position that is
-  // below `log_size` and not below the previous one. On success *last_pos
-  // (if given) is slot n-1's position (0 when n is 0).
-  Status CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos = nullptr) const;
+  // below `log_size` (at most it, with `gaps`) and not below the previous
+  // one. On success *last_pos (if given) is slot n-1's position (0 when n is 0).
+  Status CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos = nullptr,
+                    bool gaps = false) const;
+  // The first slot of [0, n) whose position is at least `pos` (n if none):
+  // positions never decrease, so a binary search.
+  uint32_t FirstSlotAtOrAfter(uint32_t n, uint32_t pos) const;
 
   uint32_t max_entries() const { return max_entries_; }
   Status TrimTo(uint32_t entries);

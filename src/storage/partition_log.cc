@@ -136,7 +136,48 @@ Status PartitionLog::Roll() {
 
 namespace {
 constexpr const char* kLogStartFile = "log-start-offset";
+constexpr const char* kCleanerFile = "cleaner-offset";
+
+Result<int64_t> ReadOffsetFile(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return int64_t{0};  // none written
+  int64_t v = -1;
+  if (std::sscanf(text->c_str(), "%" SCNd64, &v) != 1 || v < 0) {
+    return Status::Corruption(path + ": not an offset");
+  }
+  return v;
+}
 }  // namespace
+
+Status PartitionLog::ReplaceSegments(int64_t base, int64_t end, std::shared_ptr<Segment> cleaned) {
+  MutexLock l(&segments_mu_);
+  const SegmentList& cur = *segments_;
+  size_t i = 0;
+  while (i < cur.size() && cur[i]->base_offset() < base) i++;
+  size_t k = i;
+  while (k < cur.size() && cur[k]->base_offset() < end) k++;
+  if (i == cur.size() || cur[i]->base_offset() != base || k == cur.size() ||
+      cur[k]->base_offset() != end || k == i) {
+    return Status::InvalidArgument(fmt::format("{}: segments no longer cover [{}, {}) exactly",
+                                               dir_, base, end));
+  }
+  SegmentList list(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(i));
+  list.push_back(std::move(cleaned));
+  list.insert(list.end(), cur.begin() + static_cast<std::ptrdiff_t>(k), cur.end());
+  segments_ = std::make_shared<const SegmentList>(std::move(list));
+  return Status::OK();
+}
+
+Status PartitionLog::SetCleanedOffset(int64_t offset) {
+  SENTRY_RETURN_IF_ERROR(
+      WriteFileAtomically(dir_ + "/" + kCleanerFile, fmt::format("{}\n", offset)));
+  cleaned_offset_.store(offset, std::memory_order_release);
+  return Status::OK();
+}
+
+Result<int64_t> PartitionLog::ReadCleanerCheckpoint(const std::string& dir) {
+  return ReadOffsetFile(dir + "/" + kCleanerFile);
+}
 
 int64_t PartitionLog::size_bytes() const {
   int64_t total = 0;
@@ -170,13 +211,7 @@ int64_t PartitionLog::RetentionTarget(int64_t now_ms, int64_t retention_ms,
 }
 
 Result<int64_t> PartitionLog::ReadLogStartCheckpoint(const std::string& dir) {
-  auto text = ReadFile(dir + "/" + kLogStartFile);
-  if (!text.ok()) return int64_t{0};  // none written: the first segment's base
-  int64_t v = -1;
-  if (std::sscanf(text->c_str(), "%" SCNd64, &v) != 1 || v < 0) {
-    return Status::Corruption(dir + "/" + kLogStartFile + ": not an offset");
-  }
-  return v;
+  return ReadOffsetFile(dir + "/" + kLogStartFile);  // none: the first segment's base
 }
 
 void PartitionLog::RestoreLogStartOffset(int64_t offset) {
@@ -368,9 +403,20 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
   auto it = std::upper_bound(list->begin(), list->end(), offset,
                              [](int64_t o, const auto& s) { return o < s->base_offset(); });
   if (it == list->begin()) return Status::OutOfRange("offset below the first segment");
-  const std::shared_ptr<Segment>& seg = *(it - 1);
-  SENTRY_ASSIGN_OR_RETURN(auto pos, seg->PositionOf(offset));
-  const uint32_t limit = seg->published_size();
+  std::shared_ptr<Segment> seg;
+  uint32_t pos = 0;
+  uint32_t limit = 0;
+  for (;;) {
+    seg = *(it - 1);
+    SENTRY_ASSIGN_OR_RETURN(pos, seg->PositionOf(offset));
+    limit = seg->published_size();
+    if (pos < limit || it == list->end()) break;
+    // Compacted: the cleaner removed every batch from `offset` to the end of
+    // this segment; the next surviving one is in a later segment.
+    offset = (*it)->base_offset();
+    ++it;
+    if (offset >= r.high_watermark) return r;
+  }
   const uint8_t* base = seg->log_data();
   // A reader behind the drop-behind window reads what was dropped from the
   // page cache: start the disk reads of this fetch and the next one now, in

@@ -122,6 +122,27 @@ class PartitionLog {
   // to [first segment's base, log end].
   void RestoreLogStartOffset(int64_t offset);
 
+  // --- the log cleaner (one thread at a time, holding the same partition
+  // lock as retention; see storage/log_cleaner.h) ---
+  using SegmentList = std::vector<std::shared_ptr<Segment>>;
+  // The current segments, oldest first; the last one is the active segment.
+  std::shared_ptr<const SegmentList> SegmentsSnapshot() const { return segments(); }
+  // Puts `cleaned` (covering [base, end), sealed) in the place of the sealed
+  // segments that cover exactly that range. Readers holding an old segment
+  // keep its mapping. InvalidArgument when the list no longer matches.
+  Status ReplaceSegments(int64_t base, int64_t end, std::shared_ptr<Segment> cleaned);
+  // Offsets below it have been through the cleaner (Kafka's cleaner
+  // checkpoint): the dirty part of the log starts here.
+  int64_t cleaned_offset() const { return cleaned_offset_.load(std::memory_order_acquire); }
+  // Persists (the `cleaner-offset` file, atomically) and publishes it.
+  Status SetCleanedOffset(int64_t offset);
+  // The persisted cleaner checkpoint of partition directory `dir`: 0 when none.
+  static Result<int64_t> ReadCleanerCheckpoint(const std::string& dir);
+  // Recovery, before the log is shared.
+  void RestoreCleanedOffset(int64_t offset) {
+    cleaned_offset_.store(offset, std::memory_order_release);
+  }
+
   // --- offline state (any thread) ---
   // A partition whose stored bytes failed verification goes offline: reads
   // fail with Corruption and appends with IoError; other partitions go on.
@@ -158,9 +179,9 @@ class PartitionLog {
   Status WalkHeaders(int64_t from, const std::function<void(const RecordBatchView&)>& fn) const;
   size_t segment_count() const { return segments()->size(); }
   const std::string& dir() const { return dir_; }
+  const LogConfig& config() const { return cfg_; }
 
  private:
-  using SegmentList = std::vector<std::shared_ptr<Segment>>;
   PartitionLog(std::string dir, const LogConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {}
   void Init(SegmentList list, int64_t durable_offset);
   Result<int64_t> FlushSegments(bool include_active);
@@ -183,6 +204,7 @@ class PartitionLog {
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};
+  std::atomic<int64_t> cleaned_offset_{0};
 
   std::atomic<bool> offline_{false};
   mutable Mutex offline_mu_;

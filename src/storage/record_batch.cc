@@ -35,9 +35,9 @@ Status RecordBatchView::Parse(const uint8_t* data, size_t size, RecordBatchView*
   int32_t count = GetI32(data + kRecordsCount);
   if (count < 1) return Status::Corruption(fmt::format("records_count {} < 1", count));
   int32_t lod = GetI32(data + kLastOffsetDelta);
-  if (lod != count - 1) {
+  if (lod < count - 1) {
     return Status::Corruption(
-        fmt::format("last_offset_delta {} != records_count - 1 ({})", lod, count - 1));
+        fmt::format("last_offset_delta {} < records_count - 1 ({})", lod, count - 1));
   }
   int compression = GetI16(data + kAttributes) & kCompressionMask;
   if (compression > 4) {
@@ -74,6 +74,14 @@ Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary)
     if (!s.ok()) {
       return Status::Corruption(fmt::format("batch {} at byte {}: {}", summary->batch_count,
                                             pos, s.message()));
+    }
+    // A produced batch numbers its records densely; only the log cleaner
+    // leaves fewer records than offsets (Parse accepts that on disk).
+    if (view.last_offset_delta() != view.records_count() - 1) {
+      return Status::Corruption(fmt::format("batch {} at byte {}: last_offset_delta {} != "
+                                            "records_count - 1 ({})",
+                                            summary->batch_count, pos, view.last_offset_delta(),
+                                            view.records_count() - 1));
     }
     size_t total = view.TotalSize();
     summary->batch_count++;

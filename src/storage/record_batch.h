@@ -8,7 +8,8 @@
 //  17     4    crc             u32     CRC-32C of bytes [21, end)
 //  21     2    attributes      i16     bits 0-2 compression, bit 3 timestamp type,
 //                                      bit 4 transactional, bit 5 control
-//  23     4    last_offset_delta i32   records_count - 1
+//  23     4    last_offset_delta i32   records_count - 1 as produced; more after
+//                                      the log cleaner removed records (gaps)
 //  27     8    base_timestamp  i64
 //  35     8    max_timestamp   i64
 //  43     8    producer_id     i64
@@ -62,7 +63,9 @@ class RecordBatchView {
   // Checks exactly what docs/protocol.md lists: enough bytes for the header,
   // batch_length matching the bytes available (`size` must be at least the
   // batch; extra bytes after it belong to the next batch), magic 2, CRC-32C,
-  // records_count >= 1, last_offset_delta == records_count - 1, compression 0-4.
+  // records_count >= 1, last_offset_delta >= records_count - 1 (more after
+  // compaction removed records), compression 0-4. ValidateBatches (produce)
+  // also requires last_offset_delta == records_count - 1.
   // On success `*out` views the batch and its size is TotalSize().
   static Status Parse(const uint8_t* data, size_t size, RecordBatchView* out,
                       bool verify_crc = true);

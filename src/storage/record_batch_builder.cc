@@ -124,6 +124,7 @@ Status ReadRecordHead(const uint8_t** p, const uint8_t* end, int32_t i, RecordHe
 // One whole record at *p, fields relative to `view`.
 Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t* end, int32_t i,
                   DecodedRecord* r) {
+  const uint8_t* begin = *p;
   RecordHead head;
   SENTRY_RETURN_IF_ERROR(ReadRecordHead(p, end, i, &head));
   const uint8_t* rend = head.end;
@@ -142,6 +143,7 @@ Status ReadRecord(const RecordBatchView& view, const uint8_t** p, const uint8_t*
   if (*p != rend) return Status::Corruption(fmt::format("record {}: trailing bytes", i));
   r->offset = view.base_offset() + head.off_delta;
   r->timestamp = view.base_timestamp() + head.ts_delta;
+  r->raw = {begin, static_cast<size_t>(rend - begin)};
   return Status::OK();
 }
 

@@ -65,13 +65,16 @@ struct DecodedRecord {
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
   std::vector<std::pair<std::string_view, std::optional<std::string_view>>> headers;
+  // The record's bytes as stored (its length varint first): the cleaner
+  // copies survivors verbatim.
+  std::span<const uint8_t> raw;
 };
 
 // Decodes every record of a validated, uncompressed batch. Corruption when a
 // record is malformed; NotSupported for compressed batches.
 Status DecodeRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out);
 // Decodes the records of `view` from `body`: the batch's records section, or
-// for a compressed batch its decompressed bytes (client/decompress.h).
+// for a compressed batch its decompressed bytes (storage/decompress.h).
 Status DecodeRecordsBody(const RecordBatchView& view, std::span<const uint8_t> body,
                          std::vector<DecodedRecord>* out);
 // The key of the first record of a validated batch, read up to the key only;

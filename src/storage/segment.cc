@@ -118,6 +118,19 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
   return Status::OK();
 }
 
+Status Segment::ExtendTo(int64_t next_offset) {
+  if (next_offset <= this->next_offset()) return Status::OK();
+  if (next_offset - base_offset_ > int64_t{cfg_.index_max_entries}) {
+    return Status::Corruption(fmt::format("{}: cannot cover offsets up to {} (index holds {})",
+                                          log_->path(), next_offset, cfg_.index_max_entries));
+  }
+  const uint32_t count = static_cast<uint32_t>(next_offset - this->next_offset());
+  SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(next_rel_), count, LogPosition(size_)));
+  next_rel_ += count;
+  if (sealed()) SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));
+  return Status::OK();
+}
+
 Status Segment::Seal() {
   log_->StopPrefault();
   index_->file()->StopPrefault();
@@ -167,6 +180,7 @@ SegmentScan Segment::ScanFrom(bool verify_crc, LogPosition from_pos, int64_t fro
   WalkOptions opt;
   opt.verify_crc = verify_crc;
   opt.expect_offset = from_offset;
+  opt.allow_gaps = cfg_.compacted;
   BatchWalker walker({base, limit}, from, opt);
   WalkedBatch b;
   std::string overflow;
@@ -206,7 +220,16 @@ Status Segment::IndexBatches(LogPosition from, RelativeOffset first, LogPosition
   WalkedBatch b;
   uint32_t rel = first.value;
   while (walker.Next(&b)) {
-    const uint32_t count = static_cast<uint32_t>(b.view.records_count());
+    // Slots from `rel` to the batch's last offset name it: in a compacted
+    // segment that includes the gap before it (offsets the cleaner removed).
+    const int64_t last_rel = b.view.last_offset() - base_offset_;
+    if (b.view.base_offset() < base_offset_ + rel || last_rel >= int64_t{cfg_.index_max_entries}) {
+      return Status::Corruption(fmt::format("{} position {}: batch offsets [{}, {}] do not fit "
+                                            "after relative offset {}",
+                                            log_->path(), b.position, b.view.base_offset(),
+                                            b.view.last_offset(), rel));
+    }
+    const uint32_t count = static_cast<uint32_t>(last_rel + 1 - rel);
     SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,
                                           LogPosition(static_cast<uint32_t>(b.position))));
     SENTRY_RETURN_IF_ERROR(time_index_->MaybeAppend(b.view.max_timestamp(), RelativeOffset(rel)));
@@ -228,7 +251,7 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
   const size_t log_bytes = log_->backed_size();
   // Every slot below the point must be sane (this reads only the index).
   uint32_t prev = 0;
-  if (Status s = index_->CheckSlots(trusted, log_bytes, &prev); !s.ok()) {
+  if (Status s = index_->CheckSlots(trusted, log_bytes, &prev, cfg_.compacted); !s.ok()) {
     return Status::Corruption("below the recovery point: " + s.message());
   }
   RecordBatchView last;
@@ -320,6 +343,7 @@ Status Segment::VerifyUpTo(uint32_t end) {
   if (from >= end) return Status::OK();
   WalkOptions opt;
   opt.expect_offset = verified_next_offset_;
+  opt.allow_gaps = cfg_.compacted;
   opt.zeros_end_log = false;  // below the published size there are only batches
   BatchWalker walker({log_->data(), limit}, from, opt);
   WalkedBatch b;
@@ -336,7 +360,7 @@ Status Segment::VerifyUpTo(uint32_t end) {
 
 Status Segment::CheckIndexes() const {
   const uint32_t entries = next_rel_;
-  SENTRY_RETURN_IF_ERROR(index_->CheckSlots(entries, size_));
+  SENTRY_RETURN_IF_ERROR(index_->CheckSlots(entries, size_, nullptr, cfg_.compacted));
   const uint32_t tentries = time_index_->entries();
   for (uint32_t i = 0; i < tentries; i++) {
     if (time_index_->RelAt(i) >= entries ||
@@ -358,22 +382,33 @@ Status Segment::RestoreFromIndexes() {
   }
   uint32_t entries = static_cast<uint32_t>(idx_bytes / kIndexSlotBytes);
   uint32_t tentries = static_cast<uint32_t>(tidx_bytes / kTimeIndexSlotBytes);
+  const bool gaps = cfg_.compacted;
   if (entries == 0) {
     if (log_bytes != 0 || tentries != 0) return Status::Corruption("empty index, non-empty log");
   } else {
-    // The last slot must name the last batch, and that batch must end the log.
-    if (!index_->SlotValid(RelativeOffset(entries - 1), static_cast<uint32_t>(log_bytes))) {
+    if (!index_->SlotValid(RelativeOffset(entries - 1), static_cast<uint32_t>(log_bytes), gaps)) {
       return Status::Corruption("last index slot is invalid");
     }
-    const uint32_t pos = index_->Lookup(RelativeOffset(entries - 1)).value().value;
-    RecordBatchView view;
-    SENTRY_RETURN_IF_ERROR(
-        RecordBatchView::Parse(log_->data() + pos, log_bytes - pos, &view, false));
-    if (view.last_offset() != base_offset_ + entries - 1 || pos + view.TotalSize() != log_bytes) {
-      return Status::Corruption("last index slot does not match the end of the log");
-    }
-    if (tentries == 0 || time_index_->RelAt(tentries - 1) >= entries) {
-      return Status::Corruption("time index does not match the offset index");
+    // The slot of the last batch's last offset names that batch, which ends
+    // the log. Without gaps that is the last slot; in a compacted segment
+    // the slots after it (offsets the cleaner removed) point at the end.
+    const uint32_t named =
+        gaps ? index_->FirstSlotAtOrAfter(entries, static_cast<uint32_t>(log_bytes)) : entries;
+    if (named == 0) {
+      if (log_bytes != 0 || tentries != 0) {
+        return Status::Corruption("no index slot names a batch of a non-empty log");
+      }
+    } else {
+      const uint32_t pos = index_->Lookup(RelativeOffset(named - 1)).value().value;
+      RecordBatchView view;
+      SENTRY_RETURN_IF_ERROR(
+          RecordBatchView::Parse(log_->data() + pos, log_bytes - pos, &view, false));
+      if (view.last_offset() != base_offset_ + named - 1 || pos + view.TotalSize() != log_bytes) {
+        return Status::Corruption("last index slot does not match the end of the log");
+      }
+      if (tentries == 0 || time_index_->RelAt(tentries - 1) >= entries) {
+        return Status::Corruption("time index does not match the offset index");
+      }
     }
   }
   time_index_->ResetEntries(tentries);

@@ -87,6 +87,11 @@ class Segment {
                 int64_t log_append_time = -1);
   // Trims the three files to their data and makes the segment read-only.
   Status Seal();
+  // Compacted logs: makes the segment cover offsets up to `next_offset`
+  // (the next segment's base) when its last surviving batch ends before:
+  // the index slots of the removed offsets point at the end of the log, so
+  // a read there moves on to the next segment.
+  Status ExtendTo(int64_t next_offset);
   // Writes back the .log range [from, to).
   Status SyncLog(uint32_t from, uint32_t to) const { return log_->SyncRange(from, to); }
   Status SyncIndexes();

@@ -14,7 +14,7 @@
 #include <string>
 
 #include "client/client.h"
-#include "client/decompress.h"
+#include "storage/decompress.h"
 #include "integration/broker_process.h"
 #include "test_util.h"
 
@@ -64,7 +64,7 @@ void ExpectEveryRecord(client::Client* c, int partitions) {
     ASSERT_EQ(f->error, 0) << "partition " << p;
     std::vector<DecodedRecord> recs;
     std::vector<uint8_t> scratch;
-    ASSERT_TRUE(client::DecodeBatchRecords(f->body.records.data(), f->body.records.size(), &recs,
+    ASSERT_TRUE(DecodeBatchRecords(f->body.records.data(), f->body.records.size(), &recs,
                                            &scratch)
                     .ok())
         << "partition " << p;

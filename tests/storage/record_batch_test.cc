@@ -133,11 +133,26 @@ TEST(RecordBatchTest, ZeroRecordsCountIsCorrupt) {
   EXPECT_TRUE(ParseAll(b).IsCorruption());
 }
 
-TEST(RecordBatchTest, LastOffsetDeltaMismatchIsCorrupt) {
+TEST(RecordBatchTest, LastOffsetDeltaBelowRecordsIsCorrupt) {
+  auto b = MakeBatch(3);
+  PutI32(b.data() + kLastOffsetDelta, 1);
+  FixCrc(&b);
+  Status s = ParseAll(b);
+  EXPECT_TRUE(s.IsCorruption());
+  EXPECT_NE(s.message().find("last_offset_delta"), std::string::npos);
+}
+
+// A cleaned batch keeps its offset range with fewer records: the log accepts
+// it, a produce does not.
+TEST(RecordBatchTest, SparseBatchParsesButIsNotProducible) {
   auto b = MakeBatch(3);
   PutI32(b.data() + kLastOffsetDelta, 5);
   FixCrc(&b);
-  Status s = ParseAll(b);
+  RecordBatchView v;
+  ASSERT_TRUE(RecordBatchView::Parse(b.data(), b.size(), &v).ok());
+  EXPECT_EQ(v.last_offset(), v.base_offset() + 5);
+  BatchSetSummary sum;
+  Status s = ValidateBatches(b, &sum);
   EXPECT_TRUE(s.IsCorruption());
   EXPECT_NE(s.message().find("last_offset_delta"), std::string::npos);
 }

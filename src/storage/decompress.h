@@ -1,4 +1,5 @@
-// Decompression of Kafka record batches, for consumers: Kafka clients may
+// Decompression of Kafka record batches, for consumers and the log cleaner
+// (which reads the keys of compressed batches): Kafka clients may
 // produce gzip (1), snappy (2), lz4 (3) or zstd (4) batches, and the broker
 // stores them as sent. Uses Debian's zlib, libsnappy, liblz4 and libzstd.
 //
@@ -19,7 +20,7 @@
 #include "common/status.h"
 #include "storage/record_batch_builder.h"
 
-namespace sentry::client {
+namespace sentry {
 
 // Decompressed bytes are capped (a hostile batch cannot exhaust memory).
 constexpr size_t kMaxDecompressedBytes = 256 << 20;
@@ -31,4 +32,4 @@ Status Decompress(int codec, std::span<const uint8_t> in, std::vector<uint8_t>* 
 Status DecodeBatchRecords(const uint8_t* batch, size_t size, std::vector<DecodedRecord>* out,
                           std::vector<uint8_t>* scratch);
 
-}  // namespace sentry::client
+}  // namespace sentry

@@ -1,4 +1,4 @@
-#include "client/decompress.h"
+#include "storage/decompress.h"
 
 #include <lz4frame.h>
 #include <snappy.h>
@@ -11,7 +11,7 @@
 #include "common/endian.h"
 #include "storage/record_batch.h"
 
-namespace sentry::client {
+namespace sentry {
 
 namespace {
 
@@ -171,4 +171,4 @@ Status DecodeBatchRecords(const uint8_t* batch, size_t size, std::vector<Decoded
   return DecodeRecordsBody(view, *scratch, out);
 }
 
-}  // namespace sentry::client
+}  // namespace sentry

@@ -1,6 +1,6 @@
 // Consumers decode batches compressed by Kafka clients: every codec, in the
 // framings real clients use, built here with the codec libraries themselves.
-#include "client/decompress.h"
+#include "storage/decompress.h"
 
 #include <gtest/gtest.h>
 #include <lz4frame.h>
@@ -15,7 +15,7 @@
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
 
-namespace sentry::client {
+namespace sentry {
 namespace {
 
 std::vector<uint8_t> Gzip(std::span<const uint8_t> in) {
@@ -133,4 +133,4 @@ TEST(DecompressTest, BombsAreCapped) {
 }
 
 }  // namespace
-}  // namespace sentry::client
+}  // namespace sentry
