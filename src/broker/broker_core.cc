@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/murmur2.h"
+#include "storage/log_cleaner.h"
 #include "storage/record_batch_builder.h"
 
 namespace sentry::broker {
@@ -79,6 +80,13 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
   if (!ValidateBatches(op.records, &summary).ok()) return Errc::kCorruptRecord;
   if (summary.largest_batch > static_cast<size_t>(topic->config.max_message_bytes)) {
     return Errc::kRecordTooLarge;
+  }
+  if (topic->config.cleanup_compact) {
+    // As Kafka: compaction keeps the latest record of each key, so a record
+    // without one has no place in a compacted topic.
+    Status keys = CheckKeysForCompaction(op.records);
+    if (keys.code() == Status::Code::kInvalidArgument) return Errc::kInvalidRecord;
+    if (!keys.ok()) return Errc::kCorruptRecord;
   }
   int32_t partition = op.partition;
   if (partition == -1) {

@@ -40,6 +40,7 @@ const char* ErrcName(Errc e) {
     case Errc::kInternal: return "INTERNAL";
     case Errc::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE";
     case Errc::kProducerFenced: return "PRODUCER_FENCED";
+    case Errc::kInvalidRecord: return "INVALID_RECORD";
   }
   return "UNKNOWN";
 }

@@ -27,6 +27,7 @@ enum class Errc : uint8_t {
   kInternal,        // a bug or an unexpected exception
   kOutOfOrderSequence,  // idempotent producer: the batch does not follow the last one
   kProducerFenced,      // idempotent producer: an older epoch than the current one
+  kInvalidRecord,       // a record the topic cannot take (no key on a compacted topic)
 };
 
 struct Error {

@@ -28,7 +28,7 @@ RetentionStats Retention::RunOnce() {
   const int64_t now = now_ms_();
   for (const auto& topic : registry_->List()) {
     const TopicConfig& cfg = topic->config;
-    if (cfg.retention_ms < 0 && cfg.retention_bytes < 0) continue;
+    if (!cfg.cleanup_delete || (cfg.retention_ms < 0 && cfg.retention_bytes < 0)) continue;
     for (const auto& p : topic->partitions) {
       // Under it, a deleted partition is seen as deleted and its directory
       // (whose name a new topic may take) is left alone.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <vector>
 
 namespace sentry::broker {
 
@@ -22,15 +23,38 @@ constexpr Key kKeys[] = {
     {"flush.ms", &TopicConfig::flush_ms, 0, INT64_MAX},
     {"retention.ms", &TopicConfig::retention_ms, -1, INT64_MAX},
     {"retention.bytes", &TopicConfig::retention_bytes, -1, INT64_MAX},
+    {"delete.retention.ms", &TopicConfig::delete_retention_ms, 0, INT64_MAX},
+    {"min.compaction.lag.ms", &TopicConfig::min_compaction_lag_ms, 0, INT64_MAX},
+    {"max.compaction.lag.ms", &TopicConfig::max_compaction_lag_ms, 1, INT64_MAX},
 };
 constexpr const char* kTimestampType = "message.timestamp.type";
+constexpr const char* kCleanupPolicy = "cleanup.policy";
+constexpr const char* kDirtyRatio = "min.cleanable.dirty.ratio";
 }  // namespace
 
 const char* const* TopicConfigKeys() {
-  static const char* names[] = {kKeys[0].name, kKeys[1].name, kKeys[2].name, kKeys[3].name,
-                                kKeys[4].name, kKeys[5].name, kKeys[6].name, kKeys[7].name,
-                                kTimestampType, nullptr};
-  return names;
+  static const auto* names = [] {
+    auto* v = new std::vector<const char*>();
+    for (const Key& k : kKeys) v->push_back(k.name);
+    for (const char* k : {kTimestampType, kCleanupPolicy, kDirtyRatio}) v->push_back(k);
+    v->push_back(nullptr);
+    return v;
+  }();
+  return names->data();
+}
+
+std::string TopicConfig::CleanupPolicy() const {
+  if (cleanup_compact && cleanup_delete) return "compact,delete";
+  return cleanup_compact ? "compact" : "delete";
+}
+
+CleanerConfig TopicConfig::ToCleanerConfig() const {
+  CleanerConfig c;
+  c.min_cleanable_dirty_ratio = min_cleanable_dirty_ratio;
+  c.delete_retention_ms = delete_retention_ms;
+  c.min_compaction_lag_ms = min_compaction_lag_ms;
+  c.max_compaction_lag_ms = max_compaction_lag_ms;
+  return c;
 }
 
 Status TopicConfig::Set(std::string_view key, std::string_view value) {
@@ -57,12 +81,39 @@ Status TopicConfig::Set(std::string_view key, std::string_view value) {
     log_append_time = value == "LogAppendTime";
     return Status::OK();
   }
-  if (key == "cleanup.policy") {
-    if (value == "delete") return Status::OK();
-    return Status::InvalidArgument(
-        fmt::format("cleanup.policy: '{}' is not supported (only 'delete'; compaction is not "
-                    "implemented yet)",
-                    value));
+  if (key == kCleanupPolicy) {
+    // A comma-separated list of delete and compact, as Kafka.
+    bool del = false, compact = false;
+    std::string_view rest = value;
+    while (true) {
+      const size_t comma = rest.find(',');
+      std::string_view item = rest.substr(0, comma);
+      while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+      while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+      if (item == "delete") {
+        del = true;
+      } else if (item == "compact") {
+        compact = true;
+      } else {
+        return Status::InvalidArgument(fmt::format(
+            "cleanup.policy: '{}' is not a list of 'delete' and 'compact'", value));
+      }
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+    cleanup_delete = del;
+    cleanup_compact = compact;
+    return Status::OK();
+  }
+  if (key == kDirtyRatio) {
+    double v = -1;
+    auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), v);
+    if (ec != std::errc() || ptr != value.data() + value.size() || !(v >= 0.0 && v <= 1.0)) {
+      return Status::InvalidArgument(
+          fmt::format("{}: '{}' is not a number in [0, 1]", key, value));
+    }
+    min_cleanable_dirty_ratio = v;
+    return Status::OK();
   }
   return Status::InvalidArgument(fmt::format("unknown topic config key '{}'", key));
 }
@@ -71,6 +122,8 @@ std::map<std::string, std::string> TopicConfig::ToMap() const {
   std::map<std::string, std::string> m;
   for (const Key& k : kKeys) m[k.name] = std::to_string(this->*k.field);
   m[kTimestampType] = log_append_time ? "LogAppendTime" : "CreateTime";
+  m[kCleanupPolicy] = CleanupPolicy();
+  m[kDirtyRatio] = fmt::format("{}", min_cleanable_dirty_ratio);
   return m;
 }
 
@@ -80,6 +133,7 @@ LogConfig TopicConfig::ToLogConfig() const {
   c.segment_ms = segment_ms;
   c.index_max_entries = static_cast<uint32_t>(index_max_entries);
   c.log_append_time = log_append_time;
+  c.compacted = cleanup_compact;
   return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/status.h"
 #include "pipeline/partition.h"
+#include "storage/log_cleaner.h"
 #include "storage/log_config.h"
 
 namespace sentry::broker {
@@ -24,12 +25,23 @@ struct TopicConfig {
   int64_t retention_ms = 7LL * 24 * 3600 * 1000;   // retention.ms (-1: no time limit)
   int64_t retention_bytes = -1;                    // retention.bytes (-1: no size limit)
   bool log_append_time = false;  // message.timestamp.type: CreateTime or LogAppendTime
+  // cleanup.policy: delete, compact, or both ("compact,delete").
+  bool cleanup_delete = true;
+  bool cleanup_compact = false;
+  // The cleaner's settings (storage/log_cleaner.h), Kafka's defaults.
+  double min_cleanable_dirty_ratio = 0.5;          // min.cleanable.dirty.ratio
+  int64_t delete_retention_ms = 24LL * 3600 * 1000;  // delete.retention.ms
+  int64_t min_compaction_lag_ms = 0;               // min.compaction.lag.ms
+  int64_t max_compaction_lag_ms = INT64_MAX;       // max.compaction.lag.ms
 
   // Sets one key from its string value; InvalidArgument names the key.
   Status Set(std::string_view key, std::string_view value);
   // Every key with its current value, for persistence and describe.
   std::map<std::string, std::string> ToMap() const;
   LogConfig ToLogConfig() const;
+  CleanerConfig ToCleanerConfig() const;
+  // cleanup.policy as Kafka writes it.
+  std::string CleanupPolicy() const;
   pipeline::FlushPolicy ToFlushPolicy() const;
 };
 

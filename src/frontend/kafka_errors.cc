@@ -22,6 +22,7 @@ int16_t ToKafkaError(Errc e) {
     case Errc::kInternal: return Code(ErrorCode::kUnknownServerError);
     case Errc::kOutOfOrderSequence: return Code(ErrorCode::kOutOfOrderSequenceNumber);
     case Errc::kProducerFenced: return Code(ErrorCode::kInvalidProducerEpoch);
+    case Errc::kInvalidRecord: return Code(ErrorCode::kInvalidRecord);
   }
   return Code(ErrorCode::kUnknownServerError);
 }

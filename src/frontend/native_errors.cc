@@ -20,6 +20,7 @@ ErrorCode ToNativeError(Errc e) {
     case Errc::kStorage: return ErrorCode::kKafkaStorageError;
     case Errc::kInvalidRequest: return ErrorCode::kInvalidRequest;
     case Errc::kInternal: return ErrorCode::kUnknownServerError;
+    case Errc::kInvalidRecord: return ErrorCode::kInvalidRecord;
     // The native protocol has no idempotent producer (docs/protocol.md): a
     // native client that set producer ids in its batches made a bad request.
     case Errc::kOutOfOrderSequence:

@@ -20,6 +20,7 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kInvalidConfig: return "INVALID_CONFIG";
     case ErrorCode::kInvalidRequest: return "INVALID_REQUEST";
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
+    case ErrorCode::kInvalidRecord: return "INVALID_RECORD";
     case ErrorCode::kCoordinatorNotAvailable: return "COORDINATOR_NOT_AVAILABLE";
     case ErrorCode::kIllegalGeneration: return "ILLEGAL_GENERATION";
     case ErrorCode::kInconsistentGroupProtocol: return "INCONSISTENT_GROUP_PROTOCOL";
@@ -51,6 +52,7 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kInvalidConfig: return "Check the topic config key and value against docs/operations.md.";
     case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against docs/protocol.md.";
     case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
+    case ErrorCode::kInvalidRecord: return "Give every record a key: the topic is compacted (cleanup.policy=compact).";
     case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping; reconnect and join again.";
     case ErrorCode::kIllegalGeneration: return "The group moved on; rejoin before committing.";
     case ErrorCode::kInconsistentGroupProtocol: return "The group is of the other kind (Kafka classic vs native) or its members disagree.";

@@ -20,6 +20,7 @@ enum class ErrorCode : int16_t {
   kInvalidConfig = 40,
   kInvalidRequest = 42,
   kKafkaStorageError = 56,
+  kInvalidRecord = 87,
   // Consumer groups
   kCoordinatorNotAvailable = 15,
   kIllegalGeneration = 22,

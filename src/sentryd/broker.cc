@@ -170,6 +170,13 @@ Status Broker::Start() {
 
   retention_ = std::make_unique<broker::Retention>(
       registry_.get(), cfg_.log_retention_check_interval_ms, [] { return WallMillis(); });
+  broker::CleanerOptions copt;
+  copt.threads = cfg_.log_cleaner_threads;
+  copt.backoff_ms = cfg_.log_cleaner_backoff_ms;
+  copt.dedupe_buffer_bytes = static_cast<size_t>(cfg_.log_cleaner_dedupe_buffer_size);
+  copt.now_ms = [] { return WallMillis(); };
+  copt.fault = broker::CrashHookFromEnvironment();
+  cleaner_ = std::make_unique<broker::Cleaner>(registry_.get(), std::move(copt));
 
   StartThreads();
   if (cfg_.realtime_priority > 0) {
@@ -248,6 +255,7 @@ void Broker::StartThreads() {
   for (auto& n : nets_) n->Start();
   maintenance_->Start();
   retention_->Start();
+  cleaner_->Start();
   admin_->Start();
   if (groups_) groups_->Start();
   pipeline_->Start();
@@ -272,6 +280,7 @@ void Broker::StopThreads() {
   if (late > 0) spdlog::info("{} request(s) completed after their connections closed", late);
   maintenance_->Stop();
   retention_->Stop();
+  cleaner_->Stop();
 }
 
 Status Broker::Stop() {

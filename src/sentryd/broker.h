@@ -21,6 +21,7 @@
 #include "broker/admin_executor.h"
 #include "broker/broker_core.h"
 #include "broker/offset_store.h"
+#include "broker/cleaner.h"
 #include "broker/retention.h"
 #include "broker/topic_registry.h"
 #include "common/status.h"
@@ -76,6 +77,7 @@ class Broker {
   std::unique_ptr<broker::AdminExecutor> admin_;
   std::unique_ptr<recovery::Maintenance> maintenance_;
   std::unique_ptr<broker::Retention> retention_;
+  std::unique_ptr<broker::Cleaner> cleaner_;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<net::Server> kafka_server_;
   std::unique_ptr<broker::ProducerIds> producer_ids_;

@@ -117,6 +117,16 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           "how often each topic's retention.ms / retention.bytes is applied (whole sealed "
           "segments are deleted); the first check runs one interval after start",
           &c->log_retention_check_interval_ms, 1, INT64_MAX);
+  add_small("log.cleaner.threads",
+            "threads compacting topics with cleanup.policy=compact (lowest CPU and I/O "
+            "priority; 0 = no compaction)",
+            &c->log_cleaner_threads, 0, 64);
+  add_int("log.cleaner.backoff.ms", "how long a cleaner thread sleeps when nothing is due",
+          &c->log_cleaner_backoff_ms, 1, INT64_MAX);
+  add_int("log.cleaner.dedupe.buffer.size",
+          "memory for the cleaners' key maps, all threads together (24 bytes per key; a "
+          "pass whose map fills ends there and the next goes on)",
+          &c->log_cleaner_dedupe_buffer_size, 1 << 16, 1LL << 40);
   add_int("pipeline.inline.append.max.bytes",
           "a network thread appends a write of at most this many bytes itself when its "
           "partition is idle and no file-system call is needed, instead of handing it to "

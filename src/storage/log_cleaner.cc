@@ -76,7 +76,8 @@ struct Pass {
 
   // Step 2: maps [first_dirty, end); sets map_end.
   Status Map(const SegmentList& list, int64_t first_dirty, int64_t end) {
-    map->Clear();
+    // At most one key per offset of the dirty part.
+    map->Reset(static_cast<size_t>(end - first_dirty));
     map_end = end;
     for (size_t i = 0; i + 1 < list.size(); i++) {
       Segment& seg = *list[i];
@@ -171,6 +172,25 @@ struct Pass {
 };
 
 }  // namespace
+
+Status CheckKeysForCompaction(std::span<const uint8_t> batches) {
+  std::vector<DecodedRecord> recs;
+  std::vector<uint8_t> scratch;
+  size_t pos = 0;
+  while (pos < batches.size()) {
+    const RecordBatchView v(batches.data() + pos);
+    SENTRY_RETURN_IF_ERROR(Records(v, &recs, &scratch));
+    for (const DecodedRecord& r : recs) {
+      if (!r.key) {
+        return Status::InvalidArgument(fmt::format(
+            "record {} of the batch at byte {} has no key: a compacted topic needs one",
+            r.offset - v.base_offset(), pos));
+      }
+    }
+    pos += v.TotalSize();
+  }
+  return Status::OK();
+}
 
 Cleanable FindCleanable(const PartitionLog& log, int64_t now_ms, const CleanerConfig& cfg) {
   Cleanable c;

@@ -27,6 +27,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <span>
 
 #include "common/status.h"
 #include "storage/offset_map.h"
@@ -80,6 +81,12 @@ struct CleanStats {
   bool map_filled = false;
   int64_t cleaned_to = -1;  // the new checkpoint (-1: nothing was cleaned)
 };
+
+// A compacted topic takes only records with a key (Kafka refuses the others
+// with INVALID_RECORD): InvalidArgument naming the first record without one,
+// Corruption when a record cannot be read. Decompresses compressed batches.
+// `batches`: validated batches (ValidateBatches).
+Status CheckKeysForCompaction(std::span<const uint8_t> batches);
 
 // One pass over `log` (whatever its dirty ratio; FindCleanable says whether
 // it is due). A corrupt batch takes the partition offline and fails the

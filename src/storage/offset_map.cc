@@ -8,11 +8,12 @@
 namespace sentry {
 
 OffsetMap::OffsetMap(size_t memory_bytes)
-    : slots_(std::max<size_t>(memory_bytes / kEntryBytes, 16)),
-      max_used_(slots_.size() * 9 / 10) {}
+    : max_slots_(std::max<size_t>(memory_bytes / kEntryBytes, 16)) {}
 
-void OffsetMap::Clear() {
-  std::fill(slots_.begin(), slots_.end(), Entry{});
+void OffsetMap::Reset(size_t max_keys) {
+  const size_t want = std::clamp<size_t>(max_keys + max_keys / 8 + 16, 16, max_slots_);
+  slots_.assign(want, Entry{});
+  max_used_ = want * 9 / 10;
   used_ = 0;
 }
 
@@ -27,6 +28,7 @@ size_t OffsetMap::Find(uint64_t lo, uint64_t hi) const {
 }
 
 bool OffsetMap::Put(std::string_view key, int64_t offset) {
+  if (slots_.empty()) return false;  // never Reset
   const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
   const size_t i = Find(h.low64, h.high64);
   Entry& e = slots_[i];
@@ -41,6 +43,7 @@ bool OffsetMap::Put(std::string_view key, int64_t offset) {
 }
 
 int64_t OffsetMap::Get(std::string_view key) const {
+  if (slots_.empty()) return -1;
   const XXH128_hash_t h = XXH3_128bits(key.data(), key.size());
   return slots_[Find(h.low64, h.high64)].offset;
 }

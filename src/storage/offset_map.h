@@ -19,11 +19,13 @@ namespace sentry {
 
 class OffsetMap {
  public:
-  // Slots for memory_bytes / 24 entries (at least 16).
+  // At most memory_bytes / 24 slots (at least 16); nothing is allocated
+  // before the first Reset.
   explicit OffsetMap(size_t memory_bytes);
 
-  // Empties the map (keeps its memory).
-  void Clear();
+  // Empties the map, sized for `max_keys` keys within its memory limit (a
+  // small partition does not clear a large table).
+  void Reset(size_t max_keys);
   // Records that `key`'s latest record is at `offset`. False when the map
   // is full and the key is not already in it (nothing changed).
   bool Put(std::string_view key, int64_t offset);
@@ -43,6 +45,7 @@ class OffsetMap {
   static_assert(sizeof(Entry) == kEntryBytes);
   size_t Find(uint64_t lo, uint64_t hi) const;  // its slot, or the empty slot to use
 
+  const size_t max_slots_;
   std::vector<Entry> slots_;
   size_t used_ = 0;
   size_t max_used_ = 0;
