@@ -30,12 +30,12 @@ cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_TSAN=ON \
   -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
 cmake --build build-tsan -j"$J" --target storage_test pipeline_test net_test broker_unit_test integration_test
 export TSAN_OPTIONS="halt_on_error=1:suppressions=$PWD/.ci/tsan.supp"
-build-tsan/tests/storage_test --gtest_filter='ConcurrentRead*:PartitionLog*:RetentionTest.*:MappedFileTest.DropBehind*'
+build-tsan/tests/storage_test --gtest_filter='ConcurrentRead*:PartitionLog*:RetentionTest.*:LogCleanerTest.*:MappedFileTest.DropBehind*'
 build-tsan/tests/pipeline_test
 build-tsan/tests/net_test
 build-tsan/tests/broker_unit_test --gtest_filter='AdminExecutor*'
 # RSS bounds are meaningless with TSan's shadow memory: that one test is left
 # to the normal and ASan runs.
 build-tsan/tests/integration_test \
-  --gtest_filter='BrokerTest.*:InlineLimitBrokerTest.*:RetentionIntegrationTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:NativeGroup*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
+  --gtest_filter='BrokerTest.*:InlineLimitBrokerTest.*:RetentionIntegrationTest.*:CompactionIntegrationTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:NativeGroup*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
 echo "sanitizers: all passes clean"
