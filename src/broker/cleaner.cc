@@ -90,7 +90,9 @@ bool Cleaner::RunOnce(OffsetMap* map) {
   std::shared_ptr<const Topic> best_topic;
   std::shared_ptr<pipeline::Partition> best;
   double best_score = -1;
-  for (const auto& topic : registry_->List()) {
+  auto topics = registry_->List();
+  for (auto& t : registry_->ListInternal()) topics.push_back(std::move(t));
+  for (const auto& topic : topics) {
     if (!topic->config.cleanup_compact) continue;
     const CleanerConfig cc = topic->config.ToCleanerConfig();
     for (const auto& p : topic->partitions) {

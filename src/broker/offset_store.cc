@@ -138,12 +138,14 @@ Status OffsetStore::Replay(std::string_view key, const std::optional<std::string
   return Status::OK();
 }
 
-Status OffsetStore::Load() {
+Result<int64_t> OffsetStore::Load() {
   PartitionLog* log = log_->log();
   int64_t next = log->log_start_offset();
   const int64_t end = log->high_watermark();
+  int64_t replayed = 0;
   while (next < end) {
     SENTRY_ASSIGN_OR_RETURN(auto r, log->Read(next, 1 << 20));
+    if (r.size == 0) break;  // compacted away up to the end
     size_t pos = 0;
     while (pos < r.size) {
       RecordBatchView view;
@@ -155,12 +157,13 @@ Status OffsetStore::Load() {
           return Status::Corruption(fmt::format("offsets log: record without key at {}", rec.offset));
         }
         SENTRY_RETURN_IF_ERROR(Replay(*rec.key, rec.value, rec.offset, rec.timestamp));
+        replayed++;
       }
       pos += view.TotalSize();
       next = view.last_offset() + 1;
     }
   }
-  return Status::OK();
+  return replayed;
 }
 
 }  // namespace sentry::broker

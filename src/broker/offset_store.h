@@ -33,7 +33,8 @@ struct CommittedOffset {
 class OffsetStore {
  public:
   explicit OffsetStore(std::shared_ptr<pipeline::Partition> log) : log_(std::move(log)) {}
-  Status Load();  // replays the log
+  // Replays the log; returns how many records it read.
+  Result<int64_t> Load();
   const std::shared_ptr<pipeline::Partition>& partition() const { return log_; }
 
   static std::string Key(std::string_view group, std::string_view topic, int32_t partition);

@@ -222,16 +222,25 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
 }
 
 Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const std::string& name,
+                                                                         int64_t segment_bytes,
                                                                          LoadSummary* summary) {
   TopicConfig cfg;
-  cfg.segment_bytes = 64 << 20;
+  cfg.segment_bytes = segment_bytes;
   cfg.index_max_entries = 1 << 20;
+  cfg.cleanup_compact = true;
+  cfg.cleanup_delete = false;
   SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, TopicIdFromName(name), 1, cfg, summary));
   SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directory may be new
   auto p = topic->partitions[0];
   WriterLock l(&mu_);
   internal_.push_back(p);
+  internal_topics_.push_back(topic);
   return p;
+}
+
+std::vector<std::shared_ptr<const Topic>> TopicRegistry::ListInternal() const {
+  ReaderLock l(&mu_);
+  return internal_topics_;
 }
 
 Error TopicRegistry::Validate(

@@ -78,9 +78,14 @@ class TopicRegistry {
   // Clean shutdown: flush and trim every partition (writers must be stopped).
   Status CloseAll();
 
-  // Opens (or creates) an internal single-partition log, e.g. consumer offsets.
+  // Opens (or creates) an internal single-partition log, e.g. consumer
+  // offsets: compacted (the latest record of each key is what a replay needs),
+  // `segment_bytes` per segment.
   Result<std::shared_ptr<pipeline::Partition>> OpenInternal(const std::string& name,
+                                                            int64_t segment_bytes,
                                                             LoadSummary* summary);
+  // The internal topics (for the log cleaner; List() leaves them out).
+  std::vector<std::shared_ptr<const Topic>> ListInternal() const;
 
   static bool ValidTopicName(std::string_view name);
   // storage.min.free.bytes for every partition opened from now on.
@@ -110,6 +115,7 @@ class TopicRegistry {
   std::atomic<uint64_t> version_{0};  // bumped with every change of topics_
   recovery::StartupState startup_;  // set by LoadAll, used for every partition opened
   std::vector<std::shared_ptr<pipeline::Partition>> internal_ GUARDED_BY(mu_);
+  std::vector<std::shared_ptr<const Topic>> internal_topics_ GUARDED_BY(mu_);
 };
 
 }  // namespace sentry::broker

@@ -83,15 +83,21 @@ Status Broker::Recover() {
   if (Status s = registry_->LoadAll(startup, &summary); !s.ok()) {
     return Status(s.code(), "loading topics: " + s.message());
   }
-  auto offsets_partition = registry_->OpenInternal(kOffsetsTopic, &summary);
+  auto offsets_partition =
+      registry_->OpenInternal(kOffsetsTopic, cfg_.offsets_topic_segment_bytes, &summary);
   if (!offsets_partition.ok()) {
     return Status(offsets_partition.status().code(),
                   "consumer offsets: " + offsets_partition.status().message());
   }
   offsets_ = std::make_unique<broker::OffsetStore>(offsets_partition.value());
-  if (Status s = offsets_->Load(); !s.ok()) {
-    return Status(s.code(), "consumer offsets: " + s.message());
+  const int64_t replay_start = SteadyMillis();
+  auto replayed = offsets_->Load();
+  if (!replayed.ok()) {
+    return Status(replayed.status().code(), "consumer offsets: " + replayed.status().message());
   }
+  spdlog::info("Replayed {} records of the offsets log in {} ms (it is compacted: the latest "
+               "record of each key stays)",
+               *replayed, SteadyMillis() - replay_start);
   int64_t max_end = 0;
   for (auto& t : registry_->List()) {
     for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());

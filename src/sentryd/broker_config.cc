@@ -121,6 +121,10 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
             "threads compacting topics with cleanup.policy=compact (lowest CPU and I/O "
             "priority; 0 = no compaction)",
             &c->log_cleaner_threads, 0, 64);
+  add_int("offsets.topic.segment.bytes",
+          "segment size of the internal offsets log (compacted like any compacted topic: "
+          "smaller segments are compacted sooner, so a restart replays less)",
+          &c->offsets_topic_segment_bytes, 1024, 0x7FFFFFFF);
   add_int("log.cleaner.backoff.ms", "how long a cleaner thread sleeps when nothing is due",
           &c->log_cleaner_backoff_ms, 1, INT64_MAX);
   add_int("log.cleaner.dedupe.buffer.size",

@@ -30,6 +30,7 @@ struct BrokerConfig {
   int64_t queued_max_requests = 4096;       // queued.max.requests (per writer queue)
   int64_t log_retention_check_interval_ms = 300000;  // log.retention.check.interval.ms
   int log_cleaner_threads = 1;                  // log.cleaner.threads (0: no compaction)
+  int64_t offsets_topic_segment_bytes = 104857600;  // offsets.topic.segment.bytes (Kafka's)
   int64_t log_cleaner_backoff_ms = 15000;       // log.cleaner.backoff.ms
   int64_t log_cleaner_dedupe_buffer_size = 128LL << 20;  // log.cleaner.dedupe.buffer.size
   int64_t inline_append_max_bytes = 65536;  // pipeline.inline.append.max.bytes

@@ -269,5 +269,53 @@ TEST_F(CompactionIntegrationTest, Kill9LoopDuringCompactionLosesAndDuplicatesNot
   EXPECT_GT(self_kills, 0);
 }
 
+// The internal offsets log is compacted like any compacted topic: after many
+// commits a restart replays about one record per live key, not the history,
+// and every group's latest offsets survive a clean stop and a kill -9.
+TEST(OffsetsLogCompactionTest, ARestartReplaysTheLatestCommitsNotTheHistory) {
+  testing::TempDir dir;
+  BrokerProcess broker(dir / "data", {"--offsets.topic.segment.bytes", "4096",
+                                      "--log.cleaner.backoff.ms", "20",
+                                      "--log.flush.offset.checkpoint.interval.ms", "100"});
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  auto c = broker.NewClient();
+  ASSERT_EQ(c->CreateTopic("t", 4).value(), 0);
+  constexpr int kGroups = 5, kPartitions = 4, kCommits = 1000;
+  std::map<std::pair<int, int>, int64_t> latest;
+  for (int i = 0; i < kCommits; i++) {
+    const int g = i % kGroups, p = (i / kGroups) % kPartitions;
+    ASSERT_EQ(c->CommitOffset("g" + std::to_string(g), "t", p, i).value(), 0);
+    latest[{g, p}] = i;
+  }
+  ASSERT_TRUE(broker.WaitForOutput("log cleaner: __consumer_offsets-0 cleaned", 20000))
+      << broker.Output();
+  auto expect_latest = [&](client::Client* cl) {
+    for (auto& [gp, offset] : latest) {
+      auto f = cl->FetchOffset("g" + std::to_string(gp.first), "t", gp.second);
+      ASSERT_TRUE(f.ok());
+      EXPECT_EQ(f->body.offset, offset) << gp.first << "/" << gp.second;
+    }
+  };
+  expect_latest(c.get());
+  c.reset();
+  ASSERT_EQ(broker.Stop(), 0);
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  // "Replayed N records of the offsets log": far fewer than the commits.
+  const std::string out = broker.Output();
+  const size_t at = out.find("Replayed ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const long replayed = std::strtol(out.c_str() + at + 9, nullptr, 10);
+  EXPECT_LT(replayed, kCommits / 4) << out.substr(at, 80);
+  EXPECT_GE(replayed, static_cast<long>(latest.size()));
+  c = broker.NewClient();
+  expect_latest(c.get());
+  c.reset();
+  broker.Kill();
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  c = broker.NewClient();
+  expect_latest(c.get());
+  EXPECT_EQ(broker.Stop(), 0);
+}
+
 }  // namespace
 }  // namespace sentry

@@ -10,6 +10,8 @@
 // silently lowering the send rate (no coordinated omission).
 #include <CLI/CLI.hpp>
 #include <sys/prctl.h>
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -57,6 +59,7 @@ struct Options {
   int fetch_bytes = 1 << 20;
   bool json = false;
   bool ping = false;  // produce: send API_VERSIONS instead (network round trip only)
+  int64_t keys = 0;   // > 0: each record gets a key drawn at random from this many
   std::string host;
   int port = 0;
 };
@@ -93,8 +96,45 @@ std::vector<uint8_t> BenchBatch(const Options& o) {
   std::string value(static_cast<size_t>(o.record_size), 'x');
   value.replace(0, std::min<size_t>(8, value.size()), std::min<size_t>(8, value.size()),
                 static_cast<char>(0xA5));
-  for (int i = 0; i < o.batch; i++) b.Add(std::nullopt, value);
+  for (int i = 0; i < o.batch; i++) {
+    // With --keys, fixed-width placeholders that KeyPositions finds and each
+    // request overwrites with random keys.
+    const std::string key = fmt::format("K{:010d}", i);
+    if (o.keys > 0) {
+      b.Add(key, value);
+    } else {
+      b.Add(std::nullopt, value);
+    }
+  }
   return b.Build();
+}
+
+// Byte positions of the key digits of each record in a --keys BenchBatch.
+std::vector<size_t> KeyPositions(const std::vector<uint8_t>& batch, int records) {
+  std::vector<size_t> at;
+  for (int i = 0; i < records; i++) {
+    const std::string key = fmt::format("K{:010d}", i);
+    auto it = std::search(batch.begin(), batch.end(), key.begin(), key.end());
+    at.push_back(static_cast<size_t>(it - batch.begin()) + 1);
+  }
+  return at;
+}
+
+// Writes a random key of [0, keys) into every placeholder (xorshift: cheap,
+// deterministic per connection).
+void RandomizeKeys(uint8_t* batch, const std::vector<size_t>& at, int64_t keys, uint64_t* rng) {
+  for (size_t pos : at) {
+    uint64_t x = *rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    *rng = x;
+    uint64_t k = x % static_cast<uint64_t>(keys);
+    for (int d = 9; d >= 0; d--) {
+      batch[pos + static_cast<size_t>(d)] = static_cast<uint8_t>('0' + k % 10);
+      k /= 10;
+    }
+  }
 }
 
 // Where e2e's send time sits in a BenchBatch (the first record's value).
@@ -115,6 +155,9 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
   const std::vector<int32_t> parts = PartitionsOf(conn, o);
   const std::vector<uint8_t> batch = BenchBatch(o);
   const size_t stamp_at = StampOffset(batch);
+  const std::vector<size_t> key_at = o.keys > 0 ? KeyPositions(batch, o.batch)
+                                                : std::vector<size_t>{};
+  uint64_t key_rng = 0x9E3779B97F4A7C15ull * static_cast<uint64_t>(conn + 1);
   std::vector<std::vector<uint8_t>> frames;  // one per partition, correlation id = index
   for (size_t i = 0; i < parts.size(); i++) {
     std::vector<uint8_t> f;
@@ -154,9 +197,10 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
       next_part = (next_part + 1) % parts.size();
       uint8_t* f = sock.Append(frames[i].data(), frames[i].size());
       const int64_t stamp = interval_ns > 0 ? due : now;
-      if (e2e) {
+      if (e2e || o.keys > 0) {
         uint8_t* bb = f + batch_at;
-        PutI64(bb + stamp_at, stamp);
+        if (e2e) PutI64(bb + stamp_at, stamp);
+        if (o.keys > 0) RandomizeKeys(bb, key_at, o.keys, &key_rng);
         PutU32(bb + batch_layout::kCrc, Crc32c(bb + batch_layout::kCrcStart,
                                                batch.size() - batch_layout::kCrcStart));
       }
@@ -481,6 +525,11 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(CLI::Range(1024, 1 << 30));
     sub->add_flag("--json", o.json, "print the summary as one JSON object");
+    sub->add_option("--keys", o.keys,
+                    "give each record a key drawn at random from this many (0 = no keys); "
+                    "for compacted topics")
+        ->capture_default_str()
+        ->check(CLI::Range(int64_t{0}, int64_t{9999999999}));
   };
   for (const char* m : {"produce", "consume", "e2e"}) {
     const char* help = std::string(m) == "produce"   ? "write records as fast as possible (or --rate)"
