@@ -10,12 +10,18 @@
 //     then while one connection commits offsets round-robin for GROUPS groups
 //     (pipelined, 64 in flight). Prints both rates, their ratio and commits/s.
 //
+//   group_bench fill HOST:PORT GROUPS PARTITIONS COUNT
+//     COUNT offset commits (pipelined, 64 in flight) spread round-robin over
+//     GROUPS groups x PARTITIONS partitions of a new topic: fills the offsets
+//     log for bench/offsets_restart.sh. Prints commits/s.
+//
 // One JSON line at the end of each mode.
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <set>
 #include <string>
@@ -180,13 +186,51 @@ int Commits(const std::string& host, int port, int groups, double seconds) {
   return 0;
 }
 
+int Fill(const std::string& host, int port, int groups, int partitions, int64_t count) {
+  auto c = client::Client::Connect(host, port);
+  if (!c.ok()) return fmt::print(stderr, "{}\n", c.status().ToString()), 1;
+  client::Admin admin(c->get());
+  const std::string topic = fmt::format("fill-{}", SteadyMillis());
+  if (Status s = admin.CreateTopic(topic, partitions); !s.ok())
+    return fmt::print(stderr, "{}\n", s.ToString()), 1;
+  auto& conn = c.value()->connection();
+  int inflight = 0;
+  int64_t sent = 0, ok = 0, failed = 0;
+  const int64_t t0 = SteadyMicros();
+  while (sent < count || inflight > 0) {
+    while (sent < count && inflight < 64) {
+      std::vector<uint8_t> body;
+      protocol::ByteWriter w(&body);
+      const std::string group = fmt::format("g{}", sent % groups);
+      const int32_t p = static_cast<int32_t>((sent / groups) % partitions);
+      protocol::Encode(&w, protocol::OffsetCommitRequest{group, topic, p, sent, ""});
+      if (!conn.Send(static_cast<uint16_t>(protocol::ApiKey::kOffsetCommit), body).ok()) {
+        return fmt::print(stderr, "send failed\n"), 1;
+      }
+      inflight++;
+      sent++;
+    }
+    auto r = conn.Receive(30000);
+    if (!r.ok()) return fmt::print(stderr, "{}\n", r.status().ToString()), 1;
+    inflight--;
+    (r->error_code == 0 ? ok : failed)++;
+  }
+  const double secs = (SteadyMicros() - t0) / 1e6;
+  fmt::print("{} commits ({} failed) of {} groups x {} partitions in {:.1f} s: {:.0f} commits/s\n",
+             ok, failed, groups, partitions, secs, ok / secs);
+  fmt::print("{{\"mode\":\"fill\",\"commits\":{},\"failed\":{},\"commits_per_s\":{:.0f}}}\n", ok,
+             failed, ok / secs);
+  return failed == 0 ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3) {
     std::fprintf(stderr,
                  "usage: group_bench rebalance HOST:PORT [MEMBERS] [PARTITIONS] [ROUNDS]\n"
-                 "       group_bench commits HOST:PORT [GROUPS] [SECONDS]\n");
+                 "       group_bench commits HOST:PORT [GROUPS] [SECONDS]\n"
+                 "       group_bench fill HOST:PORT GROUPS PARTITIONS COUNT\n");
     return 2;
   }
   const std::string mode = argv[1];
@@ -197,6 +241,10 @@ int main(int argc, char** argv) {
     return Rebalance(hp->first, hp->second, arg(3, 10), arg(4, 100), arg(5, 9));
   }
   if (mode == "commits") return Commits(hp->first, hp->second, arg(3, 1000), arg(4, 5));
+  if (mode == "fill") {
+    return Fill(hp->first, hp->second, arg(3, 100), arg(4, 10),
+                argc > 5 ? std::atoll(argv[5]) : 1000000);
+  }
   std::fprintf(stderr, "unknown mode '%s'\n", mode.c_str());
   return 2;
 }

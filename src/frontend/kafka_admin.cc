@@ -1,5 +1,6 @@
-// Kafka CreateTopics, DeleteTopics (one admin operation per topic, in turn,
-// on the broker's admin thread) and DescribeConfigs.
+// Kafka CreateTopics, DeleteTopics, DeleteRecords (one admin operation per
+// topic, or partition, in turn, on the broker's admin thread) and
+// DescribeConfigs.
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -18,6 +19,7 @@ namespace {
 
 constexpr int16_t kCreateTopicsKey = static_cast<int16_t>(kafka::ApiKey::kCreateTopics);
 constexpr int16_t kDeleteTopicsKey = static_cast<int16_t>(kafka::ApiKey::kDeleteTopics);
+constexpr int16_t kDeleteRecordsKey = static_cast<int16_t>(kafka::ApiKey::kDeleteRecords);
 constexpr int8_t kResourceTopic = 2;
 constexpr int8_t kResourceBroker = 4;
 // Kafka's ConfigSource values.
@@ -145,16 +147,43 @@ Outcome KafkaFrontend::HandleDeleteTopics(Session& s, const Header& h, Reader& r
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
 
+// DeleteRecords (KIP-107): each partition's log start moves to `offset` (-1:
+// its high watermark), on the admin thread like the native DELETE_RECORDS;
+// the answer carries the new log start (low_watermark).
+Outcome KafkaFrontend::HandleDeleteRecords(Session& s, const Header& h, Reader& r,
+                                           ResponseOut& out) {
+  kafka::DeleteRecordsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  auto pa = std::make_unique<PendingAdmin>();
+  pa->asker = Asker::Of(h);
+  for (const auto& t : req.topics) {
+    for (const auto& p : t.partitions) {
+      PendingAdmin::Item item;
+      item.name = std::string(t.name);
+      item.partition = p.partition_index;
+      item.offset = p.offset;
+      if (p.offset < -1) {
+        Settle(item, Code(ErrorCode::kOffsetOutOfRange), "offset below -1");
+      }
+      pa->items.push_back(std::move(item));
+    }
+  }
+  s.admin = std::move(pa);
+  return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
 bool KafkaFrontend::ContinueAdmin(Session& s, ResponseOut& out) {
   PendingAdmin& pa = *s.admin;
   const bool deleting = pa.asker.api_key == kDeleteTopicsKey;
+  const bool trimming = pa.asker.api_key == kDeleteRecordsKey;
   for (; pa.next < pa.items.size(); pa.next++) {
     PendingAdmin::Item& item = pa.items[pa.next];
     if (item.settled) continue;
     auto c = std::make_unique<broker::AdminCompletion>();
     const bool submitted =
-        deleting ? core_->SubmitDeleteTopic(s.core, c, item.name)
-                 : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs);
+        trimming   ? core_->SubmitDeleteRecords(s.core, c, item.name, item.partition, item.offset)
+        : deleting ? core_->SubmitDeleteTopic(s.core, c, item.name)
+                   : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs);
     if (!submitted) {  // only while writes of ours are in flight: never here
       Settle(item, Code(ErrorCode::kUnknownServerError), "writes in flight");
       continue;
@@ -178,6 +207,20 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
       res.error_code = item.error;
       res.error_message = item.message;
       resp.responses.push_back(std::move(res));
+    }
+    Respond(out, pa->asker, resp);
+  } else if (pa->asker.api_key == kDeleteRecordsKey) {
+    kafka::DeleteRecordsResponse resp;
+    for (const auto& item : pa->items) {
+      if (resp.topics.empty() || resp.topics.back().name != item.name) {
+        resp.topics.emplace_back();
+        resp.topics.back().name = item.name;
+      }
+      kafka::DeleteRecordsResponse::DeleteRecordsPartitionResult res;
+      res.partition_index = item.partition;
+      res.low_watermark = item.error == 0 ? item.low_watermark : -1;
+      res.error_code = item.error;
+      resp.topics.back().partitions.push_back(res);
     }
     Respond(out, pa->asker, resp);
   } else if (pa->asker.api_key == kCreateTopicsKey) {

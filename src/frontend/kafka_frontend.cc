@@ -115,6 +115,7 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kListOffsets: return HandleListOffsets(s, h, r, out);
     case ApiKey::kCreateTopics: return HandleCreateTopics(s, h, r, out);
     case ApiKey::kDeleteTopics: return HandleDeleteTopics(s, h, r, out);
+    case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
     case ApiKey::kFindCoordinator: return HandleFindCoordinator(h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
@@ -145,6 +146,7 @@ int KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, Res
     const auto& result = static_cast<const broker::AdminCompletion&>(*c).result;
     item.error = ToKafkaError(result.code);
     if (!result.ok()) item.message = result.message;
+    item.low_watermark = static_cast<const broker::AdminCompletion&>(*c).value;
     item.settled = true;
     s.admin->next++;
     return ContinueAdmin(s, out) ? 1 : 0;

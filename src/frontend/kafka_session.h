@@ -46,8 +46,9 @@ struct PendingWrites {
   std::vector<Slot> slots;
 };
 
-// CreateTopics / DeleteTopics, or a Metadata request that auto-creates
-// topics: one admin operation per topic, in turn.
+// CreateTopics / DeleteTopics / DeleteRecords, or a Metadata request that
+// auto-creates topics: one admin operation per topic (per partition for
+// DeleteRecords), in turn.
 struct PendingAdmin {
   Asker asker;
   std::vector<std::string> metadata_topics;  // Metadata: the topics it names
@@ -61,6 +62,10 @@ struct PendingAdmin {
     std::optional<std::string> message;
     bool settled = false;
     kafka::Uuid topic_id;  // DeleteTopics: the deleted topic's, for the answer
+    // DeleteRecords: one item per partition; `name` is the topic.
+    int32_t partition = 0;
+    int64_t offset = 0;
+    int64_t low_watermark = -1;
   };
   std::vector<Item> items;
 };

@@ -178,6 +178,64 @@ TEST_F(KafkaProtocolTest, TopicIdSurvivesRestartAndChangesWhenRecreated) {
   EXPECT_NE(id_of(*kc_), first);
 }
 
+// DeleteRecords v0-2 (sarama covers v0 in kafka_clients_test): the new low
+// watermark per partition, -1 = the high watermark, and per-partition
+// errors for an unknown topic or partition and an offset past the end.
+TEST_F(KafkaProtocolTest, DeleteRecordsMovesTheLogStartPerPartition) {
+  CreateTopic("dr", 2);
+  for (int i = 0; i < 5; i++) {
+    ASSERT_EQ(Produce("dr", 0, Batch(2, "x")).first, 0);
+    ASSERT_EQ(Produce("dr", 1, Batch(2, "y")).first, 0);
+  }
+  for (int16_t v : {0, 1, 2}) {
+    DeleteRecordsRequest req;
+    req.timeout_ms = 5000;
+    DeleteRecordsRequest::DeleteRecordsTopic t;
+    t.name = "dr";
+    t.partitions.push_back({0, 2 + v});  // moves forward with each version
+    t.partitions.push_back({7, 1});      // no such partition
+    req.topics.push_back(t);
+    DeleteRecordsRequest::DeleteRecordsTopic unknown;
+    unknown.name = "nope";
+    unknown.partitions.push_back({0, 1});
+    req.topics.push_back(unknown);
+    auto resp = kc_->Call<DeleteRecordsResponse>(req, v);
+    ASSERT_TRUE(resp) << v;
+    ASSERT_EQ(resp->topics.size(), 2u);
+    ASSERT_EQ(resp->topics[0].partitions.size(), 2u);
+    EXPECT_EQ(resp->topics[0].partitions[0].error_code, 0) << v;
+    EXPECT_EQ(resp->topics[0].partitions[0].low_watermark, 2 + v) << v;
+    EXPECT_EQ(resp->topics[0].partitions[1].error_code,
+              static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition));
+    EXPECT_EQ(resp->topics[1].partitions[0].error_code,
+              static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition));
+  }
+  DeleteRecordsRequest req;
+  DeleteRecordsRequest::DeleteRecordsTopic t;
+  t.name = "dr";
+  t.partitions.push_back({1, 11});  // past the end (10)
+  t.partitions.push_back({1, -1});  // the high watermark
+  req.topics.push_back(t);
+  auto resp = kc_->Call<DeleteRecordsResponse>(req, 2);
+  ASSERT_TRUE(resp);
+  EXPECT_EQ(resp->topics[0].partitions[0].error_code,
+            static_cast<int16_t>(ErrorCode::kOffsetOutOfRange));
+  EXPECT_EQ(resp->topics[0].partitions[1].error_code, 0);
+  EXPECT_EQ(resp->topics[0].partitions[1].low_watermark, 10);
+  // ListOffsets earliest returns the new starts.
+  ListOffsetsRequest lo;
+  lo.replica_id = -1;
+  ListOffsetsRequest::ListOffsetsTopic lt;
+  lt.name = "dr";
+  lt.partitions.push_back({0, -1, -2});  // leader epoch -1, timestamp -2 (earliest)
+  lt.partitions.push_back({1, -1, -2});
+  lo.topics.push_back(lt);
+  auto starts = kc_->Call<ListOffsetsResponse>(lo, 7);
+  ASSERT_TRUE(starts);
+  EXPECT_EQ(starts->topics[0].partitions[0].offset, 4);
+  EXPECT_EQ(starts->topics[0].partitions[1].offset, 10);
+}
+
 TEST_F(KafkaProtocolTest, ProduceRefusals) {
   CreateTopic("refuse", 1);
   // A message set v1 (magic 1, before Kafka 0.11): refused, as Kafka 4.0.

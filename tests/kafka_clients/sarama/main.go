@@ -11,10 +11,13 @@
 // V0_11_0_0. The test runs everything once with V1_0_0_0 and once with V2_1_0_0.
 // With sarama 1.22.1 these send: Metadata v5, Produce v3, Fetch v4, ListOffsets v1,
 // CreateTopics v2, DeleteTopics v1, DescribeConfigs v0 (from ListTopics),
-// FindCoordinator v0, OffsetCommit v1 (generation -1) and OffsetFetch v1.
+// FindCoordinator v0, OffsetCommit v1 (generation -1), OffsetFetch v1 and
+// DeleteRecords v0.
 //
 // Covers: ClusterAdmin CreateTopic (and TOPIC_ALREADY_EXISTS), ListTopics,
-// DescribeTopics, DeleteTopic; SyncProducer (acks=all) with keyed messages and
+// DescribeTopics, DeleteTopic, DeleteRecords (v0, through the controller
+// broker: the answer's low watermark, then GetOffset oldest and a consumer
+// below and at the new log start); SyncProducer (acks=all) with keyed messages and
 // headers, per codec none/gzip/snappy/lz4 (not zstd: sarama 1.22 would send it
 // in Produce v3, which Kafka refuses), through SendMessage and SendMessages,
 // every offset checked; a partition consumer from OffsetOldest and from a middle
@@ -311,6 +314,32 @@ func run(boot string, version sarama.KafkaVersion) {
 	requireNoErr(pom2.Close(), vname+": PartitionOffsetManager.Close (2)")
 	requireNoErr(om2.Close(), vname+": OffsetManager.Close (2)")
 	step("%s: offset manager commit (OffsetCommit v1, generation -1) and resume (OffsetFetch v1)", vname)
+
+	// ---------------- DeleteRecords (v0) ----------------
+	cut := int64(len(expected[2]) / 2)
+	ctrl, err := client.Controller()
+	requireNoErr(err, vname+": Controller")
+	drsp, err := ctrl.DeleteRecords(&sarama.DeleteRecordsRequest{
+		Topics:  map[string]*sarama.DeleteRecordsRequestTopic{topic: {PartitionOffsets: map[int32]int64{2: cut}}},
+		Timeout: 10 * time.Second,
+	})
+	requireNoErr(err, vname+": DeleteRecords")
+	dt, ok := drsp.Topics[topic]
+	require(ok && dt.Partitions[2] != nil, vname+": DeleteRecords answers the partition", "an answer", fmt.Sprintf("%+v", drsp.Topics))
+	dp := dt.Partitions[2]
+	require(dp.Err == sarama.ErrNoError && dp.LowWatermark == cut, vname+": DeleteRecords low watermark", fmt.Sprint(cut, " no error"), fmt.Sprint(dp.LowWatermark, " ", dp.Err))
+	requireNoErr(client.RefreshMetadata(topic), vname+": RefreshMetadata")
+	oldest, err := client.GetOffset(topic, 2, sarama.OffsetOldest)
+	requireNoErr(err, vname+": GetOffset oldest after DeleteRecords")
+	require(oldest == cut, vname+": GetOffset oldest after DeleteRecords", cut, oldest)
+	consumer2, err := sarama.NewConsumerFromClient(client)
+	requireNoErr(err, vname+": NewConsumer (2)")
+	_, err = consumer2.ConsumePartition(topic, 2, 0)
+	require(err == sarama.ErrOffsetOutOfRange, vname+": consuming below the log start", fmt.Sprintf("%#v", sarama.ErrOffsetOutOfRange), fmt.Sprintf("%#v", err))
+	got = consume(consumer2, topic, 2, cut, len(expected[2])-int(cut), vname+": consume partition 2 from the new log start")
+	checkPartition(got, expected[2][cut:], cut, topic, 2, vname+": consume partition 2 from the new log start")
+	requireNoErr(consumer2.Close(), vname+": Consumer.Close (2)")
+	step("%s: DeleteRecords v0 on partition 2 before offset %d: low watermark, GetOffset oldest, a consumer below it gets OFFSET_OUT_OF_RANGE, from it reads the rest", vname, cut)
 
 	// ---------------- delete ----------------
 	requireNoErr(admin.DeleteTopic(topic), vname+": DeleteTopic")
