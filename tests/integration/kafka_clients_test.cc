@@ -65,6 +65,20 @@ TEST_F(KafkaGroupClientsTest, KafkaPythonGroups) { RunPython("groups_kafka_pytho
 TEST_F(KafkaGroupClientsTest, ConfluentKafkaGroups) { RunPython("groups_confluent_test.py"); }
 TEST_F(KafkaGroupClientsTest, KcatBalancedConsumer) { RunPython("groups_kcat_test.py"); }
 
+// A compacted topic: the cleaner runs every 50 ms, rolled segments are
+// synced promptly, so the test sees compaction within seconds.
+class KafkaCompactionClientsTest : public KafkaClientsTest {
+ protected:
+  std::vector<std::string> ExtraArgs() override {
+    return {"--log.cleaner.backoff.ms", "50", "--log.flush.offset.checkpoint.interval.ms",
+            "100"};
+  }
+};
+
+TEST_F(KafkaCompactionClientsTest, CompactedTopicReadByKcatAndKafkaPython) {
+  RunPython("compacted_topic_test.py");
+}
+
 TEST_F(KafkaClientsTest, Sarama) {
   // Built offline from Debian's golang-go and golang-github-shopify-sarama-dev.
   const std::string bin = dir_ / "sarama-test";
