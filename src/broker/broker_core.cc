@@ -237,6 +237,18 @@ bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminComple
   return SubmitAdmin(s, c, [this, name = std::move(name)] { return registry_->Delete(name, wake_); });
 }
 
+bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                                        std::string name,
+                                        std::vector<TopicRegistry::ConfigChange> changes,
+                                        bool validate_only) {
+  return SubmitAdmin(s, c, [this, name = std::move(name), changes = std::move(changes),
+                            validate_only] {
+    Error e = registry_->AlterConfig(name, changes, validate_only);
+    if (!e.ok()) spdlog::info("alter topic {} refused: {} ({})", name, ErrcName(e.code), e.message);
+    return e;
+  });
+}
+
 void BrokerCore::TakeInOrder(ClientSession& s, pipeline::CompletionPtr c,
                              std::vector<pipeline::CompletionPtr>* ready) {
   if (c->kind != pipeline::Completion::Kind::kWrite) {

@@ -184,6 +184,12 @@ class BrokerCore {
                          int32_t partitions,
                          std::vector<std::pair<std::string, std::string>> configs);
   bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
+  // Changes settings of an existing topic on the admin thread
+  // (TopicRegistry::AlterConfig): Kafka's IncrementalAlterConfigs and
+  // AlterConfigs, native ALTER_TOPIC_CONFIG.
+  bool SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
+                              std::string name, std::vector<TopicRegistry::ConfigChange> changes,
+                              bool validate_only = false);
   // DeleteRecords (Kafka API 21, native DELETE_RECORDS): on the admin thread,
   // moves the partition's log start offset up to `offset` (-1: the high
   // watermark). kOffsetOutOfRange when offset is above the high watermark or

@@ -299,6 +299,66 @@ Error TopicRegistry::Create(
   return {};
 }
 
+Error TopicRegistry::AlterConfig(std::string_view name, const std::vector<ConfigChange>& changes,
+                                 bool validate_only) {
+  MutexLock admin(&admin_mu_);
+  std::shared_ptr<Topic> old;
+  {
+    ReaderLock l(&mu_);
+    auto it = topics_.find(name);
+    if (it == topics_.end()) {
+      return {Errc::kUnknownTopicOrPartition, fmt::format("no topic '{}'", name)};
+    }
+    old = it->second;
+  }
+  TopicConfig cfg = old->config;
+  const auto defaults = defaults_.ToMap();
+  for (const auto& [key, value] : changes) {
+    auto d = defaults.find(key);
+    if (d == defaults.end()) {
+      return {Errc::kInvalidConfig, fmt::format("unknown topic config key '{}'", key)};
+    }
+    Status s = cfg.Set(key, value ? *value : d->second);
+    if (!s.ok()) return {Errc::kInvalidConfig, s.message()};
+  }
+  // What the partitions were opened with (segment layout, flush policy,
+  // timestamps) is set at creation; the rest is read where it is used.
+  const auto before = old->config.ToMap();
+  const auto after = cfg.ToMap();
+  const auto& changeable = ChangeableTopicConfigKeys();
+  for (const auto& [key, value] : after) {
+    if (before.at(key) == value) continue;
+    if (std::find_if(changeable.begin(), changeable.end(),
+                     [&](const char* k) { return key == k; }) == changeable.end()) {
+      return {Errc::kInvalidConfig,
+              fmt::format("{} of an existing topic cannot be changed (it is set at creation); "
+                          "changeable: {}",
+                          key, fmt::join(changeable, ", "))};
+    }
+  }
+  if (validate_only || after == before) return {};
+  Status s = WriteFileAtomically(MetadataPath(name),
+                                 SerializeTopic(old->name, old->id,
+                                                static_cast<int32_t>(old->partitions.size()), cfg));
+  if (!s.ok()) {
+    spdlog::error("alter topic {} failed: {}", name, s.ToString());
+    return {Errc::kStorage, s.message()};
+  }
+  auto fresh = std::make_shared<Topic>(*old);
+  fresh->config = cfg;
+  {
+    WriterLock l(&mu_);
+    topics_[old->name] = fresh;
+    version_.fetch_add(1, std::memory_order_acq_rel);
+  }
+  std::string changed;
+  for (const auto& [k, v] : after) {
+    if (before.at(k) != v) changed += fmt::format(" {}={}", k, v);
+  }
+  spdlog::info("Altered topic {}:{}", name, changed);
+  return {};
+}
+
 Error TopicRegistry::Delete(
     std::string_view name,
     const std::function<void(const std::shared_ptr<pipeline::Partition>&)>& wake) {

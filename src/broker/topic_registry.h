@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -58,6 +59,16 @@ class TopicRegistry {
       std::vector<std::shared_ptr<const void>>* keep_alive) const;
   Error Create(std::string_view name, int32_t partitions,
                const std::vector<std::pair<std::string_view, std::string_view>>& configs);
+  // One change of a topic setting: a value, or nullopt for "back to the
+  // broker default" (Kafka's SET and DELETE operations).
+  using ConfigChange = std::pair<std::string, std::optional<std::string>>;
+  // Changes settings of an existing topic: validated as a whole (an unknown
+  // key, a bad value, or a setting that only applies at creation is
+  // INVALID_CONFIG and nothing changes), persisted atomically, then
+  // published (a new Topic with the same partitions). `validate_only`:
+  // checks without changing anything.
+  Error AlterConfig(std::string_view name, const std::vector<ConfigChange>& changes,
+                    bool validate_only = false);
   // What Create would refuse, without creating anything (validate_only);
   // *cfg = the topic's configuration. Racy against a concurrent Create of the
   // same name, as Kafka's validate_only is.

@@ -34,6 +34,13 @@ Status Admin::DeleteTopic(const std::string& name) {
   return ErrorStatus(r, "delete topic '" + name + "'");
 }
 
+Status Admin::AlterTopicConfig(
+    const std::string& name,
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->AlterTopicConfig(name, changes));
+  return ErrorStatus(r, "alter topic '" + name + "'");
+}
+
 Result<int64_t> Admin::DeleteRecords(const std::string& topic, int32_t partition,
                                      int64_t before) {
   SENTRY_ASSIGN_OR_RETURN(auto r, client_->DeleteRecords(topic, partition, before));

@@ -34,6 +34,10 @@ class Admin {
   // Creates the topic unless it exists; returns its partition count.
   Result<int32_t> EnsureTopic(const std::string& name, int32_t partitions);
   Status DeleteTopic(const std::string& name);
+  // Changes settings of an existing topic (nullopt: back to the default).
+  Status AlterTopicConfig(
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
   // Deletes the records of partition `partition` below `before` (-1: all of
   // them): its log starts there. Returns the new log start offset.
   Result<int64_t> DeleteRecords(const std::string& topic, int32_t partition, int64_t before);

@@ -70,6 +70,16 @@ Result<int16_t> Client::DeleteTopic(std::string_view name) {
   return CallEmpty(ApiKey::kDeleteTopic, EncodeBody(DeleteTopicRequest{name}));
 }
 
+Result<int16_t> Client::AlterTopicConfig(
+    std::string_view name,
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  AlterTopicConfigRequest req{name, {}};
+  for (const auto& [k, v] : changes) {
+    req.entries.push_back({v ? kAlterSet : kAlterDelete, k, v ? std::string_view(*v) : ""});
+  }
+  return CallEmpty(ApiKey::kAlterTopicConfig, EncodeBody(req));
+}
+
 Result<Reply<DeleteRecordsResponse>> Client::DeleteRecords(std::string_view topic,
                                                            int32_t partition, int64_t offset) {
   return CallTyped<DeleteRecordsResponse>(ApiKey::kDeleteRecords,

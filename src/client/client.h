@@ -42,6 +42,11 @@ class Client {
   Result<int16_t> CreateTopic(std::string_view name, int32_t partitions,
                               const std::vector<std::pair<std::string, std::string>>& configs = {});
   Result<int16_t> DeleteTopic(std::string_view name);
+  // ALTER_TOPIC_CONFIG: each (key, value) is set; a key with nullopt goes
+  // back to the broker default.
+  Result<int16_t> AlterTopicConfig(
+      std::string_view name,
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
   // DELETE_RECORDS: the partition's log starts at `offset` (-1: its end) from
   // now on; the reply carries the new log start.
   Result<Reply<protocol::DeleteRecordsResponse>> DeleteRecords(std::string_view topic,

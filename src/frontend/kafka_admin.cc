@@ -1,6 +1,6 @@
-// Kafka CreateTopics, DeleteTopics, DeleteRecords (one admin operation per
-// topic, or partition, in turn, on the broker's admin thread) and
-// DescribeConfigs.
+// Kafka CreateTopics, DeleteTopics, DeleteRecords, AlterConfigs and
+// IncrementalAlterConfigs (one admin operation per topic, partition or
+// resource, in turn, on the broker's admin thread) and DescribeConfigs.
 #include <spdlog/spdlog.h>
 
 #include <set>
@@ -20,6 +20,9 @@ namespace {
 constexpr int16_t kCreateTopicsKey = static_cast<int16_t>(kafka::ApiKey::kCreateTopics);
 constexpr int16_t kDeleteTopicsKey = static_cast<int16_t>(kafka::ApiKey::kDeleteTopics);
 constexpr int16_t kDeleteRecordsKey = static_cast<int16_t>(kafka::ApiKey::kDeleteRecords);
+constexpr int16_t kAlterConfigsKey = static_cast<int16_t>(kafka::ApiKey::kAlterConfigs);
+constexpr int16_t kIncrementalAlterKey =
+    static_cast<int16_t>(kafka::ApiKey::kIncrementalAlterConfigs);
 constexpr int8_t kResourceTopic = 2;
 constexpr int8_t kResourceBroker = 4;
 // Kafka's ConfigSource values.
@@ -52,6 +55,42 @@ void Settle(PendingAdmin::Item& item, int16_t error, std::string message) {
   item.error = error;
   if (error != 0) item.message = std::move(message);
   item.settled = true;
+}
+
+// An item for one resource of an alter request; settled at once unless it is
+// a topic (broker settings are static here).
+PendingAdmin::Item AlterItem(int8_t type, std::string_view name) {
+  PendingAdmin::Item item;
+  item.resource_type = type;
+  item.name = std::string(name);
+  if (type == kResourceBroker) {
+    Settle(item, Code(ErrorCode::kInvalidRequest),
+           "broker settings are static: set them at start (docs/operations.md)");
+  } else if (type != kResourceTopic) {
+    Settle(item, Code(ErrorCode::kInvalidRequest), "only topic resources can be altered");
+  }
+  return item;
+}
+
+// cleanup.policy after APPEND (add) or SUBTRACT (remove) of `value`'s items.
+std::optional<std::string> EditPolicy(const broker::TopicConfig& cfg, bool add,
+                                      std::string_view value) {
+  bool del = cfg.cleanup_delete, compact = cfg.cleanup_compact;
+  while (!value.empty()) {
+    const size_t comma = value.find(',');
+    std::string_view item = value.substr(0, comma);
+    if (item == "delete") {
+      del = add;
+    } else if (item == "compact") {
+      compact = add;
+    } else {
+      return std::nullopt;
+    }
+    value = comma == std::string_view::npos ? "" : value.substr(comma + 1);
+  }
+  if (!del && !compact) return std::nullopt;
+  if (del && compact) return "compact,delete";
+  return del ? "delete" : "compact";
 }
 
 }  // namespace
@@ -172,16 +211,100 @@ Outcome KafkaFrontend::HandleDeleteRecords(Session& s, const Header& h, Reader& 
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
 
+// AlterConfigs (legacy): the topic's changeable settings become exactly the
+// ones given; those not given go back to the broker default. Settings fixed
+// at creation (segment.bytes, ...) keep their value unless given.
+Outcome KafkaFrontend::HandleAlterConfigs(Session& s, const Header& h, Reader& r,
+                                          ResponseOut& out) {
+  kafka::AlterConfigsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  auto pa = std::make_unique<PendingAdmin>();
+  pa->asker = Asker::Of(h);
+  pa->validate_only = req.validate_only;
+  for (const auto& res : req.resources) {
+    PendingAdmin::Item item = AlterItem(res.resource_type, res.resource_name);
+    std::set<std::string> given;
+    for (const auto& c : res.configs) {
+      given.insert(std::string(c.name));
+      item.changes.emplace_back(std::string(c.name),
+                                c.value ? std::optional<std::string>(std::string(*c.value))
+                                        : std::nullopt);
+    }
+    for (const char* k : broker::ChangeableTopicConfigKeys()) {
+      if (!given.count(k)) item.changes.emplace_back(k, std::nullopt);
+    }
+    pa->items.push_back(std::move(item));
+  }
+  s.admin = std::move(pa);
+  return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
+// IncrementalAlterConfigs (KIP-339): SET and DELETE (back to the default)
+// for every topic setting, APPEND and SUBTRACT for the list setting
+// cleanup.policy.
+Outcome KafkaFrontend::HandleIncrementalAlterConfigs(Session& s, const Header& h, Reader& r,
+                                                     ResponseOut& out) {
+  kafka::IncrementalAlterConfigsRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  auto pa = std::make_unique<PendingAdmin>();
+  pa->asker = Asker::Of(h);
+  pa->validate_only = req.validate_only;
+  constexpr int8_t kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3;
+  for (const auto& res : req.resources) {
+    PendingAdmin::Item item = AlterItem(res.resource_type, res.resource_name);
+    auto topic = core_->FindTopic(res.resource_name);
+    for (const auto& c : res.configs) {
+      if (item.settled) break;
+      const std::string name(c.name);
+      if (c.config_operation == kSet || c.config_operation == kDelete) {
+        if (c.config_operation == kSet && !c.value) {
+          Settle(item, Code(ErrorCode::kInvalidConfig), name + ": SET without a value");
+          break;
+        }
+        item.changes.emplace_back(name, c.config_operation == kSet
+                                            ? std::optional<std::string>(std::string(*c.value))
+                                            : std::nullopt);
+      } else if (c.config_operation == kAppend || c.config_operation == kSubtract) {
+        if (name != "cleanup.policy") {
+          Settle(item, Code(ErrorCode::kInvalidConfig),
+                 name + ": APPEND and SUBTRACT apply to list settings (cleanup.policy) only");
+          break;
+        }
+        if (!topic) break;  // the admin operation answers UNKNOWN_TOPIC_OR_PARTITION
+        auto policy = EditPolicy(topic->config, c.config_operation == kAppend,
+                                 c.value ? std::string_view(*c.value) : std::string_view());
+        if (!policy) {
+          Settle(item, Code(ErrorCode::kInvalidConfig),
+                 "cleanup.policy: the result must be a non-empty list of delete and compact");
+          break;
+        }
+        item.changes.emplace_back(name, *policy);
+      } else {
+        Settle(item, Code(ErrorCode::kInvalidRequest),
+               fmt::format("{}: unknown config_operation {}", name, c.config_operation));
+        break;
+      }
+    }
+    pa->items.push_back(std::move(item));
+  }
+  s.admin = std::move(pa);
+  return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
 bool KafkaFrontend::ContinueAdmin(Session& s, ResponseOut& out) {
   PendingAdmin& pa = *s.admin;
   const bool deleting = pa.asker.api_key == kDeleteTopicsKey;
   const bool trimming = pa.asker.api_key == kDeleteRecordsKey;
+  const bool altering =
+      pa.asker.api_key == kAlterConfigsKey || pa.asker.api_key == kIncrementalAlterKey;
   for (; pa.next < pa.items.size(); pa.next++) {
     PendingAdmin::Item& item = pa.items[pa.next];
     if (item.settled) continue;
     auto c = std::make_unique<broker::AdminCompletion>();
     const bool submitted =
-        trimming   ? core_->SubmitDeleteRecords(s.core, c, item.name, item.partition, item.offset)
+        altering   ? core_->SubmitAlterTopicConfig(s.core, c, item.name, item.changes,
+                                                   pa.validate_only)
+        : trimming ? core_->SubmitDeleteRecords(s.core, c, item.name, item.partition, item.offset)
         : deleting ? core_->SubmitDeleteTopic(s.core, c, item.name)
                    : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs);
     if (!submitted) {  // only while writes of ours are in flight: never here
@@ -207,6 +330,18 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
       res.error_code = item.error;
       res.error_message = item.message;
       resp.responses.push_back(std::move(res));
+    }
+    Respond(out, pa->asker, resp);
+  } else if (pa->asker.api_key == kAlterConfigsKey) {
+    kafka::AlterConfigsResponse resp;
+    for (const auto& item : pa->items) {
+      resp.responses.push_back({item.error, item.message, item.resource_type, item.name});
+    }
+    Respond(out, pa->asker, resp);
+  } else if (pa->asker.api_key == kIncrementalAlterKey) {
+    kafka::IncrementalAlterConfigsResponse resp;
+    for (const auto& item : pa->items) {
+      resp.responses.push_back({item.error, item.message, item.resource_type, item.name});
     }
     Respond(out, pa->asker, resp);
   } else if (pa->asker.api_key == kDeleteRecordsKey) {

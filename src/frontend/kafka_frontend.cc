@@ -116,6 +116,8 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kCreateTopics: return HandleCreateTopics(s, h, r, out);
     case ApiKey::kDeleteTopics: return HandleDeleteTopics(s, h, r, out);
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
+    case ApiKey::kAlterConfigs: return HandleAlterConfigs(s, h, r, out);
+    case ApiKey::kIncrementalAlterConfigs: return HandleIncrementalAlterConfigs(s, h, r, out);
     case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
     case ApiKey::kFindCoordinator: return HandleFindCoordinator(h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
@@ -222,7 +224,10 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
     pa->asker = Asker::Of(h);
     for (const auto& n : names) {
       if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n)) {
-        pa->items.push_back({n, opt_.default_partitions, {}, 0, std::nullopt, false, {}});
+        PendingAdmin::Item item;
+        item.name = n;
+        item.partitions = opt_.default_partitions;
+        pa->items.push_back(std::move(item));
       }
     }
     if (!pa->items.empty()) {

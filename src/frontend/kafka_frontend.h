@@ -83,6 +83,9 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome HandleCreateTopics(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleDeleteTopics(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleDeleteRecords(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleAlterConfigs(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleIncrementalAlterConfigs(Session& s, const Header& h, Reader& r,
+                                             net::ResponseOut& out);
   net::Outcome HandleInitProducerId(const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleFindCoordinator(const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetCommit(Session& s, const Header& h, Reader& r, net::ResponseOut& out);

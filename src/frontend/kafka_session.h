@@ -46,9 +46,10 @@ struct PendingWrites {
   std::vector<Slot> slots;
 };
 
-// CreateTopics / DeleteTopics / DeleteRecords, or a Metadata request that
-// auto-creates topics: one admin operation per topic (per partition for
-// DeleteRecords), in turn.
+// CreateTopics / DeleteTopics / DeleteRecords / AlterConfigs /
+// IncrementalAlterConfigs, or a Metadata request that auto-creates topics:
+// one admin operation per topic (per partition for DeleteRecords, per
+// resource for the config changes), in turn.
 struct PendingAdmin {
   Asker asker;
   std::vector<std::string> metadata_topics;  // Metadata: the topics it names
@@ -66,6 +67,9 @@ struct PendingAdmin {
     int32_t partition = 0;
     int64_t offset = 0;
     int64_t low_watermark = -1;
+    // (Incremental)AlterConfigs: one item per resource.
+    int8_t resource_type = 0;
+    std::vector<broker::TopicRegistry::ConfigChange> changes;
   };
   std::vector<Item> items;
 };

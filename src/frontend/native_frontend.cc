@@ -92,6 +92,7 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kCreateTopic: return HandleCreateTopic(s, h, r, out);
     case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
+    case ApiKey::kAlterTopicConfig: return HandleAlterTopicConfig(s, h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
@@ -269,6 +270,24 @@ Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header
   c->reply.Set(h);
   return core_->SubmitDeleteTopic(s, c, std::string(req.name)) ? Outcome::kSubmitted
                                                                 : Outcome::kRetryLater;
+}
+
+Outcome NativeFrontend::HandleAlterTopicConfig(broker::ClientSession& s, const Header& h,
+                                               ByteReader& r, ResponseOut& out) {
+  AlterTopicConfigRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  std::vector<broker::TopicRegistry::ConfigChange> changes;
+  for (const auto& e : req.entries) {
+    if (e.op != kAlterSet && e.op != kAlterDelete) return Malformed(out, h);
+    changes.emplace_back(std::string(e.key), e.op == kAlterSet
+                                                 ? std::optional<std::string>(std::string(e.value))
+                                                 : std::nullopt);
+  }
+  auto c = std::make_unique<broker::AdminCompletion>();
+  c->reply.Set(h);
+  return core_->SubmitAlterTopicConfig(s, c, std::string(req.topic), std::move(changes))
+             ? Outcome::kSubmitted
+             : Outcome::kRetryLater;
 }
 
 Outcome NativeFrontend::HandleDeleteRecords(broker::ClientSession& s, const Header& h,

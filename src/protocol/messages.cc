@@ -107,6 +107,28 @@ bool Decode(ByteReader* r, DeleteRecordsResponse* m) {
   return r->Done();
 }
 
+bool Decode(ByteReader* r, AlterTopicConfigRequest* m) {
+  r->String(&m->topic);
+  int32_t n;
+  if (!r->ArrayCount(&n, 1 + 2 + 2)) return false;
+  m->entries.resize(static_cast<size_t>(n));
+  for (auto& e : m->entries) {
+    r->I8(&e.op);
+    r->String(&e.key);
+    r->String(&e.value);
+  }
+  return r->Done();
+}
+void Encode(ByteWriter* w, const AlterTopicConfigRequest& m) {
+  w->String(m.topic);
+  w->I32(static_cast<int32_t>(m.entries.size()));
+  for (const auto& e : m.entries) {
+    w->I8(e.op);
+    w->String(e.key);
+    w->String(e.value);
+  }
+}
+
 bool Decode(ByteReader* r, OffsetCommitRequest* m) {
   r->String(&m->group);
   r->String(&m->topic);

@@ -121,6 +121,20 @@ struct DeleteRecordsRequest {
 struct DeleteRecordsResponse {
   int64_t low_watermark = -1;
 };
+// ALTER_TOPIC_CONFIG: changes settings of an existing topic. Each entry sets
+// a key (op 0) or puts it back to the broker default (op 1, value ignored),
+// Kafka's IncrementalAlterConfigs SET and DELETE. The answer is the header.
+struct AlterTopicConfigRequest {
+  std::string_view topic;
+  struct Entry {
+    int8_t op = 0;
+    std::string_view key;
+    std::string_view value;
+  };
+  std::vector<Entry> entries;
+};
+constexpr int8_t kAlterSet = 0;
+constexpr int8_t kAlterDelete = 1;
 
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
@@ -132,6 +146,8 @@ bool Decode(ByteReader* r, DeleteTopicRequest* m);
 bool Decode(ByteReader* r, OffsetCommitRequest* m);
 bool Decode(ByteReader* r, OffsetFetchRequest* m);
 bool Decode(ByteReader* r, DeleteRecordsRequest* m);
+bool Decode(ByteReader* r, AlterTopicConfigRequest* m);
+void Encode(ByteWriter* w, const AlterTopicConfigRequest& m);
 void Encode(ByteWriter* w, const DeleteRecordsRequest& m);
 void Encode(ByteWriter* w, const ProduceRequest& m);
 void Encode(ByteWriter* w, const FetchRequest& m);

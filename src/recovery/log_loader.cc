@@ -53,10 +53,16 @@ RecoveryOptions StartupState::For(const std::string& name) const {
   return o;
 }
 
-Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,
+Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
+                                                    const LogConfig& topic_cfg,
                                                     const RecoveryOptions& opt,
                                                     RecoveryReport* report) {
   *report = RecoveryReport{};
+  // A log the cleaner ever touched may have offset gaps, even if its topic
+  // is no longer compacted.
+  LogConfig cfg = topic_cfg;
+  const bool cleaned_before = PartitionLog::CleanerCheckpointExists(dir);
+  if (cleaned_before) cfg.compacted = true;
   if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
     return Status::FromErrno(errno, "mkdir " + dir);
   }
@@ -223,7 +229,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, cons
   log->RestoreLogStartOffset(log_start);
   // An unreadable cleaner checkpoint only costs a full pass.
   auto cleaned = PartitionLog::ReadCleanerCheckpoint(dir);
-  log->RestoreCleanedOffset(cleaned.ok() ? *cleaned : 0);
+  log->RestoreCleanedOffset(cleaned.ok() ? *cleaned : 0, cleaned_before);
   if (offline.empty()) {
     ProducerRebuild rebuilt;
     Status s = RebuildProducerState(log.get(), &rebuilt);

@@ -123,8 +123,11 @@ struct Pass {
     const std::string& dir = log->dir();
     const int64_t base = list[first]->base_offset();
     const int64_t end = list[last + 1]->base_offset();
-    // The files' names and sizes come from the log's own settings.
-    SENTRY_ASSIGN_OR_RETURN(auto writer, CleanedSegmentWriter::Create(dir, base, log->config()));
+    // The log's own settings, with gaps allowed whatever the topic's policy
+    // says now (it may have changed since the pass began).
+    LogConfig seg_cfg = log->config();
+    seg_cfg.compacted = true;
+    SENTRY_ASSIGN_OR_RETURN(auto writer, CleanedSegmentWriter::Create(dir, base, seg_cfg));
     std::vector<int64_t> old_bases;
     Status s;
     for (size_t i = first; i <= last && s.ok(); i++) {
@@ -162,7 +165,7 @@ struct Pass {
     stats->bytes_out += static_cast<int64_t>(writer->log_bytes());
     stats->segments_out++;
     SENTRY_RETURN_IF_ERROR(CommitSwap(dir, base, end, old_bases, opt.fault));
-    SENTRY_ASSIGN_OR_RETURN(auto opened, Segment::OpenExisting(dir, base, log->config()));
+    SENTRY_ASSIGN_OR_RETURN(auto opened, Segment::OpenExisting(dir, base, seg_cfg));
     std::shared_ptr<Segment> cleaned = std::move(opened);
     SENTRY_RETURN_IF_ERROR(cleaned->RestoreFromIndexes());
     SENTRY_RETURN_IF_ERROR(cleaned->Seal());
@@ -232,6 +235,11 @@ Result<CleanStats> CleanLog(PartitionLog* log, OffsetMap* map, const CleanOption
   CleanStats stats;
   const Cleanable c = FindCleanable(*log, opt.now_ms, opt.config);
   if (c.end <= c.first_dirty || log->offline()) return stats;
+  if (!log->has_cleaner_checkpoint()) {
+    // Before the first swap ever: the checkpoint file also tells the loader
+    // that this log may have offset gaps, whatever cleanup.policy says then.
+    SENTRY_RETURN_IF_ERROR(log->SetCleanedOffset(c.first_dirty));
+  }
   auto list = log->SegmentsSnapshot();
   Pass pass{log, map, opt, c.end, &stats, {}, {}, {}};
   SENTRY_RETURN_IF_ERROR(pass.Map(*list, c.first_dirty, c.end));

@@ -172,7 +172,13 @@ Status PartitionLog::SetCleanedOffset(int64_t offset) {
   SENTRY_RETURN_IF_ERROR(
       WriteFileAtomically(dir_ + "/" + kCleanerFile, fmt::format("{}\n", offset)));
   cleaned_offset_.store(offset, std::memory_order_release);
+  has_cleaner_checkpoint_.store(true);
   return Status::OK();
+}
+
+bool PartitionLog::CleanerCheckpointExists(const std::string& dir) {
+  struct stat st;
+  return ::stat((dir + "/" + kCleanerFile).c_str(), &st) == 0;
 }
 
 Result<int64_t> PartitionLog::ReadCleanerCheckpoint(const std::string& dir) {

@@ -136,12 +136,19 @@ class PartitionLog {
   int64_t cleaned_offset() const { return cleaned_offset_.load(std::memory_order_acquire); }
   // Persists (the `cleaner-offset` file, atomically) and publishes it.
   Status SetCleanedOffset(int64_t offset);
+  // True once the cleaner wrote (or recovery found) the checkpoint file: the
+  // log may have offset gaps from then on (LoadPartition treats it as
+  // compacted whatever the topic's policy).
+  bool has_cleaner_checkpoint() const { return has_cleaner_checkpoint_.load(); }
   // The persisted cleaner checkpoint of partition directory `dir`: 0 when none.
   static Result<int64_t> ReadCleanerCheckpoint(const std::string& dir);
-  // Recovery, before the log is shared.
-  void RestoreCleanedOffset(int64_t offset) {
+  // Recovery, before the log is shared; `exists`: the file was there.
+  void RestoreCleanedOffset(int64_t offset, bool exists) {
     cleaned_offset_.store(offset, std::memory_order_release);
+    has_cleaner_checkpoint_.store(exists);
   }
+  // Whether partition directory `dir` has a cleaner checkpoint file.
+  static bool CleanerCheckpointExists(const std::string& dir);
 
   // --- offline state (any thread) ---
   // A partition whose stored bytes failed verification goes offline: reads
@@ -205,6 +212,7 @@ class PartitionLog {
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};
   std::atomic<int64_t> cleaned_offset_{0};
+  std::atomic<bool> has_cleaner_checkpoint_{false};
 
   std::atomic<bool> offline_{false};
   mutable Mutex offline_mu_;

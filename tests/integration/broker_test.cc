@@ -75,12 +75,12 @@ class BrokerTest : public testing::BrokerFixture {
 
 };
 
-TEST_F(BrokerTest, ApiVersionsListsAllThirteenApisAtVersionOne) {
+TEST_F(BrokerTest, ApiVersionsListsAllFourteenApisAtVersionOne) {
   auto r = client_->ApiVersions();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error, 0);
-  ASSERT_EQ(r->body.apis.size(), 13u);  // 12: DELETE_RECORDS
-  for (uint16_t k = 0; k < 13; k++) {
+  ASSERT_EQ(r->body.apis.size(), 14u);  // 12: DELETE_RECORDS, 13: ALTER_TOPIC_CONFIG
+  for (uint16_t k = 0; k < 14; k++) {
     EXPECT_EQ(r->body.apis[k].api_key, k);
     EXPECT_EQ(r->body.apis[k].min_version, 1);
     // OFFSET_COMMIT also takes version 2 (a commit by a group member).

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/file_util.h"
 #include "integration/broker_process.h"
 #include "protocol/errors.h"
 #include "storage/record_batch_builder.h"
@@ -314,6 +315,104 @@ TEST(OffsetsLogCompactionTest, ARestartReplaysTheLatestCommitsNotTheHistory) {
   ASSERT_TRUE(broker.Start()) << broker.Output();
   c = broker.NewClient();
   expect_latest(c.get());
+  EXPECT_EQ(broker.Stop(), 0);
+}
+
+// Settings of an existing topic change live (ALTER_TOPIC_CONFIG, sentryctl
+// topic alter): retention.ms starts deleting at once, cleanup.policy=compact
+// starts refusing keyless records and compacting, and back to delete the
+// partition (which now has offset gaps) still loads after a kill -9. Refused
+// changes change nothing, on disk included.
+TEST(AlterTopicConfigTest, ChangesApplyLivePersistAndRefusalsChangeNothing) {
+  testing::TempDir dir;
+  BrokerProcess broker(dir / "data", {"--log.retention.check.interval.ms", "100",
+                                      "--log.cleaner.backoff.ms", "20",
+                                      "--log.flush.offset.checkpoint.interval.ms", "100"});
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  auto c = broker.NewClient();
+  ASSERT_EQ(c->CreateTopic("a", 1, {{"segment.bytes", "16384"}}).value(), 0);
+  const std::string meta = dir / "data/__topics/a.toml";
+  auto read_meta = [&] { return ReadFile(meta).value(); };
+  const int64_t hour_ago =
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch()).count() - 3600 * 1000;
+  for (int i = 0; i < 300; i++) {
+    RecordBatchBuilder b(hour_ago);
+    for (int k = 0; k < 3; k++) b.Add("k" + std::to_string((i * 3 + k) % 20), "old value", hour_ago);
+    ASSERT_EQ(c->Produce("a", 0, 1, b.Build())->error, 0);
+  }
+  const int64_t end = c->ListOffsets("a", 0, -1)->body.offset;
+  ASSERT_EQ(c->ListOffsets("a", 0, -2)->body.offset, 0);
+
+  // Refusals: nothing changes, the metadata file included.
+  const std::string before = read_meta();
+  using Changes = std::vector<std::pair<std::string, std::optional<std::string>>>;
+  EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"segment.bytes", "4096"}}).value(),
+            E(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"retention.ms", "60000"}, {"no.such.key", "1"}})
+                .value(),
+            E(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"retention.ms", "soon"}}).value(),
+            E(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(c->AlterTopicConfig("missing", Changes{{"retention.ms", "1"}}).value(),
+            E(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(read_meta(), before);
+  EXPECT_EQ(c->ListOffsets("a", 0, -2)->body.offset, 0);  // no retention ran
+
+  // retention.ms applies at the next check.
+  ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"retention.ms", "60000"}}).value(), 0);
+  EXPECT_NE(read_meta().find("60000"), std::string::npos) << read_meta();
+  ASSERT_TRUE(broker.WaitForOutput("retention: a-0 starts at offset")) << broker.Output();
+  const int64_t start = c->ListOffsets("a", 0, -2)->body.offset;
+  EXPECT_GT(start, 0);
+
+  // cleanup.policy=compact: keyless records refused from now on, and the
+  // cleaner compacts what is there (retention back to the default).
+  ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"cleanup.policy", "compact"},
+                                             {"retention.ms", std::nullopt}})
+                .value(),
+            0);
+  RecordBatchBuilder keyless_builder;
+  keyless_builder.Add(std::nullopt, "v");
+  const std::vector<uint8_t> keyless = keyless_builder.Build();
+  EXPECT_EQ(c->Produce("a", 0, 1, keyless)->error, E(ErrorCode::kInvalidRecord));
+  for (int i = 0; i < 300; i++) {
+    RecordBatchBuilder b;
+    for (int k = 0; k < 3; k++) b.Add("k" + std::to_string((i * 3 + k) % 20), "new value");
+    ASSERT_EQ(c->Produce("a", 0, 1, b.Build())->error, 0);
+  }
+  ASSERT_TRUE(broker.WaitForOutput("log cleaner: a-0 cleaned", 20000)) << broker.Output();
+
+  // Back to delete: keyless records are taken again; the log (with gaps)
+  // loads after a kill -9 and reads from its start to its end.
+  ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"cleanup.policy", "delete"}}).value(), 0);
+  EXPECT_EQ(c->Produce("a", 0, 1, keyless)->error, 0);
+  const int64_t last_end = c->ListOffsets("a", 0, -1)->body.offset;
+  EXPECT_GT(last_end, end);
+  c.reset();
+  broker.Kill();
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  EXPECT_EQ(broker.Output().find("OFFLINE"), std::string::npos) << broker.Output();
+  c = broker.NewClient();
+  EXPECT_EQ(c->ListOffsets("a", 0, -1)->body.offset, last_end);
+  int64_t next = c->ListOffsets("a", 0, -2)->body.offset;
+  EXPECT_EQ(next, start);
+  int fetches = 0;
+  while (next < last_end && fetches++ < 10000) {
+    auto f = c->Fetch("a", 0, next, 1 << 16);
+    ASSERT_TRUE(f.ok());
+    ASSERT_EQ(f->error, 0) << next;
+    ASSERT_FALSE(f->body.records.empty()) << next;
+    size_t pos = 0;
+    const auto& bytes = f->body.records;
+    while (pos + batch_layout::kHeaderSize <= bytes.size()) {
+      RecordBatchView v(bytes.data() + pos);
+      if (pos + v.TotalSize() > bytes.size()) break;
+      next = std::max(next, v.last_offset() + 1);
+      pos += v.TotalSize();
+    }
+  }
+  EXPECT_EQ(next, last_end);
   EXPECT_EQ(broker.Stop(), 0);
 }
 

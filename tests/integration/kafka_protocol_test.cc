@@ -236,6 +236,71 @@ TEST_F(KafkaProtocolTest, DeleteRecordsMovesTheLogStartPerPartition) {
   EXPECT_EQ(starts->topics[0].partitions[1].offset, 10);
 }
 
+// IncrementalAlterConfigs v0-1: SET, DELETE (back to the default), APPEND and
+// SUBTRACT on cleanup.policy, validate_only, refusals per resource; the
+// result as DescribeConfigs shows it.
+TEST_F(KafkaProtocolTest, IncrementalAlterConfigsChangesATopicsSettings) {
+  CreateTopic("alt", 1);
+  auto describe = [&](const std::string& key) -> std::string {
+    DescribeConfigsRequest d;
+    d.resources.push_back({2, "alt", std::nullopt});
+    auto resp = kc_->Call<DescribeConfigsResponse>(d, 4);
+    EXPECT_TRUE(resp);
+    if (!resp) return "";
+    for (const auto& c : resp->results.at(0).configs) {
+      if (c.name == key) return c.value.value_or("null");
+    }
+    return "absent";
+  };
+  auto alter = [&](int16_t v, std::vector<std::tuple<std::string, int8_t, std::optional<std::string>>> cfgs,
+                   bool validate_only = false, int8_t type = 2, std::string name = "alt") {
+    IncrementalAlterConfigsRequest req;
+    req.validate_only = validate_only;
+    IncrementalAlterConfigsRequest::AlterConfigsResource res;
+    res.resource_type = type;
+    res.resource_name = name;
+    std::vector<std::string> keep;  // the request holds views
+    keep.reserve(cfgs.size() * 2);
+    for (auto& [k, op, val] : cfgs) {
+      IncrementalAlterConfigsRequest::AlterableConfig c;
+      keep.push_back(k);
+      c.name = keep.back();
+      c.config_operation = op;
+      if (val) {
+        keep.push_back(*val);
+        c.value = keep.back();
+      }
+      res.configs.push_back(c);
+    }
+    req.resources.push_back(res);
+    auto resp = kc_->Call<IncrementalAlterConfigsResponse>(req, v);
+    EXPECT_TRUE(resp);
+    return resp ? resp->responses.at(0).error_code : int16_t{-100};
+  };
+  for (int16_t v : {0, 1}) {
+    EXPECT_EQ(alter(v, {{"retention.ms", 0, "1234"}}), 0);
+    EXPECT_EQ(describe("retention.ms"), "1234");
+    EXPECT_EQ(alter(v, {{"retention.ms", 1, std::nullopt}}), 0);
+    EXPECT_EQ(describe("retention.ms"), "604800000");
+  }
+  EXPECT_EQ(alter(1, {{"cleanup.policy", 2, "compact"}}), 0);
+  EXPECT_EQ(describe("cleanup.policy"), "compact,delete");
+  EXPECT_EQ(alter(1, {{"cleanup.policy", 3, "delete"}}), 0);
+  EXPECT_EQ(describe("cleanup.policy"), "compact");
+  EXPECT_EQ(alter(1, {{"cleanup.policy", 3, "compact"}}),
+            static_cast<int16_t>(ErrorCode::kInvalidConfig));  // would leave it empty
+  EXPECT_EQ(alter(1, {{"retention.ms", 2, "5"}}), static_cast<int16_t>(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(alter(1, {{"segment.bytes", 0, "4096"}}),
+            static_cast<int16_t>(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(alter(1, {{"retention.bytes", 0, "1000"}}, /*validate_only=*/true), 0);
+  EXPECT_EQ(describe("retention.bytes"), "-1");
+  EXPECT_EQ(alter(1, {{"log.retention.ms", 0, "1"}}, false, 4, "0"),
+            static_cast<int16_t>(ErrorCode::kInvalidRequest));
+  EXPECT_EQ(alter(1, {{"retention.ms", 0, "1"}}, false, 2, "missing"),
+            static_cast<int16_t>(ErrorCode::kUnknownTopicOrPartition));
+  EXPECT_EQ(describe("cleanup.policy"), "compact");
+}
+
 TEST_F(KafkaProtocolTest, ProduceRefusals) {
   CreateTopic("refuse", 1);
   // A message set v1 (magic 1, before Kafka 0.11): refused, as Kafka 4.0.

@@ -275,7 +275,8 @@ TEST(KafkaCodecTest, AdvertisedRangesMatchTheIssue) {
   const Want want[] = {{0, 0, 9},  {1, 4, 12}, {2, 1, 7},  {3, 0, 12}, {8, 0, 8},
                        {9, 0, 8},  {10, 0, 4}, {11, 0, 7}, {12, 0, 4}, {13, 0, 4},
                        {14, 0, 5}, {15, 0, 5}, {16, 0, 4}, {18, 0, 3}, {19, 0, 7},
-                       {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {32, 0, 4}, {47, 0, 0}};
+                       {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {32, 0, 4}, {33, 0, 2},
+                       {44, 0, 1}, {47, 0, 0}};
   ASSERT_EQ(std::size(kApiRanges), std::size(want));
   for (size_t i = 0; i < std::size(want); i++) {
     EXPECT_EQ(kApiRanges[i].key, want[i].key);

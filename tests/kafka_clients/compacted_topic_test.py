@@ -8,7 +8,8 @@ record without a key (refused: INVALID_RECORD, as Kafka). Once a read from the
 beginning shows the log compacted, kcat (librdkafka) and kafka-python's consumer each
 read it from offset 0: both must see, at its original offset, only records that were
 produced there, in increasing offsets, and applying them in order must give the
-latest value of every key (tombstones deleting).
+latest value of every key (tombstones deleting). Last, kafka-python's AlterConfigs
+(API 33) changes the topic's settings and DescribeConfigs shows them.
 
 usage: compacted_topic_test.py BOOTSTRAP [TMPDIR]
 Needs Debian's /usr/bin/python3 (python3-kafka, python3-confluent-kafka), /usr/bin/kcat.
@@ -21,7 +22,7 @@ import uuid
 
 from confluent_kafka import KafkaError, Producer
 from kafka import KafkaConsumer, TopicPartition
-from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
 from ktest import CheckFailed, bootstrap_arg, expect, require, run, step, wait_for
 
 BOOT = bootstrap_arg("compacted_topic_test.py")
@@ -135,6 +136,36 @@ def main():
     expect(len(got) <= len(found), "kafka-python reads no more than kcat did before",
            f"<= {len(found)}", len(got))
     step(f"kafka-python read {len(got)} records from offset 0 across the offset gaps")
+
+    # AlterConfigs (the legacy API kafka-python speaks): the topic's changeable
+    # settings become exactly those given; a bad value changes nothing.
+    admin = KafkaAdminClient(bootstrap_servers=BOOT, client_id="compaction-test-alter")
+
+    def settings():
+        r = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC)])
+        return {e[0]: e[1] for e in r[0].resources[0][4]}
+
+    def alter(configs):
+        r = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC, configs=configs)])
+        return r.resources[0][0]
+
+    expect(alter({"cleanup.policy": "compact", "retention.ms": "3600000"}) == 0,
+           "AlterConfigs accepted", 0, "an error")
+    got = settings()
+    expect(got.get("retention.ms") == "3600000" and got.get("cleanup.policy") == "compact",
+           "DescribeConfigs shows the altered settings", "3600000 compact",
+           (got.get("retention.ms"), got.get("cleanup.policy")))
+    expect(alter({"cleanup.policy": "compact", "retention.ms": "soon"}) == 40,
+           "a bad value is INVALID_CONFIG", 40, "another answer")
+    expect(settings().get("retention.ms") == "3600000", "a refused AlterConfigs changes nothing",
+           "3600000", settings().get("retention.ms"))
+    expect(alter({"cleanup.policy": "compact"}) == 0, "AlterConfigs without retention.ms", 0,
+           "an error")
+    expect(settings().get("retention.ms") == "604800000",
+           "a setting left out goes back to the default", "604800000",
+           settings().get("retention.ms"))
+    admin.close()
+    step("kafka-python AlterConfigs (v0): set, refused, left out = default; DescribeConfigs agrees")
 
 
 if __name__ == "__main__":

@@ -22,17 +22,26 @@ Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
   return client::Client::Connect(b.host, b.port);
 }
 
-int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
-                const std::vector<std::string>& configs) {
-  std::vector<std::pair<std::string, std::string>> kv;
+namespace {
+// KEY=VALUE arguments; false (after a message) when one is not.
+bool ParseConfigs(const std::vector<std::string>& configs,
+                  std::vector<std::pair<std::string, std::string>>* kv) {
   for (const auto& c : configs) {
     auto eq = c.find('=');
     if (eq == std::string::npos || eq == 0) {
       fmt::print(stderr, "sentryctl: --config expects KEY=VALUE, got '{}'\n", c);
-      return 2;
+      return false;
     }
-    kv.emplace_back(c.substr(0, eq), c.substr(eq + 1));
+    kv->emplace_back(c.substr(0, eq), c.substr(eq + 1));
   }
+  return true;
+}
+}  // namespace
+
+int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
+                const std::vector<std::string>& configs) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  if (!ParseConfigs(configs, &kv)) return 2;
   auto c = Connect(b);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
@@ -61,6 +70,27 @@ int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition
   auto start = admin.DeleteRecords(name, partition, before);
   if (!start.ok()) return Fail(start.status());
   fmt::print("{}-{} now starts at offset {}.\n", name, partition, *start);
+  return 0;
+}
+
+int TopicAlter(const BrokerAddress& b, const std::string& name, const std::vector<std::string>& set,
+               const std::vector<std::string>& reset) {
+  std::vector<std::pair<std::string, std::string>> kv;
+  if (!ParseConfigs(set, &kv)) return 2;
+  if (kv.empty() && reset.empty()) {
+    fmt::print(stderr, "sentryctl: topic alter needs --config KEY=VALUE or --delete-config KEY\n");
+    return 2;
+  }
+  std::vector<std::pair<std::string, std::optional<std::string>>> changes;
+  for (auto& [k, v] : kv) changes.emplace_back(k, v);
+  for (const auto& k : reset) changes.emplace_back(k, std::nullopt);
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  client::Admin admin(c->get());
+  Status s = admin.AlterTopicConfig(name, changes);
+  if (!s.ok()) return Fail(s);
+  fmt::print("Altered topic {} ({} setting{}).\n", name, changes.size(),
+             changes.size() == 1 ? "" : "s");
   return 0;
 }
 

@@ -23,6 +23,8 @@ int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partiti
                 const std::vector<std::string>& configs);
 int TopicDelete(const BrokerAddress& b, const std::string& name);
 int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition, int64_t before);
+int TopicAlter(const BrokerAddress& b, const std::string& name, const std::vector<std::string>& set,
+               const std::vector<std::string>& reset);
 int TopicList(const BrokerAddress& b);
 int TopicDescribe(const BrokerAddress& b, const std::string& name);
 

@@ -23,8 +23,8 @@ int main(int argc, char** argv) {
   app.add_option("--broker", broker, "broker address HOST:PORT")->capture_default_str();
   std::function<int(const BrokerAddress&)> run;
 
-  // topic create|delete|list|describe
-  auto* topic = app.add_subcommand("topic", "create, delete, list and describe topics");
+  // topic create|delete|trim|alter|list|describe
+  auto* topic = app.add_subcommand("topic", "create, delete, trim, alter, list and describe topics");
   topic->require_subcommand(1);
   std::string name;
   int32_t partitions = 1;
@@ -56,6 +56,20 @@ int main(int argc, char** argv) {
       ->required();
   trim->callback([&] {
     run = [&](const BrokerAddress& b) { return TopicTrim(b, name, trim_partition, trim_before); };
+  });
+  std::vector<std::string> alter_set, alter_delete;
+  auto* alter = topic->add_subcommand(
+      "alter", "change settings of an existing topic (Kafka's IncrementalAlterConfigs)");
+  alter->add_option("NAME", name, "topic name")->required();
+  alter->add_option("--config", alter_set,
+                    "set KEY=VALUE (retention.ms, retention.bytes, cleanup.policy, "
+                    "max.message.bytes, the cleaner's settings); repeatable")
+      ->allow_extra_args(false);
+  alter->add_option("--delete-config", alter_delete,
+                    "put KEY back to the broker default; repeatable")
+      ->allow_extra_args(false);
+  alter->callback([&] {
+    run = [&](const BrokerAddress& b) { return TopicAlter(b, name, alter_set, alter_delete); };
   });
   auto* list = topic->add_subcommand("list", "list topics and their partition counts");
   list->callback([&] { run = [&](const BrokerAddress& b) { return TopicList(b); }; });
