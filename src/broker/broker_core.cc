@@ -409,6 +409,32 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
   return l;
 }
 
+Errc BrokerCore::DescribeLog(std::string_view topic, std::vector<PartitionLogState>* out) {
+  auto t = registry_->Find(topic);
+  if (!t) return Errc::kUnknownTopicOrPartition;
+  const CleanerConfig cc = t->config.ToCleanerConfig();
+  const int64_t now = WallMillis();
+  for (const auto& p : t->partitions) {
+    const PartitionLog& log = *p->log();
+    PartitionLogState st;
+    st.index = p->index();
+    st.log_start_offset = log.log_start_offset();
+    st.high_watermark = log.high_watermark();
+    st.durable_offset = log.durable_offset();
+    st.size_bytes = log.size_bytes();
+    st.segments = static_cast<int32_t>(log.segment_count());
+    st.cleaned_offset = log.cleaned_offset();
+    if (t->config.cleanup_compact) {
+      const Cleanable c = FindCleanable(log, now, cc);
+      st.clean_bytes = c.clean_bytes;
+      st.dirty_bytes = c.dirty_bytes;
+    }
+    st.offline = log.offline();
+    out->push_back(st);
+  }
+  return Errc::kNone;
+}
+
 std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> names) {
   std::vector<TopicState> out;
   auto describe = [&](const std::shared_ptr<const Topic>& t, std::string_view name) {

@@ -135,6 +135,20 @@ struct TopicState {
   std::vector<PartitionState> partitions;
 };
 
+// What one partition holds on disk (DESCRIBE_LOG, sentryctl topic describe).
+struct PartitionLogState {
+  int32_t index = 0;
+  int64_t log_start_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t durable_offset = 0;
+  int64_t size_bytes = 0;      // batches, not space allocated ahead
+  int32_t segments = 0;
+  int64_t cleaned_offset = 0;  // the cleaner's checkpoint
+  int64_t clean_bytes = 0;     // cleanable bytes already compacted
+  int64_t dirty_bytes = 0;     // cleanable bytes not compacted yet
+  bool offline = false;
+};
+
 struct GroupOffset {
   std::string topic;
   int32_t partition = 0;
@@ -229,6 +243,8 @@ class BrokerCore {
   OffsetLookup ListOffsets(pipeline::Partition& p, int64_t timestamp);
   // Every topic when `names` is empty.
   std::vector<TopicState> Describe(std::span<const std::string_view> names);
+  // Every partition of `topic` as its log stands (any thread; kUnknownTopicOrPartition).
+  Errc DescribeLog(std::string_view topic, std::vector<PartitionLogState>* out);
   Errc CommittedOffsetOf(std::string_view group, std::string_view topic, int32_t partition,
                          CommittedOffset* out);
   // Every committed offset of `group`, by topic then partition.

@@ -34,6 +34,12 @@ Status Admin::DeleteTopic(const std::string& name) {
   return ErrorStatus(r, "delete topic '" + name + "'");
 }
 
+Result<std::vector<protocol::PartitionLogState>> Admin::DescribeLog(const std::string& topic) {
+  SENTRY_ASSIGN_OR_RETURN(auto r, client_->DescribeLog(topic));
+  if (!r.ok()) return ErrorStatus(r.error, "describe log of '" + topic + "'");
+  return r.body.partitions;
+}
+
 Status Admin::AlterTopicConfig(
     const std::string& name,
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {

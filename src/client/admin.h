@@ -41,6 +41,8 @@ class Admin {
   // Deletes the records of partition `partition` below `before` (-1: all of
   // them): its log starts there. Returns the new log start offset.
   Result<int64_t> DeleteRecords(const std::string& topic, int32_t partition, int64_t before);
+  // DESCRIBE_LOG: what each partition holds on disk (NotFound for an unknown topic).
+  Result<std::vector<protocol::PartitionLogState>> DescribeLog(const std::string& topic);
   Result<std::vector<TopicInfo>> ListTopics();
   // NotFound (UNKNOWN_TOPIC_OR_PARTITION) when the topic does not exist.
   Result<TopicInfo> DescribeTopic(const std::string& name);

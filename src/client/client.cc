@@ -70,6 +70,11 @@ Result<int16_t> Client::DeleteTopic(std::string_view name) {
   return CallEmpty(ApiKey::kDeleteTopic, EncodeBody(DeleteTopicRequest{name}));
 }
 
+Result<Reply<DescribeLogResponse>> Client::DescribeLog(std::string_view topic) {
+  return CallTyped<DescribeLogResponse>(ApiKey::kDescribeLog,
+                                        EncodeBody(DescribeLogRequest{topic}));
+}
+
 Result<int16_t> Client::AlterTopicConfig(
     std::string_view name,
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {

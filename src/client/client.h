@@ -44,6 +44,7 @@ class Client {
   Result<int16_t> DeleteTopic(std::string_view name);
   // ALTER_TOPIC_CONFIG: each (key, value) is set; a key with nullopt goes
   // back to the broker default.
+  Result<Reply<protocol::DescribeLogResponse>> DescribeLog(std::string_view topic);
   Result<int16_t> AlterTopicConfig(
       std::string_view name,
       const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);

@@ -93,6 +93,7 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kAlterTopicConfig: return HandleAlterTopicConfig(s, h, r, out);
+    case ApiKey::kDescribeLog: return HandleDescribeLog(h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
@@ -244,6 +245,20 @@ Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseO
       tm.partitions.push_back({p.index, p.log_start_offset, p.log_end_offset});
     }
     resp.topics.push_back(std::move(tm));
+  }
+  return Respond(out, h, resp);
+}
+
+Outcome NativeFrontend::HandleDescribeLog(const Header& h, ByteReader& r, ResponseOut& out) {
+  DescribeLogRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  std::vector<broker::PartitionLogState> parts;
+  if (Errc e = core_->DescribeLog(req.topic, &parts); e != Errc::kNone) return Refuse(out, h, e);
+  DescribeLogResponse resp;
+  for (const auto& p : parts) {
+    resp.partitions.push_back({p.index, p.log_start_offset, p.high_watermark, p.durable_offset,
+                               p.size_bytes, p.segments, p.cleaned_offset, p.clean_bytes,
+                               p.dirty_bytes, static_cast<int8_t>(p.offline ? 1 : 0)});
   }
   return Respond(out, h, resp);
 }

@@ -73,7 +73,7 @@ const char* ApiName(uint16_t key) {
                                  "LIST_OFFSETS",  "METADATA",     "CREATE_TOPIC",
                                  "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
                                  "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP",
-                                 "DELETE_RECORDS", "ALTER_TOPIC_CONFIG"};
+                                 "DELETE_RECORDS", "ALTER_TOPIC_CONFIG", "DESCRIBE_LOG"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

@@ -55,8 +55,9 @@ enum class ApiKey : uint16_t {
   kDescribeGroup = 11,
   kDeleteRecords = 12,
   kAlterTopicConfig = 13,
+  kDescribeLog = 14,
 };
-constexpr uint16_t kApiKeyCount = 14;
+constexpr uint16_t kApiKeyCount = 15;
 constexpr uint16_t kApiVersion = 1;  // every API is served at version 1...
 constexpr uint16_t kOffsetCommitMemberVersion = 2;  // ...and OFFSET_COMMIT at 2 as well
 // The highest version of `key` served (the lowest is kApiVersion for all).

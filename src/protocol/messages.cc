@@ -129,6 +129,45 @@ void Encode(ByteWriter* w, const AlterTopicConfigRequest& m) {
   }
 }
 
+bool Decode(ByteReader* r, DescribeLogRequest* m) {
+  r->String(&m->topic);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const DescribeLogRequest& m) { w->String(m.topic); }
+void Encode(ByteWriter* w, const DescribeLogResponse& m) {
+  w->I32(static_cast<int32_t>(m.partitions.size()));
+  for (const auto& p : m.partitions) {
+    w->I32(p.partition);
+    w->I64(p.log_start_offset);
+    w->I64(p.high_watermark);
+    w->I64(p.durable_offset);
+    w->I64(p.size_bytes);
+    w->I32(p.segments);
+    w->I64(p.cleaned_offset);
+    w->I64(p.clean_bytes);
+    w->I64(p.dirty_bytes);
+    w->I8(p.offline);
+  }
+}
+bool Decode(ByteReader* r, DescribeLogResponse* m) {
+  int32_t n;
+  if (!r->ArrayCount(&n, 4 + 8 * 7 + 4 + 1)) return false;
+  m->partitions.resize(static_cast<size_t>(n));
+  for (auto& p : m->partitions) {
+    r->I32(&p.partition);
+    r->I64(&p.log_start_offset);
+    r->I64(&p.high_watermark);
+    r->I64(&p.durable_offset);
+    r->I64(&p.size_bytes);
+    r->I32(&p.segments);
+    r->I64(&p.cleaned_offset);
+    r->I64(&p.clean_bytes);
+    r->I64(&p.dirty_bytes);
+    r->I8(&p.offline);
+  }
+  return r->Done();
+}
+
 bool Decode(ByteReader* r, OffsetCommitRequest* m) {
   r->String(&m->group);
   r->String(&m->topic);

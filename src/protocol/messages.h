@@ -135,6 +135,25 @@ struct AlterTopicConfigRequest {
 };
 constexpr int8_t kAlterSet = 0;
 constexpr int8_t kAlterDelete = 1;
+// DESCRIBE_LOG: what each partition of a topic holds on disk.
+struct DescribeLogRequest {
+  std::string_view topic;
+};
+struct PartitionLogState {
+  int32_t partition = 0;
+  int64_t log_start_offset = 0;
+  int64_t high_watermark = 0;
+  int64_t durable_offset = 0;
+  int64_t size_bytes = 0;       // bytes of batches in the log
+  int32_t segments = 0;
+  int64_t cleaned_offset = 0;   // compaction checkpoint (0: never cleaned)
+  int64_t clean_bytes = 0;      // cleanable bytes already compacted
+  int64_t dirty_bytes = 0;      // cleanable bytes not yet compacted
+  int8_t offline = 0;
+};
+struct DescribeLogResponse {
+  std::vector<PartitionLogState> partitions;
+};
 
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
@@ -147,6 +166,10 @@ bool Decode(ByteReader* r, OffsetCommitRequest* m);
 bool Decode(ByteReader* r, OffsetFetchRequest* m);
 bool Decode(ByteReader* r, DeleteRecordsRequest* m);
 bool Decode(ByteReader* r, AlterTopicConfigRequest* m);
+bool Decode(ByteReader* r, DescribeLogRequest* m);
+void Encode(ByteWriter* w, const DescribeLogRequest& m);
+void Encode(ByteWriter* w, const DescribeLogResponse& m);
+bool Decode(ByteReader* r, DescribeLogResponse* m);
 void Encode(ByteWriter* w, const AlterTopicConfigRequest& m);
 void Encode(ByteWriter* w, const DeleteRecordsRequest& m);
 void Encode(ByteWriter* w, const ProduceRequest& m);

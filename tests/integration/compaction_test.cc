@@ -19,6 +19,7 @@
 #include "integration/broker_process.h"
 #include "protocol/errors.h"
 #include "storage/record_batch_builder.h"
+#include "storage/segment.h"
 #include "storage/segment_swap.h"
 #include "test_util.h"
 
@@ -195,6 +196,20 @@ TEST_F(CompactionIntegrationTest, ReadFromZeroGivesTheLatestValuePerKeyAndNullKe
   } while (got.size() * 4 > history_.size() && std::chrono::steady_clock::now() < deadline &&
            !HasFailure());
   EXPECT_LT(got.size() * 4, history_.size());
+  // DESCRIBE_LOG shows the compaction: a checkpoint, compacted bytes, and
+  // as many segments as there are .log files.
+  auto d = c->DescribeLog("c");
+  ASSERT_TRUE(d.ok());
+  ASSERT_EQ(d->error, 0);
+  ASSERT_EQ(d->body.partitions.size(), 1u);
+  const auto& st = d->body.partitions[0];
+  EXPECT_GT(st.cleaned_offset, 0);
+  EXPECT_GT(st.clean_bytes, 0);
+  EXPECT_EQ(st.high_watermark, history_.back().offset + 1);
+  EXPECT_EQ(st.offline, 0);
+  EXPECT_EQ(static_cast<size_t>(st.segments), Segment::ListBases(dir_ / "data/c-0").value().size());
+  EXPECT_GT(st.size_bytes, 0);
+  EXPECT_EQ(c->DescribeLog("nope")->error, E(ErrorCode::kUnknownTopicOrPartition));
   c.reset();
   broker.Kill();
   ASSERT_TRUE(broker.Start()) << broker.Output();

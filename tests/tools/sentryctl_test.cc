@@ -31,6 +31,13 @@ std::vector<std::string> Lines(const std::string& s) {
   return out;
 }
 
+std::vector<std::string> Words(const std::string& line) {
+  std::vector<std::string> out;
+  std::istringstream in(line);
+  for (std::string w; in >> w;) out.push_back(w);
+  return out;
+}
+
 class SentryctlTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,6 +79,28 @@ TEST_F(SentryctlTest, TopicCreateListDescribeDelete) {
   auto lines = Lines(r.out);
   ASSERT_EQ(lines.size(), 5u) << r.out;  // title, header, 3 partitions
   EXPECT_EQ(lines[0], "topic orders: 3 partitions");
+  EXPECT_NE(lines[1].find("SIZE_BYTES"), std::string::npos) << lines[1];
+  // An empty partition: offsets 0, no bytes, one segment, never cleaned, online.
+  EXPECT_EQ(Words(lines[2]),
+            (std::vector<std::string>{"0", "0", "0", "0", "0", "1", "0", "-", "online"}));
+  // After 10 records (and a topic alter), partition 1 holds them.
+  r = Ctl({"topic", "alter", "orders", "--config", "retention.ms=3600000"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, "Altered topic orders (1 setting).\n");
+  r = Ctl({"topic", "alter", "orders", "--config", "segment.bytes=2048"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("INVALID_CONFIG"), std::string::npos) << r.err;
+  auto c = broker_->NewClient();
+  auto b = testing::MakeBatch(10, 20);
+  ASSERT_EQ(c->Produce("orders", 1, -1, b)->error, 0);
+  r = Ctl({"topic", "describe", "orders"});
+  lines = Lines(r.out);
+  ASSERT_EQ(lines.size(), 5u) << r.out;
+  auto w = Words(lines[3]);
+  ASSERT_EQ(w.size(), 9u) << lines[3];
+  EXPECT_EQ(w[2], "10");                           // log end
+  EXPECT_EQ(w[4], std::to_string(b.size()));       // the batch's bytes
+  EXPECT_EQ(w[8], "online");
   r = Ctl({"topic", "delete", "orders"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = Ctl({"topic", "describe", "orders"});

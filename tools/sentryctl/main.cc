@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
   });
   auto* list = topic->add_subcommand("list", "list topics and their partition counts");
   list->callback([&] { run = [&](const BrokerAddress& b) { return TopicList(b); }; });
-  auto* describe = topic->add_subcommand("describe", "partitions of a topic with their offsets");
+  auto* describe = topic->add_subcommand(
+      "describe",
+      "partitions of a topic: offsets, size on disk, segments, compaction progress, state");
   describe->add_option("NAME", name, "topic name")->required();
   describe->callback(
       [&] { run = [&](const BrokerAddress& b) { return TopicDescribe(b, name); }; });
