@@ -16,6 +16,7 @@ RATE=${2:-20000}
 bash scripts/install-deps.sh
 cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build-release -j"$(nproc)" --target sentryd sentry-bench sentryctl >/dev/null
+COMMIT=$(git rev-parse --short HEAD)  # what was built (HEAD may move during the run)
 OUT=$(mktemp -d)
 trap 'stop_sentryd; kill "${BENCH:-}" 2>/dev/null || true; rm -rf "$OUT"' EXIT
 . "$ROOT/bench/sentryd.sh"
@@ -41,7 +42,7 @@ wait "$BENCH" || true
 passes=$(grep -c 'retention: flat-0 starts at' "$OUT/log" || true)
 deleted=$( (grep -oE '[0-9]+ segment\(s\) deleted' "$OUT/log" || true) | awk '{s += $1} END {print s + 0}')
 /usr/bin/python3 - "$SAMPLES" "$OUT/bench.txt" "$MINUTES" "$RATE" "$passes" "$deleted" \
-  "$(git rev-parse --short HEAD)" <<'PY'
+  "$COMMIT" <<'PY'
 import json, statistics, sys
 samples = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
 bench = open(sys.argv[2]).read().strip().splitlines()
