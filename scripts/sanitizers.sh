@@ -37,5 +37,5 @@ build-tsan/tests/broker_unit_test --gtest_filter='AdminExecutor*'
 # RSS bounds are meaningless with TSan's shadow memory: that one test is left
 # to the normal and ASan runs.
 build-tsan/tests/integration_test \
-  --gtest_filter='BrokerTest.*:InlineLimitBrokerTest.*:RetentionIntegrationTest.*:CompactionIntegrationTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:NativeGroup*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
+  --gtest_filter='BrokerTest.*:InlineLimitBrokerTest.*:RetentionIntegrationTest.*:CompactionIntegrationTest.*:AlterTopicConfigTest.*:OffsetsLogCompactionTest.*:DropBehindBrokerTest.*:FramingTest.*:Kafka*:NativeGroup*:-FramingTest.FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded'
 echo "sanitizers: all passes clean"

@@ -326,10 +326,11 @@ Error TopicRegistry::AlterConfig(std::string_view name, const std::vector<Config
   const auto before = old->config.ToMap();
   const auto after = cfg.ToMap();
   const auto& changeable = ChangeableTopicConfigKeys();
-  for (const auto& [key, value] : after) {
-    if (before.at(key) == value) continue;
+  for (const auto& entry : after) {
+    const std::string& key = entry.first;
+    if (before.at(key) == entry.second) continue;
     if (std::find_if(changeable.begin(), changeable.end(),
-                     [&](const char* k) { return key == k; }) == changeable.end()) {
+                     [&key](const char* k) { return key == k; }) == changeable.end()) {
       return {Errc::kInvalidConfig,
               fmt::format("{} of an existing topic cannot be changed (it is set at creation); "
                           "changeable: {}",

@@ -399,6 +399,9 @@ Status Segment::RestoreFromIndexes() {
         return Status::Corruption("no index slot names a batch of a non-empty log");
       }
     } else {
+      if (!index_->SlotValid(RelativeOffset(named - 1), static_cast<uint32_t>(log_bytes))) {
+        return Status::Corruption("the slot of the last batch is invalid");
+      }
       const uint32_t pos = index_->Lookup(RelativeOffset(named - 1)).value().value;
       RecordBatchView view;
       SENTRY_RETURN_IF_ERROR(

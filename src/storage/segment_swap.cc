@@ -144,8 +144,11 @@ Status FinishSwap(const std::string& dir, const std::vector<int64_t>& old_bases,
 Status RecoverSwap(const std::string& dir, SwapRecovery* out) {
   *out = SwapRecovery{};
   const std::string manifest = dir + "/" + kSwapManifest;
-  auto text = ReadFile(manifest);
-  if (text.ok()) {
+  if (Exists(manifest)) {
+    // A manifest that cannot be read is not taken for a missing one: that
+    // would remove the cleaned files of a committed swap.
+    auto text = ReadFile(manifest);
+    if (!text.ok()) return text.status();
     int64_t base = -1, end = -1;
     if (std::sscanf(text->c_str(), "%" SCNd64 " %" SCNd64, &base, &end) != 2 || base < 0 ||
         end < base) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/file_util.h"
 #include "recovery/log_loader.h"
 #include "storage/record_batch_builder.h"
 #include "test_util.h"
@@ -371,6 +372,30 @@ TEST_F(LogCleanerTest, ACrashAtAnyStepLosesAndDuplicatesNothing) {
     ExpectSameStateAsHistory(log.get());
     ExpectCompactedBelow(log.get(), log->cleaned_offset(), false);
   }
+}
+
+// A manifest that is not a range: recovery refuses (Corruption) and removes
+// nothing, neither the cleaned files nor the old ones.
+TEST_F(LogCleanerTest, AGarbledManifestDeletesNothing) {
+  auto log = Create();
+  Produce(log.get(), 300, 10, 10, 1000);
+  ASSERT_TRUE(log->Flush().ok());
+  OffsetMap map(1 << 20);
+  int n = 0;
+  CleanOptions o = Options(2000);
+  o.fault = [&](std::string_view step) { return ++n < 2 || step != "manifest written"; };
+  ASSERT_FALSE(CleanLog(log.get(), &map, o).ok());  // stops right after the commit
+  log.reset();
+  ASSERT_TRUE(WriteFileAtomically(Dir() + "/" + kSwapManifest, "garbage\n").ok());
+  const size_t files_before = std::distance(std::filesystem::directory_iterator(Dir()),
+                                            std::filesystem::directory_iterator());
+  SwapRecovery rec;
+  Status s = RecoverSwap(Dir(), &rec);
+  EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+  EXPECT_EQ(std::distance(std::filesystem::directory_iterator(Dir()),
+                          std::filesystem::directory_iterator()),
+            static_cast<std::ptrdiff_t>(files_before));
+  EXPECT_GT(LeftoverFiles(), 1u);  // the manifest and the cleaned files are still there
 }
 
 }  // namespace
