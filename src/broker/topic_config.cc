@@ -43,13 +43,6 @@ const char* const* TopicConfigKeys() {
   return names->data();
 }
 
-const std::vector<const char*>& ChangeableTopicConfigKeys() {
-  static const std::vector<const char*> keys = {
-      "retention.ms",          "retention.bytes",       "cleanup.policy",
-      "max.message.bytes",     "min.cleanable.dirty.ratio", "delete.retention.ms",
-      "min.compaction.lag.ms", "max.compaction.lag.ms"};
-  return keys;
-}
 
 std::string TopicConfig::CleanupPolicy() const {
   if (cleanup_compact && cleanup_delete) return "compact,delete";

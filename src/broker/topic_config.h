@@ -47,8 +47,6 @@ struct TopicConfig {
 
 // The keys Set() accepts, for --help and docs.
 const char* const* TopicConfigKeys();
-// The keys an existing topic may change (TopicRegistry::AlterConfig); the
-// others are set at creation.
-const std::vector<const char*>& ChangeableTopicConfigKeys();
+
 
 }  // namespace sentry::broker

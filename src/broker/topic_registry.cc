@@ -321,22 +321,8 @@ Error TopicRegistry::AlterConfig(std::string_view name, const std::vector<Config
     Status s = cfg.Set(key, value ? *value : d->second);
     if (!s.ok()) return {Errc::kInvalidConfig, s.message()};
   }
-  // What the partitions were opened with (segment layout, flush policy,
-  // timestamps) is set at creation; the rest is read where it is used.
   const auto before = old->config.ToMap();
   const auto after = cfg.ToMap();
-  const auto& changeable = ChangeableTopicConfigKeys();
-  for (const auto& entry : after) {
-    const std::string& key = entry.first;
-    if (before.at(key) == entry.second) continue;
-    if (std::find_if(changeable.begin(), changeable.end(),
-                     [&key](const char* k) { return key == k; }) == changeable.end()) {
-      return {Errc::kInvalidConfig,
-              fmt::format("{} of an existing topic cannot be changed (it is set at creation); "
-                          "changeable: {}",
-                          key, fmt::join(changeable, ", "))};
-    }
-  }
   if (validate_only || after == before) return {};
   Status s = WriteFileAtomically(MetadataPath(name),
                                  SerializeTopic(old->name, old->id,
@@ -344,6 +330,17 @@ Error TopicRegistry::AlterConfig(std::string_view name, const std::vector<Config
   if (!s.ok()) {
     spdlog::error("alter topic {} failed: {}", name, s.ToString());
     return {Errc::kStorage, s.message()};
+  }
+  // Most settings are read where they are used (produce checks, retention,
+  // the cleaner) from the published Topic. What the partitions hold
+  // themselves changes under each one's append lock: segment layout and
+  // timestamps for the appender, the flush policy for the writer and flusher.
+  for (const auto& p : old->partitions) {
+    MutexLock append(&p->append_mu());
+    p->log()->UpdateAppendConfig(static_cast<uint32_t>(cfg.segment_bytes),
+                                 static_cast<uint32_t>(cfg.index_max_entries), cfg.segment_ms,
+                                 cfg.log_append_time);
+    p->set_policy(cfg.ToFlushPolicy());
   }
   auto fresh = std::make_shared<Topic>(*old);
   fresh->config = cfg;

@@ -63,10 +63,11 @@ class TopicRegistry {
   // broker default" (Kafka's SET and DELETE operations).
   using ConfigChange = std::pair<std::string, std::optional<std::string>>;
   // Changes settings of an existing topic: validated as a whole (an unknown
-  // key, a bad value, or a setting that only applies at creation is
-  // INVALID_CONFIG and nothing changes), persisted atomically, then
-  // published (a new Topic with the same partitions). `validate_only`:
-  // checks without changing anything.
+  // key or a bad value is INVALID_CONFIG and nothing changes), persisted
+  // atomically, applied to the partitions (segment layout and timestamps
+  // under each append lock, the flush policy), then published (a new Topic
+  // with the same partitions). `validate_only`: checks without changing
+  // anything.
   Error AlterConfig(std::string_view name, const std::vector<ConfigChange>& changes,
                     bool validate_only = false);
   // What Create would refuse, without creating anything (validate_only);

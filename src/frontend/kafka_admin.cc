@@ -211,9 +211,9 @@ Outcome KafkaFrontend::HandleDeleteRecords(Session& s, const Header& h, Reader& 
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
 
-// AlterConfigs (legacy): the topic's changeable settings become exactly the
-// ones given; those not given go back to the broker default. Settings fixed
-// at creation (segment.bytes, ...) keep their value unless given.
+// AlterConfigs (legacy): the topic's settings become exactly the ones given;
+// those not given go back to the broker default (Kafka replaces a resource's
+// dynamic configs the same way).
 Outcome KafkaFrontend::HandleAlterConfigs(Session& s, const Header& h, Reader& r,
                                           ResponseOut& out) {
   kafka::AlterConfigsRequest req;
@@ -230,8 +230,8 @@ Outcome KafkaFrontend::HandleAlterConfigs(Session& s, const Header& h, Reader& r
                                 c.value ? std::optional<std::string>(std::string(*c.value))
                                         : std::nullopt);
     }
-    for (const char* k : broker::ChangeableTopicConfigKeys()) {
-      if (!given.count(k)) item.changes.emplace_back(k, std::nullopt);
+    for (const char* const* k = broker::TopicConfigKeys(); *k; k++) {
+      if (!given.count(*k)) item.changes.emplace_back(*k, std::nullopt);
     }
     pa->items.push_back(std::move(item));
   }

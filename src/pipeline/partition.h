@@ -30,13 +30,23 @@ class Partition {
  public:
   Partition(std::string topic, int32_t index, std::unique_ptr<PartitionLog> log,
             FlushPolicy policy, uint32_t writer_index)
-      : topic_(std::move(topic)), index_(index), log_(std::move(log)), policy_(policy),
+      : topic_(std::move(topic)), index_(index), log_(std::move(log)),
+        flush_messages_(policy.flush_messages), flush_ms_(policy.flush_ms),
         writer_index_(writer_index) {}
 
   const std::string& topic() const { return topic_; }
   int32_t index() const { return index_; }
   PartitionLog* log() const { return log_.get(); }
-  const FlushPolicy& policy() const { return policy_; }
+  // flush.messages / flush.ms now (a topic alter may change them: any
+  // thread reads, the admin thread sets).
+  FlushPolicy policy() const {
+    return {flush_messages_.load(std::memory_order_relaxed),
+            flush_ms_.load(std::memory_order_relaxed)};
+  }
+  void set_policy(const FlushPolicy& p) {
+    flush_messages_.store(p.flush_messages, std::memory_order_relaxed);
+    flush_ms_.store(p.flush_ms, std::memory_order_relaxed);
+  }
   uint32_t writer_index() const { return writer_index_; }
 
   bool deleted() const { return deleted_.load(std::memory_order_acquire); }
@@ -78,7 +88,8 @@ class Partition {
   const std::string topic_;
   const int32_t index_;
   const std::unique_ptr<PartitionLog> log_;
-  const FlushPolicy policy_;
+  std::atomic<int64_t> flush_messages_;
+  std::atomic<int64_t> flush_ms_;
   const uint32_t writer_index_;
   std::atomic<bool> deleted_{false};
   Mutex append_mu_;

@@ -121,7 +121,7 @@ void PartitionLog::PublishSegments(SegmentList list) {
 
 Status PartitionLog::Roll() {
   if (!active_->sealed()) SENTRY_RETURN_IF_ERROR(active_->Seal());
-  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, active_->next_offset(), cfg_));
+  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir_, active_->next_offset(), append_cfg_));
   {
     // Read, extend and publish in one step: retention may remove from the
     // front of the list meanwhile.
@@ -257,22 +257,19 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
                                         const BatchSetSummary& summary) {
   if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
   const size_t n = batches.size();
-  if (n > cfg_.segment_bytes || summary.record_count > int64_t{cfg_.index_max_entries}) {
+  if (n > append_cfg_.segment_bytes ||
+      summary.record_count > int64_t{append_cfg_.index_max_entries}) {
     return Status::TooLarge(fmt::format("{} bytes / {} records can never fit a segment of {} "
                                         "bytes / {} offsets",
-                                        n, summary.record_count, cfg_.segment_bytes,
-                                        cfg_.index_max_entries));
+                                        n, summary.record_count, append_cfg_.segment_bytes,
+                                        append_cfg_.index_max_entries));
   }
-  bool roll = !active_->HasRoom(n, summary.record_count);
-  if (!roll && active_->size() > 0 &&
-      CoarseSteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
-    roll = true;
-  }
+  const bool roll = !active_->HasRoom(n, summary.record_count) || DueToRoll(n, summary);
   if (roll) SENTRY_RETURN_IF_ERROR(Roll());
   AppendInfo info;
   info.base_offset = active_->next_offset();
   info.position = active_->size();
-  if (cfg_.log_append_time) info.log_append_time = WallMillis();
+  if (append_cfg_.log_append_time) info.log_append_time = WallMillis();
   SENTRY_RETURN_IF_ERROR(active_->Append(batches.data(), n, summary, info.log_append_time));
   info.last_offset = active_->next_offset() - 1;
   SENTRY_CHECK(info.last_offset - info.base_offset + 1 == summary.record_count,
@@ -281,11 +278,18 @@ Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
   return info;
 }
 
+bool PartitionLog::DueToRoll(size_t bytes, const BatchSetSummary& summary) const {
+  if (active_->size() == 0) return false;
+  // Older than segment.ms, or past a segment.bytes / index.max.entries made
+  // smaller (a topic alter) than the active segment was created with.
+  return CoarseSteadyMillis() - active_->created_ms() >= append_cfg_.segment_ms ||
+         size_t{active_->size()} + bytes > append_cfg_.segment_bytes ||
+         active_->next_offset() - active_->base_offset() + summary.record_count >
+             int64_t{append_cfg_.index_max_entries};
+}
+
 bool PartitionLog::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const {
-  if (offline()) return false;
-  if (active_->size() > 0 && CoarseSteadyMillis() - active_->created_ms() >= cfg_.segment_ms) {
-    return false;  // due to roll
-  }
+  if (offline() || DueToRoll(bytes, summary)) return false;
   return active_->CanAppendWithoutIo(bytes, summary);
 }
 

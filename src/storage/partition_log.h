@@ -84,6 +84,16 @@ class PartitionLog {
   // the file system (so a network thread may run it inline).
   bool CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const;
   Status Roll();
+  // A topic alter: segment.bytes, index.max.entries (for the segments rolled
+  // from now on), segment.ms and message.timestamp.type (from the next
+  // append). Appender only (hold the append lock).
+  void UpdateAppendConfig(uint32_t segment_bytes, uint32_t index_max_entries, int64_t segment_ms,
+                          bool log_append_time) {
+    append_cfg_.segment_bytes = segment_bytes;
+    append_cfg_.index_max_entries = index_max_entries;
+    append_cfg_.segment_ms = segment_ms;
+    append_cfg_.log_append_time = log_append_time;
+  }
   // Clean stop: flushes, trims the active segment's files to their data.
   Status Close();
 
@@ -189,9 +199,13 @@ class PartitionLog {
   const LogConfig& config() const { return cfg_; }
 
  private:
-  PartitionLog(std::string dir, const LogConfig& cfg) : dir_(std::move(dir)), cfg_(cfg) {}
+  PartitionLog(std::string dir, const LogConfig& cfg)
+      : dir_(std::move(dir)), cfg_(cfg), append_cfg_(cfg) {}
   void Init(SegmentList list, int64_t durable_offset);
   Result<int64_t> FlushSegments(bool include_active);
+  // The active segment must roll before this append although it has room
+  // (segment.ms, or limits lowered since it was created). Appender only.
+  bool DueToRoll(size_t bytes, const BatchSetSummary& summary) const;
   void PublishSegments(SegmentList list);
   std::shared_ptr<const SegmentList> segments() const {
     MutexLock l(&segments_mu_);
@@ -199,7 +213,8 @@ class PartitionLog {
   }
 
   const std::string dir_;
-  const LogConfig cfg_;
+  const LogConfig cfg_;      // as opened (any thread)
+  LogConfig append_cfg_;     // appender-only: what rolls and appends use now
   std::shared_ptr<Segment> active_;  // writer-only handle on the last segment
   // The segment list is swapped on roll and copied (one reference count) by
   // readers under a short mutex; the append path never takes it (appends use

@@ -340,10 +340,11 @@ TEST(OffsetsLogCompactionTest, ARestartReplaysTheLatestCommitsNotTheHistory) {
 }
 
 // Settings of an existing topic change live (ALTER_TOPIC_CONFIG, sentryctl
-// topic alter): retention.ms starts deleting at once, cleanup.policy=compact
-// starts refusing keyless records and compacting, and back to delete the
-// partition (which now has offset gaps) still loads after a kill -9. Refused
-// changes change nothing, on disk included.
+// topic alter): segment.bytes, flush.messages and message.timestamp.type at
+// the next write, retention.ms at the next check, cleanup.policy=compact
+// refuses keyless records and compacts, and back to delete the partition
+// (which now has offset gaps) still loads after a kill -9. Refused changes
+// change nothing, on disk included.
 TEST(AlterTopicConfigTest, ChangesApplyLivePersistAndRefusalsChangeNothing) {
   testing::TempDir dir;
   BrokerProcess broker(dir / "data", {"--log.retention.check.interval.ms", "100",
@@ -362,13 +363,12 @@ TEST(AlterTopicConfigTest, ChangesApplyLivePersistAndRefusalsChangeNothing) {
     for (int k = 0; k < 3; k++) b.Add("k" + std::to_string((i * 3 + k) % 20), "old value", hour_ago);
     ASSERT_EQ(c->Produce("a", 0, 1, b.Build())->error, 0);
   }
-  const int64_t end = c->ListOffsets("a", 0, -1)->body.offset;
   ASSERT_EQ(c->ListOffsets("a", 0, -2)->body.offset, 0);
 
   // Refusals: nothing changes, the metadata file included.
   const std::string before = read_meta();
   using Changes = std::vector<std::pair<std::string, std::optional<std::string>>>;
-  EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"segment.bytes", "4096"}}).value(),
+  EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"segment.bytes", "100"}}).value(),  // < 1024
             E(ErrorCode::kInvalidConfig));
   EXPECT_EQ(c->AlterTopicConfig("a", Changes{{"retention.ms", "60000"}, {"no.such.key", "1"}})
                 .value(),
@@ -379,6 +379,38 @@ TEST(AlterTopicConfigTest, ChangesApplyLivePersistAndRefusalsChangeNothing) {
             E(ErrorCode::kUnknownTopicOrPartition));
   EXPECT_EQ(read_meta(), before);
   EXPECT_EQ(c->ListOffsets("a", 0, -2)->body.offset, 0);  // no retention ran
+
+  // What the partition itself holds changes too: smaller segments from the
+  // next roll on, every write synced (flush.messages=1), the broker's clock
+  // on each batch (LogAppendTime); and back.
+  const int32_t segments_before = c->DescribeLog("a")->body.partitions.at(0).segments;
+  ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"segment.bytes", "2048"},
+                                             {"flush.messages", "1"},
+                                             {"message.timestamp.type", "LogAppendTime"}})
+                .value(),
+            0);
+  for (int i = 0; i < 20; i++) {
+    RecordBatchBuilder b(hour_ago);
+    b.Add("k" + std::to_string(i % 20), std::string(200, 'v'), hour_ago);
+    auto reply = c->Produce("a", 0, 1, b.Build());
+    ASSERT_EQ(reply->error, 0);
+    EXPECT_GE(reply->body.log_append_time, hour_ago + 3000 * 1000);  // the broker's now
+  }
+  auto after_alter = c->DescribeLog("a")->body.partitions.at(0);
+  EXPECT_GE(after_alter.segments, segments_before + 20 * 270 / 2048 - 1);
+  EXPECT_EQ(after_alter.durable_offset, after_alter.high_watermark);  // flush.messages=1
+  ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"segment.bytes", "16384"},
+                                             {"flush.messages", std::nullopt},
+                                             {"message.timestamp.type", std::nullopt}})
+                .value(),
+            0);
+  {
+    RecordBatchBuilder b(hour_ago);
+    b.Add("k0", "v", hour_ago);
+    auto reply = c->Produce("a", 0, 1, b.Build());
+    ASSERT_EQ(reply->error, 0);
+    EXPECT_EQ(reply->body.log_append_time, -1);  // CreateTime again
+  }
 
   // retention.ms applies at the next check.
   ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"retention.ms", "60000"}}).value(), 0);
@@ -409,7 +441,7 @@ TEST(AlterTopicConfigTest, ChangesApplyLivePersistAndRefusalsChangeNothing) {
   ASSERT_EQ(c->AlterTopicConfig("a", Changes{{"cleanup.policy", "delete"}}).value(), 0);
   EXPECT_EQ(c->Produce("a", 0, 1, keyless)->error, 0);
   const int64_t last_end = c->ListOffsets("a", 0, -1)->body.offset;
-  EXPECT_GT(last_end, end);
+  EXPECT_GT(last_end, 1800);
   c.reset();
   broker.Kill();
   ASSERT_TRUE(broker.Start()) << broker.Output();

@@ -290,8 +290,10 @@ TEST_F(KafkaProtocolTest, IncrementalAlterConfigsChangesATopicsSettings) {
   EXPECT_EQ(alter(1, {{"cleanup.policy", 3, "compact"}}),
             static_cast<int16_t>(ErrorCode::kInvalidConfig));  // would leave it empty
   EXPECT_EQ(alter(1, {{"retention.ms", 2, "5"}}), static_cast<int16_t>(ErrorCode::kInvalidConfig));
-  EXPECT_EQ(alter(1, {{"segment.bytes", 0, "4096"}}),
+  EXPECT_EQ(alter(1, {{"segment.bytes", 0, "100"}}),  // below 1024
             static_cast<int16_t>(ErrorCode::kInvalidConfig));
+  EXPECT_EQ(alter(1, {{"segment.bytes", 0, "4096"}}), 0);
+  EXPECT_EQ(describe("segment.bytes"), "4096");
   EXPECT_EQ(alter(1, {{"retention.bytes", 0, "1000"}}, /*validate_only=*/true), 0);
   EXPECT_EQ(describe("retention.bytes"), "-1");
   EXPECT_EQ(alter(1, {{"log.retention.ms", 0, "1"}}, false, 4, "0"),

@@ -62,8 +62,8 @@ int main(int argc, char** argv) {
       "alter", "change settings of an existing topic (Kafka's IncrementalAlterConfigs)");
   alter->add_option("NAME", name, "topic name")->required();
   alter->add_option("--config", alter_set,
-                    "set KEY=VALUE (retention.ms, retention.bytes, cleanup.policy, "
-                    "max.message.bytes, the cleaner's settings); repeatable")
+                    "set KEY=VALUE (any topic setting: retention.ms, cleanup.policy, "
+                    "segment.bytes, flush.ms, ...); repeatable")
       ->allow_extra_args(false);
   alter->add_option("--delete-config", alter_delete,
                     "put KEY back to the broker default; repeatable")
