@@ -72,6 +72,17 @@ PendingAdmin::Item AlterItem(int8_t type, std::string_view name) {
   return item;
 }
 
+// The answer of AlterConfigs or IncrementalAlterConfigs (same fields): one
+// result per resource.
+template <typename Response>
+Response AlterResponse(const PendingAdmin& pa) {
+  Response resp;
+  for (const auto& item : pa.items) {
+    resp.responses.push_back({item.error, item.message, item.resource_type, item.name});
+  }
+  return resp;
+}
+
 // cleanup.policy after APPEND (add) or SUBTRACT (remove) of `value`'s items.
 std::optional<std::string> EditPolicy(const broker::TopicConfig& cfg, bool add,
                                       std::string_view value) {
@@ -333,17 +344,9 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
     }
     Respond(out, pa->asker, resp);
   } else if (pa->asker.api_key == kAlterConfigsKey) {
-    kafka::AlterConfigsResponse resp;
-    for (const auto& item : pa->items) {
-      resp.responses.push_back({item.error, item.message, item.resource_type, item.name});
-    }
-    Respond(out, pa->asker, resp);
+    Respond(out, pa->asker, AlterResponse<kafka::AlterConfigsResponse>(*pa));
   } else if (pa->asker.api_key == kIncrementalAlterKey) {
-    kafka::IncrementalAlterConfigsResponse resp;
-    for (const auto& item : pa->items) {
-      resp.responses.push_back({item.error, item.message, item.resource_type, item.name});
-    }
-    Respond(out, pa->asker, resp);
+    Respond(out, pa->asker, AlterResponse<kafka::IncrementalAlterConfigsResponse>(*pa));
   } else if (pa->asker.api_key == kDeleteRecordsKey) {
     kafka::DeleteRecordsResponse resp;
     for (const auto& item : pa->items) {
