@@ -21,6 +21,7 @@
 #include "storage/record_batch_builder.h"
 #include "storage/segment.h"
 #include "storage/segment_swap.h"
+#include "compaction_model.h"
 #include "test_util.h"
 
 namespace sentry {
@@ -32,11 +33,8 @@ using testing::BrokerProcess;
 
 constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
 
-struct Rec {
-  int64_t offset = 0;
-  std::string key;
-  std::optional<std::string> value;
-};
+using testing::Apply;
+using testing::Rec;
 
 // Cycles of the kill -9 loop; SENTRY_COMPACTION_CYCLES raises it (README).
 int Cycles() {
@@ -109,17 +107,6 @@ class CompactionIntegrationTest : public ::testing::Test {
       }
     }
     return out;
-  }
-  static std::map<std::string, std::string> Apply(const std::vector<Rec>& recs) {
-    std::map<std::string, std::string> m;
-    for (const Rec& r : recs) {
-      if (r.value) {
-        m[r.key] = *r.value;
-      } else {
-        m.erase(r.key);
-      }
-    }
-    return m;
   }
   // The model holds: same state, each survivor the original at its offset,
   // offsets increasing (nothing duplicated). Returns the survivors.

@@ -17,16 +17,14 @@
 #include "common/file_util.h"
 #include "recovery/log_loader.h"
 #include "storage/record_batch_builder.h"
+#include "compaction_model.h"
 #include "test_util.h"
 
 namespace sentry {
 namespace {
 
-struct Rec {
-  int64_t offset = 0;
-  std::string key;
-  std::optional<std::string> value;  // nullopt: tombstone
-};
+using testing::Apply;
+using testing::Rec;
 
 class LogCleanerTest : public ::testing::Test {
  protected:
@@ -109,19 +107,6 @@ class LogCleanerTest : public ::testing::Test {
       if (next <= before) break;
     }
     return out;
-  }
-
-  // The key -> value view of `recs` applied in order (tombstones delete).
-  static std::map<std::string, std::string> Apply(const std::vector<Rec>& recs) {
-    std::map<std::string, std::string> m;
-    for (const Rec& r : recs) {
-      if (r.value) {
-        m[r.key] = *r.value;
-      } else {
-        m.erase(r.key);
-      }
-    }
-    return m;
   }
 
   // What compaction may never change: the state, and every surviving record
