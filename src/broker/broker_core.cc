@@ -6,6 +6,7 @@
 
 #include "common/clock.h"
 #include "common/murmur2.h"
+#include "metrics/thread_metrics.h"
 #include "storage/log_cleaner.h"
 #include "storage/record_batch_builder.h"
 
@@ -359,6 +360,22 @@ FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
   fr.records = r->bytes();
   fr.hold = r->segment;
   return fr;
+}
+
+void BrokerCore::CountSent(const Partition& p, std::span<const uint8_t> records) {
+  metrics::ThreadMetrics* m = metrics::ThreadMetrics::Current();
+  if (!m || records.empty()) return;
+  // Records per batch from the headers: one read per batch, not per record.
+  uint64_t count = 0;
+  size_t at = 0;
+  while (records.size() - at >= batch_layout::kHeaderSize) {
+    const uint8_t* b = records.data() + at;
+    const size_t total = batch_layout::kLogOverhead + GetU32(b + batch_layout::kBatchLength);
+    if (total > records.size() - at) break;
+    count += GetU32(b + batch_layout::kRecordsCount);
+    at += total;
+  }
+  m->Out(p.topic(), p.index(), count, records.size());
 }
 
 OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {

@@ -237,6 +237,9 @@ class BrokerCore {
   // Reads from `p`; when not `final` and fewer than min_bytes are there,
   // returns ready = false (the caller parks until the partition moves).
   FetchResult Fetch(pipeline::Partition& p, const FetchOp& op, bool final);
+  // A front end sends `records` (whole batches of `p`, as Fetch returned
+  // them) to a consumer: counted in the calling thread's metrics.
+  static void CountSent(const pipeline::Partition& p, std::span<const uint8_t> records);
   // timestamp -1: log end; -2: log start; -3: the batch with the largest
   // timestamp (its last offset; walks the log); >= 0: first offset at or
   // after it.

@@ -1,11 +1,15 @@
 #include "frontend/kafka_errors.h"
 
+#include "metrics/thread_metrics.h"
+
 namespace sentry::frontend {
 
 using broker::Errc;
 using kafka::ErrorCode;
 
-int16_t ToKafkaError(Errc e) {
+namespace {
+
+int16_t Map(Errc e) {
   switch (e) {
     case Errc::kNone: return Code(ErrorCode::kNone);
     case Errc::kUnknownTopicOrPartition: return Code(ErrorCode::kUnknownTopicOrPartition);
@@ -27,7 +31,7 @@ int16_t ToKafkaError(Errc e) {
   return Code(ErrorCode::kUnknownServerError);
 }
 
-int16_t ToKafkaError(group::GroupErrc e) {
+int16_t Map(group::GroupErrc e) {
   using group::GroupErrc;
   switch (e) {
     case GroupErrc::kNone: return Code(ErrorCode::kNone);
@@ -50,6 +54,22 @@ int16_t ToKafkaError(group::GroupErrc e) {
     case GroupErrc::kInvalidRequest: return Code(ErrorCode::kInvalidRequest);
   }
   return Code(ErrorCode::kUnknownServerError);
+}
+
+}  // namespace
+
+// Every non-zero code is counted under the request being served (metrics:
+// sentry_request_errors_total).
+int16_t ToKafkaError(Errc e) {
+  const int16_t code = Map(e);
+  metrics::ThreadMetrics::ErrorInRequest(static_cast<int16_t>(code));
+  return code;
+}
+
+int16_t ToKafkaError(group::GroupErrc e) {
+  const int16_t code = Map(e);
+  metrics::ThreadMetrics::ErrorInRequest(static_cast<int16_t>(code));
+  return code;
 }
 
 }  // namespace sentry::frontend

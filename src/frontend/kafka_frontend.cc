@@ -10,6 +10,7 @@
 
 #include "frontend/kafka_errors.h"
 #include "frontend/kafka_session.h"
+#include "metrics/thread_metrics.h"
 
 namespace sentry::frontend {
 
@@ -19,6 +20,19 @@ using net::ResponseOut;
 
 namespace {
 constexpr size_t kHeaderStartBytes = 8;  // api key, api version, correlation id
+
+// The `api` label of a served Kafka API (static storage: metrics keys).
+std::string_view MetricApi(int16_t key) {
+  static const std::vector<std::pair<int16_t, std::string>> names = [] {
+    std::vector<std::pair<int16_t, std::string>> v;
+    for (const auto& a : kafka::kApiRanges) v.emplace_back(a.key, metrics::MetricApiName(a.name));
+    return v;
+  }();
+  for (const auto& [k, name] : names) {
+    if (k == key) return name;
+  }
+  return "unknown";
+}
 }  // namespace
 
 KafkaFrontend::KafkaFrontend(broker::BrokerCore* core, KafkaOptions opt)
@@ -88,8 +102,16 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
     }
     return Outcome::kClose;
   }
+  metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, MetricApi(h.api_key),
+                                       metrics::SteadyNanos());
   try {
     const Outcome o = Dispatch(s, h, r, hold, out, parked);
+    if (o == Outcome::kDone) {
+      metrics::ThreadMetrics::EndRequest();
+    } else if (o == Outcome::kSubmitted || o == Outcome::kParked) {
+      s.request_start_nanos = metrics::ThreadMetrics::RequestStart();
+      s.request_api = metrics::ThreadMetrics::RequestApi();
+    }
     if (o == Outcome::kClose && warn_.Allow()) {
       spdlog::warn("kafka connection {}: malformed {} v{} request (correlation {}); closing it{}",
                    s.core.route.conn_id, api->name, h.api_version, h.correlation_id,
@@ -137,6 +159,16 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
 // Kafka serves one request of a connection at a time (Paused), so answers
 // cannot overtake each other: no reordering needed here.
 int KafkaFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& ns, ResponseOut& out) {
+  auto& s = static_cast<Session&>(ns);
+  metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, s.request_api,
+                                       s.request_start_nanos);
+  const int answered = AnswerCompletion(std::move(c), ns, out);
+  if (answered > 0) metrics::ThreadMetrics::EndRequest();
+  return answered;
+}
+
+int KafkaFrontend::AnswerCompletion(pipeline::CompletionPtr c, net::Session& ns,
+                                    ResponseOut& out) {
   auto& s = static_cast<Session&>(ns);
   core_->Finish(s.core, *c);
   if (c->kind == pipeline::Completion::Kind::kGroup) {

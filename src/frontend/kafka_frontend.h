@@ -68,6 +68,8 @@ class KafkaFrontend final : public net::FrameHandler {
   struct FetchPlan;
 
  private:
+  // OnCompletion without the metrics.
+  int AnswerCompletion(pipeline::CompletionPtr c, net::Session& s, net::ResponseOut& out);
   using Header = kafka::RequestHeader;
   using Reader = kafka::Reader;
   net::Outcome Dispatch(Session& s, const Header& h, Reader& r,

@@ -8,6 +8,7 @@
 #include "frontend/kafka_errors.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
+#include "metrics/thread_metrics.h"
 
 namespace sentry::frontend {
 
@@ -55,8 +56,12 @@ Outcome KafkaFrontend::HandleFetch(Session& s, const Header& h, Reader& r, Respo
 
 bool KafkaFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, net::Session& s,
                                   ResponseOut& out) {
+  auto& session = static_cast<Session&>(s);
+  metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, session.request_api,
+                                       session.request_start_nanos);
   if (!AnswerFetch(static_cast<const FetchPlan&>(*parked.state), expired, out)) return false;
-  static_cast<Session&>(s).busy = false;
+  metrics::ThreadMetrics::EndRequest();
+  session.busy = false;
   return true;
 }
 
@@ -65,6 +70,8 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
   int64_t budget = std::max(plan.max_bytes, 0);
   int64_t total = 0;
   bool error = false;
+  // What goes out, counted (metrics) only if this answer is sent now.
+  std::vector<std::pair<const pipeline::Partition*, std::span<const uint8_t>>> sent;
   for (const auto& part : plan.parts) {
     if (resp.responses.empty() || resp.responses.back().topic != part.topic) {
       resp.responses.push_back({part.topic, {}});
@@ -92,6 +99,7 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
       pd.last_stable_offset = fr.high_watermark;  // no transactions: all stable
       pd.log_start_offset = fr.log_start_offset;
       if (fr.error == broker::Errc::kNone) {
+        if (!fr.records.empty()) sent.emplace_back(part.p.get(), fr.records);
         pd.records = kafka::Records{fr.records, fr.hold};
         total += static_cast<int64_t>(fr.records.size());
         budget -= static_cast<int64_t>(fr.records.size());
@@ -106,6 +114,7 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
   }
   // min_bytes 0 answers at once, as Kafka.
   if (!final && !error && total < plan.min_bytes) return false;
+  for (const auto& [p, records] : sent) broker::BrokerCore::CountSent(*p, records);
   Respond(out, plan.asker, resp);
   return true;
 }

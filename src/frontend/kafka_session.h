@@ -77,6 +77,9 @@ struct PendingAdmin {
 struct KafkaFrontend::Session final : net::Session {
   broker::ClientSession core;
   bool busy = false;  // a request is being served: the next one waits
+  // The request being served, for its metrics (api: static storage).
+  int64_t request_start_nanos = 0;
+  std::string_view request_api;
   std::string peer;   // "/ip", the client host of group members
   std::unique_ptr<PendingWrites> writes;
   std::unique_ptr<PendingAdmin> admin;

@@ -5,6 +5,7 @@
 #include "frontend/kafka_errors.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
+#include "metrics/thread_metrics.h"
 #include "storage/record_batch.h"
 
 namespace sentry::frontend {
@@ -105,6 +106,9 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
                                      const std::shared_ptr<const void>& hold, ResponseOut& out) {
   kafka::ProduceRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  metrics::ThreadMetrics::SetRequestApi(req.acks == -1  ? "produce_acks_all"
+                                        : req.acks == 0 ? "produce_acks_0"
+                                                        : "produce_acks_1");
   const auto partitions_of = [](const auto& t) -> const auto& { return t.partition_data; };
   if (!s.writes) {  // first offer of this frame (not a retry after a full queue)
     int16_t acks = req.acks;

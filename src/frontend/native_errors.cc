@@ -1,11 +1,15 @@
 #include "frontend/native_errors.h"
 
+#include "metrics/thread_metrics.h"
+
 namespace sentry::frontend {
 
 using broker::Errc;
 using protocol::ErrorCode;
 
-ErrorCode ToNativeError(Errc e) {
+namespace {
+
+ErrorCode Map(Errc e) {
   switch (e) {
     case Errc::kNone: return ErrorCode::kNone;
     case Errc::kUnknownTopicOrPartition: return ErrorCode::kUnknownTopicOrPartition;
@@ -29,7 +33,7 @@ ErrorCode ToNativeError(Errc e) {
   return ErrorCode::kUnknownServerError;
 }
 
-ErrorCode ToNativeError(group::GroupErrc e) {
+ErrorCode Map(group::GroupErrc e) {
   using group::GroupErrc;
   switch (e) {
     case GroupErrc::kNone: return ErrorCode::kNone;
@@ -53,6 +57,22 @@ ErrorCode ToNativeError(group::GroupErrc e) {
     case GroupErrc::kInvalidRequest: return ErrorCode::kInvalidRequest;
   }
   return ErrorCode::kUnknownServerError;
+}
+
+}  // namespace
+
+// Every non-zero code is counted under the request being served (metrics:
+// sentry_request_errors_total).
+ErrorCode ToNativeError(Errc e) {
+  const ErrorCode code = Map(e);
+  metrics::ThreadMetrics::ErrorInRequest(static_cast<int16_t>(code));
+  return code;
+}
+
+ErrorCode ToNativeError(group::GroupErrc e) {
+  const ErrorCode code = Map(e);
+  metrics::ThreadMetrics::ErrorInRequest(static_cast<int16_t>(code));
+  return code;
 }
 
 }  // namespace sentry::frontend

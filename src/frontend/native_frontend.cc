@@ -8,6 +8,7 @@
 #include "common/clock.h"
 #include "frontend/native_errors.h"
 #include "frontend/native_session.h"
+#include "metrics/thread_metrics.h"
 #include "protocol/group_messages.h"
 
 namespace sentry::frontend {
@@ -26,7 +27,28 @@ constexpr const char* kBrokerVersion = "sentry 0.1.0";
 struct ParkedFetch final : net::ParkedState {
   RequestHeader header;
   broker::FetchOp op;
+  int64_t start_nanos = 0;  // when the fetch arrived (metrics)
 };
+
+using metrics::ThreadMetrics;
+
+// What an asynchronous answer needs: the request header, and for the
+// metrics when the request was taken and its API name.
+void Stamp(pipeline::Completion& c, const RequestHeader& h) {
+  c.reply.Set(h);
+  c.start_nanos = ThreadMetrics::RequestStart();
+  c.metric_api = ThreadMetrics::RequestApi();
+}
+
+// The `api` label of each native API (static storage: metrics keys).
+std::string_view MetricApi(uint16_t key) {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> v;
+    for (uint16_t k = 0; k < kApiKeyCount; k++) v.push_back(metrics::MetricApiName(ApiName(k)));
+    return v;
+  }();
+  return key < names.size() ? std::string_view(names[key]) : std::string_view("unknown");
+}
 
 }  // namespace
 
@@ -71,8 +93,12 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
     return Outcome::kDone;
   }
   ByteReader r(frame.subspan(frame_layout::kRequestHeaderBytes));
+  ThreadMetrics::BeginRequest(metrics::Listener::kNative, MetricApi(h.api_key),
+                              metrics::SteadyNanos());
   try {
-    return Dispatch(CoreOf(session), h, r, hold, out, parked);
+    const Outcome o = Dispatch(CoreOf(session), h, r, hold, out, parked);
+    if (o == Outcome::kDone) ThreadMetrics::EndRequest();
+    return o;
   } catch (const std::exception& e) {
     spdlog::error("{} (correlation {}) failed: {}", ApiName(h.api_key), h.correlation_id,
                   e.what());
@@ -118,6 +144,9 @@ Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h,
                                       ResponseOut& out) {
   ProduceRequest req;
   if (!Decode(&r, &req) || !req.records) return Malformed(out, h);
+  ThreadMetrics::SetRequestApi(req.acks == -1  ? "produce_acks_all"
+                               : req.acks == 0 ? "produce_acks_0"
+                                               : "produce_acks_1");
   broker::ProduceOp op{req.topic, req.partition, req.acks, req.timeout_ms, *req.records, &hold};
   WriteRequestPtr wr;
   if (Errc e = core_->PrepareProduce(s, op, &wr); e != Errc::kNone) {
@@ -131,7 +160,7 @@ Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h,
 
 Outcome NativeFrontend::SubmitWrite(broker::ClientSession& s, const Header& h,
                                     WriteRequestPtr wr) {
-  wr->reply.Set(h);  // what the answer needs: the request header
+  Stamp(*wr, h);
   return core_->Submit(s, wr) ? Outcome::kSubmitted : Outcome::kRetryLater;
 }
 
@@ -147,6 +176,9 @@ int NativeFrontend::OnCompletion(pipeline::CompletionPtr c, net::Session& s, Res
 void NativeFrontend::Answer(const pipeline::Completion* c, net::Session& s, ResponseOut& out) {
   core_->Finish(CoreOf(s), *c);
   const auto h = c->reply.Get<RequestHeader>();
+  // Counted as answered here, acks=0 writes (no answer) included.
+  ThreadMetrics::BeginRequest(metrics::Listener::kNative, c->metric_api, c->start_nanos);
+  ThreadMetrics::EndRequest();
   if (c->kind == pipeline::Completion::Kind::kAdmin) {
     const auto& admin = static_cast<const broker::AdminCompletion&>(*c);
     if (h.api_key == static_cast<uint16_t>(ApiKey::kDeleteRecords) && admin.result.ok()) {
@@ -174,8 +206,8 @@ void NativeFrontend::Answer(const pipeline::Completion* c, net::Session& s, Resp
   Respond(out, h, resp);
 }
 
-bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,
-                                 ResponseOut& out) {
+bool NativeFrontend::AnswerFetch(const Header& h, const pipeline::Partition& p,
+                                 const broker::FetchResult& fr, ResponseOut& out) {
   if (!fr.ready) return false;
   if (fr.error != Errc::kNone && fr.error != Errc::kOffsetOutOfRange) {
     Refuse(out, h, fr.error);
@@ -187,7 +219,10 @@ bool NativeFrontend::AnswerFetch(const Header& h, const broker::FetchResult& fr,
   Encode(&w, fh);
   w.BytesLength(static_cast<int32_t>(fr.records.size()));
   FinishFrame(&w, start, fr.records.size());
-  if (!fr.records.empty()) out.AppendPayload(fr.records, fr.hold);
+  if (!fr.records.empty()) {
+    out.AppendPayload(fr.records, fr.hold);
+    broker::BrokerCore::CountSent(p, fr.records);
+  }
   return true;
 }
 
@@ -201,10 +236,13 @@ Outcome NativeFrontend::HandleFetch(broker::ClientSession& s, const Header& h, B
   if (t.wait_for_writes) return Outcome::kRetryLater;
   if (!t.partition) return Refuse(out, h, t.error);
   broker::FetchOp op{req.offset, req.max_bytes, req.min_bytes, req.max_wait_ms};
-  if (AnswerFetch(h, core_->Fetch(*t.partition, op, /*final=*/false), out)) return Outcome::kDone;
+  if (AnswerFetch(h, *t.partition, core_->Fetch(*t.partition, op, /*final=*/false), out)) {
+    return Outcome::kDone;
+  }
   auto state = std::make_unique<ParkedFetch>();
   state->header = h;
   state->op = op;
+  state->start_nanos = ThreadMetrics::RequestStart();
   parked->partitions.push_back(std::move(t.partition));
   parked->deadline_ms = SteadyMillis() + req.max_wait_ms;
   parked->state = std::move(state);
@@ -214,7 +252,14 @@ Outcome NativeFrontend::HandleFetch(broker::ClientSession& s, const Header& h, B
 bool NativeFrontend::OnParkedReady(net::ParkedRead& parked, bool expired, net::Session&,
                                    ResponseOut& out) {
   const auto& pf = static_cast<const ParkedFetch&>(*parked.state);
-  return AnswerFetch(pf.header, core_->Fetch(*parked.partitions.front(), pf.op, expired), out);
+  const pipeline::Partition& p = *parked.partitions.front();
+  ThreadMetrics::BeginRequest(metrics::Listener::kNative, MetricApi(pf.header.api_key),
+                              pf.start_nanos);
+  if (!AnswerFetch(pf.header, p, core_->Fetch(*parked.partitions.front(), pf.op, expired), out)) {
+    return false;
+  }
+  ThreadMetrics::EndRequest();
+  return true;
 }
 
 Outcome NativeFrontend::HandleListOffsets(broker::ClientSession& s, const Header& h,
@@ -271,7 +316,7 @@ Outcome NativeFrontend::HandleCreateTopic(broker::ClientSession& s, const Header
   std::vector<std::pair<std::string, std::string>> configs;
   for (auto& [k, v] : req.configs) configs.emplace_back(k, v);
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply.Set(h);
+  Stamp(*c, h);
   return core_->SubmitCreateTopic(s, c, std::string(req.name), req.partitions, std::move(configs))
              ? Outcome::kSubmitted
              : Outcome::kRetryLater;
@@ -282,7 +327,7 @@ Outcome NativeFrontend::HandleDeleteTopic(broker::ClientSession& s, const Header
   DeleteTopicRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply.Set(h);
+  Stamp(*c, h);
   return core_->SubmitDeleteTopic(s, c, std::string(req.name)) ? Outcome::kSubmitted
                                                                 : Outcome::kRetryLater;
 }
@@ -299,7 +344,7 @@ Outcome NativeFrontend::HandleAlterTopicConfig(broker::ClientSession& s, const H
                                                  : std::nullopt);
   }
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply.Set(h);
+  Stamp(*c, h);
   return core_->SubmitAlterTopicConfig(s, c, std::string(req.topic), std::move(changes))
              ? Outcome::kSubmitted
              : Outcome::kRetryLater;
@@ -310,7 +355,7 @@ Outcome NativeFrontend::HandleDeleteRecords(broker::ClientSession& s, const Head
   DeleteRecordsRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
   auto c = std::make_unique<broker::AdminCompletion>();
-  c->reply.Set(h);
+  Stamp(*c, h);
   return core_->SubmitDeleteRecords(s, c, std::string(req.topic), req.partition, req.offset)
              ? Outcome::kSubmitted
              : Outcome::kRetryLater;

@@ -78,7 +78,8 @@ class NativeFrontend final : public net::FrameHandler {
   net::Outcome SubmitWrite(broker::ClientSession& s, const Header& h,
                            pipeline::WriteRequestPtr wr);
   // Answers a fetch from the core's result; false when it must wait.
-  bool AnswerFetch(const Header& h, const broker::FetchResult& fr, net::ResponseOut& out);
+  bool AnswerFetch(const Header& h, const pipeline::Partition& p, const broker::FetchResult& fr,
+                   net::ResponseOut& out);
 
   broker::BrokerCore* const core_;
 };

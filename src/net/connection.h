@@ -10,6 +10,7 @@
 
 #include <sys/uio.h>
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -55,6 +56,8 @@ class Connection final : public ResponseOut {
   int fd;
   uint64_t id;
   FrameHandler* const handler;
+  // The accepting listener's count of open connections (may be null).
+  std::atomic<int64_t>* listener_open = nullptr;
   const std::unique_ptr<Session> session;
   std::shared_ptr<RecvBlock> block;  // null while idle (see kRecvBlockBytes)
   size_t rstart = 0;  // first unconsumed byte

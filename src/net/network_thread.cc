@@ -113,11 +113,13 @@ size_t NetworkThread::DrainLateCompletions() {
   return completions;
 }
 
-void NetworkThread::AddConnection(int fd, FrameHandler* handler) {
+void NetworkThread::AddConnection(int fd, FrameHandler* handler,
+                                  std::atomic<int64_t>* listener_open) {
   Message m;
   m.kind = Message::Kind::kConnection;
   m.fd = fd;
   m.handler = handler;
+  m.listener_open = listener_open;
   Post(std::move(m));
 }
 
@@ -280,6 +282,7 @@ void NetworkThread::CloseConnection(Connection* c) {
     }
   }
   ::epoll_ctl(epfd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (c->listener_open) c->listener_open->fetch_sub(1, std::memory_order_relaxed);
   conns_.erase(id);  // closes the socket
   open_connections_->fetch_sub(1, std::memory_order_relaxed);
   stats_.connections.fetch_sub(1, std::memory_order_relaxed);
@@ -315,7 +318,15 @@ int NetworkThread::SpinThenWait(epoll_event* evs, int max_events, int timeout_ms
   // the eventfd write), and only then sleep.
   evfd_armed_.exchange(false, std::memory_order_acq_rel);
   if (inbox_.size_approx() > 0) return 0;
-  return ::epoll_wait(epfd_, evs, max_events, timeout_ms);
+  return Wait(evs, max_events, timeout_ms);
+}
+
+int NetworkThread::Wait(epoll_event* evs, int max_events, int timeout_ms) {
+  if (timeout_ms == 0) return ::epoll_wait(epfd_, evs, max_events, 0);
+  const int64_t start = metrics::SteadyNanos();
+  const int n = ::epoll_wait(epfd_, evs, max_events, timeout_ms);
+  metrics_.AddIdle(metrics::SteadyNanos() - start);
+  return n;
 }
 
 void NetworkThread::OnConnectionMessage(Message& m, std::vector<uint64_t>* touched) {
@@ -323,12 +334,14 @@ void NetworkThread::OnConnectionMessage(Message& m, std::vector<uint64_t>* touch
   if (draining_.load()) {
     ::close(m.fd);
     open_connections_->fetch_sub(1);
+    if (m.listener_open) m.listener_open->fetch_sub(1);
     return;
   }
   int one = 1;
   ::setsockopt(m.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   const uint64_t id = g_next_conn_id.fetch_add(1);
   auto conn = std::make_unique<Connection>(m.fd, id, index_, m.handler);
+  conn->listener_open = m.listener_open;
   m.fd = -1;  // the connection owns it now
   conn->last_active_ms = SteadyMillis();
   epoll_event ev{};
@@ -337,6 +350,7 @@ void NetworkThread::OnConnectionMessage(Message& m, std::vector<uint64_t>* touch
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, conn->fd, &ev) != 0) {
     spdlog::error("epoll_ctl add: {}", std::strerror(errno));
     open_connections_->fetch_sub(1);
+    if (m.listener_open) m.listener_open->fetch_sub(1);
     return;  // conn's destructor closes the socket
   }
   conns_.emplace(id, std::move(conn));
@@ -447,6 +461,7 @@ int NetworkThread::ComputeTimeoutMs(int64_t now) const {
 }
 
 void NetworkThread::Run() {
+  metrics::ThreadMetrics::SetCurrent(&metrics_);
   epoll_event evs[kMaxEvents];
   next_idle_check_ms_ = SteadyMillis() + kIdleCheckEveryMs;
   bool busy = false;  // the last pass had socket events or inbox messages
@@ -454,10 +469,10 @@ void NetworkThread::Run() {
     // Inline appends of the last pass are answered without sleeping first.
     busy |= !local_done_.empty();
     const int timeout = ComputeTimeoutMs(SteadyMillis());
-    int n = ::epoll_wait(epfd_, evs, kMaxEvents, busy ? 0 : timeout);
+    int n = Wait(evs, kMaxEvents, busy ? 0 : timeout);
     if (n == 0 && busy && timeout != 0 && local_done_.empty()) {
       n = opt_.poll_spin_us > 0 ? SpinThenWait(evs, kMaxEvents, timeout)
-                                : ::epoll_wait(epfd_, evs, kMaxEvents, timeout);
+                                : Wait(evs, kMaxEvents, timeout);
     }
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0) {

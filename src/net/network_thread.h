@@ -28,6 +28,7 @@
 #include <concurrentqueue/concurrentqueue.h>
 
 #include "net/connection.h"
+#include "metrics/thread_metrics.h"
 #include "net/frame_handler.h"
 #include "pipeline/write_request.h"
 
@@ -63,20 +64,26 @@ class NetworkThread final : public pipeline::CompletionSink {
   size_t DrainLateCompletions();
 
   // Acceptor thread: takes ownership of a connected, non-blocking socket,
-  // served by `handler` (the listener's front end).
-  void AddConnection(int fd, FrameHandler* handler);
+  // served by `handler` (the listener's front end). `listener_open` (may be
+  // null) is the listener's count of open connections, decremented when
+  // this one closes.
+  void AddConnection(int fd, FrameHandler* handler,
+                     std::atomic<int64_t>* listener_open = nullptr);
   // pipeline::CompletionSink (writers, flusher, admin thread)
   void Complete(pipeline::CompletionPtr c) override;
   void CompleteBatch(std::vector<pipeline::CompletionPtr>* cs) override;
   void CompleteLocal(pipeline::CompletionPtr c) override;
   void WakeFetches(const std::shared_ptr<pipeline::Partition>& p) override;
   const NetStats& stats() const { return stats_; }
+  // This thread's metrics (requests, latencies, bytes out; scrape reads).
+  const metrics::ThreadMetrics& metrics() const { return metrics_; }
 
  private:
   struct Message {
     enum class Kind : uint8_t { kConnection, kCompletion, kWake } kind = Kind::kConnection;
     int fd = -1;                          // kConnection
     FrameHandler* handler = nullptr;      // kConnection
+    std::atomic<int64_t>* listener_open = nullptr;  // kConnection
     pipeline::CompletionPtr completion;   // kCompletion
     std::shared_ptr<pipeline::Partition> partition;  // kWake
   };
@@ -85,6 +92,8 @@ class NetworkThread final : public pipeline::CompletionSink {
   void Run();
   size_t DrainInbox();  // returns the number of messages handled
   int SpinThenWait(epoll_event* evs, int max_events, int timeout_ms);
+  // epoll_wait; a wait that may sleep counts as idle time.
+  int Wait(epoll_event* evs, int max_events, int timeout_ms);
   void OnReadable(Connection* c);
   // Parses and handles complete frames; stops at a frame that must wait.
   void ProcessFrames(Connection* c);
@@ -123,6 +132,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   int64_t next_idle_check_ms_ = 0;
   std::thread thread_;
   NetStats stats_;
+  metrics::ThreadMetrics metrics_;
 };
 
 }  // namespace sentry::net

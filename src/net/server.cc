@@ -146,7 +146,9 @@ void Server::Run() {
         continue;
       }
       open_connections_->fetch_add(1);
-      threads_[next++ % threads_.size()]->AddConnection(fd, handler_);
+      open_.fetch_add(1, std::memory_order_relaxed);
+      accepted_.fetch_add(1, std::memory_order_relaxed);
+      threads_[next++ % threads_.size()]->AddConnection(fd, handler_, &open_);
     }
   }
 }

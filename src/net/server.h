@@ -31,6 +31,9 @@ class Server {
   // Accepts connections, each served by `handler` (this listener's front end).
   void Start(FrameHandler* handler);
   void Stop();  // stops accepting; existing connections are the threads' business
+  // Connections of this listener open now, and accepted since Start.
+  int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+  uint64_t accepted_connections() const { return accepted_.load(std::memory_order_relaxed); }
 
  private:
   void Run();
@@ -48,6 +51,8 @@ class Server {
   int64_t kept_for_storage_ = 0;
   int port_ = 0;
   std::atomic<bool> stop_{false};
+  std::atomic<int64_t> open_{0};
+  std::atomic<uint64_t> accepted_{0};
   std::thread thread_;
 };
 

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "metrics/histogram.h"
+
 namespace sentry::pipeline {
 
 Result<AppendInfo> Appender::AppendChecked(Partition* p, WriteRequest* req) {
@@ -61,6 +63,8 @@ WriteRequestPtr Appender::Append(Partition* p, WriteRequestPtr req, WriterStats*
                                 std::memory_order_relaxed);
     stats->bytes_in.fetch_add(req->records.size(), std::memory_order_relaxed);
     p->unflushed_messages += req->summary.record_count;
+    metrics::Bump(p->records_in, static_cast<uint64_t>(req->summary.record_count));
+    metrics::Bump(p->bytes_in, req->records.size());
     if (appended) *appended = true;
   }
   const bool sync = req->acks == -1 || p->unflushed_messages >= p->policy().flush_messages;

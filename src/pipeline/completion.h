@@ -17,6 +17,7 @@
 #include <cstring>
 #include <functional>
 #include <memory>
+#include <string_view>
 #include <type_traits>
 
 #include "common/status.h"
@@ -62,6 +63,10 @@ struct Completion {
   Route route;
   Status status;       // the operation's result
   ReplyContext reply;  // the asking front end's
+  // Request metrics: when the front end took the request and the API name
+  // it is counted under (static storage; empty: not counted).
+  int64_t start_nanos = 0;
+  std::string_view metric_api;
   // Runs on the network thread once the operation is done, before the answer
   // and whether or not the connection is still open (e.g. an offset commit
   // updates the in-memory store). May be empty.

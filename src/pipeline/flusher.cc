@@ -43,11 +43,11 @@ void Flusher::Run() {
 
 Status Flusher::SyncPartition(Partition* p, int64_t now_ms) {
   p->dirty_notified.store(false, std::memory_order_release);
-  auto t0 = std::chrono::steady_clock::now();
+  const int64_t t0 = metrics::SteadyNanos();
   auto r = p->log()->Flush();
-  uint64_t us = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
-                                          std::chrono::steady_clock::now() - t0)
-                                          .count());
+  const int64_t took = metrics::SteadyNanos() - t0;
+  metrics_.histogram().Observe(took);
+  const uint64_t us = static_cast<uint64_t>(took / 1000);
   stats_.syncs.fetch_add(1, std::memory_order_relaxed);
   stats_.sync_micros_total.fetch_add(us, std::memory_order_relaxed);
   if (us > stats_.sync_micros_max.load(std::memory_order_relaxed)) {

@@ -23,6 +23,7 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
+#include "metrics/thread_metrics.h"
 #include "pipeline/partition.h"
 #include "pipeline/write_request.h"
 
@@ -49,6 +50,8 @@ class Flusher {
   // Any writer thread.
   void Submit(FlushItem item) { queue_.enqueue(std::move(item)); }
   const FlusherStats& stats() const { return stats_; }
+  // The flusher thread's metrics: its histogram is the sync latency.
+  const metrics::ThreadMetrics& metrics() const { return metrics_; }
 
  private:
   void Run();
@@ -62,6 +65,7 @@ class Flusher {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   FlusherStats stats_;
+  metrics::ThreadMetrics metrics_;
 };
 
 }  // namespace sentry::pipeline

@@ -74,6 +74,10 @@ class Partition {
   // ~7% of sentryd's CPU in scenario (b), perf).
   // Records appended since the appender last asked for a flush.
   alignas(64) int64_t unflushed_messages GUARDED_BY(append_mu_) = 0;
+  // Records and batch bytes appended since the broker started (metrics): one
+  // appender at a time writes them (plain load + store), a scrape reads.
+  std::atomic<uint64_t> records_in{0};
+  std::atomic<uint64_t> bytes_in{0};
   // Completions routed through the flusher and not yet done (the appender
   // adds, the flusher subtracts). While > 0, every completion of this partition goes
   // through the flusher too, so responses keep the order of the requests.

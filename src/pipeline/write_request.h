@@ -32,6 +32,9 @@ struct WriteRequest final : Completion {
   // Place among its connection's writes to this partition: answers go out in
   // this order (broker::BrokerCore::TakeInOrder).
   uint64_t order_seq = 0;
+  // metrics::SteadyNanos() when it entered a writer's queue (its wait there
+  // is a metric); 0 when it never did.
+  int64_t enqueued_nanos = 0;
 
   // Result, filled by the writer / flusher (`status` is Completion's):
   // storage errors as they came, NotFound for a deleted partition, TimedOut

@@ -45,8 +45,17 @@ void Writer::Stop() {
 void Writer::Run() {
   std::vector<WriteRequest*> items(kBulk);
   std::vector<std::shared_ptr<Partition>> touched;
+  metrics::ThreadMetrics::SetCurrent(&metrics_);
   while (true) {
+    const int64_t wait_start = metrics::SteadyNanos();
     size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), kIdleWaitUs);
+    const int64_t now = metrics::SteadyNanos();
+    metrics_.AddIdle(now - wait_start);
+    for (size_t i = 0; i < n; i++) {
+      if (items[i] && items[i]->enqueued_nanos > 0) {
+        metrics_.histogram().Observe(now - items[i]->enqueued_nanos);
+      }
+    }
     for (size_t i = 0; i < n; i++) {
       if (items[i]) Process(WriteRequestPtr(items[i]), &touched);
     }

@@ -15,6 +15,7 @@
 
 #include <concurrentqueue/blockingconcurrentqueue.h>
 
+#include "metrics/thread_metrics.h"
 #include "pipeline/appender.h"
 #include "pipeline/flusher.h"
 #include "pipeline/write_request.h"
@@ -40,6 +41,7 @@ class Writer {
   // Network thread, with its own token for this writer. Takes `req` only
   // when it returns true (the queue had room).
   bool TryEnqueue(moodycamel::ProducerToken& token, WriteRequestPtr& req) {
+    req->enqueued_nanos = metrics::SteadyNanos();
     if (!queue_.try_enqueue(token, req.get())) return false;
     req.release();  // the queue's slot owns it now; Run() re-wraps it
     return true;
@@ -50,6 +52,8 @@ class Writer {
   const WriterStats& stats() const { return stats_; }
   // Counts of the partitions this writer owns, appended here or inline.
   WriterStats* mutable_stats() { return &stats_; }
+  // The writer thread's metrics: its histogram is the queue wait.
+  const metrics::ThreadMetrics& metrics() const { return metrics_; }
 
  private:
   void Run();
@@ -68,6 +72,7 @@ class Writer {
   std::atomic<bool> stop_{false};
   std::thread thread_;
   WriterStats stats_;
+  metrics::ThreadMetrics metrics_;
 };
 
 }  // namespace sentry::pipeline

@@ -35,6 +35,7 @@ Broker::~Broker() {
 
 int Broker::port() const { return server_ ? server_->port() : 0; }
 int Broker::kafka_port() const { return kafka_server_ ? kafka_server_->port() : -1; }
+int Broker::http_port() const { return http_ ? http_->port() : -1; }
 
 Status Broker::LockDataDir() {
   std::error_code ec;
@@ -54,8 +55,17 @@ Status Broker::LockDataDir() {
   }
   const std::string marker = cfg_.data_dir + "/" + kCleanShutdownMarker;
   clean_start_ = std::filesystem::exists(marker);
-  spdlog::info("Data directory ready: {} ({} shutdown last time)", cfg_.data_dir,
-               clean_start_ ? "clean" : "no clean");
+  // Nothing but the lock file: this data directory never held a broker.
+  size_t entries = 0;
+  for (const auto& e : std::filesystem::directory_iterator(cfg_.data_dir, ec)) {
+    if (e.path().filename() != kLockFile) entries++;
+  }
+  view_.recovery.first_start = entries == 0;
+  view_.recovery.clean_shutdown = clean_start_;
+  spdlog::info("Data directory ready: {} ({})", cfg_.data_dir,
+               view_.recovery.first_start ? "first start"
+               : clean_start_             ? "clean shutdown last time"
+                                          : "no clean shutdown last time: recovering");
   // From here on, a crash is an unclean shutdown.
   return RemoveFileDurably(marker);
 }
@@ -102,6 +112,10 @@ Status Broker::Recover() {
   for (auto& t : registry_->List()) {
     for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());
   }
+  view_.recovery.duration_ms = SteadyMillis() - load_start;
+  view_.recovery.segments = summary.segments;
+  view_.recovery.segments_walked = summary.segments_walked;
+  view_.recovery.truncations = summary.truncations;
   spdlog::info("Loaded {} log segments from disk in {} ms ({} topics, {} partitions, {} segments "
                "walked, {} truncated, {} offline)",
                summary.segments, SteadyMillis() - load_start, summary.topics, summary.partitions,
@@ -113,7 +127,9 @@ Status Broker::Recover() {
 
 Status Broker::Start() {
   spdlog::info("Sentry Broker Starting...");
+  view_.start_wall_ms = WallMillis();
   SENTRY_RETURN_IF_ERROR(LockDataDir());
+  SENTRY_RETURN_IF_ERROR(StartHttp());
 
   net::NetOptions nopt;
   nopt.max_frame_bytes = cfg_.max_frame_bytes;
@@ -208,7 +224,50 @@ Status Broker::Start() {
     spdlog::info("Kafka protocol listener off (kafka.port=-1)");
   }
   last_stats_.at_ms = SteadyMillis();
+  FillView();
+  ready_.store(true, std::memory_order_release);
+  spdlog::info("Ready: recovery done, every listener up");
   return Status::OK();
+}
+
+Status Broker::StartHttp() {
+  if (cfg_.http_port < 0) {
+    spdlog::info("HTTP listener off (http.port=-1)");
+    return Status::OK();
+  }
+  http::HttpOptions hopt;
+  hopt.host = cfg_.http_host.empty() ? cfg_.host : cfg_.http_host;
+  hopt.port = cfg_.http_port;
+  hopt.max_connections = cfg_.http_max_connections;
+  http_handler_ = std::make_unique<BrokerHttp>(&view_, &ready_);
+  http_ = std::make_unique<http::HttpServer>(
+      hopt, [h = http_handler_.get()](const http::HttpRequest& r) { return h->Handle(r); });
+  SENTRY_RETURN_IF_ERROR(http_->Listen());
+  http_->Start();
+  spdlog::info("Listening for HTTP on {}:{} (dashboard /, metrics /metrics, admin API /v1, "
+               "health /health/live and /health/ready)",
+               hopt.host, http_->port());
+  return Status::OK();
+}
+
+void Broker::FillView() {
+  view_.cfg = &cfg_;
+  view_.registry = registry_.get();
+  view_.core = core_.get();
+  view_.groups = groups_.get();
+  view_.pipeline = pipeline_.get();
+  view_.nets.clear();
+  for (auto& n : nets_) view_.nets.push_back(n.get());
+  view_.listeners.clear();
+  view_.listeners.push_back({"native", cfg_.host, server_->port(), server_.get()});
+  if (kafka_server_) {
+    view_.listeners.push_back({"kafka", cfg_.host, kafka_server_->port(), kafka_server_.get()});
+  }
+  if (http_) {
+    view_.listeners.push_back(
+        {"http", cfg_.http_host.empty() ? cfg_.host : cfg_.http_host, http_->port(), nullptr});
+  }
+  view_.http = http_.get();
 }
 
 Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) {
@@ -269,6 +328,10 @@ void Broker::StartThreads() {
 }
 
 void Broker::StopThreads() {
+  // Probes say "not ready" at once; then the HTTP side stops looking at the
+  // parts that are about to stop.
+  ready_.store(false, std::memory_order_release);
+  if (http_) http_->Stop();
   if (!threads_running_) return;
   threads_running_ = false;
   if (server_) server_->Stop();

@@ -27,11 +27,14 @@
 #include "common/status.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/native_frontend.h"
+#include "http/http_server.h"
 #include "net/network_thread.h"
 #include "net/server.h"
 #include "pipeline/pipeline.h"
 #include "recovery/maintenance.h"
 #include "sentryd/broker_config.h"
+#include "sentryd/broker_http.h"
+#include "sentryd/broker_view.h"
 #include "storage/prefaulter.h"
 
 namespace sentry::sentryd {
@@ -50,6 +53,8 @@ class Broker {
   int port() const;
   // The Kafka listener's port (after Start), -1 when it is off.
   int kafka_port() const;
+  // The HTTP listener's port (after Start), -1 when it is off.
+  int http_port() const;
   // The periodic stats line (stats.interval.ms).
   void LogStats();
   // Clean shutdown. OK when the clean-shutdown marker was written.
@@ -57,6 +62,10 @@ class Broker {
 
  private:
   Status LockDataDir();
+  // The HTTP listener, up from the start (health probes during recovery).
+  Status StartHttp();
+  // What the HTTP side may look at, once everything runs.
+  void FillView();
   Status Recover();
   void StartThreads();
   // The group coordinator, with the groups the offsets log remembers.
@@ -85,6 +94,11 @@ class Broker {
   std::unique_ptr<group::GroupService> groups_;
   std::unique_ptr<frontend::NativeFrontend> native_;
   std::unique_ptr<frontend::KafkaFrontend> kafka_;
+  // Declared last: destroyed first, while what it looks at still exists.
+  BrokerView view_;
+  std::atomic<bool> ready_{false};
+  std::unique_ptr<BrokerHttp> http_handler_;
+  std::unique_ptr<http::HttpServer> http_;
 
   struct StatsMark {
     uint64_t records = 0, bytes_in = 0, bytes_out = 0, syncs = 0, sync_us = 0;

@@ -197,6 +197,39 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  }
                  return Status::InvalidArgument("log.level: '" + v + "' is not a level");
                }});
+  s.push_back({"log.format",
+               "text (for people) or json (one JSON object per line, for log shippers)",
+               c->log_format, [c](const std::string& v) {
+                 if (v != "text" && v != "json") {
+                   return Status::InvalidArgument("log.format: '" + v +
+                                                  "' is not text or json");
+                 }
+                 c->log_format = v;
+                 return Status::OK();
+               }});
+  add_small("http.port",
+            "TCP port of the HTTP listener: dashboard (/), Prometheus metrics (/metrics), admin "
+            "API (/v1/...), health probes (0 = pick a free port and log it, -1 = off)",
+            &c->http_port, -1, 65535);
+  s.push_back({"http.host", "address of the HTTP listener (default: the value of host)",
+               c->http_host, [c](const std::string& v) {
+                 c->http_host = v;
+                 return Status::OK();
+               }});
+  add_int("http.max.connections",
+          "open HTTP connections at most; more are answered 503 and closed",
+          &c->http_max_connections, 1, 100000);
+  s.push_back({"metrics.partition.level",
+               "label the records/bytes in/out metrics by partition too (many series with many "
+               "partitions)",
+               "false", [c](const std::string& v) {
+                 if (v != "true" && v != "false") {
+                   return Status::InvalidArgument("metrics.partition.level: '" + v +
+                                                  "' is not true or false");
+                 }
+                 c->metrics_partition_level = v == "true";
+                 return Status::OK();
+               }});
   add_int("storage.min.free.bytes",
           "refuse produce (KAFKA_STORAGE_ERROR) rather than leave less free disk than this",
           &c->min_free_bytes, 0, INT64_MAX);
@@ -264,6 +297,26 @@ void Flatten(const toml::table& t, const std::string& prefix,
   }
 }
 
+// Every setting as a commented TOML line under its help: integers and
+// booleans bare, everything else a string (the reader accepts a string for
+// any setting).
+std::string ConfigTemplate(const std::vector<Setting>& settings) {
+  std::string out =
+      "# sentryd settings. Every setting is listed with its default, commented out;\n"
+      "# uncomment a line to change it. Flags on the command line override this file.\n"
+      "# Topic settings here are the defaults of new topics.\n";
+  for (const Setting& s : settings) {
+    bool bare = s.def == "true" || s.def == "false";
+    if (!bare && !s.def.empty()) {
+      size_t i = s.def[0] == '-' ? 1 : 0;
+      bare = i < s.def.size() && s.def.find_first_not_of("0123456789", i) == std::string::npos;
+    }
+    std::string value = bare ? s.def : "\"" + s.def + "\"";
+    out += "\n# " + s.help + "\n# \"" + s.name + "\" = " + value + "\n";
+  }
+  return out;
+}
+
 }  // namespace
 
 std::vector<std::pair<std::string, std::string>> BrokerConfig::Describe() const {
@@ -281,6 +334,9 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
   std::map<std::string, std::string> flag_values;
   std::string config_file;
   app.add_option("--config", config_file, "TOML file with settings (flags override it)");
+  bool print_config = false;
+  app.add_flag("--print-config", print_config,
+               "print every setting with its help and default as a commented TOML file, and exit");
   for (auto& s : settings) {
     app.add_option("--" + s.name, flag_values[s.name], s.help)->default_str(s.def);
   }
@@ -289,6 +345,11 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
   } catch (const CLI::ParseError& e) {
     *exit_code = app.exit(e);
     if (*exit_code != 0) *exit_code = 2;
+    return false;
+  }
+  if (print_config) {
+    std::cout << ConfigTemplate(settings);
+    *exit_code = 0;
     return false;
   }
   std::map<std::string, std::string> file_values;

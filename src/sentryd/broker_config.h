@@ -45,6 +45,11 @@ struct BrokerConfig {
   int64_t max_partitions = 10000;           // max.partitions (per topic)
   int64_t stats_interval_ms = 10000;        // stats.interval.ms (0 = off)
   std::string log_level = "info";           // log.level
+  std::string log_format = "text";          // log.format (text | json)
+  int http_port = 9644;                     // http.port (-1 = off, 0 = pick a free port)
+  std::string http_host;                    // http.host ("" = the value of host)
+  int64_t http_max_connections = 128;       // http.max.connections
+  bool metrics_partition_level = false;     // metrics.partition.level
   int64_t min_free_bytes = 64 << 20;        // storage.min.free.bytes
   int64_t drop_behind_bytes = 256 << 20;    // storage.drop.behind.bytes (0 = off)
   int64_t prefault_max_bytes = 256 << 20;   // storage.prefault.max.bytes

@@ -5,10 +5,13 @@
 // threads, num.writer.threads writers, one flusher, one prefaulter, one
 // admin thread, one maintenance thread.
 #include <signal.h>
+#include <spdlog/pattern_formatter.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <systemd/sd-daemon.h>
 
 #include <ctime>
+#include <memory>
 
 #include "sentryd/broker.h"
 #include "sentryd/broker_config.h"
@@ -35,12 +38,53 @@ void RaiseDescriptorLimit(int64_t max_connections) {
   }
 }
 
+// %* in a log pattern: the message escaped for a JSON string.
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (char c : msg.payload) {
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        case '\r': dest.append(std::string_view("\\r")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            fmt::format_to(std::back_inserter(dest), "\\u{:04x}", static_cast<int>(c));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonEscapedMessage>();
+  }
+};
+
+void SetLogFormat(const std::string& format) {
+  if (format != "json") {
+    spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+    return;
+  }
+  // One JSON object per line (log shippers: Vector, Fluent Bit, Loki).
+  auto f = std::make_unique<spdlog::pattern_formatter>();
+  f->add_flag<JsonEscapedMessage>('*').set_pattern(
+      R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l","thread":%t,"message":"%*"})");
+  spdlog::set_formatter(std::move(f));
+}
+
 int Run(const sentry::sentryd::BrokerConfig& cfg, const sigset_t& signals) {
   sentry::sentryd::Broker broker(cfg);
   if (sentry::Status s = broker.Start(); !s.ok()) {
     spdlog::critical("{}", s.message());
     return 1;
   }
+  // systemd (Type=notify): started once recovery is done and the listeners
+  // are up. Without systemd (no NOTIFY_SOCKET) this does nothing.
+  sd_notify(0, "READY=1");
   while (true) {
     const int64_t wait_ms = cfg.stats_interval_ms > 0 ? cfg.stats_interval_ms : kNoStatsWakeMs;
     timespec ts{};
@@ -49,6 +93,7 @@ int Run(const sentry::sentryd::BrokerConfig& cfg, const sigset_t& signals) {
     const int sig = ::sigtimedwait(&signals, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) {
       spdlog::info("Received {}, shutting down...", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+      sd_notify(0, "STOPPING=1");
       break;
     }
     if (cfg.stats_interval_ms > 0) broker.LogStats();
@@ -76,6 +121,7 @@ int main(int argc, char** argv) {
   int exit_code = 0;
   if (!sentry::sentryd::BrokerConfig::Parse(argc, argv, &cfg, &exit_code)) return exit_code;
   spdlog::set_pattern("[%Y-%m-%d %H:%M:%S.%e] [%^%l%$] %v");
+  SetLogFormat(cfg.log_format);
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   RaiseDescriptorLimit(cfg.max_connections);
   spdlog::flush_on(spdlog::level::info);

@@ -42,6 +42,10 @@ bool BrokerProcess::Start() {
   if (std::find(extra_args_.begin(), extra_args_.end(), "--kafka.port") == extra_args_.end()) {
     args.insert(args.end(), {"--kafka.port", "0"});
   }
+  // And the HTTP listener (its default port would clash between tests).
+  if (std::find(extra_args_.begin(), extra_args_.end(), "--http.port") == extra_args_.end()) {
+    args.insert(args.end(), {"--http.port", "0"});
+  }
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   pid_ = ::fork();
   if (pid_ == 0) {
@@ -76,6 +80,8 @@ bool BrokerProcess::Start() {
   if (!ok || !started()) return false;
   port_ = std::stoi(m[1]);
   kafka_port_ = std::regex_search(output_, m, kKafka) ? std::stoi(m[1]) : -1;
+  static const std::regex kHttp("Listening for HTTP on [^ ]+:(\\d+)");
+  http_port_ = std::regex_search(output_, m, kHttp) ? std::stoi(m[1]) : -1;
   return true;
 }
 

@@ -33,6 +33,8 @@ class BrokerProcess {
   int port() const { return port_; }
   // The Kafka protocol listener's port; -1 when it is off.
   int kafka_port() const { return kafka_port_; }
+  // The HTTP listener's port, -1 when it is off.
+  int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
   // Everything the broker printed so far.
   std::string Output();
@@ -60,6 +62,7 @@ class BrokerProcess {
   int fd_limit_ = 0;
   int port_ = 0;
   int kafka_port_ = -1;
+  int http_port_ = -1;
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;
