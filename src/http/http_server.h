@@ -6,8 +6,8 @@
 // Bounded by design: at most `max_connections` connections (more are told
 // 503 and closed), a request's header at most `max_header_bytes` (431), a
 // body at most `max_body_bytes` (413), each request must arrive whole within
-// `request_timeout_ms` of its first byte being awaited (slowloris), an idle
-// keep-alive connection is closed after `idle_timeout_ms`, every answer must
+// `request_timeout_ms` of its first byte being awaited (slowloris; an idle
+// keep-alive connection is closed after the same time), every answer must
 // be written within `write_timeout_ms`.
 //
 // Threads: Listen/Start/Stop from one thread; the handler runs on the HTTP
@@ -35,8 +35,7 @@ struct HttpOptions {
   int64_t max_connections = 128;
   size_t max_header_bytes = 8192;
   size_t max_body_bytes = 65536;
-  int64_t request_timeout_ms = 10000;
-  int64_t idle_timeout_ms = 30000;
+  int64_t request_timeout_ms = 10000;  // also the idle keep-alive timeout
   int64_t write_timeout_ms = 30000;
 };
 

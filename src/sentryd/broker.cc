@@ -239,6 +239,7 @@ Status Broker::StartHttp() {
   hopt.host = cfg_.http_host.empty() ? cfg_.host : cfg_.http_host;
   hopt.port = cfg_.http_port;
   hopt.max_connections = cfg_.http_max_connections;
+  hopt.request_timeout_ms = cfg_.http_request_timeout_ms;
   http_handler_ = std::make_unique<BrokerHttp>(&view_, &ready_);
   http_ = std::make_unique<http::HttpServer>(
       hopt, [h = http_handler_.get()](const http::HttpRequest& r) { return h->Handle(r); });

@@ -219,6 +219,10 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_int("http.max.connections",
           "open HTTP connections at most; more are answered 503 and closed",
           &c->http_max_connections, 1, 100000);
+  add_int("http.request.timeout.ms",
+          "an HTTP request must arrive whole within this time (slow clients are closed), and "
+          "an idle keep-alive connection is closed after it",
+          &c->http_request_timeout_ms, 100, 3600000);
   s.push_back({"metrics.partition.level",
                "label the records/bytes in/out metrics by partition too (many series with many "
                "partitions)",

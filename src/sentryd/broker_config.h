@@ -49,6 +49,7 @@ struct BrokerConfig {
   int http_port = 9644;                     // http.port (-1 = off, 0 = pick a free port)
   std::string http_host;                    // http.host ("" = the value of host)
   int64_t http_max_connections = 128;       // http.max.connections
+  int64_t http_request_timeout_ms = 10000;  // http.request.timeout.ms
   bool metrics_partition_level = false;     // metrics.partition.level
   int64_t min_free_bytes = 64 << 20;        // storage.min.free.bytes
   int64_t drop_behind_bytes = 256 << 20;    // storage.drop.behind.bytes (0 = off)

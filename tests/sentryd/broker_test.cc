@@ -19,6 +19,7 @@ BrokerConfig ConfigFor(const std::string& dir) {
   cfg.data_dir = dir;
   cfg.host = "127.0.0.1";
   cfg.port = 0;
+  cfg.http_port = 0;
   cfg.stats_interval_ms = 0;
   return cfg;
 }
