@@ -13,7 +13,13 @@ PKGS=(build-essential cmake pkg-config
       # Real Kafka clients for the tests (tests/kafka_clients) and the
       # librdkafka load tool (bench/kafka_bench).
       kcat python3-kafka python3-confluent-kafka librdkafka-dev
-      golang-go golang-github-shopify-sarama-dev)
+      golang-go golang-github-shopify-sarama-dev
+      # The HTTP listener (Boost.Beast), the admin API's JSON, sd_notify, the
+      # dashboard's charting library (embedded at build time).
+      libboost-dev nlohmann-json3-dev libsystemd-dev libjs-chart.js
+      # Outside checks of the HTTP side: a real Prometheus (and promtool), the
+      # dashboard in headless Chromium, systemd-analyze for the package's unit.
+      prometheus chromium chromium-driver python3-selenium systemd)
 # Extra packages a caller needs (bench/plot: python3-matplotlib).
 PKGS+=("$@")
 missing=()

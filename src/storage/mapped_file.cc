@@ -28,7 +28,10 @@ size_t RoundUp(size_t v, size_t a) { return (v + a - 1) / a * a; }
 class MappedFile::Fd {
  public:
   explicit Fd(const std::string& path, int flags = O_RDWR)
-      : fd_(::open(path.c_str(), flags | O_CLOEXEC)), errno_(errno) {}
+      // The mode matters with O_CREAT: without it the new file's permission
+      // bits are whatever the stack held (0000 was seen: a broker running as
+      // an unprivileged user could not reopen its own segments).
+      : fd_(::open(path.c_str(), flags | O_CLOEXEC, 0644)), errno_(errno) {}
   ~Fd() {
     if (fd_ >= 0) ::close(fd_);
   }
