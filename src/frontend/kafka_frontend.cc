@@ -103,7 +103,7 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
     return Outcome::kClose;
   }
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, MetricApi(h.api_key),
-                                       metrics::SteadyNanos());
+                                       metrics::ThreadMetrics::Now());
   try {
     const Outcome o = Dispatch(s, h, r, hold, out, parked);
     if (o == Outcome::kDone) {

@@ -106,9 +106,7 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
                                      const std::shared_ptr<const void>& hold, ResponseOut& out) {
   kafka::ProduceRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
-  metrics::ThreadMetrics::SetRequestApi(req.acks == -1  ? "produce_acks_all"
-                                        : req.acks == 0 ? "produce_acks_0"
-                                                        : "produce_acks_1");
+  metrics::ThreadMetrics::SetRequestApi(metrics::ProduceMetricApi(req.acks));
   const auto partitions_of = [](const auto& t) -> const auto& { return t.partition_data; };
   if (!s.writes) {  // first offer of this frame (not a retry after a full queue)
     int16_t acks = req.acks;

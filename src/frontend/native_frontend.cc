@@ -94,7 +94,7 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
   }
   ByteReader r(frame.subspan(frame_layout::kRequestHeaderBytes));
   ThreadMetrics::BeginRequest(metrics::Listener::kNative, MetricApi(h.api_key),
-                              metrics::SteadyNanos());
+                              metrics::ThreadMetrics::Now());
   try {
     const Outcome o = Dispatch(CoreOf(session), h, r, hold, out, parked);
     if (o == Outcome::kDone) ThreadMetrics::EndRequest();
@@ -144,9 +144,7 @@ Outcome NativeFrontend::HandleProduce(broker::ClientSession& s, const Header& h,
                                       ResponseOut& out) {
   ProduceRequest req;
   if (!Decode(&r, &req) || !req.records) return Malformed(out, h);
-  ThreadMetrics::SetRequestApi(req.acks == -1  ? "produce_acks_all"
-                               : req.acks == 0 ? "produce_acks_0"
-                                               : "produce_acks_1");
+  ThreadMetrics::SetRequestApi(metrics::ProduceMetricApi(req.acks));
   broker::ProduceOp op{req.topic, req.partition, req.acks, req.timeout_ms, *req.records, &hold};
   WriteRequestPtr wr;
   if (Errc e = core_->PrepareProduce(s, op, &wr); e != Errc::kNone) {

@@ -8,6 +8,7 @@ thread_local ThreadMetrics* ThreadMetrics::current_ = nullptr;
 thread_local Listener ThreadMetrics::request_listener_ = Listener::kNative;
 thread_local std::string_view ThreadMetrics::request_api_;
 thread_local int64_t ThreadMetrics::request_start_ = 0;
+thread_local int64_t ThreadMetrics::pass_nanos_ = 0;
 
 int64_t SteadyNanos() {
   timespec ts;
@@ -42,6 +43,23 @@ std::string MetricApiName(std::string_view api) {
 }
 
 ThreadMetrics::ThreadMetrics() : created_nanos_(SteadyNanos()) {}
+
+void ThreadMetrics::EndPass(int64_t now_nanos) {
+  // Consecutive answers are mostly of one API: look its cell up once.
+  RequestCell* cell = nullptr;
+  Listener last_listener = Listener::kNative;
+  std::string_view last_api;
+  for (const Answered& a : answered_) {
+    if (!cell || a.listener != last_listener || a.api.data() != last_api.data() ||
+        a.api.size() != last_api.size()) {
+      cell = &requests_.Get(RequestKey{a.listener, a.api, 0});
+      last_listener = a.listener;
+      last_api = a.api;
+    }
+    cell->latency.Observe(now_nanos - a.start_nanos);
+  }
+  answered_.clear();
+}
 
 int64_t ThreadMetrics::BusyNanos(int64_t now_nanos) const {
   const int64_t busy = now_nanos - created_nanos_ -

@@ -225,7 +225,7 @@ void NetworkThread::OnReadable(Connection* c) {
     ssize_t n = ::read(c->fd, c->read_ptr(), c->read_space());
     if (n > 0) {
       c->rend += static_cast<size_t>(n);
-      c->last_active_ms = SteadyMillis();
+      c->last_active_ms = metrics::ThreadMetrics::Now() / 1'000'000;  // the pass's time
       ProcessFrames(c);
       continue;
     }
@@ -465,15 +465,23 @@ void NetworkThread::Run() {
   epoll_event evs[kMaxEvents];
   next_idle_check_ms_ = SteadyMillis() + kIdleCheckEveryMs;
   bool busy = false;  // the last pass had socket events or inbox messages
+  // Two clock reads per pass (metrics::ThreadMetrics::BeginPass/EndPass),
+  // which also give the pass its milliseconds.
+  int64_t pass_end = metrics::SteadyNanos();
   while (true) {
     // Inline appends of the last pass are answered without sleeping first.
     busy |= !local_done_.empty();
-    const int timeout = ComputeTimeoutMs(SteadyMillis());
-    int n = Wait(evs, kMaxEvents, busy ? 0 : timeout);
+    const int timeout = ComputeTimeoutMs(pass_end / 1'000'000);
+    const bool may_sleep = !busy && timeout != 0;
+    int n = ::epoll_wait(epfd_, evs, kMaxEvents, may_sleep ? timeout : 0);
     if (n == 0 && busy && timeout != 0 && local_done_.empty()) {
+      // Spinning is busy time; the sleep at its end counts itself as idle.
       n = opt_.poll_spin_us > 0 ? SpinThenWait(evs, kMaxEvents, timeout)
                                 : Wait(evs, kMaxEvents, timeout);
     }
+    const int64_t pass_start = metrics::SteadyNanos();
+    if (may_sleep) metrics_.AddIdle(pass_start - pass_end);
+    metrics::ThreadMetrics::BeginPass(pass_start);
     for (int i = 0; i < n; i++) {
       if (evs[i].data.u64 == 0) {
         // Read (reset) the eventfd first, then disarm: a Post() between the
@@ -509,12 +517,14 @@ void NetworkThread::Run() {
         Resume(c);
       }
     }
-    const int64_t now = SteadyMillis();
+    pass_end = metrics::SteadyNanos();
+    const int64_t now = pass_end / 1'000'000;  // SteadyMillis(): the same clock
     ExpireParked(draining_.load() ? INT64_MAX : now);  // a stop answers parked fetches now
     if (now >= next_idle_check_ms_) {
       CheckIdle(now);
       next_idle_check_ms_ = now + kIdleCheckEveryMs;
     }
+    metrics_.EndPass(pass_end);
     if (draining_.load()) {
       bool unanswered = false;
       for (auto& [id, c] : conns_) unanswered |= c->inflight > 0 || c->has_output();
@@ -522,6 +532,7 @@ void NetworkThread::Run() {
     }
   }
   while (!conns_.empty()) CloseConnection(conns_.begin()->second.get());
+  metrics::ThreadMetrics::BeginPass(0);
   for (auto& done : local_done_) done->Finish();  // their connections are gone
   local_done_.clear();
   // Completions still on their way (grace ran out) arrive in the inbox after

@@ -41,7 +41,7 @@ class Writer {
   // Network thread, with its own token for this writer. Takes `req` only
   // when it returns true (the queue had room).
   bool TryEnqueue(moodycamel::ProducerToken& token, WriteRequestPtr& req) {
-    req->enqueued_nanos = metrics::SteadyNanos();
+    req->enqueued_nanos = metrics::ThreadMetrics::Now();  // the network thread's pass
     if (!queue_.try_enqueue(token, req.get())) return false;
     req.release();  // the queue's slot owns it now; Run() re-wraps it
     return true;

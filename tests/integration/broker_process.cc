@@ -65,8 +65,8 @@ bool BrokerProcess::Start() {
   ::close(pipefd[1]);
   reader_ = std::thread([this, fd = pipefd[0]] { ReadOutput(fd); });
   std::unique_lock<std::mutex> l(mu_);
-  static const std::regex kListening("Listening for producer connections on [^ ]+:(\\d+)");
-  static const std::regex kKafka("Listening for Kafka protocol connections on [^ ]+:(\\d+)");
+  static const std::regex kListening(R"(Listening for producer connections on [^ \n"]+:(\d+))");
+  static const std::regex kKafka(R"(Listening for Kafka protocol connections on [^ \n"]+:(\d+))");
   std::smatch m;
   // The Kafka line (or the line saying it is off) follows the native one.
   auto started = [&] {
@@ -80,7 +80,7 @@ bool BrokerProcess::Start() {
   if (!ok || !started()) return false;
   port_ = std::stoi(m[1]);
   kafka_port_ = std::regex_search(output_, m, kKafka) ? std::stoi(m[1]) : -1;
-  static const std::regex kHttp("Listening for HTTP on [^ ]+:(\\d+)");
+  static const std::regex kHttp(R"(Listening for HTTP on [^ \n"]+:(\d+))");
   http_port_ = std::regex_search(output_, m, kHttp) ? std::stoi(m[1]) : -1;
   return true;
 }

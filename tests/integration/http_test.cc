@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
@@ -275,6 +276,45 @@ TEST_F(HttpAbuseTest, SlowAndManyClientsAreBoundedAndTheBrokerKeepsServing) {
   EXPECT_GE(MetricValue(m, "sentry_http_requests_total{code=\"503\"}"), kClients - 50);
   // Bounded memory: far less than a megabyte per connection.
   EXPECT_LT(rss_during - rss_before, 64 * 1024) << rss_before << " -> " << rss_during << " KiB";
+}
+
+}  // namespace
+}  // namespace sentry
+
+namespace sentry {
+namespace {
+
+class JsonLogTest : public testing::BrokerFixture {
+ protected:
+  std::vector<std::string> ExtraArgs() override { return {"--log.format", "json"}; }
+};
+
+// log.format=json: every line, from start-up to the clean stop, is one JSON
+// object a log shipper can read.
+TEST_F(JsonLogTest, EveryLineIsOneJsonObject) {
+  ASSERT_EQ(client_->CreateTopic("q\\\"t", 1).value(),
+            static_cast<int16_t>(protocol::ErrorCode::kInvalidTopic));
+  ASSERT_EQ(client_->CreateTopic("fine", 1).value(), 0);
+  client_.reset();
+  ASSERT_EQ(broker_->Stop(), 0);
+  const std::string out = broker_->Output();
+  std::istringstream in(out);
+  std::string line;
+  int lines = 0;
+  bool saw_ready = false, saw_first_start = false;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j;
+    ASSERT_NO_THROW(j = json::parse(line)) << line;
+    ASSERT_TRUE(j.contains("time") && j.contains("level") && j.contains("message")) << line;
+    const std::string msg = j["message"];
+    saw_ready |= msg.rfind("Ready:", 0) == 0;
+    saw_first_start |= msg.find("(first start)") != std::string::npos;
+    lines++;
+  }
+  EXPECT_GE(lines, 8);
+  EXPECT_TRUE(saw_ready);
+  EXPECT_TRUE(saw_first_start);
 }
 
 }  // namespace
