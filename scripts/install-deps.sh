@@ -19,7 +19,9 @@ PKGS=(build-essential cmake pkg-config
       libboost-dev nlohmann-json3-dev libsystemd-dev libjs-chart.js
       # Outside checks of the HTTP side: a real Prometheus (and promtool), the
       # dashboard in headless Chromium, systemd-analyze for the package's unit.
-      prometheus chromium chromium-driver python3-selenium systemd)
+      prometheus chromium chromium-driver python3-selenium systemd
+      # The cluster layer's metadata store, started by its tests.
+      etcd-server)
 # Extra packages a caller needs (bench/plot: python3-matplotlib).
 PKGS+=("$@")
 missing=()
