@@ -213,39 +213,33 @@ Result<int64_t> EtcdClient::Put(const std::string& key, const std::string& value
   }
 }
 
-Result<bool> EtcdClient::PutIf(const std::string& key, const std::string& value, int64_t expected,
-                               int64_t lease) {
-  json put = {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
-  if (lease != 0) put["lease"] = std::to_string(lease);
+Result<bool> EtcdClient::TxnIfModRevision(const std::string& key, int64_t expected,
+                                          const std::string& op, const std::string& op_json) {
   const json req = {
       {"compare",
        {{{"key", Base64Encode(key)},
          {"result", "EQUAL"},
          {"target", "MOD"},
          {"mod_revision", std::to_string(expected)}}}},
-      {"success", {{{"request_put", put}}}}};
+      {"success", {{{op, json::parse(op_json)}}}}};
   SENTRY_ASSIGN_OR_RETURN(std::string body, Call("/v3/kv/txn", req.dump()));
   try {
-    return json::parse(body).value("succeeded", false);
+    return json::parse(body).value("succeeded", false);  // left out when false
   } catch (const std::exception& e) {
     return Status::Corruption(std::string("etcd txn: unreadable answer: ") + e.what());
   }
 }
 
+Result<bool> EtcdClient::PutIf(const std::string& key, const std::string& value, int64_t expected,
+                               int64_t lease) {
+  json put = {{"key", Base64Encode(key)}, {"value", Base64Encode(value)}};
+  if (lease != 0) put["lease"] = std::to_string(lease);
+  return TxnIfModRevision(key, expected, "request_put", put.dump());
+}
+
 Result<bool> EtcdClient::DeleteIf(const std::string& key, int64_t expected) {
-  const json req = {
-      {"compare",
-       {{{"key", Base64Encode(key)},
-         {"result", "EQUAL"},
-         {"target", "MOD"},
-         {"mod_revision", std::to_string(expected)}}}},
-      {"success", {{{"request_delete_range", {{"key", Base64Encode(key)}}}}}}};
-  SENTRY_ASSIGN_OR_RETURN(std::string body, Call("/v3/kv/txn", req.dump()));
-  try {
-    return json::parse(body).value("succeeded", false);
-  } catch (const std::exception& e) {
-    return Status::Corruption(std::string("etcd txn: unreadable answer: ") + e.what());
-  }
+  return TxnIfModRevision(key, expected, "request_delete_range",
+                          json{{"key", Base64Encode(key)}}.dump());
 }
 
 Result<int64_t> EtcdClient::GrantLease(int64_t ttl_seconds) {

@@ -52,6 +52,10 @@ class EtcdClient final : public KvStore {
   // returns the response body. An HTTP error status becomes a Status.
   Result<std::string> Call(const std::string& path, const std::string& body);
   Result<std::vector<KeyValue>> Range(const std::string& key, const std::string& range_end);
+  // One transaction: `op` ("request_put", "request_delete_range") with its
+  // JSON body, only if `key`'s mod_revision is `expected`. True when done.
+  Result<bool> TxnIfModRevision(const std::string& key, int64_t expected, const std::string& op,
+                                const std::string& op_json);
 
   const std::vector<Endpoint> endpoints_;
   const int64_t timeout_ms_;
