@@ -19,6 +19,9 @@ BrokerConfig ConfigFor(const std::string& dir) {
   cfg.data_dir = dir;
   cfg.host = "127.0.0.1";
   cfg.port = 0;
+  // Free ports for every listener: the Kafka default (9092) clashed when two
+  // of these tests ran at once (ctest -j2).
+  cfg.kafka_port = 0;
   cfg.http_port = 0;
   cfg.stats_interval_ms = 0;
   return cfg;
