@@ -15,22 +15,28 @@ const char* TypeName(Exposition::Type t) {
   }
   return "untyped";
 }
+// Backslash and newline escaped, and the double quote too in label values.
+void AppendEscaped(std::string_view text, bool quote, std::string* out) {
+  for (char c : text) {
+    if (c == '\\') {
+      *out += "\\\\";
+    } else if (c == '\n') {
+      *out += "\\n";
+    } else if (quote && c == '"') {
+      *out += "\\\"";
+    } else {
+      *out += c;
+    }
+  }
+}
+
 }  // namespace
 
 void Exposition::Family(std::string_view name, Type type, std::string_view help) {
   out_ += "# HELP ";
   out_ += name;
   out_ += ' ';
-  // HELP text escapes only backslash and newline.
-  for (char c : help) {
-    if (c == '\\') {
-      out_ += "\\\\";
-    } else if (c == '\n') {
-      out_ += "\\n";
-    } else {
-      out_ += c;
-    }
-  }
+  AppendEscaped(help, /*quote=*/false, &out_);  // HELP escapes \\ and newline only
   out_ += "\n# TYPE ";
   out_ += name;
   out_ += ' ';
@@ -47,17 +53,7 @@ void Exposition::WriteLabels(const Label* begin, const Label* end, const Label* 
     first = false;
     out_ += l.first;
     out_ += "=\"";
-    for (char c : l.second) {
-      if (c == '\\') {
-        out_ += "\\\\";
-      } else if (c == '"') {
-        out_ += "\\\"";
-      } else if (c == '\n') {
-        out_ += "\\n";
-      } else {
-        out_ += c;
-      }
-    }
+    AppendEscaped(l.second, /*quote=*/true, &out_);
     out_ += '"';
   };
   for (const Label* l = begin; l != end; ++l) one(*l);
