@@ -1,0 +1,110 @@
+// ClusterManager: this broker's membership in a Sentry cluster, on a
+// metadata store (etcd; docs/cluster.md).
+//
+//  - Registers <root>/brokers/<id> under a lease of broker.session.timeout.ms
+//    and keeps it alive; a broker whose lease expires is dead to the others.
+//    If its own lease expired (paused, cut off from the store), it tells the
+//    replica manager to give up leadership at once (fencing), then registers
+//    again.
+//  - Every cluster.poll.ms it reads the whole cluster state in one range
+//    read (one consistent revision) and hands the snapshot to `on_snapshot`.
+//  - Campaigns for <root>/controller (put-if-absent under its lease): the
+//    controller carries out PlanPartitionChanges as compare-and-set writes.
+//  - Topic create/delete and a leader's ISR changes go to the store from
+//    here, each a compare-and-set, so racing writers never both win.
+//  While the store does not answer, the last snapshot stays in force (no
+//  leadership changes), and admin calls fail with Unavailable.
+//
+// Threads: its own thread runs the loop; the public calls are safe from any
+// thread (the store client serialises its calls).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster/cluster_state.h"
+#include "cluster/kv_store.h"
+#include "common/log_limiter.h"
+#include "common/status.h"
+
+namespace sentry::cluster {
+
+struct ClusterOptions {
+  std::string name = "sentry";  // cluster.name: the key prefix
+  BrokerInfo self;
+  int64_t session_timeout_ms = 9000;  // broker.session.timeout.ms
+  int64_t poll_ms = 200;              // cluster.poll.ms
+  bool unclean_leader_election = false;
+};
+
+class ClusterManager {
+ public:
+  using SnapshotFn = std::function<void(const std::shared_ptr<const ClusterSnapshot>&)>;
+  using FencedFn = std::function<void()>;
+
+  ClusterManager(std::unique_ptr<KvStore> store, ClusterOptions opt);
+  ~ClusterManager();
+
+  // Registers this broker (failing when the store cannot be reached or the
+  // broker id is taken by a live broker) and starts the loop. `on_snapshot`
+  // and `on_fenced` run on the manager's thread.
+  Status Start(SnapshotFn on_snapshot, FencedFn on_fenced);
+  // Deregisters (the lease is revoked: others see this broker gone at once).
+  void Stop();
+
+  int32_t id() const { return opt_.self.id; }
+  const ClusterKeys& keys() const { return keys_; }
+  // The latest snapshot (never null after Start).
+  std::shared_ptr<const ClusterSnapshot> snapshot() const;
+  bool is_controller() const { return controller_.load(); }
+  // Asks the loop to read the store now (e.g. after a topic was created).
+  void Poke();
+  // Waits until a snapshot newer than the call satisfies `pred` or
+  // `timeout_ms` passes. True when it did.
+  bool WaitFor(const std::function<bool(const ClusterSnapshot&)>& pred, int64_t timeout_ms);
+
+  // --- writes to the store (blocking; not on a network thread) ---
+  // AlreadyExists, InvalidArgument (replication factor), Unavailable.
+  Status CreateTopic(const std::string& name, int32_t partitions, int16_t replication_factor,
+                     const std::vector<std::pair<std::string, std::string>>& configs);
+  // NotFound, Unavailable.
+  Status DeleteTopic(const std::string& name);
+  // A leader's ISR change: true when written (the record was still at
+  // `expected`), false when someone changed it first.
+  Result<bool> UpdatePartition(const std::string& topic, int32_t partition,
+                               const PartitionRecord& next, int64_t expected);
+
+ private:
+  Status Register();
+  void Run();
+  void Step();
+  void RunController(const ClusterSnapshot& s);
+
+  std::unique_ptr<KvStore> store_;
+  const ClusterOptions opt_;
+  const ClusterKeys keys_;
+  SnapshotFn on_snapshot_;
+  FencedFn on_fenced_;
+  int64_t lease_ = 0;
+  int64_t last_keepalive_ms_ = 0;
+  int64_t last_contact_ms_ = 0;  // the store last answered a keep-alive
+  std::atomic<bool> controller_{false};
+  LogLimiter warn_;  // the manager's thread
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::shared_ptr<const ClusterSnapshot> snapshot_;
+  uint64_t generation_ = 0;  // snapshots taken
+  bool poke_ = false;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace sentry::cluster
