@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <vector>
 
+#include "recovery/leader_epoch_loader.h"
 #include "recovery/producer_state_loader.h"
 #include "storage/segment_swap.h"
 
@@ -40,6 +41,17 @@ Status RemoveFrom(const std::string& dir, const std::vector<int64_t>& bases, siz
 Status CloseGap(Segment* seg, int64_t next_base, const LogConfig& cfg) {
   if (!cfg.compacted || seg->next_offset() >= next_base) return Status::OK();
   return seg->ExtendTo(next_base);
+}
+
+// The partition's leader epochs (leader_epoch_loader.h); a failure takes it
+// offline like a failed producer state rebuild.
+void LoadLeaderEpochs(PartitionLog* log, RecoveryReport* report, std::string* offline) {
+  LeaderEpochRestore epochs;
+  Status s = RestoreLeaderEpochs(log, &epochs);
+  if (!s.ok()) *offline = "leader epoch cache: " + s.ToString();
+  report->leader_epochs = epochs.entries;
+  report->leader_epochs_rebuilt = epochs.rebuilt;
+  report->leader_epochs_dropped = epochs.entries_dropped;
 }
 
 }  // namespace
@@ -98,9 +110,17 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
   bases_r.erase(bases_r.begin(), bases_r.begin() + static_cast<std::ptrdiff_t>(below));
   const std::vector<int64_t> bases = std::move(bases_r);
   if (bases.empty()) {
-    auto log = PartitionLog::Create(dir, cfg, opt.sync_new_dirs);
-    if (log.ok()) report->segments = 1;
-    return log;
+    SENTRY_ASSIGN_OR_RETURN(auto fresh, PartitionLog::Create(dir, cfg, opt.sync_new_dirs));
+    report->segments = 1;
+    // Normally no file, so nothing read or written; one left by a leader
+    // that began an epoch on the empty log loses that entry (at the end).
+    std::string offline;
+    LoadLeaderEpochs(fresh.get(), report, &offline);
+    if (!offline.empty()) {
+      report->offline_reason = offline;
+      fresh->SetOffline(offline);
+    }
+    return fresh;
   }
 
   std::vector<std::shared_ptr<Segment>> segs;
@@ -189,11 +209,18 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
     if (w.clean_end && !last) SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
     if (!w.clean_end || (!last && seg->next_offset() != next_base)) {
       std::string why = w.clean_end ? "later segments do not continue the log" : w.reason;
-      if (!may_be_unflushed) {
+      if (!may_be_unflushed && opt.truncate_corrupt) {
         spdlog::error("DATA LOSS in {}: corrupt batch at position {} of {} ({}); truncating there "
                       "because recovery.truncate.corrupt is set: {} bytes and every later "
                       "segment are dropped",
                       dir, w.valid_bytes, seg->log_path(), why, w.torn_bytes);
+      } else if (!may_be_unflushed) {
+        // A clean end (zeros) before the next segment: what a truncation
+        // (PartitionLog::TruncateTo) cut short by a crash leaves, as it
+        // zeroes that end before it unlinks the later segments.
+        spdlog::warn("{}: {} ends at offset {} (position {}) but the next segment starts at {}: "
+                     "finishing a truncation cut short, the later segments are removed",
+                     dir, seg->log_path(), seg->next_offset(), w.valid_bytes, next_base);
       }
       report->truncation = fmt::format("position {} of {}: {}", w.valid_bytes,
                                        seg->log_path(), why);
@@ -237,6 +264,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
     report->producers = rebuilt.producers;
     report->producer_batches_replayed = rebuilt.batches_replayed;
   }
+  if (offline.empty()) LoadLeaderEpochs(log.get(), report, &offline);
   if (!offline.empty()) {
     report->offline_reason = offline;
     log->SetOffline(offline);

@@ -17,6 +17,9 @@
 //  - The persisted log start offset (`log-start-offset`, written by
 //    retention before it unlinks segments) is applied: segments wholly below
 //    it are deleted, and the log starts there.
+//  - Idempotent producers' state and the leader epoch cache are loaded last,
+//    from their files and the log (producer_state_loader.h,
+//    leader_epoch_loader.h).
 //
 // Runs on the start-up thread, before the partition is served.
 #pragma once
@@ -64,6 +67,9 @@ struct RecoveryReport {
   int64_t log_end_offset = 0;
   size_t producers = 0;                    // idempotent producers known after the rebuild
   int64_t producer_batches_replayed = 0;   // batch headers read to rebuild them
+  size_t leader_epochs = 0;                // entries of the leader epoch cache
+  bool leader_epochs_rebuilt = false;      // from the log: no usable checkpoint file
+  int leader_epochs_dropped = 0;           // stored entries at or past the log end
 };
 
 Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir, const LogConfig& cfg,

@@ -298,6 +298,14 @@ void MappedFile::StopPrefault() {
   CloseWriteBack();
 }
 
+void MappedFile::ResumePrefault() {
+  // StopPrefault unregistered it, so the prefaulter holds no reference and
+  // queued_ (possibly left set) can be reset for the next Kick.
+  stopped_ = false;
+  next_kick_ = 0;
+  queued_.store(false, std::memory_order_release);
+}
+
 Status MappedFile::TrimTo(size_t size) {
   MutexLock l(&alloc_mu_);
   Fd fd(path_);

@@ -14,7 +14,8 @@
 // fails with a Status (kNoSpace) instead. Bytes past the data are zero (fresh
 // allocation reads as zeros).
 //
-// Threads: Reserve/PrepareAhead/TrimTo are called only by the owning writer.
+// Threads: Reserve/PrepareAhead/TrimTo/StopPrefault/ResumePrefault are called
+// only by the owning writer.
 // PrefaultStep runs on the Prefaulter's thread. SyncRange may run on another
 // thread (the flusher) concurrently with writes to other bytes. data() may be
 // read by any thread within ranges the owner has published. Must outlive
@@ -94,6 +95,9 @@ class MappedFile {
   Status TrimTo(size_t size);
   // The file will not grow again (sealed): the prefaulter forgets it.
   void StopPrefault();
+  // It grows again after all (a sealed segment reopened by a truncation): the
+  // prefaulter takes it back at the next write. Owning writer.
+  void ResumePrefault();
 
   // Prefaulter thread only, under its lock: one bounded step (allocate the
   // next step, populate up to 1 MiB) towards write position + the prefault

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cstring>
+
 
 namespace sentry {
 
@@ -83,6 +86,14 @@ Status OffsetIndex::CheckSlots(uint32_t n, size_t log_size, uint32_t* last_pos,
   }
   if (last_pos) *last_pos = prev;
   return Status::OK();
+}
+
+Status OffsetIndex::ClearSlots(RelativeOffset from, uint32_t to) {
+  const size_t begin = size_t{from.value} * kIndexSlotBytes;
+  const size_t end = std::min(size_t{to} * kIndexSlotBytes, file_->backed_size());
+  if (end <= begin) return Status::OK();
+  std::memset(file_->data() + begin, 0, end - begin);
+  return file_->SyncRange(begin, end);
 }
 
 Status OffsetIndex::TrimTo(uint32_t entries) {

@@ -41,6 +41,10 @@ class OffsetIndex {
   // positions never decrease, so a binary search.
   uint32_t FirstSlotAtOrAfter(uint32_t n, uint32_t pos) const;
 
+  // Zeroes slots [from, to) (they read as never written) and msyncs them:
+  // the dropped end of a truncated segment. Writer only.
+  Status ClearSlots(RelativeOffset from, uint32_t to);
+
   uint32_t max_entries() const { return max_entries_; }
   Status TrimTo(uint32_t entries);
   Status Sync(uint32_t entries) { return file_->SyncRange(0, size_t{entries} * kIndexSlotBytes); }

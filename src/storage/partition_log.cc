@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <chrono>
 #include <cstdlib>
+#include <limits>
+#include <map>
 
 namespace sentry {
 
@@ -241,41 +243,245 @@ Result<int> PartitionLog::AdvanceLogStart(int64_t offset) {
     const SegmentList& cur = *segments_;
     size_t n = 0;
     while (n + 1 < cur.size() && cur[n + 1]->base_offset() <= offset) n++;
-    if (n == 0) return 0;
-    gone.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(n));
-    segments_ = std::make_shared<const SegmentList>(cur.begin() + static_cast<std::ptrdiff_t>(n),
-                                                    cur.end());
+    if (n > 0) {
+      gone.assign(cur.begin(), cur.begin() + static_cast<std::ptrdiff_t>(n));
+      segments_ = std::make_shared<const SegmentList>(
+          cur.begin() + static_cast<std::ptrdiff_t>(n), cur.end());
+    }
   }
   // 4. Their files go; a reader holding one keeps its mapping.
   for (const auto& seg : gone) {
     SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir_, seg->base_offset()));
   }
+  // 5. The epochs that ended below it (a crash before this only leaves
+  // entries below the log start, which the next start cuts again).
+  SENTRY_RETURN_IF_ERROR(leader_epochs_.TruncateFromStart(offset));
   return static_cast<int>(gone.size());
 }
 
-Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
-                                        const BatchSetSummary& summary) {
-  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
-  const size_t n = batches.size();
-  if (n > append_cfg_.segment_bytes ||
-      summary.record_count > int64_t{append_cfg_.index_max_entries}) {
+Status PartitionLog::CheckFits(size_t n, int64_t records) const {
+  if (n > append_cfg_.segment_bytes || records > int64_t{append_cfg_.index_max_entries}) {
     return Status::TooLarge(fmt::format("{} bytes / {} records can never fit a segment of {} "
                                         "bytes / {} offsets",
-                                        n, summary.record_count, append_cfg_.segment_bytes,
+                                        n, records, append_cfg_.segment_bytes,
                                         append_cfg_.index_max_entries));
   }
+  return Status::OK();
+}
+
+Result<AppendInfo> PartitionLog::Append(std::span<const uint8_t> batches,
+                                        const BatchSetSummary& summary, int32_t leader_epoch) {
+  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
+  SENTRY_RETURN_IF_ERROR(CheckFits(batches.size(), summary.record_count));
+  if (leader_epoch >= 0) {
+    const int32_t latest = leader_epochs_.latest_epoch();
+    if (leader_epoch < latest) {
+      // A leader whose epoch is over (a newer one already wrote here).
+      return Status::InvalidArgument(fmt::format(
+          "{}: append under leader epoch {}, older than the latest, {}", dir_, leader_epoch,
+          latest));
+    }
+    // The epoch's start is written before its first batch: a crash in
+    // between leaves an entry at the log end, which the next start drops;
+    // the other order could leave batches of an epoch the cache never knew.
+    if (leader_epoch > latest) {
+      SENTRY_RETURN_IF_ERROR(leader_epochs_.Assign(leader_epoch, log_end_offset()));
+    }
+  }
+  return AppendToActive(batches, summary, append_cfg_.log_append_time, leader_epoch);
+}
+
+Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
+                                               const BatchSetSummary& summary) {
+  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
+  SENTRY_RETURN_IF_ERROR(CheckFits(batches.size(), summary.record_count));
+  // The leader's offsets are kept, so they must continue this log exactly:
+  // a gap or an overlap means the follower's idea of its log end is wrong.
+  const int64_t end = log_end_offset();
+  int64_t expect = end;
+  int32_t index = 0;
+  for (size_t pos = 0; pos < batches.size(); index++) {
+    const RecordBatchView v(batches.data() + pos);
+    if (v.base_offset() != expect) {
+      if (pos == 0) {
+        return Status::OutOfRange(fmt::format(
+            "{}: replica batches start at offset {}, but the log ends at {}", dir_,
+            v.base_offset(), end));
+      }
+      return Status::InvalidArgument(fmt::format(
+          "{}: replica batch {} at byte {} starts at offset {}, not where the one before it "
+          "ended ({})",
+          dir_, index, pos, v.base_offset(), expect));
+    }
+    expect = v.last_offset() + 1;
+    pos += v.TotalSize();
+  }
+  // Epochs first, as in Append (see there).
+  int32_t latest = leader_epochs_.latest_epoch();
+  for (size_t pos = 0; pos < batches.size();) {
+    const RecordBatchView v(batches.data() + pos);
+    if (v.partition_leader_epoch() > latest) {
+      latest = v.partition_leader_epoch();
+      SENTRY_RETURN_IF_ERROR(leader_epochs_.Assign(latest, v.base_offset()));
+    }
+    pos += v.TotalSize();
+  }
+  // No LogAppendTime, no epoch: the bytes stay the leader's. (The segment
+  // writes each base_offset, the very value checked above.)
+  if (!summary.has_producer_ids) {
+    return AppendToActive(batches, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
+  }
+  // A follower keeps its idempotent producers' state as the leader does, so
+  // it detects duplicates once it leads; recorded under the same lock as the
+  // leader's writer uses, so a snapshot never sees a batch the state misses.
+  MutexLock l(&producers_.mu());
+  auto r = AppendToActive(batches, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
+  if (r.ok()) producers_.Record(batches, r->base_offset);
+  return r;
+}
+
+Result<AppendInfo> PartitionLog::AppendToActive(std::span<const uint8_t> batches,
+                                                const BatchSetSummary& summary, bool stamp_time,
+                                                int32_t leader_epoch) {
+  const size_t n = batches.size();
   const bool roll = !active_->HasRoom(n, summary.record_count) || DueToRoll(n, summary);
   if (roll) SENTRY_RETURN_IF_ERROR(Roll());
   AppendInfo info;
   info.base_offset = active_->next_offset();
   info.position = active_->size();
-  if (append_cfg_.log_append_time) info.log_append_time = WallMillis();
-  SENTRY_RETURN_IF_ERROR(active_->Append(batches.data(), n, summary, info.log_append_time));
+  if (stamp_time) info.log_append_time = WallMillis();
+  SENTRY_RETURN_IF_ERROR(
+      active_->Append(batches.data(), n, summary, info.log_append_time, leader_epoch));
   info.last_offset = active_->next_offset() - 1;
   SENTRY_CHECK(info.last_offset - info.base_offset + 1 == summary.record_count,
                "offsets assigned != records appended");
   high_watermark_.store(active_->next_offset(), std::memory_order_release);
   return info;
+}
+
+Status PartitionLog::TruncateTo(int64_t offset) {
+  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
+  if (offset >= log_end_offset()) return Status::OK();
+  if (offset < log_start_offset()) {
+    return Status::OutOfRange(fmt::format("{}: cannot truncate to offset {}, below the log "
+                                          "start offset {}",
+                                          dir_, offset, log_start_offset()));
+  }
+  int64_t target = offset;
+  Status s;
+  {
+    // The flusher stays out while segments, sizes and its own resume point
+    // change under it.
+    MutexLock flush_lock(&flush_mu_);
+    auto list = segments();
+    auto it = std::upper_bound(list->begin(), list->end(), offset,
+                               [](int64_t o, const auto& seg) { return o < seg->base_offset(); });
+    if (it == list->begin()) return Status::OutOfRange("offset below the first segment");
+    std::shared_ptr<Segment> seg = *(it - 1);
+    SENTRY_ASSIGN_OR_RETURN(uint32_t pos, seg->PositionOf(offset));
+    if (pos < seg->published_size()) {
+      RecordBatchView v;
+      SENTRY_RETURN_IF_ERROR(RecordBatchView::Parse(seg->log_data() + pos,
+                                                    seg->published_size() - pos, &v,
+                                                    /*verify_crc=*/false));
+      // The slot names the batch holding `offset` (in a compacted segment
+      // the next surviving batch when the cleaner removed it: the end then
+      // stays at `offset`, and the slots below it point at the new end).
+      const bool gaps = cfg_.compacted || has_cleaner_checkpoint();
+      if (v.last_offset() < offset || (!gaps && v.base_offset() > offset)) {
+        return Status::Corruption(fmt::format("{}: index slot of offset {} names the batch [{}, "
+                                              "{}] at position {}",
+                                              seg->log_path(), offset, v.base_offset(),
+                                              v.last_offset(), pos));
+      }
+      target = std::min(offset, v.base_offset());
+    }
+    if (target < log_start_offset()) {
+      return Status::OutOfRange(fmt::format("{}: offset {} is inside the batch starting at {}, "
+                                            "below the log start offset {}",
+                                            dir_, offset, target, log_start_offset()));
+    }
+    s = TruncateSegments(std::move(seg), pos, target);
+  }
+  if (s.ok()) s = TruncateState(target);
+  if (!s.ok()) {
+    // Half truncated: serve nothing until a restart's recovery (which ends
+    // the log at the zeros) sorts it out.
+    SetOffline(fmt::format("truncation to offset {} failed: {}", target, s.ToString()));
+  }
+  return s;
+}
+
+Status PartitionLog::TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos,
+                                      int64_t target) {
+  // Unpublished first, the durable offset before the high watermark, so
+  // durable_offset <= high_watermark holds at every step.
+  durable_offset_.store(std::min(durable_offset(), target), std::memory_order_release);
+  high_watermark_.store(target, std::memory_order_release);
+  SENTRY_RETURN_IF_ERROR(seg->TruncateTo(
+      LogPosition(pos), RelativeOffset(static_cast<uint32_t>(target - seg->base_offset()))));
+  // The flusher resumes at the new end (the zeros after it are synced).
+  if (synced_segment_base_ > seg->base_offset()) {
+    synced_segment_base_ = seg->base_offset();
+    synced_bytes_ = pos;
+  } else if (synced_segment_base_ == seg->base_offset()) {
+    synced_bytes_ = std::min(synced_bytes_, pos);
+  }
+  // The segments after it leave the list (read under the mutex: retention
+  // may have removed some from the front meanwhile) ...
+  SegmentList gone;
+  {
+    MutexLock l(&segments_mu_);
+    const SegmentList& cur = *segments_;
+    auto at = std::find(cur.begin(), cur.end(), seg);
+    SENTRY_CHECK(at != cur.end(), "the segment being truncated left the list");
+    gone.assign(at + 1, cur.end());
+    segments_ = std::make_shared<const SegmentList>(cur.begin(), at + 1);
+  }
+  active_ = std::move(seg);
+  // ... and their files go, newest first, so a crash in between leaves the
+  // log a prefix of itself. Readers holding one keep its mapping.
+  for (auto g = gone.rbegin(); g != gone.rend(); ++g) {
+    SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir_, (*g)->base_offset()));
+  }
+  return Status::OK();
+}
+
+Status PartitionLog::TruncateState(int64_t target) {
+  // After the segments: a crash in between leaves epochs starting past the
+  // log end, which the next start drops. The other order could leave
+  // batches of an epoch the cache no longer knows.
+  SENTRY_RETURN_IF_ERROR(leader_epochs_.TruncateFromEnd(target));
+  // Offsets from the new end on are appended again, and they are dirty.
+  if (has_cleaner_checkpoint() && cleaned_offset() > target) {
+    SENTRY_RETURN_IF_ERROR(SetCleanedOffset(target));
+  }
+  // Idempotent producers must not remember dropped batches: a retry of one
+  // would be answered as a duplicate of something no longer stored.
+  MutexLock snapshot_lock(&snapshot_mu_);
+  // A snapshot from past the new end would be trusted by the next start once
+  // the log grows past its offset again, skipping the batches appended from
+  // here: it goes (a damaged one too; the start would ignore it anyway).
+  const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
+  if (auto bytes = ReadFile(path); bytes.ok()) {
+    int64_t at = -1;
+    std::map<int64_t, ProducerState::Entry> ignored;
+    if (!ProducerState::Parse(*bytes, &at, &ignored).ok() || at > target) {
+      SENTRY_RETURN_IF_ERROR(RemoveFileDurably(path));
+    }
+  }
+  bool remembers_dropped;
+  {
+    MutexLock l(&producers_.mu());
+    producers_.snapshot_mark() = {};  // the next SnapshotProducers writes one
+    remembers_dropped = producers_.HasBatchAtOrAfter(target);
+  }
+  // Nothing dropped had a producer id: the state is already what the kept
+  // log gives. Otherwise rebuilt as at start-up: the evicted history of a
+  // producer (older batches, an older epoch) is only in the log.
+  if (!remembers_dropped) return Status::OK();
+  ProducerReload reload;
+  return ReloadProducers(&reload);
 }
 
 bool PartitionLog::DueToRoll(size_t bytes, const BatchSetSummary& summary) const {
@@ -288,8 +494,10 @@ bool PartitionLog::DueToRoll(size_t bytes, const BatchSetSummary& summary) const
              int64_t{append_cfg_.index_max_entries};
 }
 
-bool PartitionLog::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const {
+bool PartitionLog::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary,
+                                      int32_t leader_epoch) const {
   if (offline() || DueToRoll(bytes, summary)) return false;
+  if (leader_epoch > leader_epochs_.latest_epoch()) return false;  // writes the epoch file
   return active_->CanAppendWithoutIo(bytes, summary);
 }
 
@@ -342,6 +550,9 @@ Status PartitionLog::Close() {
 
 Status PartitionLog::SnapshotProducers(bool force) {
   constexpr int64_t kMaxAgeMs = 60000;
+  // Across the write: a TruncateTo meanwhile could otherwise see the old
+  // file, and this one (taken before it, past its new end) land after.
+  MutexLock snapshot_lock(&snapshot_mu_);
   std::string bytes;
   {
     MutexLock l(&producers_.mu());
@@ -364,6 +575,61 @@ Status PartitionLog::SnapshotProducers(bool force) {
     producers_.snapshot_mark() = {};  // try again next time
   }
   return s;
+}
+
+Status PartitionLog::ReloadProducers(ProducerReload* out) {
+  *out = ProducerReload{};
+  ProducerState& ps = producers_;
+  MutexLock l(&ps.mu());
+  int64_t from = log_start_offset();
+  const int64_t end = high_watermark();
+  std::map<int64_t, ProducerState::Entry> start_state;
+  const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
+  auto bytes = ReadFile(path);
+  if (bytes.ok()) {
+    int64_t offset = 0;
+    std::map<int64_t, ProducerState::Entry> producers;
+    Status s = ProducerState::Parse(*bytes, &offset, &producers);
+    if (s.ok() && offset >= from && offset <= end) {
+      start_state = std::move(producers);
+      from = offset;
+      out->from_snapshot = true;
+    } else {
+      // Damaged, or ahead of a log that lost its tail (a crash, a
+      // truncation): replay all. And remove it: once the log grows past its
+      // offset again it would look usable, and skip the batches below it.
+      spdlog::warn("{}: producer snapshot not used ({}); removed, replaying the whole log", dir_,
+                   s.ok() ? "its offset is outside the log" : s.message());
+      SENTRY_RETURN_IF_ERROR(RemoveFileDurably(path));
+    }
+  }
+  ps.Reset(std::move(start_state));
+  // Collected first, replayed after: the walk's callback runs outside the
+  // lock's scope as far as the thread-safety analysis can see.
+  struct Seen {
+    int64_t producer_id;
+    int16_t epoch;
+    int32_t first_seq, last_seq;
+    int64_t first_offset, last_offset;
+  };
+  std::vector<Seen> seen;
+  constexpr int64_t kSeqSpace = int64_t{std::numeric_limits<int32_t>::max()} + 1;
+  SENTRY_RETURN_IF_ERROR(WalkHeaders(from, [&seen](const RecordBatchView& b) {
+    if (b.producer_id() < 0) return;
+    const int64_t last_seq = (int64_t{b.base_sequence()} + b.last_offset_delta()) % kSeqSpace;
+    seen.push_back({b.producer_id(), b.producer_epoch(), b.base_sequence(),
+                    static_cast<int32_t>(last_seq), b.base_offset(), b.last_offset()});
+  }));
+  for (const Seen& s : seen) {
+    ps.Replay(s.producer_id, s.epoch, s.first_seq, s.last_seq, s.first_offset, s.last_offset);
+  }
+  out->batches_replayed = static_cast<int64_t>(seen.size());
+  out->producers = ps.size();
+  if (out->from_snapshot && from == end) {
+    // Exactly what is on disk: no need to write it again before it changes.
+    ps.snapshot_mark() = {ps.version(), end, SteadyMillis()};
+  }
+  return Status::OK();
 }
 
 Status PartitionLog::WalkHeaders(int64_t from,

@@ -8,8 +8,10 @@
 //   - durable_offset: everything below it has been msync'ed.
 //
 // Threads:
-//   - Append / Roll / Close: one appender at a time (pipeline::Partition's
-//     append lock). No lock here.
+//   - Append / AppendReplica / TruncateTo / Roll / Close: one appender at a
+//     time (pipeline::Partition's append lock). No lock here.
+//     TruncateTo also needs the retention lock (no retention or cleaner pass
+//     meanwhile) and no reader at or past its offset (see there).
 //   - RetentionTarget / AdvanceLogStart: one retention thread at a time,
 //     concurrently with the appender (the segment list is changed only under
 //     its mutex, by roll appending and retention removing from the front).
@@ -32,6 +34,7 @@
 
 #include "common/mutex.h"
 #include "common/status.h"
+#include "storage/leader_epoch_cache.h"
 #include "storage/log_config.h"
 #include "storage/producer_state.h"
 #include "storage/record_batch.h"
@@ -79,10 +82,57 @@ class PartitionLog {
   // offsets from log_end_offset by patching each base_offset. Rolls first when
   // the active segment lacks room or is older than segment.ms. kNoSpace /
   // kIoError leave the log unchanged; kTooLarge when it can never fit.
-  Result<AppendInfo> Append(std::span<const uint8_t> batches, const BatchSetSummary& summary);
+  // leader_epoch >= 0 (a replicated partition's leader): also stamps it into
+  // every batch's partition_leader_epoch, and when it is newer than
+  // leader_epochs().latest_epoch() records that it starts here (a file
+  // write, before the batches are written). -1: the field is left as the
+  // client sent it.
+  Result<AppendInfo> Append(std::span<const uint8_t> batches, const BatchSetSummary& summary,
+                            int32_t leader_epoch = -1);
+  // A follower's append of batches fetched from the leader, stored exactly as
+  // given: they already carry their offsets, timestamps and leader epoch, and
+  // nothing is patched. `summary` from ValidateBatches (which also means a
+  // compacted leader's batches, with offset gaps, are not taken yet). The
+  // first batch must start at log_end_offset() (else OutOfRange) and each
+  // next one where the previous ended (else InvalidArgument); both leave
+  // the log unchanged. Each batch whose partition_leader_epoch is newer than
+  // the latest known one starts that epoch in leader_epochs() (written
+  // before the batches, as Append does). Idempotent producers' batches are
+  // recorded in producers() under its lock, as the leader's writer does
+  // (so do not hold producers().mu() when calling). Rolls, indexes, errors,
+  // durability: as Append.
+  Result<AppendInfo> AppendReplica(std::span<const uint8_t> batches,
+                                   const BatchSetSummary& summary);
+  // Drops every batch at or after `offset` (a follower whose log diverged
+  // from its leader's). An offset inside a batch truncates to that batch's
+  // base offset; offset >= log_end_offset(): nothing to do; below
+  // log_start_offset() (or inside a batch that starts below it): OutOfRange.
+  // Segments wholly at or past the new end leave the list and their files
+  // are unlinked (a reader holding one keeps its mapping, as with
+  // retention); in the segment holding it the dropped bytes, index slots and
+  // time index entries are zeroed and msynced before this returns, so a
+  // crash right after cannot bring them back (zeros end a recovery walk).
+  // That segment becomes the active one. log_end_offset, high_watermark and
+  // durable_offset come down to the new end; the next append continues
+  // there. leader_epochs() forgets the epochs starting at or after it; the
+  // cleaner checkpoint comes down to it. Idempotent producers: when producers()
+  // remembers a dropped batch, it is rebuilt from producer.snapshot (a
+  // snapshot taken past the new end is deleted first) and the batch headers
+  // after it, else from the whole log, as at start-up.
+  // Preconditions: no reader is being served bytes at or past `offset` (the
+  // caller exposes only offsets below a replicated high watermark <= offset);
+  // the caller holds the partition's retention lock as well as the append
+  // lock. After it, rewrite the recovery checkpoint (recovery::Maintenance::
+  // CheckpointNow): one written before still names a recovery point past the
+  // new end, which an unclean start after a power loss would trust for
+  // batches appended since. An error after the first byte changed takes the
+  // partition offline.
+  Status TruncateTo(int64_t offset);
   // True when that Append would neither roll nor allocate nor otherwise call
-  // the file system (so a network thread may run it inline).
-  bool CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) const;
+  // the file system (so a network thread may run it inline). A leader_epoch
+  // newer than the latest known one means a file write.
+  bool CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary,
+                          int32_t leader_epoch = -1) const;
   Status Roll();
   // A topic alter: segment.bytes, index.max.entries (for the segments rolled
   // from now on), segment.ms and message.timestamp.type (from the next
@@ -118,8 +168,9 @@ class PartitionLog {
   // the high watermark): first persisted (the `log-start-offset` file, atomic
   // and fsynced), then published (reads below it get OutOfRange), then the
   // segments wholly below it leave the list and their files are unlinked; a
-  // reader still holding one keeps its mapping until it lets go. Returns how
-  // many segments went. A crash between the steps leaves files that the next
+  // reader still holding one keeps its mapping until it lets go. Last,
+  // leader_epochs() drops the epochs that ended below it. Returns how many
+  // segments went. A crash between the steps leaves files that the next
   // start deletes (LoadPartition reads the same file).
   Result<int> AdvanceLogStart(int64_t offset);
   // Bytes of batches in the log (what Kafka counts for retention.bytes: not
@@ -177,10 +228,30 @@ class PartitionLog {
   // Idempotent producers' state (storage/producer_state.h): checked and
   // recorded by the writer around Append, rebuilt by recovery.
   ProducerState& producers() { return producers_; }
+  // What ReloadProducers did.
+  struct ProducerReload {
+    bool from_snapshot = false;
+    int64_t batches_replayed = 0;
+    size_t producers = 0;
+  };
+  // Rebuilds producers() from what the log holds: producer.snapshot when it
+  // parses and its offset lies in [log start, log end] (else a warning, the
+  // file is removed, and the state starts empty at the log start), then the
+  // batch headers from there to the log end are replayed (WalkHeaders: no
+  // CRC checks, nothing served). A snapshot is only a shortcut. Start-up
+  // (recovery::RebuildProducerState) and TruncateTo; not while the writer
+  // appends nor a snapshot is written. Takes producers().mu().
+  Status ReloadProducers(ProducerReload* out);
+  // Which leader epoch wrote which offsets (storage/leader_epoch_cache.h):
+  // assigned by Append / AppendReplica, cut by TruncateTo and
+  // AdvanceLogStart, loaded by recovery. Internally locked.
+  LeaderEpochCache& leader_epochs() { return leader_epochs_; }
+  const LeaderEpochCache& leader_epochs() const { return leader_epochs_; }
   // Writes producer.snapshot when due: the state changed, or the log moved
   // on and the last snapshot is over a minute old (bounding the replay after
   // a crash). `force` (clean shutdown) writes it unless nothing moved at all.
-  // Maintenance thread, or Close().
+  // Maintenance thread, or Close(). One snapshot write at a time, never
+  // during a TruncateTo (snapshot_mu_).
   Status SnapshotProducers(bool force = false);
   int64_t durable_offset() const { return durable_offset_.load(std::memory_order_acquire); }
   // Whole batches starting with the one holding `offset`: at least one batch,
@@ -200,8 +271,22 @@ class PartitionLog {
 
  private:
   PartitionLog(std::string dir, const LogConfig& cfg)
-      : dir_(std::move(dir)), cfg_(cfg), append_cfg_(cfg) {}
+      : dir_(std::move(dir)), cfg_(cfg), append_cfg_(cfg), leader_epochs_(dir_) {}
   void Init(SegmentList list, int64_t durable_offset);
+  // kTooLarge when `n` bytes / `records` offsets can never fit a segment.
+  Status CheckFits(size_t n, int64_t records) const;
+  // Rolls when due, then appends to the active segment and publishes.
+  // `stamp_time`: LogAppendTime (the broker's clock into every batch).
+  Result<AppendInfo> AppendToActive(std::span<const uint8_t> batches,
+                                    const BatchSetSummary& summary, bool stamp_time,
+                                    int32_t leader_epoch);
+  // TruncateTo's destructive part: `seg` holds the new end `target`, at
+  // position `pos`.
+  Status TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos, int64_t target)
+      REQUIRES(flush_mu_);
+  // TruncateTo's bookkeeping after the segments: epochs, cleaner checkpoint,
+  // producers.
+  Status TruncateState(int64_t target);
   Result<int64_t> FlushSegments(bool include_active);
   // The active segment must roll before this append although it has room
   // (segment.ms, or limits lowered since it was created). Appender only.
@@ -223,6 +308,11 @@ class PartitionLog {
   std::shared_ptr<const SegmentList> segments_ GUARDED_BY(segments_mu_);
 
   ProducerState producers_;
+  // Serialises producer.snapshot writes (SnapshotProducers) with TruncateTo,
+  // which must not let a snapshot taken past its new end reach the disk.
+  // Taken before producers_.mu().
+  Mutex snapshot_mu_;
+  LeaderEpochCache leader_epochs_;
   alignas(64) std::atomic<int64_t> high_watermark_{0};
   alignas(64) std::atomic<int64_t> durable_offset_{0};
   std::atomic<int64_t> log_start_offset_{0};

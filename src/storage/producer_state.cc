@@ -135,6 +135,14 @@ void ProducerState::Add(int64_t producer_id, int16_t epoch, const BatchMeta& b) 
   version_++;
 }
 
+bool ProducerState::HasBatchAtOrAfter(int64_t offset) const {
+  // The newest batch of each producer is the last one kept.
+  for (const auto& [id, e] : producers_) {
+    if (!e.batches.empty() && e.batches.back().last_offset >= offset) return true;
+  }
+  return false;
+}
+
 void ProducerState::Reset(std::map<int64_t, Entry> producers) {
   producers_ = std::move(producers);
   version_++;

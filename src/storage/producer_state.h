@@ -14,10 +14,12 @@
 // start at any sequence, as Kafka allows after KIP-360.
 //
 // Persistence: the state is rebuilt at start-up from the batch headers of the
-// log (recovery/producer_state_loader), starting from a snapshot
-// (`producer.snapshot` in the partition directory: the state as of an offset,
-// written atomically by PartitionLog::SnapshotProducers at clean shutdown and
-// with each recovery checkpoint) so a restart walks only what came after it.
+// log (PartitionLog::ReloadProducers, called by recovery/producer_state_loader
+// and by PartitionLog::TruncateTo when it drops a batch the state remembers),
+// starting from a snapshot (`producer.snapshot` in the partition directory:
+// the state as of an offset, written atomically by
+// PartitionLog::SnapshotProducers at clean shutdown and with each recovery
+// checkpoint) so a restart walks only what came after it.
 //
 // Threads: Check and Record come from the partition's writer thread; Snapshot
 // from the maintenance thread. One mutex; the writer holds it (Lock) across
@@ -80,6 +82,9 @@ class ProducerState {
   void Reset(std::map<int64_t, Entry> producers) REQUIRES(mu_);
 
   size_t size() const REQUIRES(mu_) { return producers_.size(); }
+  // True when some remembered batch ends at or after `offset` (a truncation
+  // to `offset` would leave the state remembering a dropped batch).
+  bool HasBatchAtOrAfter(int64_t offset) const REQUIRES(mu_);
   // Bumped by every Record/Replay/Reset: a snapshot is written only when
   // this moved since the last one.
   uint64_t version() const REQUIRES(mu_) { return version_; }

@@ -3,7 +3,8 @@
 //  offset size field                   notes
 //  0      8    base_offset     i64     not covered by the CRC: the broker patches it
 //  8      4    batch_length    i32     bytes after this field (total = 12 + batch_length)
-//  12     4    partition_leader_epoch i32
+//  12     4    partition_leader_epoch i32 not covered by the CRC either: the
+//                                      leader stamps its epoch (PartitionLog::Append)
 //  16     1    magic           i8      must be 2
 //  17     4    crc             u32     CRC-32C of bytes [21, end)
 //  21     2    attributes      i16     bits 0-2 compression, bit 3 timestamp type,
@@ -20,7 +21,8 @@
 //
 // All integers big-endian. A view never owns its bytes. Any thread; the
 // caller keeps the bytes alive and unchanged while the view is used (except
-// SetBaseOffset, which only the partition's writer calls).
+// SetBaseOffset / SetPartitionLeaderEpoch, which only the partition's writer
+// calls).
 #pragma once
 
 #include <cstddef>
@@ -85,6 +87,7 @@ class RecordBatchView {
   int64_t base_offset() const { return GetI64(data_ + batch_layout::kBaseOffset); }
   int32_t last_offset_delta() const { return GetI32(data_ + batch_layout::kLastOffsetDelta); }
   int64_t last_offset() const { return base_offset() + last_offset_delta(); }
+  int32_t partition_leader_epoch() const { return GetI32(data_ + batch_layout::kLeaderEpoch); }
   int64_t base_timestamp() const { return GetI64(data_ + batch_layout::kBaseTimestamp); }
   int64_t max_timestamp() const { return GetI64(data_ + batch_layout::kMaxTimestamp); }
   int32_t records_count() const { return GetI32(data_ + batch_layout::kRecordsCount); }
@@ -105,6 +108,10 @@ class RecordBatchView {
   // Overwrites base_offset in place; the CRC does not cover it.
   static void SetBaseOffset(uint8_t* batch, int64_t base_offset) {
     PutI64(batch + batch_layout::kBaseOffset, base_offset);
+  }
+  // Overwrites partition_leader_epoch in place; the CRC does not cover it.
+  static void SetPartitionLeaderEpoch(uint8_t* batch, int32_t epoch) {
+    PutI32(batch + batch_layout::kLeaderEpoch, epoch);
   }
 
  private:

@@ -74,7 +74,7 @@ bool Segment::CanAppendWithoutIo(size_t bytes, const BatchSetSummary& summary) c
 }
 
 Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary,
-                       int64_t log_append_time) {
+                       int64_t log_append_time, int32_t leader_epoch) {
   SENTRY_CHECK(!sealed(), "append to a sealed segment");
   SENTRY_CHECK(HasRoom(n, summary.record_count), "append without room; roll first");
   // Reserve every file first: a failure here leaves the segment untouched.
@@ -94,6 +94,7 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
     RecordBatchView view(b);
     RecordBatchView::SetBaseOffset(b, base_offset_ + rel);
     if (log_append_time >= 0) RecordBatchView::StampLogAppendTime(b, log_append_time);
+    if (leader_epoch >= 0) RecordBatchView::SetPartitionLeaderEpoch(b, leader_epoch);
     uint32_t count = static_cast<uint32_t>(view.records_count());
     // Reserved above, so these cannot fail for lack of space.
     SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,
@@ -128,6 +129,46 @@ Status Segment::ExtendTo(int64_t next_offset) {
   SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(next_rel_), count, LogPosition(size_)));
   next_rel_ += count;
   if (sealed()) SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));
+  return Status::OK();
+}
+
+Status Segment::TruncateTo(LogPosition pos_at, RelativeOffset rel_at) {
+  const uint32_t pos = pos_at.value;
+  const uint32_t rel = rel_at.value;
+  SENTRY_CHECK(pos <= size_ && rel <= next_rel_, "truncation past the end of the segment");
+  const uint32_t old_size = size_;
+  const uint32_t old_rel = next_rel_;
+  // Unpublished first: a reader that comes now stops at `pos`.
+  published_size_.store(pos, std::memory_order_release);
+  size_ = pos;
+  next_rel_ = rel;
+  {
+    MutexLock l(&verify_mu_);
+    if (verified_bytes_.load(std::memory_order_relaxed) > pos) {
+      verified_next_offset_ = base_offset_ + rel;
+      verified_bytes_.store(pos, std::memory_order_release);
+    }
+  }
+  // Zeros where the next header would start end every walk (batch_walker.h),
+  // so once they are on disk the dropped batches cannot come back through
+  // recovery, whatever else a crash leaves. Zeroed rather than cut off with
+  // ftruncate: the file keeps its allocated space, so the appends that
+  // follow never write into unbacked pages.
+  std::memset(log_->data() + pos, 0, old_size - pos);
+  SENTRY_RETURN_IF_ERROR(log_->SyncRange(pos, old_size));
+  // The indexes are derived, but stale slots past the end would only make
+  // the next start distrust them and rebuild; they go too.
+  SENTRY_RETURN_IF_ERROR(index_->ClearSlots(RelativeOffset(rel), old_rel));
+  SENTRY_RETURN_IF_ERROR(
+      time_index_->KeepEntries(time_index_->EntriesBelow(RelativeOffset(rel))));
+  if (sealed()) {
+    // The last segment of the log again: it takes the appends.
+    log_->ResumePrefault();
+    index_->file()->ResumePrefault();
+    time_index_->file()->ResumePrefault();
+    indexes_synced_ = false;
+    sealed_.store(false, std::memory_order_release);
+  }
   return Status::OK();
 }
 

@@ -83,8 +83,9 @@ class Segment {
   // nothing written), copies once into the mapping, patches each base_offset,
   // writes index slots, and publishes the new size.
   // log_append_time >= 0: stamp every batch with it (LogAppendTime topics).
+  // leader_epoch >= 0: stamp every batch's partition_leader_epoch with it.
   Status Append(const uint8_t* bytes, size_t n, const BatchSetSummary& summary,
-                int64_t log_append_time = -1);
+                int64_t log_append_time = -1, int32_t leader_epoch = -1);
   // Trims the three files to their data and makes the segment read-only.
   Status Seal();
   // Compacted logs: makes the segment cover offsets up to `next_offset`
@@ -92,6 +93,15 @@ class Segment {
   // the index slots of the removed offsets point at the end of the log, so
   // a read there moves on to the next segment.
   Status ExtendTo(int64_t next_offset);
+  // Drops every batch from log position `pos` (a batch boundary, where
+  // relative offset `rel` starts) on: unpublishes them, zeroes their .log
+  // bytes, .index slots and .timeindex entries and msyncs the zeros before
+  // returning, so a walk after a crash ends at `pos` (zeros end the log).
+  // A sealed segment becomes the active one again (appends continue at
+  // `pos`). Writer only, with the flusher kept out (PartitionLog::TruncateTo
+  // holds its flush lock) and no reader at or past `pos`. Costs a write of
+  // the dropped bytes (a follower drops a few batches at the tail).
+  Status TruncateTo(LogPosition pos, RelativeOffset rel);
   // Writes back the .log range [from, to).
   Status SyncLog(uint32_t from, uint32_t to) const { return log_->SyncRange(from, to); }
   Status SyncIndexes();

@@ -1,5 +1,8 @@
 #include "storage/time_index.h"
 
+#include <algorithm>
+#include <cstring>
+
 
 namespace sentry {
 
@@ -56,6 +59,30 @@ int64_t TimeIndex::last_timestamp() const {
 void TimeIndex::ResetEntries(uint32_t n) {
   entries_.store(n, std::memory_order_release);
   last_ts_ = n == 0 ? -1 : TimestampAt(n - 1);
+}
+
+uint32_t TimeIndex::EntriesBelow(RelativeOffset rel) const {
+  uint32_t lo = 0, hi = entries();
+  while (lo < hi) {
+    const uint32_t mid = lo + (hi - lo) / 2;
+    if (RelAt(mid) < rel.value) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+Status TimeIndex::KeepEntries(uint32_t n) {
+  const uint32_t had = entries();
+  if (n >= had) return Status::OK();
+  const size_t begin = size_t{n} * kTimeIndexSlotBytes;
+  const size_t end = std::min(size_t{had} * kTimeIndexSlotBytes, file_->backed_size());
+  ResetEntries(n);  // unpublished before the bytes change
+  if (end <= begin) return Status::OK();
+  std::memset(file_->data() + begin, 0, end - begin);
+  return file_->SyncRange(begin, end);
 }
 
 Status TimeIndex::TrimTo(uint32_t entries) {

@@ -36,6 +36,12 @@ class TimeIndex {
   // Sets the entry count after a rebuild / load (writer only).
   void ResetEntries(uint32_t n);
   Status TrimTo(uint32_t entries);
+  // How many entries index relative offsets below `rel` (a prefix: they
+  // increase).
+  uint32_t EntriesBelow(RelativeOffset rel) const;
+  // Keeps the first `n` entries: zeroes the others and msyncs them (the
+  // dropped end of a truncated segment). Writer only.
+  Status KeepEntries(uint32_t n);
   Status Sync() { return file_->SyncRange(0, size_t{entries()} * kTimeIndexSlotBytes); }
   MappedFile* file() { return file_.get(); }
 

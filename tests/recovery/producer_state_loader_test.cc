@@ -123,5 +123,34 @@ TEST_F(ProducerStateLoaderTest, DamagedOrAheadSnapshotsFallBackToTheWholeLog) {
   EXPECT_TRUE(IsDuplicate(log.get(), Batch(9, 18)));
 }
 
+// A snapshot ahead of the log (its tail lost to a crash, or cut by a
+// truncation) is removed when it is passed over: left there, it would be
+// trusted once the log grew past its offset again, and the batches appended
+// below that offset would be forgotten.
+TEST_F(ProducerStateLoaderTest, ASnapshotAheadOfTheLogIsRemovedNotTrustedLater) {
+  RecoveryReport report;
+  {
+    auto log = Open(&report);
+    for (int i = 0; i < 5; i++) Append(log.get(), Batch(9, i * 2));  // offsets 0-9
+  }
+  ProducerState ahead;  // as of offset 30, with a batch the log never got
+  {
+    MutexLock l(&ahead.mu());
+    ahead.Replay(9, 0, 100, 101, 28, 29);
+    std::ofstream(Snapshot(), std::ios::binary | std::ios::trunc) << ahead.Serialize(30);
+  }
+  {
+    auto log = Open(&report);
+    EXPECT_EQ(report.producer_batches_replayed, 5);
+    EXPECT_FALSE(std::filesystem::exists(Snapshot()));
+    for (int i = 5; i < 25; i++) Append(log.get(), Batch(9, i * 2));  // past offset 30
+    // A crash: no snapshot written since.
+  }
+  auto log = Open(&report);
+  EXPECT_EQ(report.producer_batches_replayed, 25);  // all of it: no snapshot to start from
+  EXPECT_TRUE(IsDuplicate(log.get(), Batch(9, 48)));
+  EXPECT_FALSE(IsDuplicate(log.get(), Batch(9, 100)));
+}
+
 }  // namespace
 }  // namespace sentry::recovery
