@@ -96,8 +96,15 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
                                            key->size(), count)
                     : static_cast<int32_t>(s.round_robin++ % static_cast<uint32_t>(count));
   }
+  const auto& target = topic->partitions[partition];
+  if (Errc e = LeadershipError(*target); e != Errc::kNone) return e;
+  if (op.acks == -1 && target->replica().replicated() &&
+      target->replica().isr_size.load(std::memory_order_acquire) <
+          target->replica().min_insync.load(std::memory_order_acquire)) {
+    return Errc::kNotEnoughReplicas;  // nothing appended, as Kafka
+  }
   auto wr = std::make_unique<WriteRequest>();
-  wr->partition = topic->partitions[partition];
+  wr->partition = target;
   wr->acks = op.acks;
   // Only acks=-1 waits for anything (the flusher checks it).
   if (op.acks == -1) wr->deadline_ms = SteadyMillis() + std::max<int32_t>(op.timeout_ms, 0);
@@ -222,12 +229,23 @@ bool BrokerCore::SubmitAdmin(ClientSession& s, std::unique_ptr<AdminCompletion>&
 
 bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                                    std::string name, int32_t partitions,
-                                   std::vector<std::pair<std::string, std::string>> configs) {
+                                   std::vector<std::pair<std::string, std::string>> configs,
+                                   int16_t replication_factor) {
   return SubmitAdmin(s, c, [this, name = std::move(name), partitions,
-                            configs = std::move(configs)] {
+                            configs = std::move(configs), replication_factor] {
     std::vector<std::pair<std::string_view, std::string_view>> views(configs.begin(),
                                                                      configs.end());
-    Error e = registry_->Create(name, partitions, views);
+    Error e;
+    if (cluster_) {
+      TopicConfig cfg;  // checked here first: the store holds only valid topics
+      e = registry_->Validate(name, partitions, views, &cfg);
+      if (e.ok()) e = cluster_->CreateTopic(name, partitions, replication_factor, configs);
+    } else if (replication_factor > 1) {
+      e = {Errc::kInvalidReplicationFactor,
+           "replication factor must be 1: this broker runs alone (no cluster.etcd)"};
+    } else {
+      e = registry_->Create(name, partitions, views);
+    }
     if (!e.ok()) spdlog::info("create topic {} refused: {} ({})", name, ErrcName(e.code), e.message);
     return e;
   });
@@ -235,7 +253,10 @@ bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminComple
 
 bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                                    std::string name) {
-  return SubmitAdmin(s, c, [this, name = std::move(name)] { return registry_->Delete(name, wake_); });
+  return SubmitAdmin(s, c, [this, name = std::move(name)] {
+    if (cluster_) return cluster_->DeleteTopic(name);
+    return registry_->Delete(name, wake_);
+  });
 }
 
 bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
@@ -332,6 +353,34 @@ ReadTarget BrokerCore::PartitionToRead(ClientSession& s, std::string_view topic,
   return t;
 }
 
+Errc BrokerCore::LeadershipError(const Partition& p) {
+  switch (p.replica().role.load(std::memory_order_acquire)) {
+    case pipeline::ReplicaRoleState::kStandalone:
+    case pipeline::ReplicaRoleState::kLeader: return Errc::kNone;
+    case pipeline::ReplicaRoleState::kFollower: return Errc::kNotLeader;
+    default:
+      return p.replica().leader_id.load(std::memory_order_acquire) < 0 ? Errc::kLeaderNotAvailable
+                                                                       : Errc::kNotLeader;
+  }
+}
+
+namespace {
+
+// The whole batches of `records` that end below `end` (a consumer sees no
+// record at or above the high watermark).
+std::span<const uint8_t> BatchesBelow(std::span<const uint8_t> records, int64_t end) {
+  size_t at = 0;
+  while (records.size() - at >= batch_layout::kHeaderSize) {
+    const RecordBatchView b(records.data() + at);
+    const size_t total = b.TotalSize();
+    if (total > records.size() - at || b.last_offset() >= end) break;
+    at += total;
+  }
+  return records.first(at);
+}
+
+}  // namespace
+
 FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
   FetchResult fr;
   fr.partition = p.index();
@@ -339,8 +388,22 @@ FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
     fr.error = Errc::kUnknownTopicOrPartition;
     return fr;
   }
+  const bool replicated = p.replica().replicated();
+  if (replicated) {
+    if (op.replica_id >= 0) {
+      fr.error = cluster_ ? cluster_->OnReplicaFetch(p, op.replica_id, op.current_leader_epoch,
+                                                     op.offset)
+                          : Errc::kNotLeader;
+    } else {
+      fr.error = LeadershipError(p);
+    }
+    if (fr.error != Errc::kNone) return fr;
+  }
   auto r = p.log()->Read(op.offset, static_cast<size_t>(std::max(op.max_bytes, 0)));
-  fr.high_watermark = p.log()->high_watermark();
+  // A follower reads to the log end; anyone else below the high watermark.
+  const int64_t visible = p.visible_end();
+  const bool bounded = replicated && op.replica_id < 0;
+  fr.high_watermark = visible;
   fr.log_start_offset = p.log()->log_start_offset();
   if (!r.ok()) {
     fr.error = FromStatus(r.status());
@@ -351,13 +414,15 @@ FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
     }
     return fr;
   }
-  if (!final && op.max_wait_ms > 0 && r->size < static_cast<size_t>(std::max(op.min_bytes, 1))) {
+  std::span<const uint8_t> bytes = r->bytes();
+  if (bounded) bytes = BatchesBelow(bytes, visible);
+  if (!final && op.max_wait_ms > 0 && bytes.size() < static_cast<size_t>(std::max(op.min_bytes, 1))) {
     fr.ready = false;
     return fr;
   }
-  fr.high_watermark = r->high_watermark;
+  fr.high_watermark = replicated ? visible : r->high_watermark;
   fr.log_start_offset = r->log_start_offset;
-  fr.records = r->bytes();
+  fr.records = bytes;
   fr.hold = r->segment;
   return fr;
 }
@@ -383,7 +448,7 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
   l.partition = p.index();
   PartitionLog* log = p.log();
   if (timestamp == kListLatest) {
-    l.offset = log->log_end_offset();
+    l.offset = p.visible_end();
   } else if (timestamp == kListEarliest) {
     l.offset = log->log_start_offset();
   } else if (timestamp == kListMaxTimestamp) {
@@ -402,7 +467,7 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
     // after `timestamp`; within it, the first such record (as Kafka). A
     // compressed batch is not opened: its first offset and newest timestamp.
     l.offset = log->OffsetForTimestamp(timestamp);
-    l.found = l.offset < log->high_watermark();
+    l.found = l.offset < p.visible_end();
     if (l.found) {
       auto rr = log->Read(l.offset, 1);
       if (rr.ok() && rr->size) {
@@ -426,6 +491,38 @@ OffsetLookup BrokerCore::ListOffsets(Partition& p, int64_t timestamp) {
   return l;
 }
 
+EpochEndOffset BrokerCore::EndOffsetForEpoch(Partition& p, int32_t current_leader_epoch,
+                                             int32_t leader_epoch) {
+  EpochEndOffset e;
+  if (p.deleted()) {
+    e.error = Errc::kUnknownTopicOrPartition;
+    return e;
+  }
+  if (!p.replica().replicated()) {
+    // One broker, one epoch (0) that began at offset 0.
+    if (leader_epoch > 0) {
+      e.error = Errc::kUnknownLeaderEpoch;
+    } else {
+      e.leader_epoch = 0;
+      e.end_offset = p.log()->log_end_offset();
+    }
+    return e;
+  }
+  e.error = LeadershipError(p);
+  if (e.error != Errc::kNone) return e;
+  const int32_t mine = p.replica().leader_epoch.load(std::memory_order_acquire);
+  if (current_leader_epoch >= 0 && current_leader_epoch < mine) {
+    e.error = Errc::kFencedLeaderEpoch;
+  } else if (current_leader_epoch > mine) {
+    e.error = Errc::kUnknownLeaderEpoch;
+  } else {
+    auto [epoch, end] = p.log()->leader_epochs().EndOffsetFor(leader_epoch, p.log()->log_end_offset());
+    e.leader_epoch = epoch;
+    e.end_offset = end;
+  }
+  return e;
+}
+
 Errc BrokerCore::DescribeLog(std::string_view topic, std::vector<PartitionLogState>* out) {
   auto t = registry_->Find(topic);
   if (!t) return Errc::kUnknownTopicOrPartition;
@@ -436,7 +533,7 @@ Errc BrokerCore::DescribeLog(std::string_view topic, std::vector<PartitionLogSta
     PartitionLogState st;
     st.index = p->index();
     st.log_start_offset = log.log_start_offset();
-    st.high_watermark = log.high_watermark();
+    st.high_watermark = p->visible_end();
     st.durable_offset = log.durable_offset();
     st.size_bytes = log.size_bytes();
     st.segments = static_cast<int32_t>(log.segment_count());
@@ -462,7 +559,7 @@ std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> n
     } else {
       for (auto& p : t->partitions) {
         ts.partitions.push_back(
-            {p->index(), p->log()->log_start_offset(), p->log()->log_end_offset()});
+            {p->index(), p->log()->log_start_offset(), p->visible_end()});
       }
     }
     out.push_back(std::move(ts));

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "broker/admin_executor.h"
+#include "broker/cluster_hooks.h"
 #include "broker/error.h"
 #include "broker/offset_store.h"
 #include "broker/producer_ids.h"
@@ -101,6 +102,17 @@ struct FetchOp {
   int32_t max_bytes = 0;
   int32_t min_bytes = 0;
   int32_t max_wait_ms = 0;
+  // A follower's fetch (cluster mode): its broker id and leader epoch. It
+  // reads up to the log end; a consumer (-1) up to the high watermark.
+  int32_t replica_id = -1;
+  int32_t current_leader_epoch = -1;
+};
+
+// OffsetForLeaderEpoch: where `leader_epoch` ends in this broker's log.
+struct EpochEndOffset {
+  Errc error = Errc::kNone;
+  int32_t leader_epoch = -1;
+  int64_t end_offset = -1;
 };
 
 struct FetchResult {
@@ -167,6 +179,9 @@ class BrokerCore {
   // The group coordinator (null in tests that need none).
   group::GroupService* groups() const { return groups_; }
   void set_groups(group::GroupService* g) { groups_ = g; }
+  // The cluster layer (null: a single-node broker). Set before serving.
+  ClusterHooks* cluster() const { return cluster_; }
+  void set_cluster(ClusterHooks* c) { cluster_ = c; }
 
   // --- writes ---
   // Validates and routes a produce into *out (the caller adds its reply
@@ -196,7 +211,8 @@ class BrokerCore {
   // False while `s` has writes in flight (retry later: they go first).
   bool SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name,
                          int32_t partitions,
-                         std::vector<std::pair<std::string, std::string>> configs);
+                         std::vector<std::pair<std::string, std::string>> configs,
+                         int16_t replication_factor = -1);
   bool SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c, std::string name);
   // Changes settings of an existing topic on the admin thread
   // (TopicRegistry::AlterConfig): Kafka's IncrementalAlterConfigs and
@@ -244,6 +260,13 @@ class BrokerCore {
   // timestamp (its last offset; walks the log); >= 0: first offset at or
   // after it.
   OffsetLookup ListOffsets(pipeline::Partition& p, int64_t timestamp);
+  // OffsetForLeaderEpoch (Kafka API 23) on a partition this broker leads;
+  // `current_leader_epoch` (-1: unchecked) fences a stale asker.
+  EpochEndOffset EndOffsetForEpoch(pipeline::Partition& p, int32_t current_leader_epoch,
+                                   int32_t leader_epoch);
+  // Why a client may not read or write `p` here now (kNone: it may): not
+  // its leader, or no leader at all. A single-node broker always may.
+  static Errc LeadershipError(const pipeline::Partition& p);
   // Every topic when `names` is empty.
   std::vector<TopicState> Describe(std::span<const std::string_view> names);
   // Every partition of `topic` as its log stands (any thread; kUnknownTopicOrPartition).
@@ -271,6 +294,7 @@ class BrokerCore {
   const WakeFn wake_;
   ProducerIds* const producer_ids_;
   group::GroupService* groups_ = nullptr;
+  ClusterHooks* cluster_ = nullptr;
 };
 
 }  // namespace sentry::broker

@@ -17,6 +17,7 @@ Errc FromStatus(const Status& s) {
     case Status::Code::kInvalidArgument: return Errc::kInvalidRequest;
     case Status::Code::kOutOfOrderSequence: return Errc::kOutOfOrderSequence;
     case Status::Code::kProducerFenced: return Errc::kProducerFenced;
+    case Status::Code::kNotLeader: return Errc::kNotLeader;
     case Status::Code::kAlreadyExists:
     case Status::Code::kNotSupported: return Errc::kInternal;
   }
@@ -41,6 +42,13 @@ const char* ErrcName(Errc e) {
     case Errc::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE";
     case Errc::kProducerFenced: return "PRODUCER_FENCED";
     case Errc::kInvalidRecord: return "INVALID_RECORD";
+    case Errc::kNotLeader: return "NOT_LEADER_OR_FOLLOWER";
+    case Errc::kLeaderNotAvailable: return "LEADER_NOT_AVAILABLE";
+    case Errc::kNotEnoughReplicas: return "NOT_ENOUGH_REPLICAS";
+    case Errc::kFencedLeaderEpoch: return "FENCED_LEADER_EPOCH";
+    case Errc::kUnknownLeaderEpoch: return "UNKNOWN_LEADER_EPOCH";
+    case Errc::kInvalidReplicationFactor: return "INVALID_REPLICATION_FACTOR";
+    case Errc::kClusterUnavailable: return "CLUSTER_UNAVAILABLE";
   }
   return "UNKNOWN";
 }

@@ -28,6 +28,14 @@ enum class Errc : uint8_t {
   kOutOfOrderSequence,  // idempotent producer: the batch does not follow the last one
   kProducerFenced,      // idempotent producer: an older epoch than the current one
   kInvalidRecord,       // a record the topic cannot take (no key on a compacted topic)
+  // Cluster mode (docs/cluster.md):
+  kNotLeader,             // this broker does not lead the partition (clients refresh metadata)
+  kLeaderNotAvailable,    // no leader at the moment (an election is under way, or offline)
+  kNotEnoughReplicas,     // acks=-1 and the ISR is smaller than min.insync.replicas
+  kFencedLeaderEpoch,     // the asker's leader epoch is older than the partition's
+  kUnknownLeaderEpoch,    // the asker's leader epoch is newer than this broker knows
+  kInvalidReplicationFactor,
+  kClusterUnavailable,    // the metadata store (etcd) does not answer
 };
 
 struct Error {

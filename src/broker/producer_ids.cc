@@ -26,7 +26,12 @@ Status ProducerIds::Load() {
 
 Result<int64_t> ProducerIds::Next() {
   MutexLock l(&mu_);
-  if (next_ >= reserved_end_) {
+  if (next_ >= reserved_end_ && source_) {
+    auto start = source_(kBlock);
+    if (!start.ok()) return start.status();
+    next_ = *start;
+    reserved_end_ = *start + kBlock;
+  } else if (next_ >= reserved_end_) {
     const int64_t end = next_ + kBlock;
     SENTRY_RETURN_IF_ERROR(WriteFileAtomically(path_, std::to_string(end) + "\n"));
     reserved_end_ = end;

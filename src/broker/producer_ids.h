@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "common/mutex.h"
@@ -24,9 +25,15 @@ class ProducerIds {
   // Reads the reserved end (a missing file means none reserved yet).
   Status Load();
   Result<int64_t> Next();
+  // Cluster mode: blocks come from `source(kBlock)` (the first id of a block
+  // reserved cluster-wide, in etcd) instead of the local file, so no two
+  // brokers hand out the same id. Set before serving.
+  using BlockSource = std::function<Result<int64_t>(int64_t size)>;
+  void set_block_source(BlockSource source) { source_ = std::move(source); }
 
  private:
   const std::string path_;
+  BlockSource source_;
   Mutex mu_;
   int64_t next_ GUARDED_BY(mu_) = 0;
   int64_t reserved_end_ GUARDED_BY(mu_) = 0;  // ids below this are reserved on disk

@@ -26,6 +26,7 @@ constexpr Key kKeys[] = {
     {"delete.retention.ms", &TopicConfig::delete_retention_ms, 0, INT64_MAX},
     {"min.compaction.lag.ms", &TopicConfig::min_compaction_lag_ms, 0, INT64_MAX},
     {"max.compaction.lag.ms", &TopicConfig::max_compaction_lag_ms, 1, INT64_MAX},
+    {"min.insync.replicas", &TopicConfig::min_insync_replicas, 1, 0x7FFF},
 };
 constexpr const char* kTimestampType = "message.timestamp.type";
 constexpr const char* kCleanupPolicy = "cleanup.policy";

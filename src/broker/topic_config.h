@@ -33,6 +33,9 @@ struct TopicConfig {
   int64_t delete_retention_ms = 24LL * 3600 * 1000;  // delete.retention.ms
   int64_t min_compaction_lag_ms = 0;               // min.compaction.lag.ms
   int64_t max_compaction_lag_ms = INT64_MAX;       // max.compaction.lag.ms
+  // Cluster mode: acks=-1 writes are refused (NOT_ENOUGH_REPLICAS) while
+  // fewer replicas than this are in sync (docs/cluster.md).
+  int64_t min_insync_replicas = 1;                 // min.insync.replicas
 
   // Sets one key from its string value; InvalidArgument names the key.
   Status Set(std::string_view key, std::string_view value);

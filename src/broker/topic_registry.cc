@@ -147,6 +147,11 @@ Result<std::shared_ptr<Topic>> TopicRegistry::OpenTopic(const std::string& name,
     }
     topic->partitions.push_back(std::make_shared<pipeline::Partition>(
         name, p, std::move(log).value(), config.ToFlushPolicy(), pipeline_->WriterFor(name, p)));
+    if (auto* gate = cluster_gate_.load()) {
+      // Cluster mode: served only once the cluster gives it a role.
+      topic->partitions.back()->replica().gate.store(gate);
+      topic->partitions.back()->replica().role.store(pipeline::ReplicaRoleState::kNone);
+    }
   }
   return topic;
 }

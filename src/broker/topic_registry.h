@@ -102,6 +102,9 @@ class TopicRegistry {
   static bool ValidTopicName(std::string_view name);
   // storage.min.free.bytes for every partition opened from now on.
   void set_min_free_bytes(uint64_t n) { min_free_bytes_ = n; }
+  // Cluster mode: every topic partition opened from now on starts with no
+  // role (not served) and this gate, until the cluster gives it a role.
+  void set_cluster_gate(pipeline::ReplicationGate* g) { cluster_gate_.store(g); }
   // storage.drop.behind.bytes for every partition opened from now on.
   void set_drop_behind_bytes(uint64_t n) { drop_behind_bytes_ = n; }
 
@@ -125,6 +128,7 @@ class TopicRegistry {
   mutable SharedMutex mu_;
   std::map<std::string, std::shared_ptr<Topic>, std::less<>> topics_ GUARDED_BY(mu_);
   std::atomic<uint64_t> version_{0};  // bumped with every change of topics_
+  std::atomic<pipeline::ReplicationGate*> cluster_gate_{nullptr};
   recovery::StartupState startup_;  // set by LoadAll, used for every partition opened
   std::vector<std::shared_ptr<pipeline::Partition>> internal_ GUARDED_BY(mu_);
   std::vector<std::shared_ptr<const Topic>> internal_topics_ GUARDED_BY(mu_);

@@ -75,6 +75,13 @@ Result<Reply<DescribeLogResponse>> Client::DescribeLog(std::string_view topic) {
                                         EncodeBody(DescribeLogRequest{topic}));
 }
 
+Result<Reply<DescribeClusterResponse>> Client::DescribeCluster(
+    const std::vector<std::string>& topics) {
+  DescribeClusterRequest req;
+  for (const auto& t : topics) req.topics.emplace_back(t);
+  return CallTyped<DescribeClusterResponse>(ApiKey::kDescribeCluster, EncodeBody(req));
+}
+
 Result<int16_t> Client::AlterTopicConfig(
     std::string_view name,
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {

@@ -45,6 +45,10 @@ class Client {
   // ALTER_TOPIC_CONFIG: each (key, value) is set; a key with nullopt goes
   // back to the broker default.
   Result<Reply<protocol::DescribeLogResponse>> DescribeLog(std::string_view topic);
+  // DESCRIBE_CLUSTER: brokers, controller, leaders and ISRs (every topic
+  // when `topics` is empty).
+  Result<Reply<protocol::DescribeClusterResponse>> DescribeCluster(
+      const std::vector<std::string>& topics = {});
   Result<int16_t> AlterTopicConfig(
       std::string_view name,
       const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <functional>
 
 #include "cluster/controller.h"
@@ -29,8 +30,7 @@ Status ClusterManager::Register() {
     if (lease.ok()) {
       auto put = store_->PutIf(keys_.Broker(opt_.self.id), EncodeBroker(opt_.self), 0, *lease);
       if (put.ok() && *put) {
-        lease_ = *lease;
-        last_keepalive_ms_ = last_contact_ms_ = SteadyMillis();
+        lease_.store(*lease);
         spdlog::info("cluster {}: registered as broker {} ({}:{} native, {} kafka), session {} ms",
                      opt_.name, opt_.self.id, opt_.self.host, opt_.self.native_port,
                      opt_.self.kafka_port, opt_.session_timeout_ms);
@@ -67,6 +67,7 @@ Status ClusterManager::Start(SnapshotFn on_snapshot, FencedFn on_fenced) {
   if (!s.ok()) return s;
   Step();  // the first snapshot before anyone asks
   thread_ = std::thread([this] { Run(); });
+  keepalive_ = std::thread([this] { KeepAliveLoop(); });
   return Status::OK();
 }
 
@@ -78,12 +79,12 @@ void ClusterManager::Stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
-  if (lease_ != 0) {
+  if (keepalive_.joinable()) keepalive_.join();
+  if (const int64_t lease = lease_.exchange(0); lease != 0) {
     // Controller key and registration go with the lease: the others see at
     // once that this broker left, without waiting for the session timeout.
-    Status s = store_->RevokeLease(lease_);
+    Status s = store_->RevokeLease(lease);
     if (!s.ok()) spdlog::warn("cluster {}: revoking the session failed: {}", opt_.name, s.ToString());
-    lease_ = 0;
   }
 }
 
@@ -123,46 +124,54 @@ void ClusterManager::Run() {
   }
 }
 
-void ClusterManager::Step() {
-  const int64_t now = SteadyMillis();
-  if (lease_ != 0 && now - last_keepalive_ms_ >= opt_.session_timeout_ms / 3) {
-    auto ttl = store_->KeepAlive(lease_);
-    if (ttl.ok()) {
-      last_keepalive_ms_ = last_contact_ms_ = now;
-      if (*ttl == 0) {
-        // The others took this broker for dead (paused, cut off): whatever
-        // it led may have a new leader. Stop acting as a leader first.
-        spdlog::error("cluster {}: session expired; giving up leadership and registering again",
-                      opt_.name);
-        controller_.store(false);
-        if (on_fenced_) on_fenced_();
-        lease_ = 0;
-        Status s = Register();
-        if (!s.ok()) {
-          spdlog::error("cluster {}: registering again failed: {}", opt_.name, s.ToString());
-          return;
-        }
-      }
-    } else {
+void ClusterManager::KeepAliveLoop() {
+  const int64_t every = std::max<int64_t>(100, opt_.session_timeout_ms / 3);
+  std::unique_lock l(mu_);
+  while (!cv_.wait_for(l, std::chrono::milliseconds(every), [&] { return stop_; })) {
+    const int64_t lease = lease_.load();
+    if (lease == 0 || expired_lease_.load() == lease) continue;
+    l.unlock();
+    auto ttl = store_->KeepAlive(lease);
+    if (ttl.ok() && *ttl == 0) {
+      expired_lease_.store(lease);
+      Poke();
+    } else if (!ttl.ok() && warn_.Allow()) {
       // Unreachable store: nothing can change leadership while it is down,
       // so this broker keeps its roles (docs/cluster.md).
-      if (warn_.Allow()) {
-        spdlog::warn("cluster {}: keep-alive failed ({}); keeping current roles{}", opt_.name,
-                     ttl.status().ToString(), warn_.Suppressed());
-      }
+      spdlog::warn("cluster {}: keep-alive failed ({}); keeping current roles{}", opt_.name,
+                   ttl.status().ToString(), warn_.Suppressed());
+    }
+    l.lock();
+  }
+}
+
+void ClusterManager::Step() {
+  const int64_t lease = lease_.load();
+  if (lease != 0 && expired_lease_.load() == lease) {
+    // The others took this broker for dead (paused, cut off): whatever it
+    // led may have a new leader. Stop acting as a leader first.
+    spdlog::error("cluster {}: session expired; giving up leadership and registering again",
+                  opt_.name);
+    controller_.store(false);
+    if (on_fenced_) on_fenced_();
+    lease_.store(0);
+    Status s = Register();
+    if (!s.ok()) {
+      spdlog::error("cluster {}: registering again failed: {}", opt_.name, s.ToString());
+      return;
     }
   }
   auto kvs = store_->GetPrefix(keys_.Prefix());
   if (!kvs.ok()) return;  // the last snapshot stays in force
   auto snap = std::make_shared<ClusterSnapshot>(ParseSnapshot(keys_, *kvs));
-  if (snap->controller < 0 && lease_ != 0) {
-    auto won = store_->PutIf(keys_.Controller(), std::to_string(opt_.self.id), 0, lease_);
+  if (snap->controller < 0 && lease_.load() != 0) {
+    auto won = store_->PutIf(keys_.Controller(), std::to_string(opt_.self.id), 0, lease_.load());
     if (won.ok() && *won) {
       spdlog::info("cluster {}: broker {} is the controller", opt_.name, opt_.self.id);
       snap->controller = opt_.self.id;
     }
   }
-  const bool controller = snap->controller == opt_.self.id && lease_ != 0;
+  const bool controller = snap->controller == opt_.self.id && lease_.load() != 0;
   if (controller != controller_.load()) {
     controller_.store(controller);
     if (!controller) spdlog::info("cluster {}: no longer the controller", opt_.name);
@@ -239,6 +248,24 @@ Status ClusterManager::DeleteTopic(const std::string& name) {
   spdlog::info("cluster {}: topic {} deleted", opt_.name, name);
   Poke();
   return Status::OK();
+}
+
+Result<int64_t> ClusterManager::AllocateProducerIds(int64_t size) {
+  const std::string key = keys_.root + "/producer_ids";
+  for (int attempt = 0; attempt < 20; attempt++) {
+    auto kv = store_->Get(key);
+    if (!kv.ok()) return kv.status();
+    int64_t start = 0;
+    int64_t rev = 0;
+    if (kv->has_value()) {
+      start = std::strtoll((*kv)->value.c_str(), nullptr, 10);
+      rev = (*kv)->mod_revision;
+    }
+    auto put = store_->PutIf(key, std::to_string(start + size), rev);
+    if (!put.ok()) return put.status();
+    if (*put) return start;
+  }
+  return Status::Unavailable("producer id block: too many concurrent allocations");
 }
 
 Result<bool> ClusterManager::UpdatePartition(const std::string& topic, int32_t partition,

@@ -76,6 +76,9 @@ class ClusterManager {
                      const std::vector<std::pair<std::string, std::string>>& configs);
   // NotFound, Unavailable.
   Status DeleteTopic(const std::string& name);
+  // Reserves `size` idempotent-producer ids for this broker, cluster-wide
+  // (a compare-and-set on <root>/producer_ids); returns the first.
+  Result<int64_t> AllocateProducerIds(int64_t size);
   // A leader's ISR change: true when written (the record was still at
   // `expected`), false when someone changed it first.
   Result<bool> UpdatePartition(const std::string& topic, int32_t partition,
@@ -84,6 +87,9 @@ class ClusterManager {
  private:
   Status Register();
   void Run();
+  // Its own thread, so a slow step (creating a topic's files, a deletion)
+  // never lets the session lapse.
+  void KeepAliveLoop();
   void Step();
   void RunController(const ClusterSnapshot& s);
 
@@ -92,9 +98,10 @@ class ClusterManager {
   const ClusterKeys keys_;
   SnapshotFn on_snapshot_;
   FencedFn on_fenced_;
-  int64_t lease_ = 0;
-  int64_t last_keepalive_ms_ = 0;
-  int64_t last_contact_ms_ = 0;  // the store last answered a keep-alive
+  std::atomic<int64_t> lease_{0};
+  // A lease the keep-alive thread found expired (the loop then fences and
+  // registers again); 0: none.
+  std::atomic<int64_t> expired_lease_{0};
   std::atomic<bool> controller_{false};
   LogLimiter warn_;  // the manager's thread
 
@@ -105,6 +112,7 @@ class ClusterManager {
   bool poke_ = false;
   bool stop_ = false;
   std::thread thread_;
+  std::thread keepalive_;
 };
 
 }  // namespace sentry::cluster

@@ -23,6 +23,7 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kAlreadyExists: return "AlreadyExists";
     case Status::Code::kTimedOut: return "TimedOut";
     case Status::Code::kUnavailable: return "Unavailable";
+    case Status::Code::kNotLeader: return "Not leader";
     case Status::Code::kOutOfOrderSequence: return "OutOfOrderSequence";
     case Status::Code::kProducerFenced: return "ProducerFenced";
   }

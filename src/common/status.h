@@ -33,6 +33,7 @@ class [[nodiscard]] Status {
     kUnavailable,
     kOutOfOrderSequence,  // an idempotent producer's batch does not follow its last one
     kProducerFenced,      // an idempotent producer's epoch is older than the current one
+    kNotLeader,           // cluster mode: this broker does not lead the partition (any more)
   };
 
   Status() = default;
@@ -57,6 +58,7 @@ class [[nodiscard]] Status {
   static Status OutOfRange(std::string m) { return Status(Code::kOutOfRange, std::move(m)); }
   static Status AlreadyExists(std::string m) { return Status(Code::kAlreadyExists, std::move(m)); }
   static Status TimedOut(std::string m) { return Status(Code::kTimedOut, std::move(m)); }
+  static Status NotLeader(std::string m) { return Status(Code::kNotLeader, std::move(m)); }
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
   // From errno: ENOSPC/EDQUOT become kNoSpace, everything else kIoError.
   static Status FromErrno(int err, std::string_view context);

@@ -120,6 +120,7 @@ Outcome KafkaFrontend::HandleCreateTopics(Session& s, const Header& h, Reader& r
     PendingAdmin::Item item;
     item.name = std::string(t.name);
     item.partitions = t.num_partitions == -1 ? opt_.default_partitions : t.num_partitions;
+    item.replication_factor = t.replication_factor;
     for (const auto& c : t.configs) {
       if (!c.value) {
         Settle(item, Code(ErrorCode::kInvalidConfig), "null value for config " + std::string(c.name));
@@ -130,9 +131,15 @@ Outcome KafkaFrontend::HandleCreateTopics(Session& s, const Header& h, Reader& r
     if (item.settled) {
     } else if (names.count(t.name) > 1) {
       Settle(item, Code(ErrorCode::kInvalidRequest), "topic named more than once in the request");
-    } else if (t.replication_factor != -1 && t.replication_factor != 1) {
+    } else if (t.replication_factor != -1 && t.replication_factor < 1) {
       Settle(item, Code(ErrorCode::kInvalidReplicationFactor),
-             "replication factor must be 1: this broker does not replicate");
+             "replication factor must be positive");
+    } else if (t.replication_factor > 1 && !core_->cluster()) {
+      Settle(item, Code(ErrorCode::kInvalidReplicationFactor),
+             "replication factor must be 1: this broker runs alone (no cluster.etcd)");
+    } else if (!t.assignments.empty() && core_->cluster()) {
+      Settle(item, Code(ErrorCode::kInvalidReplicaAssignment),
+             "manual replica assignments are not supported: the controller assigns replicas");
     } else if (!t.assignments.empty()) {
       if (t.num_partitions != -1 || t.replication_factor != -1) {
         Settle(item, Code(ErrorCode::kInvalidRequest),
@@ -317,7 +324,8 @@ bool KafkaFrontend::ContinueAdmin(Session& s, ResponseOut& out) {
                                                    pa.validate_only)
         : trimming ? core_->SubmitDeleteRecords(s.core, c, item.name, item.partition, item.offset)
         : deleting ? core_->SubmitDeleteTopic(s.core, c, item.name)
-                   : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs);
+                   : core_->SubmitCreateTopic(s.core, c, item.name, item.partitions, item.configs,
+                                             item.replication_factor);
     if (!submitted) {  // only while writes of ours are in flight: never here
       Settle(item, Code(ErrorCode::kUnknownServerError), "writes in flight");
       continue;

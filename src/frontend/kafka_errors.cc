@@ -27,6 +27,14 @@ int16_t Map(Errc e) {
     case Errc::kOutOfOrderSequence: return Code(ErrorCode::kOutOfOrderSequenceNumber);
     case Errc::kProducerFenced: return Code(ErrorCode::kInvalidProducerEpoch);
     case Errc::kInvalidRecord: return Code(ErrorCode::kInvalidRecord);
+    case Errc::kNotLeader: return Code(ErrorCode::kNotLeaderOrFollower);
+    case Errc::kLeaderNotAvailable: return Code(ErrorCode::kLeaderNotAvailable);
+    case Errc::kNotEnoughReplicas: return Code(ErrorCode::kNotEnoughReplicas);
+    case Errc::kFencedLeaderEpoch: return Code(ErrorCode::kFencedLeaderEpoch);
+    case Errc::kUnknownLeaderEpoch: return Code(ErrorCode::kUnknownLeaderEpoch);
+    case Errc::kInvalidReplicationFactor: return Code(ErrorCode::kInvalidReplicationFactor);
+    // Kafka answers REQUEST_TIMED_OUT when its controller cannot be reached.
+    case Errc::kClusterUnavailable: return Code(ErrorCode::kRequestTimedOut);
   }
   return Code(ErrorCode::kUnknownServerError);
 }

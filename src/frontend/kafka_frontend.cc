@@ -152,6 +152,7 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kListGroups: return HandleListGroups(h, r, out);
     case ApiKey::kDescribeGroups: return HandleDescribeGroups(h, r, out);
     case ApiKey::kOffsetDelete: return HandleOffsetDelete(s, h, r, out);
+    case ApiKey::kOffsetForLeaderEpoch: return HandleOffsetForLeaderEpoch(s, h, r, out);
   }
   return Outcome::kClose;
 }
@@ -215,10 +216,21 @@ Outcome KafkaFrontend::HandleApiVersions(const Header& h, Reader& r, ResponseOut
 void KafkaFrontend::WriteMetadata(const Asker& a, bool all_topics,
                                   const std::vector<std::string>& names, ResponseOut& out) {
   const int32_t me = core_->identity().broker_id;
+  broker::ClusterHooks* cluster = core_->cluster();
   kafka::MetadataResponse resp;
-  resp.brokers.push_back({me, opt_.advertised_host, opt_.port, std::nullopt});
+  if (cluster) {
+    for (const auto& b : cluster->Brokers()) {
+      if (b.kafka_port >= 0) resp.brokers.push_back({b.id, b.host, b.kafka_port, std::nullopt});
+    }
+    // Any broker takes admin requests (they go to etcd from here), so a
+    // client's "controller" is this broker, as KRaft brokers name some live
+    // broker: the elected controller may not even be known yet.
+    resp.controller_id = me;
+  } else {
+    resp.brokers.push_back({me, opt_.advertised_host, opt_.port, std::nullopt});
+    resp.controller_id = me;
+  }
   resp.cluster_id = opt_.cluster_id;
-  resp.controller_id = me;
   std::vector<std::string_view> views(names.begin(), names.end());
   if (all_topics || !views.empty()) {
     for (broker::TopicState& t : core_->Describe(views)) {
@@ -233,6 +245,17 @@ void KafkaFrontend::WriteMetadata(const Asker& a, bool all_topics,
         mp.leader_epoch = 0;
         mp.replica_nodes = {me};
         mp.isr_nodes = {me};
+        if (cluster) {
+          // Not in the cluster's metadata yet (this broker has not seen the
+          // record): no leader for now.
+          auto l = cluster->Leadership(*mt.name, p.index);
+          if (!l) l = broker::PartitionLeadership{};
+          mp.leader_id = l->leader;
+          mp.leader_epoch = l->leader_epoch;
+          mp.replica_nodes = l->replicas;
+          mp.isr_nodes = l->isr;
+          if (l->leader < 0) mp.error_code = Code(ErrorCode::kLeaderNotAvailable);
+        }
         mt.partitions.push_back(std::move(mp));
       }
       resp.topics.push_back(std::move(mt));

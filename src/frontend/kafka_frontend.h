@@ -77,6 +77,8 @@ class KafkaFrontend final : public net::FrameHandler {
                         net::ParkedRead* parked);
   net::Outcome HandleApiVersions(const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleMetadata(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleOffsetForLeaderEpoch(Session& s, const Header& h, Reader& r,
+                                          net::ResponseOut& out);
   net::Outcome HandleProduce(Session& s, const Header& h, Reader& r,
                              const std::shared_ptr<const void>& hold, net::ResponseOut& out);
   net::Outcome HandleFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out,

@@ -25,6 +25,7 @@ Outcome KafkaFrontend::HandleFetch(Session& s, const Header& h, Reader& r, Respo
   plan->asker = Asker::Of(h);
   plan->max_bytes = req.max_bytes;
   plan->min_bytes = req.min_bytes;
+  plan->replica_id = req.replica_id >= 0 ? req.replica_id : -1;
   for (const auto& t : req.topics) {
     for (const auto& p : t.partitions) {
       FetchPlan::Part part;
@@ -32,6 +33,7 @@ Outcome KafkaFrontend::HandleFetch(Session& s, const Header& h, Reader& r, Respo
       part.partition = p.partition;
       part.offset = p.fetch_offset;
       part.max_bytes = p.partition_max_bytes;
+      part.current_leader_epoch = p.current_leader_epoch;
       broker::ReadTarget target = core_->PartitionToRead(s.core, t.topic, p.partition);
       // One request at a time per connection: no write of ours is in flight.
       if (target.partition) {
@@ -86,11 +88,13 @@ bool KafkaFrontend::AnswerFetch(const FetchPlan& plan, bool final, ResponseOut& 
       const int32_t limit = total == 0 ? part.max_bytes
                                        : static_cast<int32_t>(std::min<int64_t>(part.max_bytes, budget));
       broker::FetchResult fr;
+      broker::FetchOp op{part.offset, std::max(limit, 0), 0, 0, plan.replica_id,
+                         part.current_leader_epoch};
       if (limit > 0 || total == 0) {
-        fr = core_->Fetch(*part.p, broker::FetchOp{part.offset, std::max(limit, 0), 0, 0},
-                          /*final=*/true);
+        fr = core_->Fetch(*part.p, op, /*final=*/true);
       } else {
-        fr = core_->Fetch(*part.p, broker::FetchOp{part.offset, 0, 0, 0}, true);
+        op.max_bytes = 0;
+        fr = core_->Fetch(*part.p, op, true);
         fr.records = {};
         fr.hold.reset();
       }
@@ -132,6 +136,9 @@ Outcome KafkaFrontend::HandleListOffsets(Session& s, const Header& h, Reader& r,
       broker::ReadTarget target = core_->PartitionToRead(s.core, t.name, p.partition_index);
       if (!target.partition) {
         pr.error_code = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
+      } else if (broker::Errc e = broker::BrokerCore::LeadershipError(*target.partition);
+                 e != broker::Errc::kNone) {
+        pr.error_code = ToKafkaError(e);
       } else if (p.timestamp == -3 && h.api_version < 7) {
         pr.error_code = Code(ErrorCode::kUnsupportedVersion);
       } else {
@@ -140,10 +147,37 @@ Outcome KafkaFrontend::HandleListOffsets(Session& s, const Header& h, Reader& r,
         if (l.error == broker::Errc::kNone && (p.timestamp < 0 || l.found)) {
           pr.offset = l.offset;
           pr.timestamp = l.timestamp;
-          pr.leader_epoch = 0;
+          pr.leader_epoch = std::max(0, target.partition->replica().leader_epoch.load());
         }  // else no record that new: offset and timestamp -1, as Kafka
       }
       resp.topics.back().partitions.push_back(pr);
+    }
+  }
+  Respond(out, Asker::Of(h), resp);
+  return Outcome::kDone;
+}
+
+Outcome KafkaFrontend::HandleOffsetForLeaderEpoch(Session& s, const Header& h, Reader& r,
+                                                  ResponseOut& out) {
+  kafka::OffsetForLeaderEpochRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
+  kafka::OffsetForLeaderEpochResponse resp;
+  for (const auto& t : req.topics) {
+    resp.topics.push_back({std::string(t.topic), {}});
+    for (const auto& p : t.partitions) {
+      kafka::OffsetForLeaderEpochResponse::EpochEndOffset e;
+      e.partition = p.partition;
+      broker::ReadTarget target = core_->PartitionToRead(s.core, t.topic, p.partition);
+      if (!target.partition) {
+        e.error_code = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
+      } else {
+        broker::EpochEndOffset eo =
+            core_->EndOffsetForEpoch(*target.partition, p.current_leader_epoch, p.leader_epoch);
+        e.error_code = ToKafkaError(eo.error);
+        e.leader_epoch = eo.leader_epoch;
+        e.end_offset = eo.end_offset;
+      }
+      resp.topics.back().partitions.push_back(e);
     }
   }
   Respond(out, Asker::Of(h), resp);

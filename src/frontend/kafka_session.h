@@ -58,6 +58,7 @@ struct PendingAdmin {
   struct Item {
     std::string name;
     int32_t partitions = 0;
+    int16_t replication_factor = -1;  // CreateTopics; -1: the broker's default
     std::vector<std::pair<std::string, std::string>> configs;
     int16_t error = 0;
     std::optional<std::string> message;
@@ -96,7 +97,9 @@ struct KafkaFrontend::FetchPlan final : net::ParkedState {
     int16_t error = 0;
     int64_t offset = 0;
     int32_t max_bytes = 0;
+    int32_t current_leader_epoch = -1;
   };
+  int32_t replica_id = -1;  // a follower broker's fetch (cluster mode), else -1
   std::vector<Part> parts;
 };
 

@@ -25,6 +25,14 @@ ErrorCode Map(Errc e) {
     case Errc::kInvalidRequest: return ErrorCode::kInvalidRequest;
     case Errc::kInternal: return ErrorCode::kUnknownServerError;
     case Errc::kInvalidRecord: return ErrorCode::kInvalidRecord;
+    case Errc::kNotLeader: return ErrorCode::kNotLeaderOrFollower;
+    case Errc::kLeaderNotAvailable: return ErrorCode::kLeaderNotAvailable;
+    case Errc::kNotEnoughReplicas: return ErrorCode::kNotEnoughReplicas;
+    case Errc::kInvalidReplicationFactor: return ErrorCode::kInvalidReplicationFactor;
+    case Errc::kClusterUnavailable: return ErrorCode::kRequestTimedOut;
+    // Leader epochs travel only between brokers, on the Kafka protocol.
+    case Errc::kFencedLeaderEpoch:
+    case Errc::kUnknownLeaderEpoch: return ErrorCode::kNotLeaderOrFollower;
     // The native protocol has no idempotent producer (docs/protocol.md): a
     // native client that set producer ids in its batches made a bad request.
     case Errc::kOutOfOrderSequence:

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <exception>
 
 #include "common/clock.h"
@@ -120,6 +121,7 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kAlterTopicConfig: return HandleAlterTopicConfig(s, h, r, out);
     case ApiKey::kDescribeLog: return HandleDescribeLog(h, r, out);
+    case ApiKey::kDescribeCluster: return HandleDescribeCluster(h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
@@ -292,6 +294,46 @@ Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseO
   return Respond(out, h, resp);
 }
 
+Outcome NativeFrontend::HandleDescribeCluster(const Header& h, ByteReader& r,
+                                              ResponseOut& out) {
+  DescribeClusterRequest req;
+  if (!Decode(&r, &req)) return Malformed(out, h);
+  DescribeClusterResponse resp;
+  broker::ClusterHooks* cluster = core_->cluster();
+  const auto& me = core_->identity();
+  if (cluster) {
+    resp.cluster_mode = 1;
+    resp.controller_id = cluster->ControllerId();
+    for (const auto& b : cluster->Brokers()) {
+      resp.brokers.push_back({b.id, b.host, b.native_port, b.kafka_port});
+    }
+  } else {
+    resp.controller_id = me.broker_id;
+    resp.brokers.push_back({me.broker_id, me.host, me.port, -1});
+  }
+  for (broker::TopicState& t : core_->Describe(req.topics)) {
+    ClusterTopicInfo ti;
+    ti.name = std::move(t.name);
+    ti.error_code = static_cast<int16_t>(ToNativeError(t.error));
+    for (const auto& p : t.partitions) {
+      ClusterPartitionInfo pi;
+      pi.partition = p.index;
+      if (!cluster) {
+        pi.leader = me.broker_id;
+        pi.replicas = pi.isr = {me.broker_id};
+      } else if (auto l = cluster->Leadership(ti.name, p.index)) {
+        pi.leader = l->leader;
+        pi.leader_epoch = l->leader_epoch;
+        pi.replicas = l->replicas;
+        pi.isr = l->isr;
+      }
+      ti.partitions.push_back(std::move(pi));
+    }
+    resp.topics.push_back(std::move(ti));
+  }
+  return Respond(out, h, resp);
+}
+
 Outcome NativeFrontend::HandleDescribeLog(const Header& h, ByteReader& r, ResponseOut& out) {
   DescribeLogRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
@@ -311,11 +353,27 @@ Outcome NativeFrontend::HandleCreateTopic(broker::ClientSession& s, const Header
   CreateTopicRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
   // Copies: the request's views point into the receive buffer.
+  // The native request has no replication factor field: it travels as the
+  // pseudo config `replication.factor` (docs/protocol.md), not stored.
   std::vector<std::pair<std::string, std::string>> configs;
-  for (auto& [k, v] : req.configs) configs.emplace_back(k, v);
+  int16_t replication_factor = -1;
+  for (auto& [k, v] : req.configs) {
+    if (k == "replication.factor") {
+      int rf = 0;
+      auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), rf);
+      if (ec != std::errc() || ptr != v.data() + v.size() || rf < 1 || rf > 0x7FFF) {
+        WriteError(out, h, ToNativeError(broker::Errc::kInvalidReplicationFactor));
+        return Outcome::kDone;
+      }
+      replication_factor = static_cast<int16_t>(rf);
+      continue;
+    }
+    configs.emplace_back(k, v);
+  }
   auto c = std::make_unique<broker::AdminCompletion>();
   Stamp(*c, h);
-  return core_->SubmitCreateTopic(s, c, std::string(req.name), req.partitions, std::move(configs))
+  return core_->SubmitCreateTopic(s, c, std::string(req.name), req.partitions, std::move(configs),
+                                  replication_factor)
              ? Outcome::kSubmitted
              : Outcome::kRetryLater;
 }

@@ -7,7 +7,18 @@
 namespace sentry::pipeline {
 
 Result<AppendInfo> Appender::AppendChecked(Partition* p, WriteRequest* req) {
-  if (!req->summary.has_producer_ids) return p->log()->Append(req->records, req->summary);
+  // A cluster leader stamps its leader epoch into every batch (KIP-101);
+  // -1 (nothing stamped) on a single-node broker.
+  const int32_t epoch = p->replica().role.load(std::memory_order_acquire) ==
+                                ReplicaRoleState::kLeader
+                            ? p->replica().leader_epoch.load(std::memory_order_acquire)
+                            : -1;
+  if (p->replica().replicated() && epoch < 0) {
+    // A replicated partition this broker does not lead (leadership moved
+    // while the write was queued): nothing is appended.
+    return Status::NotLeader("not the leader of this partition");
+  }
+  if (!req->summary.has_producer_ids) return p->log()->Append(req->records, req->summary, epoch);
   // Idempotent producers: check, append and record under the state's lock,
   // so a snapshot never sees a batch in the log that the state misses.
   ProducerState& ps = p->log()->producers();
@@ -19,7 +30,7 @@ Result<AppendInfo> Appender::AppendChecked(Partition* p, WriteRequest* req) {
     req->info.last_offset = v.last_offset;
     return AppendInfo{};  // base_offset -1: nothing appended
   }
-  auto r = p->log()->Append(req->records, req->summary);
+  auto r = p->log()->Append(req->records, req->summary, epoch);
   if (r.ok()) ps.Record(req->records, r->base_offset);
   return r;
 }

@@ -91,6 +91,14 @@ void Flusher::Handle(std::span<FlushItem> items) {
     }
     it.partition->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
     const uint32_t t = req.route.net_thread;
+    // Cluster mode: an acks=-1 write durable here still waits for the
+    // in-sync replicas (replication::ReplicaManager answers it later).
+    if (req.acks == -1 && req.status.ok()) {
+      if (ReplicationGate* gate = it.partition->replica().gate.load(std::memory_order_acquire)) {
+        it.waiter = gate->Hold(std::move(it.waiter));
+        if (!it.waiter) continue;
+      }
+    }
     sinks_[t]->Complete(std::move(it.waiter));
   }
 }

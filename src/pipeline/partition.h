@@ -9,6 +9,7 @@
 // valid until the last of them lets go.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -20,6 +21,41 @@
 #include "storage/partition_log.h"
 
 namespace sentry::pipeline {
+
+struct WriteRequest;
+using WriteRequestPtr = std::unique_ptr<WriteRequest>;
+
+// Where a replicated partition's acks=-1 writes wait for the in-sync
+// replicas once the leader's copy is durable (src/replication). Takes the
+// request and answers it later, or gives it back when it may be answered now.
+class ReplicationGate {
+ public:
+  virtual ~ReplicationGate() = default;
+  virtual WriteRequestPtr Hold(WriteRequestPtr req) = 0;
+};
+
+// A partition's place in a cluster (docs/cluster.md). Single-node brokers
+// leave it as constructed: not replicated, and every check below passes.
+// Written by the replica manager (cluster thread, fetchers), read by any
+// thread with acquire loads on the hot path.
+struct ReplicaRoleState {
+  enum Role : int8_t { kStandalone = 0, kLeader = 1, kFollower = 2, kNone = 3 };
+  std::atomic<int8_t> role{kStandalone};
+  std::atomic<int32_t> leader_epoch{-1};  // the epoch this broker leads or follows in
+  std::atomic<int32_t> leader_id{-1};
+  // Leader: the smallest log end offset among the followers in the ISR
+  // (INT64_MAX when the ISR is the leader alone): the high watermark is
+  // min(log end, this), never lowered while this broker leads.
+  std::atomic<int64_t> isr_follower_min{std::numeric_limits<int64_t>::max()};
+  // The high watermark this broker last knew (a follower: from its leader's
+  // answers; a leader: the floor it started leading with).
+  std::atomic<int64_t> hw_floor{0};
+  std::atomic<int32_t> isr_size{1};
+  std::atomic<int32_t> min_insync{1};  // min.insync.replicas
+  std::atomic<ReplicationGate*> gate{nullptr};
+
+  bool replicated() const { return role.load(std::memory_order_acquire) != kStandalone; }
+};
 
 struct FlushPolicy {
   int64_t flush_messages = std::numeric_limits<int64_t>::max();  // flush.messages
@@ -48,6 +84,18 @@ class Partition {
     flush_ms_.store(p.flush_ms, std::memory_order_relaxed);
   }
   uint32_t writer_index() const { return writer_index_; }
+  // Cluster role and high watermark (standalone on a single-node broker).
+  ReplicaRoleState& replica() { return replica_; }
+  const ReplicaRoleState& replica() const { return replica_; }
+  // What readers other than replica fetchers may see: below the high
+  // watermark (the log end on a single-node broker).
+  int64_t visible_end() const {
+    const int64_t end = log_->log_end_offset();
+    if (!replica_.replicated()) return end;
+    const int64_t floor = std::min(end, replica_.hw_floor.load(std::memory_order_acquire));
+    if (replica_.role.load(std::memory_order_acquire) != ReplicaRoleState::kLeader) return floor;
+    return std::max(floor, std::min(end, replica_.isr_follower_min.load(std::memory_order_acquire)));
+  }
 
   bool deleted() const { return deleted_.load(std::memory_order_acquire); }
   void MarkDeleted() { deleted_.store(true, std::memory_order_release); }
@@ -96,6 +144,7 @@ class Partition {
   std::atomic<int64_t> flush_ms_;
   const uint32_t writer_index_;
   std::atomic<bool> deleted_{false};
+  ReplicaRoleState replica_;
   Mutex append_mu_;
   Mutex retention_mu_;
   mutable Mutex watch_mu_;

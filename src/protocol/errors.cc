@@ -12,6 +12,10 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kCorruptMessage: return "CORRUPT_MESSAGE";
     case ErrorCode::kUnknownTopicOrPartition: return "UNKNOWN_TOPIC_OR_PARTITION";
     case ErrorCode::kRequestTimedOut: return "REQUEST_TIMED_OUT";
+    case ErrorCode::kLeaderNotAvailable: return "LEADER_NOT_AVAILABLE";
+    case ErrorCode::kNotLeaderOrFollower: return "NOT_LEADER_OR_FOLLOWER";
+    case ErrorCode::kNotEnoughReplicas: return "NOT_ENOUGH_REPLICAS";
+    case ErrorCode::kInvalidReplicationFactor: return "INVALID_REPLICATION_FACTOR";
     case ErrorCode::kMessageTooLarge: return "MESSAGE_TOO_LARGE";
     case ErrorCode::kInvalidTopic: return "INVALID_TOPIC_EXCEPTION";
     case ErrorCode::kUnsupportedVersion: return "UNSUPPORTED_VERSION";
@@ -44,6 +48,10 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kCorruptMessage: return "The record batch failed validation; the client sent damaged data.";
     case ErrorCode::kUnknownTopicOrPartition: return "Create the topic first, or check the name and partition number.";
     case ErrorCode::kRequestTimedOut: return "The write was not made durable in time; retry or raise the timeout.";
+    case ErrorCode::kLeaderNotAvailable: return "No leader for this partition right now (an election or every replica down); retry shortly.";
+    case ErrorCode::kNotLeaderOrFollower: return "Another broker leads this partition: refresh metadata and send there.";
+    case ErrorCode::kNotEnoughReplicas: return "Fewer in-sync replicas than min.insync.replicas: wait for a replica to catch up or restart it.";
+    case ErrorCode::kInvalidReplicationFactor: return "Ask for a replication factor between 1 and the number of live brokers.";
     case ErrorCode::kMessageTooLarge: return "Send smaller batches or raise max.message.bytes / max.frame.bytes.";
     case ErrorCode::kInvalidTopic: return "Use 1-249 characters of [a-zA-Z0-9._-], not '.' or '..'.";
     case ErrorCode::kUnsupportedVersion: return "Use a version API_VERSIONS lists (1; OFFSET_COMMIT also 2).";
@@ -73,7 +81,8 @@ const char* ApiName(uint16_t key) {
                                  "LIST_OFFSETS",  "METADATA",     "CREATE_TOPIC",
                                  "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
                                  "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP",
-                                 "DELETE_RECORDS", "ALTER_TOPIC_CONFIG", "DESCRIBE_LOG"};
+                                 "DELETE_RECORDS", "ALTER_TOPIC_CONFIG", "DESCRIBE_LOG",
+                                 "DESCRIBE_CLUSTER"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

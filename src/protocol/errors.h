@@ -11,12 +11,16 @@ enum class ErrorCode : int16_t {
   kOffsetOutOfRange = 1,
   kCorruptMessage = 2,
   kUnknownTopicOrPartition = 3,
+  kLeaderNotAvailable = 5,
+  kNotLeaderOrFollower = 6,
   kRequestTimedOut = 7,
+  kNotEnoughReplicas = 19,
   kMessageTooLarge = 10,
   kInvalidTopic = 17,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
   kInvalidConfig = 40,
   kInvalidRequest = 42,
   kKafkaStorageError = 56,
@@ -56,8 +60,9 @@ enum class ApiKey : uint16_t {
   kDeleteRecords = 12,
   kAlterTopicConfig = 13,
   kDescribeLog = 14,
+  kDescribeCluster = 15,
 };
-constexpr uint16_t kApiKeyCount = 15;
+constexpr uint16_t kApiKeyCount = 16;
 constexpr uint16_t kApiVersion = 1;  // every API is served at version 1...
 constexpr uint16_t kOffsetCommitMemberVersion = 2;  // ...and OFFSET_COMMIT at 2 as well
 // The highest version of `key` served (the lowest is kApiVersion for all).

@@ -62,6 +62,86 @@ void Encode(ByteWriter* w, const MetadataRequest& m) {
   for (auto t : m.topics) w->String(t);
 }
 
+bool Decode(ByteReader* r, DescribeClusterRequest* m) {
+  int32_t n;
+  if (!r->ArrayCount(&n, 2)) return false;
+  m->topics.resize(static_cast<size_t>(n));
+  for (auto& t : m->topics) r->String(&t);
+  return r->Done();
+}
+void Encode(ByteWriter* w, const DescribeClusterRequest& m) {
+  w->I32(static_cast<int32_t>(m.topics.size()));
+  for (auto t : m.topics) w->String(t);
+}
+
+namespace {
+void EncodeIds(ByteWriter* w, const std::vector<int32_t>& ids) {
+  w->I32(static_cast<int32_t>(ids.size()));
+  for (int32_t id : ids) w->I32(id);
+}
+bool DecodeIds(ByteReader* r, std::vector<int32_t>* ids) {
+  int32_t n;
+  if (!r->ArrayCount(&n, 4)) return false;
+  ids->resize(static_cast<size_t>(n));
+  for (auto& id : *ids) r->I32(&id);
+  return r->ok();
+}
+}  // namespace
+
+void Encode(ByteWriter* w, const DescribeClusterResponse& m) {
+  w->I8(m.cluster_mode);
+  w->I32(m.controller_id);
+  w->I32(static_cast<int32_t>(m.brokers.size()));
+  for (const auto& b : m.brokers) {
+    w->I32(b.broker_id);
+    w->String(b.host);
+    w->I32(b.port);
+    w->I32(b.kafka_port);
+  }
+  w->I32(static_cast<int32_t>(m.topics.size()));
+  for (const auto& t : m.topics) {
+    w->String(t.name);
+    w->I16(t.error_code);
+    w->I32(static_cast<int32_t>(t.partitions.size()));
+    for (const auto& p : t.partitions) {
+      w->I32(p.partition);
+      w->I32(p.leader);
+      w->I32(p.leader_epoch);
+      EncodeIds(w, p.replicas);
+      EncodeIds(w, p.isr);
+    }
+  }
+}
+bool Decode(ByteReader* r, DescribeClusterResponse* m) {
+  r->I8(&m->cluster_mode);
+  r->I32(&m->controller_id);
+  int32_t n;
+  if (!r->ArrayCount(&n, 14)) return false;
+  m->brokers.resize(static_cast<size_t>(n));
+  for (auto& b : m->brokers) {
+    r->I32(&b.broker_id);
+    r->String(&b.host);
+    r->I32(&b.port);
+    r->I32(&b.kafka_port);
+  }
+  if (!r->ArrayCount(&n, 8)) return false;
+  m->topics.resize(static_cast<size_t>(n));
+  for (auto& t : m->topics) {
+    r->String(&t.name);
+    r->I16(&t.error_code);
+    int32_t np;
+    if (!r->ArrayCount(&np, 20)) return false;
+    t.partitions.resize(static_cast<size_t>(np));
+    for (auto& p : t.partitions) {
+      r->I32(&p.partition);
+      r->I32(&p.leader);
+      r->I32(&p.leader_epoch);
+      if (!DecodeIds(r, &p.replicas) || !DecodeIds(r, &p.isr)) return false;
+    }
+  }
+  return r->Done();
+}
+
 bool Decode(ByteReader* r, CreateTopicRequest* m) {
   r->String(&m->name);
   r->I32(&m->partitions);

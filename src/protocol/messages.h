@@ -155,6 +155,40 @@ struct DescribeLogResponse {
   std::vector<PartitionLogState> partitions;
 };
 
+// DESCRIBE_CLUSTER: the brokers, the controller and each partition's leader,
+// leader epoch, replicas and in-sync replicas (docs/cluster.md).
+struct DescribeClusterRequest {
+  std::vector<std::string_view> topics;  // empty: every topic
+};
+struct ClusterBrokerInfo {
+  int32_t broker_id = 0;
+  std::string host;
+  int32_t port = 0;        // native protocol
+  int32_t kafka_port = -1;
+};
+struct ClusterPartitionInfo {
+  int32_t partition = 0;
+  int32_t leader = -1;
+  int32_t leader_epoch = 0;
+  std::vector<int32_t> replicas;
+  std::vector<int32_t> isr;
+};
+struct ClusterTopicInfo {
+  std::string name;
+  int16_t error_code = 0;
+  std::vector<ClusterPartitionInfo> partitions;
+};
+struct DescribeClusterResponse {
+  int8_t cluster_mode = 0;  // 0: a single-node broker
+  int32_t controller_id = -1;
+  std::vector<ClusterBrokerInfo> brokers;
+  std::vector<ClusterTopicInfo> topics;
+};
+bool Decode(ByteReader* r, DescribeClusterRequest* m);
+void Encode(ByteWriter* w, const DescribeClusterRequest& m);
+void Encode(ByteWriter* w, const DescribeClusterResponse& m);
+bool Decode(ByteReader* r, DescribeClusterResponse* m);
+
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
 bool Decode(ByteReader* r, FetchRequest* m);

@@ -24,6 +24,9 @@ void Maintenance::Stop() {
 }
 
 Status Maintenance::CheckpointNow() {
+  // The maintenance thread and a replica fetcher (after a truncation) may
+  // both ask: one checkpoint file write at a time.
+  MutexLock l(&checkpoint_mu_);
   std::vector<std::shared_ptr<const void>> keep;
   RecoveryPoints points;
   Status first;

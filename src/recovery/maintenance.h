@@ -42,7 +42,7 @@ class Maintenance {
   void Start();
   void Stop();
   // Flushes rolled segments and writes the checkpoint now (also used at
-  // clean shutdown, after the logs were closed).
+  // clean shutdown, after the logs were closed). Any thread.
   Status CheckpointNow();
 
  private:
@@ -50,6 +50,7 @@ class Maintenance {
   MaintenanceOptions opt_;
   ListFn list_;
   Mutex mu_;
+  Mutex checkpoint_mu_;  // serialises CheckpointNow
   std::condition_variable_any cv_;
   bool stop_ GUARDED_BY(mu_) = false;
   std::thread thread_;

@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "common/clock.h"
+#include "cluster/etcd_client.h"
 #include "common/file_util.h"
 #include "recovery/recovery_checkpoint.h"
 
@@ -214,6 +215,13 @@ Status Broker::Start() {
     spdlog::info("Network and writer threads run under SCHED_FIFO priority {}",
                  cfg_.realtime_priority);
   }
+  if (!cfg_.cluster_etcd.empty()) {
+    Status s = StartCluster(sinks, advertised);
+    if (!s.ok()) {
+      StopThreads();
+      return Status(s.code(), "cluster: " + s.message());
+    }
+  }
   server_->Start(native_.get());
   if (kafka_server_) kafka_server_->Start(kafka_.get());
   spdlog::info("Listening for producer connections on {}:{}", cfg_.host, server_->port());
@@ -227,6 +235,61 @@ Status Broker::Start() {
   FillView();
   ready_.store(true, std::memory_order_release);
   spdlog::info("Ready: recovery done, every listener up");
+  return Status::OK();
+}
+
+Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
+                            const std::string& advertised) {
+  if (!kafka_server_) {
+    return Status::InvalidArgument("cluster mode needs the Kafka listener (followers fetch "
+                                   "through it): set kafka.port");
+  }
+  auto store = cluster::EtcdClient::Create(cfg_.cluster_etcd);
+  if (!store.ok()) return store.status();
+  cluster::ClusterOptions copt;
+  copt.name = cfg_.cluster_name;
+  copt.self = {cfg_.broker_id, advertised, server_->port(), kafka_server_->port()};
+  copt.session_timeout_ms = cfg_.broker_session_timeout_ms;
+  copt.poll_ms = cfg_.cluster_poll_ms;
+  copt.unclean_leader_election = cfg_.unclean_leader_election;
+  cluster_ = std::make_unique<cluster::ClusterManager>(std::move(*store), copt);
+  replication::ReplicationOptions ropt;
+  ropt.broker_id = cfg_.broker_id;
+  ropt.replica_lag_time_max_ms = cfg_.replica_lag_time_max_ms;
+  ropt.default_replication_factor = static_cast<int16_t>(cfg_.default_replication_factor);
+  ropt.fetcher.broker_id = cfg_.broker_id;
+  ropt.fetcher.max_wait_ms = static_cast<int32_t>(cfg_.replica_fetch_wait_max_ms);
+  ropt.fetcher.partition_max_bytes = static_cast<int32_t>(cfg_.replica_fetch_max_bytes);
+  ropt.fetcher.sync_before_ack = cfg_.replica_sync_before_ack;
+  ropt.fetcher.after_truncate = [this] {
+    Status s = maintenance_->CheckpointNow();
+    if (!s.ok()) spdlog::error("recovery checkpoint after a truncation failed: {}", s.ToString());
+  };
+  replicas_ = std::make_unique<replication::ReplicaManager>(
+      ropt, cluster_.get(), registry_.get(), sinks,
+      [this](const std::shared_ptr<pipeline::Partition>& p) {
+        for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
+      });
+  // Until the cluster says otherwise, no topic partition here is served:
+  // the cluster, not the data directory, decides who leads.
+  for (const auto& t : registry_->List()) {
+    for (const auto& p : t->partitions) {
+      p->replica().gate.store(replicas_.get());
+      p->replica().role.store(pipeline::ReplicaRoleState::kNone);
+    }
+  }
+  registry_->set_cluster_gate(replicas_.get());
+  producer_ids_->set_block_source(
+      [c = cluster_.get()](int64_t size) { return c->AllocateProducerIds(size); });
+  core_->set_cluster(replicas_.get());
+  replicas_->Start();
+  SENTRY_RETURN_IF_ERROR(cluster_->Start(
+      [r = replicas_.get()](const std::shared_ptr<const cluster::ClusterSnapshot>& s) {
+        r->Apply(s);
+      },
+      [r = replicas_.get()] { r->OnFenced(); }));
+  spdlog::info("Cluster mode: cluster {} on etcd {}, broker {}", cfg_.cluster_name,
+               cfg_.cluster_etcd, cfg_.broker_id);
   return Status::OK();
 }
 
@@ -337,6 +400,10 @@ void Broker::StopThreads() {
   threads_running_ = false;
   if (server_) server_->Stop();
   if (kafka_server_) kafka_server_->Stop();
+  // Leaving the cluster first hands leadership over at once (the session is
+  // revoked) instead of after the session timeout.
+  if (cluster_) cluster_->Stop();
+  if (replicas_) replicas_->Stop();
   // Members waiting for a rebalance are answered (and rediscover the
   // coordinator) instead of holding their connections through the grace.
   if (groups_) groups_->Stop();

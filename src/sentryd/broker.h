@@ -24,6 +24,7 @@
 #include "broker/cleaner.h"
 #include "broker/retention.h"
 #include "broker/topic_registry.h"
+#include "cluster/cluster_manager.h"
 #include "common/status.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/native_frontend.h"
@@ -31,6 +32,7 @@
 #include "net/network_thread.h"
 #include "net/server.h"
 #include "pipeline/pipeline.h"
+#include "replication/replica_manager.h"
 #include "recovery/maintenance.h"
 #include "sentryd/broker_config.h"
 #include "sentryd/broker_http.h"
@@ -68,6 +70,10 @@ class Broker {
   void FillView();
   Status Recover();
   void StartThreads();
+  // Cluster mode: joins the cluster (etcd) and takes this broker's roles
+  // before any listener serves.
+  Status StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
+                      const std::string& advertised);
   // The group coordinator, with the groups the offsets log remembers.
   Status StartGroups(const std::vector<pipeline::CompletionSink*>& sinks);
   // Everything of Stop() before the logs are closed; safe to call twice.
@@ -94,6 +100,8 @@ class Broker {
   std::unique_ptr<group::GroupService> groups_;
   std::unique_ptr<frontend::NativeFrontend> native_;
   std::unique_ptr<frontend::KafkaFrontend> kafka_;
+  std::unique_ptr<replication::ReplicaManager> replicas_;  // cluster mode only
+  std::unique_ptr<cluster::ClusterManager> cluster_;       // cluster mode only
   // Declared last: destroyed first, while what it looks at still exists.
   BrokerView view_;
   std::atomic<bool> ready_{false};

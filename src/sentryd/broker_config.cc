@@ -103,6 +103,54 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  c->broker_id = static_cast<int32_t>(x);
                  return Status::OK();
                }});
+  auto add_bool = [&s](const std::string& name, const std::string& help, bool* field) {
+    s.push_back({name, help, *field ? "true" : "false", [field, name](const std::string& v) {
+                   if (v != "true" && v != "false") {
+                     return Status::InvalidArgument(name + ": '" + v + "' is not true or false");
+                   }
+                   *field = v == "true";
+                   return Status::OK();
+                 }});
+  };
+  s.push_back({"cluster.etcd",
+               "etcd endpoints (http://host:port, comma-separated) of the cluster this broker "
+               "joins; empty = a single-node broker (docs/cluster.md)",
+               c->cluster_etcd, [c](const std::string& v) {
+                 c->cluster_etcd = v;
+                 return Status::OK();
+               }});
+  s.push_back({"cluster.name", "the cluster's name: its keys in etcd live under /sentry/<name>/",
+               c->cluster_name, [c](const std::string& v) {
+                 if (v.empty() || v.find('/') != std::string::npos) {
+                   return Status::InvalidArgument("cluster.name: empty or holds '/'");
+                 }
+                 c->cluster_name = v;
+                 return Status::OK();
+               }});
+  add_int("broker.session.timeout.ms",
+          "a broker that has not renewed its etcd session for this long is dead to the cluster "
+          "(its partitions get new leaders)",
+          &c->broker_session_timeout_ms, 1000, 3600000);
+  add_int("cluster.poll.ms", "how often the cluster state is read from etcd",
+          &c->cluster_poll_ms, 10, 60000);
+  add_int("replica.lag.time.max.ms",
+          "a follower not caught up with its leader for this long leaves the ISR",
+          &c->replica_lag_time_max_ms, 100, INT64_MAX);
+  add_int("replica.fetch.wait.max.ms", "how long a follower's fetch waits at the leader for data",
+          &c->replica_fetch_wait_max_ms, 0, 60000);
+  add_int("replica.fetch.max.bytes", "bytes a follower fetches per partition and request",
+          &c->replica_fetch_max_bytes, 1024, 1 << 30);
+  add_bool("replica.sync.before.ack",
+           "a follower msyncs what it fetched before it fetches on (before the leader counts "
+           "it), so acks=-1 means durable on every in-sync replica",
+           &c->replica_sync_before_ack);
+  add_bool("unclean.leader.election.enable",
+           "elect a replica outside the ISR when no in-sync replica is alive (may lose "
+           "acknowledged records)",
+           &c->unclean_leader_election);
+  add_int("default.replication.factor",
+          "replicas of a topic created without a replication factor (cluster mode)",
+          &c->default_replication_factor, 1, 0x7FFF);
   add_small("num.network.threads", "epoll network threads", &c->num_network_threads, 1, 64);
   add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
   add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,

@@ -65,6 +65,17 @@ struct BrokerConfig {
   int64_t group_consumer_heartbeat_interval_ms = 5000;  // group.consumer.heartbeat.interval.ms
   int64_t offsets_retention_minutes = 10080;            // offsets.retention.minutes
   int64_t offsets_retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  // Cluster mode (docs/cluster.md): off while cluster.etcd is empty.
+  std::string cluster_etcd;                         // cluster.etcd (http://h:p[,...])
+  std::string cluster_name = "sentry";              // cluster.name (key prefix in etcd)
+  int64_t broker_session_timeout_ms = 9000;         // broker.session.timeout.ms (KRaft's)
+  int64_t cluster_poll_ms = 200;                    // cluster.poll.ms
+  int64_t replica_lag_time_max_ms = 30000;          // replica.lag.time.max.ms
+  int64_t replica_fetch_wait_max_ms = 500;          // replica.fetch.wait.max.ms
+  int64_t replica_fetch_max_bytes = 1 << 20;        // replica.fetch.max.bytes
+  bool replica_sync_before_ack = false;             // replica.sync.before.ack
+  bool unclean_leader_election = false;             // unclean.leader.election.enable
+  int64_t default_replication_factor = 1;           // default.replication.factor
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

@@ -1,6 +1,7 @@
 #include "sentryctl/commands.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <iostream>
 #include <map>
@@ -8,6 +9,7 @@
 
 #include "client/admin.h"
 #include "client/client.h"
+#include "client/error_status.h"
 #include "client/consumer.h"
 #include "client/producer.h"
 
@@ -39,9 +41,11 @@ bool ParseConfigs(const std::vector<std::string>& configs,
 }  // namespace
 
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
-                const std::vector<std::string>& configs) {
+                const std::vector<std::string>& configs, int32_t replication_factor) {
   std::vector<std::pair<std::string, std::string>> kv;
   if (!ParseConfigs(configs, &kv)) return 2;
+  // The native CREATE_TOPIC carries it as a pseudo config (docs/protocol.md).
+  if (replication_factor > 0) kv.emplace_back("replication.factor", std::to_string(replication_factor));
   auto c = Connect(b);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
@@ -50,6 +54,47 @@ int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partiti
   fmt::print("Created topic {} with {} partition{}.\n", name, partitions,
              partitions == 1 ? "" : "s");
   return 0;
+}
+
+int ClusterStatus(const BrokerAddress& b) {
+  auto c = Connect(b);
+  if (!c.ok()) return Fail(c.status());
+  auto r = c->get()->DescribeCluster({});
+  if (!r.ok()) return Fail(r.status());
+  if (!r->ok()) return Fail(client::ErrorStatus(r->error, "describe cluster"));
+  const auto& cl = r->body;
+  if (!cl.cluster_mode) {
+    fmt::print("single-node broker {} (no cluster.etcd): it leads every partition\n",
+               cl.controller_id);
+    return 0;
+  }
+  fmt::print("brokers: {} live, controller {}\n", cl.brokers.size(),
+             cl.controller_id < 0 ? std::string("none") : std::to_string(cl.controller_id));
+  fmt::print("{:>9}  {:<24} {:>11} {:>10}\n", "BROKER", "HOST", "NATIVE_PORT", "KAFKA_PORT");
+  for (const auto& br : cl.brokers) {
+    fmt::print("{:>9}  {:<24} {:>11} {:>10}\n", br.broker_id, br.host, br.port, br.kafka_port);
+  }
+  int partitions = 0, under = 0, offline = 0;
+  std::vector<std::string> lines;
+  for (const auto& t : cl.topics) {
+    for (const auto& p : t.partitions) {
+      partitions++;
+      if (p.leader < 0) {
+        offline++;
+      } else if (p.isr.size() >= p.replicas.size()) {
+        continue;
+      } else {
+        under++;
+      }
+      lines.push_back(fmt::format("{:>24}-{:<5} leader {:>4}  replicas {:<12} isr {:<12} {}", t.name,
+                                  p.partition, p.leader, fmt::join(p.replicas, ","),
+                                  fmt::join(p.isr, ","),
+                                  p.leader < 0 ? "OFFLINE" : "UNDER-REPLICATED"));
+    }
+  }
+  fmt::print("partitions: {}, under-replicated: {}, offline: {}\n", partitions, under, offline);
+  for (const auto& l : lines) fmt::print("{}\n", l);
+  return offline > 0 ? 1 : 0;
 }
 
 int TopicDelete(const BrokerAddress& b, const std::string& name) {
@@ -112,6 +157,20 @@ int TopicDescribe(const BrokerAddress& b, const std::string& name) {
   auto parts = admin.DescribeLog(name);
   if (!parts.ok()) return Fail(parts.status());
   fmt::print("topic {}: {} partition{}\n", name, parts->size(), parts->size() == 1 ? "" : "s");
+  // In a cluster, who leads each partition and who is in sync.
+  auto cl = c->get()->DescribeCluster({name});
+  if (cl.ok() && cl->ok() && cl->body.cluster_mode && cl->body.topics.size() == 1) {
+    fmt::print("{:>9} {:>7} {:>6} {:>16} {:>16}\n", "PARTITION", "LEADER", "EPOCH", "REPLICAS",
+               "ISR");
+    for (const auto& p : cl->body.topics[0].partitions) {
+      fmt::print("{:>9} {:>7} {:>6} {:>16} {:>16}{}\n", p.partition,
+                 p.leader < 0 ? std::string("none") : std::to_string(p.leader), p.leader_epoch,
+                 fmt::format("{}", fmt::join(p.replicas, ",")),
+                 fmt::format("{}", fmt::join(p.isr, ",")),
+                 p.leader < 0 ? "  OFFLINE" : p.isr.size() < p.replicas.size() ? "  UNDER-REPLICATED" : "");
+    }
+    fmt::print("(this broker's copy below; followers' copies may trail the leader's)\n");
+  }
   // RECORDS counts offsets (a compacted log holds fewer); SIZE is the bytes
   // of its batches; DIRTY is the share of the cleanable bytes not compacted
   // yet (compacted topics, "-" otherwise).

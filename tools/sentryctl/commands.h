@@ -20,7 +20,10 @@ struct BrokerAddress {
 };
 
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,
-                const std::vector<std::string>& configs);
+                const std::vector<std::string>& configs, int32_t replication_factor = -1);
+// cluster status: live brokers, the controller, partitions under-replicated
+// or offline (exit 1 when any is offline).
+int ClusterStatus(const BrokerAddress& b);
 int TopicDelete(const BrokerAddress& b, const std::string& name);
 int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition, int64_t before);
 int TopicAlter(const BrokerAddress& b, const std::string& name, const std::vector<std::string>& set,

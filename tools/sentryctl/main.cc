@@ -34,11 +34,18 @@ int main(int argc, char** argv) {
   create->add_option("--partitions", partitions, "number of partitions")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  int32_t replication_factor = -1;
+  create->add_option("--replication-factor", replication_factor,
+                     "replicas of each partition (cluster mode; default: the broker's "
+                     "default.replication.factor)")
+      ->check(CLI::PositiveNumber);
   create->add_option("--config", configs,
                      "topic setting KEY=VALUE (segment.bytes, retention.ms, ...); repeatable")
       ->allow_extra_args(false);
   create->callback([&] {
-    run = [&](const BrokerAddress& b) { return TopicCreate(b, name, partitions, configs); };
+    run = [&](const BrokerAddress& b) {
+      return TopicCreate(b, name, partitions, configs, replication_factor);
+    };
   });
   auto* del = topic->add_subcommand("delete", "delete a topic and its files");
   del->add_option("NAME", name, "topic name")->required();
@@ -79,6 +86,13 @@ int main(int argc, char** argv) {
   describe->add_option("NAME", name, "topic name")->required();
   describe->callback(
       [&] { run = [&](const BrokerAddress& b) { return TopicDescribe(b, name); }; });
+
+  // cluster status
+  auto* cluster = app.add_subcommand("cluster", "a cluster's brokers, controller and partitions");
+  cluster->require_subcommand(1);
+  cluster->add_subcommand("status", "live brokers, the controller, under-replicated and offline "
+                                    "partitions (exit 1 when any partition is offline)")
+      ->callback([&] { run = [&](const BrokerAddress& b) { return ClusterStatus(b); }; });
 
   // produce
   ProduceArgs pa;

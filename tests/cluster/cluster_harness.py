@@ -1,0 +1,258 @@
+"""A Sentry cluster on this machine for tests: one etcd (Debian's binary, on
+loopback ports, a temporary data directory) and N sentryd, each with its own
+data directory and ports, all started and stopped by the test itself.
+
+Ports are read from each broker's log lines (never guessed); every wait is on
+a condition with a deadline.
+"""
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
+
+ETCD = "/usr/bin/etcd"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_for(cond, what, timeout_s=30, interval_s=0.05):
+    deadline = time.monotonic() + timeout_s
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out after {timeout_s}s waiting for: {what}")
+        time.sleep(interval_s)
+
+
+class Etcd:
+    def __init__(self, workdir):
+        self.dir = os.path.join(workdir, "etcd")
+        self.client_port = free_port()
+        self.peer_port = free_port()
+        self.proc = None
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.client_port}"
+
+    def start(self):
+        if not os.access(ETCD, os.X_OK):
+            raise RuntimeError(f"{ETCD} missing: install Debian's etcd-server")
+        c, p = self.endpoint, f"http://127.0.0.1:{self.peer_port}"
+        self.proc = subprocess.Popen(
+            [ETCD, "--name", "t", "--data-dir", self.dir, "--listen-client-urls", c,
+             "--advertise-client-urls", c, "--listen-peer-urls", p,
+             "--initial-advertise-peer-urls", p, "--initial-cluster", "t=" + p,
+             "--log-level", "error"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+        def healthy():
+            try:
+                with urllib.request.urlopen(self.endpoint + "/health", timeout=1) as r:
+                    return b'"true"' in r.read()
+            except OSError:
+                return False
+        wait_for(healthy, "etcd to answer /health", 30)
+
+    def kill(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(timeout=20)
+
+
+class Broker:
+    LISTEN = re.compile(r"Listening for producer connections on [^ \n]+:(\d+)")
+    KAFKA = re.compile(r"Listening for Kafka protocol connections on [^ \n]+:(\d+)")
+
+    def __init__(self, sentryd, workdir, broker_id, etcd, extra):
+        self.sentryd = sentryd
+        self.id = broker_id
+        self.data_dir = os.path.join(workdir, f"broker-{broker_id}")
+        self.log_path = os.path.join(workdir, f"broker-{broker_id}.log")
+        self.etcd = etcd
+        self.extra = list(extra)
+        self.proc = None
+        self.port = None
+        self.kafka_port = None
+        self._log = None
+        self._lock = threading.Lock()
+        self.starts = 0
+
+    def start(self, wait=True):
+        os.makedirs(self.data_dir, exist_ok=True)
+        # Fixed ports across restarts: clients keep the addresses they know.
+        ports = []
+        if self.port is not None:
+            ports = ["--port", str(self.port), "--kafka.port", str(self.kafka_port)]
+        else:
+            ports = ["--port", "0", "--kafka.port", "0"]
+        args = [self.sentryd, "--data-dir", self.data_dir, "--host", "127.0.0.1",
+                "--http.port", "-1", "--broker.id", str(self.id),
+                "--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] + ports + self.extra
+        self._log = open(self.log_path, "a")
+        self._log.write(f"==== start {self.starts} ====\n")
+        self._log.flush()
+        self.starts += 1
+        self._start_offset = os.path.getsize(self.log_path)
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        if wait:
+            self.wait_listening()
+
+    def output(self, since_start=True):
+        with open(self.log_path, errors="replace") as f:
+            if since_start:
+                f.seek(self._start_offset)
+            return f.read()
+
+    def wait_listening(self, timeout_s=60):
+        def ports():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"broker {self.id} exited ({self.proc.returncode}):\n"
+                                   + self.output()[-3000:])
+            out = self.output()
+            m, k = self.LISTEN.search(out), self.KAFKA.search(out)
+            return (int(m.group(1)), int(k.group(1))) if m and k else None
+        self.port, self.kafka_port = wait_for(ports, f"broker {self.id} to listen", timeout_s)
+
+    @property
+    def bootstrap(self):
+        return f"127.0.0.1:{self.kafka_port}"
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self):
+        if self.running():
+            self.proc.kill()
+            self.proc.wait()
+
+    def pause(self):
+        os.kill(self.proc.pid, signal.SIGSTOP)
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def stop(self, timeout_s=30):
+        if self.running():
+            self.proc.terminate()
+            try:
+                return self.proc.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return -9
+        return self.proc.returncode if self.proc else None
+
+    def partition_log_bytes(self, topic, partition):
+        """Every .log segment of the partition, concatenated in offset order."""
+        d = os.path.join(self.data_dir, f"{topic}-{partition}")
+        data = b""
+        for name in sorted(n for n in os.listdir(d) if n.endswith(".log")):
+            with open(os.path.join(d, name), "rb") as f:
+                data += f.read()
+        return data
+
+
+class Cluster:
+    def __init__(self, sentryd, workdir, n=3, extra=()):
+        self.workdir = workdir
+        os.makedirs(workdir, exist_ok=True)
+        self.etcd = Etcd(workdir)
+        self.brokers = [Broker(sentryd, workdir, i + 1, self.etcd, extra) for i in range(n)]
+
+    def start(self):
+        self.etcd.start()
+        for b in self.brokers:
+            b.start(wait=False)
+        for b in self.brokers:
+            b.wait_listening()
+
+    def bootstrap(self):
+        return ",".join(b.bootstrap for b in self.brokers if b.running())
+
+    def broker(self, broker_id):
+        return self.brokers[broker_id - 1]
+
+    def stop(self):
+        for b in self.brokers:
+            b.stop()
+        self.etcd.stop()
+
+    def kill_all(self):
+        for b in self.brokers:
+            b.kill()
+        self.etcd.kill()
+
+
+def decode_batches(data):
+    """(base_offset, leader_epoch, [(offset, value bytes)]) for each RecordBatch
+    v2 in `data` (uncompressed batches; stops at zero padding)."""
+
+    def varint(buf, i):
+        shift = result = 0
+        while True:
+            b = buf[i]
+            i += 1
+            result |= (b & 0x7F) << shift
+            if not b & 0x80:
+                break
+            shift += 7
+        return (result >> 1) ^ -(result & 1), i
+
+    out = []
+    i = 0
+    while i + 61 <= len(data):
+        base = int.from_bytes(data[i:i + 8], "big", signed=True)
+        length = int.from_bytes(data[i + 8:i + 12], "big", signed=True)
+        if length <= 0:
+            break
+        epoch = int.from_bytes(data[i + 12:i + 16], "big", signed=True)
+        attributes = int.from_bytes(data[i + 21:i + 23], "big")
+        if attributes & 0x7:
+            raise ValueError("compressed batch: the test producers send none")
+        count = int.from_bytes(data[i + 57:i + 61], "big", signed=True)
+        j = i + 61
+        records = []
+        for _ in range(count):
+            _, j = varint(data, j)           # record length
+            j += 1                           # attributes
+            _, j = varint(data, j)           # timestamp delta
+            delta, j = varint(data, j)       # offset delta
+            klen, j = varint(data, j)
+            j += max(klen, 0)
+            vlen, j = varint(data, j)
+            value = data[j:j + vlen] if vlen >= 0 else None
+            j += max(vlen, 0)
+            hcount, j = varint(data, j)
+            for _ in range(hcount):
+                hk, j = varint(data, j)
+                j += hk
+                hv, j = varint(data, j)
+                j += max(hv, 0)
+            records.append((base + delta, value))
+        out.append((base, epoch, records))
+        i += 12 + length
+    return out
+
+
+def rmtree(path):
+    shutil.rmtree(path, ignore_errors=True)
