@@ -239,6 +239,12 @@ bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminComple
     if (cluster_) {
       TopicConfig cfg;  // checked here first: the store holds only valid topics
       e = registry_->Validate(name, partitions, views, &cfg);
+      if (e.ok() && cfg.cleanup_compact) {
+        // A follower cannot take a compacted leader's batches (offset gaps)
+        // yet: refused rather than a replica that stops (docs/cluster.md).
+        e = {Errc::kInvalidConfig,
+             "cleanup.policy=compact is not supported in cluster mode yet (docs/cluster.md)"};
+      }
       if (e.ok()) e = cluster_->CreateTopic(name, partitions, replication_factor, configs);
     } else if (replication_factor > 1) {
       e = {Errc::kInvalidReplicationFactor,
@@ -265,6 +271,12 @@ bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminC
                                         bool validate_only) {
   return SubmitAdmin(s, c, [this, name = std::move(name), changes = std::move(changes),
                             validate_only] {
+    if (cluster_) {
+      // A change here alone would leave the replicas with different settings.
+      return Error{Errc::kInvalidRequest,
+                   "changing topic settings is not supported in cluster mode yet "
+                   "(docs/cluster.md)"};
+    }
     Error e = registry_->AlterConfig(name, changes, validate_only);
     if (!e.ok()) spdlog::info("alter topic {} refused: {} ({})", name, ErrcName(e.code), e.message);
     return e;
@@ -301,6 +313,10 @@ bool BrokerCore::SubmitDeleteRecords(ClientSession& s, std::unique_ptr<AdminComp
                                      std::string topic, int32_t partition, int64_t offset) {
   AdminCompletion* result = c.get();  // filled on the admin thread before it is posted
   return SubmitAdmin(s, c, [this, result, topic = std::move(topic), partition, offset]() -> Error {
+    if (cluster_) {
+      return {Errc::kInvalidRequest,
+              "deleting records is not supported in cluster mode yet (docs/cluster.md)"};
+    }
     std::shared_ptr<Partition> p = FindPartition(topic, partition);
     if (!p) return {Errc::kUnknownTopicOrPartition, "no such partition"};
     // Retention moves the same log start: one of the two at a time, and
