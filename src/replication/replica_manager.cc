@@ -275,7 +275,7 @@ void ReplicaManager::BecomeLeader(const std::shared_ptr<Partition>& p,
   led->replicas = t.replicas[static_cast<size_t>(p->index())];
   for (int32_t id : led->replicas) {
     if (id == opt_.broker_id) continue;
-    Follower f;
+    FollowerProgress f;
     // Unknown until it fetches: an ISR member is assumed to have what was
     // committed (so the high watermark does not move back), and is given a
     // full lag period to show up.
@@ -393,17 +393,10 @@ void ReplicaManager::UnfollowEverywhere(const Partition* p) {
 
 void ReplicaManager::AdvanceLocked(Led& led, std::vector<WriteRequestPtr>* done, bool* moved) {
   Partition& p = *led.p;
-  int64_t min = std::numeric_limits<int64_t>::max();
-  auto count = [&](int32_t id) {
-    if (id == opt_.broker_id) return;
-    auto f = led.followers.find(id);
-    min = std::min(min, f == led.followers.end() ? 0 : f->second.leo);
-  };
-  for (int32_t id : led.record.isr) count(id);
   // A follower about to join counts already (Kafka's "maximal ISR"): the
   // high watermark never runs ahead of a member of the ISR being written.
-  for (int32_t id : led.wanted_isr) count(id);
-  p.replica().isr_follower_min.store(min);
+  p.replica().isr_follower_min.store(
+      IsrFollowerMin(opt_.broker_id, led.record.isr, led.wanted_isr, led.followers));
   const int64_t hw = p.visible_end();
   if (hw > p.replica().hw_floor.load()) {
     p.replica().hw_floor.store(hw);
@@ -459,20 +452,9 @@ broker::Errc ReplicaManager::OnReplicaFetch(Partition& p, int32_t replica_id,
     if (offset > leo || offset < p.log()->log_start_offset()) {
       return broker::Errc::kOffsetOutOfRange;
     }
-    const int64_t now = SteadyMillis();
-    Follower& fo = f->second;
-    fo.leo = offset;
-    // Kafka's rule: caught up now if it has everything; caught up as of its
-    // previous fetch if it has what the leader had then.
-    if (offset >= leo) {
-      fo.caught_up_ms = now;
-    } else if (offset >= fo.leader_leo_at_last_fetch) {
-      fo.caught_up_ms = std::max(fo.caught_up_ms, fo.last_fetch_ms);
-    }
-    fo.leader_leo_at_last_fetch = leo;
-    fo.last_fetch_ms = now;
+    RecordFetch(&f->second, offset, leo, SteadyMillis());
     if (!led.record.InIsr(replica_id) && !Contains(led.wanted_isr, replica_id) &&
-        offset >= p.visible_end() && offset >= led.epoch_start) {
+        MayJoinIsr(offset, p.visible_end(), led.epoch_start)) {
       if (led.wanted_isr.empty()) led.wanted_isr = led.record.isr;
       led.wanted_isr.push_back(replica_id);
       isr_change = true;
@@ -509,16 +491,9 @@ void ReplicaManager::Tick() {
       }
       std::erase_if(led.waiters, [](const WriteRequestPtr& w) { return !w; });
       if (led.change_in_flight) continue;
-      std::vector<int32_t> isr;
-      const std::vector<int32_t>& base = led.wanted_isr.empty() ? led.record.isr : led.wanted_isr;
-      for (int32_t id : base) {
-        auto f = led.followers.find(id);
-        if (id == opt_.broker_id ||
-            (f != led.followers.end() && now - f->second.caught_up_ms <= opt_.replica_lag_time_max_ms)) {
-          isr.push_back(id);
-        }
-      }
-      if (!Contains(isr, opt_.broker_id)) isr.insert(isr.begin(), opt_.broker_id);
+      const std::vector<int32_t> isr =
+          WantedIsr(opt_.broker_id, led.wanted_isr.empty() ? led.record.isr : led.wanted_isr,
+                    led.followers, now, opt_.replica_lag_time_max_ms);
       if (isr == led.record.isr) {
         led.wanted_isr.clear();
         continue;

@@ -42,6 +42,7 @@
 #include "broker/topic_registry.h"
 #include "cluster/cluster_manager.h"
 #include "pipeline/write_request.h"
+#include "replication/isr_policy.h"
 #include "replication/replica_fetcher.h"
 
 namespace sentry::replication {
@@ -85,19 +86,13 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   pipeline::WriteRequestPtr Hold(pipeline::WriteRequestPtr req) override;
 
  private:
-  struct Follower {
-    int64_t leo = 0;
-    int64_t caught_up_ms = 0;  // last time it had everything the leader had
-    int64_t last_fetch_ms = 0;
-    int64_t leader_leo_at_last_fetch = 0;
-  };
   struct Led {
     std::shared_ptr<pipeline::Partition> p;
     int32_t epoch = 0;
     int64_t epoch_start = 0;  // the log end when this epoch began
     cluster::PartitionRecord record;  // as last read from the store
     std::vector<int32_t> replicas;
-    std::map<int32_t, Follower> followers;
+    std::map<int32_t, FollowerProgress> followers;
     bool change_in_flight = false;  // an ISR write is out: wait for the next snapshot
     std::vector<int32_t> wanted_isr;  // what the next ISR write asks for
     std::vector<pipeline::WriteRequestPtr> waiters;  // acks=-1, oldest first
