@@ -2,6 +2,7 @@
 
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <tuple>
@@ -292,6 +293,46 @@ void WriteHost(const BrokerView& v, Exposition* e) {
 
 }  // namespace
 
+// Cluster mode (docs/cluster.md): brokers, the controller, and the
+// partitions this broker leads, by replication state (Kafka's
+// UnderReplicatedPartitions and OfflinePartitionsCount, per broker).
+void WriteCluster(const BrokerView& v, const std::vector<std::shared_ptr<const broker::Topic>>& topics,
+                  Exposition* e) {
+  broker::ClusterHooks* cluster = v.core->cluster();
+  if (!cluster) return;
+  const int32_t me = v.core->identity().broker_id;
+  e->Family("sentry_cluster_brokers", Type::kGauge, "Live brokers of the cluster (etcd sessions).");
+  e->Sample("sentry_cluster_brokers", {}, static_cast<double>(cluster->Brokers().size()));
+  e->Family("sentry_cluster_controller", Type::kGauge, "1 when this broker is the controller.");
+  e->Sample("sentry_cluster_controller", {}, cluster->ControllerId() == me ? 1 : 0);
+  int64_t leading = 0, under = 0, offline = 0, following = 0;
+  for (const auto& t : topics) {
+    for (const auto& p : t->partitions) {
+      auto l = cluster->Leadership(t->name, p->index());
+      if (!l) continue;
+      const bool replica = std::find(l->replicas.begin(), l->replicas.end(), me) != l->replicas.end();
+      if (l->leader < 0) {
+        // Counted by the first replica only, so a sum over brokers is right.
+        if (!l->replicas.empty() && l->replicas.front() == me) offline++;
+      } else if (l->leader == me) {
+        leading++;
+        if (l->isr.size() < l->replicas.size()) under++;
+      } else if (replica) {
+        following++;
+      }
+    }
+  }
+  e->Family("sentry_cluster_partitions", Type::kGauge,
+            "Partitions by this broker's role: leader, follower; offline ones (no leader) are "
+            "counted by their first replica.");
+  e->Sample("sentry_cluster_partitions", {{"role", "leader"}}, static_cast<double>(leading));
+  e->Sample("sentry_cluster_partitions", {{"role", "follower"}}, static_cast<double>(following));
+  e->Sample("sentry_cluster_partitions", {{"role", "offline"}}, static_cast<double>(offline));
+  e->Family("sentry_cluster_under_replicated_partitions", Type::kGauge,
+            "Partitions this broker leads whose ISR is smaller than their replicas.");
+  e->Sample("sentry_cluster_under_replicated_partitions", {}, static_cast<double>(under));
+}
+
 std::string BrokerMetricsText(const BrokerView& v, bool ready) {
   Exposition e;
   e.Family("sentry_build_info", Type::kGauge, "The running build: version and git commit.");
@@ -307,6 +348,7 @@ std::string BrokerMetricsText(const BrokerView& v, bool ready) {
   WriteTraffic(v, topics, &e);
   WritePipeline(v, &e);
   WriteLogs(v, topics, &e);
+  WriteCluster(v, topics, &e);
   WriteGroups(v, &e);
   WriteHost(v, &e);
   return e.Take();

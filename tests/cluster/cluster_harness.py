@@ -82,6 +82,7 @@ class Etcd:
 class Broker:
     LISTEN = re.compile(r"Listening for producer connections on [^ \n]+:(\d+)")
     KAFKA = re.compile(r"Listening for Kafka protocol connections on [^ \n]+:(\d+)")
+    HTTP = re.compile(r"Listening for HTTP on [^ \n]+:(\d+)")
 
     def __init__(self, sentryd, workdir, broker_id, etcd, extra):
         self.sentryd = sentryd
@@ -106,7 +107,7 @@ class Broker:
         else:
             ports = ["--port", "0", "--kafka.port", "0"]
         args = [self.sentryd, "--data-dir", self.data_dir, "--host", "127.0.0.1",
-                "--http.port", "-1", "--broker.id", str(self.id),
+                "--http.port", "0", "--broker.id", str(self.id),
                 "--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] + ports + self.extra
         self._log = open(self.log_path, "a")
         self._log.write(f"==== start {self.starts} ====\n")
@@ -132,6 +133,16 @@ class Broker:
             m, k = self.LISTEN.search(out), self.KAFKA.search(out)
             return (int(m.group(1)), int(k.group(1))) if m and k else None
         self.port, self.kafka_port = wait_for(ports, f"broker {self.id} to listen", timeout_s)
+        m = self.HTTP.search(self.output())
+        self.http_port = int(m.group(1)) if m else None
+
+    def metrics(self):
+        """The broker's /metrics text ("" when it does not answer)."""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5) as r:
+                return r.read().decode()
+        except OSError:
+            return ""
 
     @property
     def bootstrap(self):

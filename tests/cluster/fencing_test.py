@@ -25,6 +25,7 @@ usage: fencing_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 
 import argparse
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -103,6 +104,8 @@ def scenario_sentryctl(cluster, sentryctl, failures):
         ch.wait_for(lambda: "brokers: 3 live" in ctl("cluster", "status")[1], "3 live brokers", 10)
     except TimeoutError:
         pass
+    if "sentry_cluster_brokers 3" not in b.metrics():
+        failures.append("/metrics lacks sentry_cluster_brokers 3")
     rc, out = ctl("cluster", "status")
     if rc != 0 or "brokers: 3 live" not in out or "controller none" in out:
         failures.append(f"sentryctl cluster status: rc {rc}\n{out}")
@@ -149,6 +152,14 @@ def scenario_pause_past_session(cluster, failures):
         b.bootstrap for b in cluster.brokers if b is not old)})
     ch.wait_for(lambda: (s := state(others, topic)) and s[0] not in (-1, leader), "a new leader", 30)
     print(f"pause: new leader after {time.monotonic() - t0:.2f} s", flush=True)
+    # The new leader's metrics say it leads partitions short of a replica
+    # (this topic's, and maybe some of topic "ctl").
+    new = cluster.broker(state(others, topic)[0])
+
+    def under_replicated():
+        m = re.search(r"^sentry_cluster_under_replicated_partitions (\d+)", new.metrics(), re.M)
+        return m and int(m.group(1)) >= 1
+    ch.wait_for(under_replicated, "sentry_cluster_under_replicated_partitions >= 1 on the new leader", 30)
     produce(p, topic, acks_all, [b"during-%d" % i for i in range(100)])
     p.flush(60)
     old.resume()
