@@ -214,7 +214,14 @@ TEST_F(FramingTest, FloodedProducerIsSlowedNotFailedAndMemoryStaysBounded) {
   long rss = broker_->PeakRssKb();
   // Bounded: the queue (64 requests), the per-connection caps and the page
   // cache of the mapping, not the ~120 MB offered.
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan the freed request buffers stay in its quarantine (256 MB by
+  // default): the peak measures the sanitizer (one run reached 430 MB), not
+  // the broker. The normal build checks the bound (~135 MB here).
+  (void)rss;
+#else
   EXPECT_LT(rss, 400 * 1024) << "peak RSS " << rss << " KiB";
+#endif
 }
 
 }  // namespace
