@@ -298,7 +298,24 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
 Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, ResponseOut& out) {
   kafka::FindCoordinatorRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
-  const int32_t me = core_->identity().broker_id;
+  int32_t node = core_->identity().broker_id;
+  std::string host = opt_.advertised_host;
+  int32_t port = opt_.port;
+  if (broker::ClusterHooks* cluster = core_->cluster()) {
+    // Cluster mode: every group is coordinated by the live broker with the
+    // lowest id, so all members of a group, whichever broker they ask, meet
+    // at one coordinator (its offsets are not replicated: docs/cluster.md).
+    const auto brokers = cluster->Brokers();
+    const broker::ClusterBroker* lowest = nullptr;
+    for (const auto& b : brokers) {
+      if (b.kafka_port >= 0 && (!lowest || b.id < lowest->id)) lowest = &b;
+    }
+    if (lowest) {
+      node = lowest->id;
+      host = lowest->host;
+      port = lowest->kafka_port;
+    }
+  }
   // Groups are coordinated here; transactions are not served at all.
   const bool group = req.key_type == 0;
   const int16_t error = group ? Code(ErrorCode::kNone) : Code(ErrorCode::kCoordinatorNotAvailable);
@@ -308,14 +325,13 @@ Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, Respons
   if (h.api_version < 4) {
     resp.error_code = error;
     resp.error_message = message;
-    resp.node_id = group ? me : -1;
-    resp.host = group ? opt_.advertised_host : "";
-    resp.port = group ? opt_.port : -1;
+    resp.node_id = group ? node : -1;
+    resp.host = group ? host : "";
+    resp.port = group ? port : -1;
   } else {
     for (auto key : req.coordinator_keys) {
-      resp.coordinators.push_back({std::string(key), group ? me : -1,
-                                   group ? opt_.advertised_host : "", group ? opt_.port : -1,
-                                   error, message});
+      resp.coordinators.push_back({std::string(key), group ? node : -1, group ? host : "",
+                                   group ? port : -1, error, message});
     }
   }
   Respond(out, Asker::Of(h), resp);

@@ -126,6 +126,36 @@ def scenario_sentryctl(cluster, sentryctl, failures):
           flush=True)
 
 
+def scenario_one_group_coordinator(cluster, failures):
+    """Two consumers of one group, each bootstrapped to a different broker,
+    meet at one coordinator: they share the topic's two partitions."""
+    from confluent_kafka import Consumer
+    assigned = {}
+
+    def member(name, broker):
+        c = Consumer({"bootstrap.servers": broker.bootstrap, "group.id": "shared",
+                      "session.timeout.ms": 6000, "auto.offset.reset": "earliest"})
+        c.subscribe(["ctl"], on_assign=lambda _, parts: assigned.__setitem__(
+            name, sorted(p.partition for p in parts)))
+        return c
+
+    a, b = member("a", cluster.brokers[1]), member("b", cluster.brokers[2])
+    try:
+        def split():
+            a.poll(0.1)
+            b.poll(0.1)
+            return assigned.get("a") and assigned.get("b") and \
+                sorted(assigned["a"] + assigned["b"]) == [0, 1]
+        try:
+            ch.wait_for(split, "the two members to share partitions 0 and 1", 40, 0)
+            print(f"groups: one coordinator, assignment {assigned}", flush=True)
+        except TimeoutError:
+            failures.append(f"one group over two brokers: assignment {assigned}")
+    finally:
+        a.close()
+        b.close()
+
+
 def scenario_pause_past_session(cluster, failures):
     topic = "fenced"
     admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
@@ -270,6 +300,7 @@ def main():
         cluster.start()
         failures = []
         scenario_sentryctl(cluster, args.sentryctl, failures)
+        scenario_one_group_coordinator(cluster, failures)
         checks = [scenario_pause_past_session(cluster, failures),
                   scenario_etcd_outage(cluster, failures),
                   scenario_divergent_tail(cluster, failures)]
