@@ -50,29 +50,25 @@ void Encode(ByteWriter* w, const ListOffsetsRequest& m) {
   w->I64(m.timestamp);
 }
 
-bool Decode(ByteReader* r, MetadataRequest* m) {
+namespace {
+// A request body that is one array of topic names (METADATA, DESCRIBE_CLUSTER).
+bool DecodeTopicNames(ByteReader* r, std::vector<std::string_view>* topics) {
   int32_t n;
   if (!r->ArrayCount(&n, 2)) return false;
-  m->topics.resize(static_cast<size_t>(n));
-  for (auto& t : m->topics) r->String(&t);
+  topics->resize(static_cast<size_t>(n));
+  for (auto& t : *topics) r->String(&t);
   return r->Done();
 }
-void Encode(ByteWriter* w, const MetadataRequest& m) {
-  w->I32(static_cast<int32_t>(m.topics.size()));
-  for (auto t : m.topics) w->String(t);
+void EncodeTopicNames(ByteWriter* w, const std::vector<std::string_view>& topics) {
+  w->I32(static_cast<int32_t>(topics.size()));
+  for (auto t : topics) w->String(t);
 }
+}  // namespace
 
-bool Decode(ByteReader* r, DescribeClusterRequest* m) {
-  int32_t n;
-  if (!r->ArrayCount(&n, 2)) return false;
-  m->topics.resize(static_cast<size_t>(n));
-  for (auto& t : m->topics) r->String(&t);
-  return r->Done();
-}
-void Encode(ByteWriter* w, const DescribeClusterRequest& m) {
-  w->I32(static_cast<int32_t>(m.topics.size()));
-  for (auto t : m.topics) w->String(t);
-}
+bool Decode(ByteReader* r, MetadataRequest* m) { return DecodeTopicNames(r, &m->topics); }
+void Encode(ByteWriter* w, const MetadataRequest& m) { EncodeTopicNames(w, m.topics); }
+bool Decode(ByteReader* r, DescribeClusterRequest* m) { return DecodeTopicNames(r, &m->topics); }
+void Encode(ByteWriter* w, const DescribeClusterRequest& m) { EncodeTopicNames(w, m.topics); }
 
 namespace {
 void EncodeIds(ByteWriter* w, const std::vector<int32_t>& ids) {

@@ -168,9 +168,7 @@ Status Broker::Start() {
   core_ = std::make_unique<broker::BrokerCore>(
       registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
       broker::BrokerIdentity{cfg_.broker_id, advertised, server_->port()},
-      [this](const std::shared_ptr<pipeline::Partition>& p) {
-        for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
-      },
+      [this](const std::shared_ptr<pipeline::Partition>& p) { WakeFetches(p); },
       producer_ids_.get());
   SENTRY_RETURN_IF_ERROR(StartGroups(sinks));
   native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
@@ -238,6 +236,10 @@ Status Broker::Start() {
   return Status::OK();
 }
 
+void Broker::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {
+  for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
+}
+
 Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
                             const std::string& advertised) {
   if (!kafka_server_) {
@@ -267,9 +269,7 @@ Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
   };
   replicas_ = std::make_unique<replication::ReplicaManager>(
       ropt, cluster_.get(), registry_.get(), sinks,
-      [this](const std::shared_ptr<pipeline::Partition>& p) {
-        for (uint32_t t : p->Watchers()) nets_[t]->WakeFetches(p);
-      });
+      [this](const std::shared_ptr<pipeline::Partition>& p) { WakeFetches(p); });
   // Until the cluster says otherwise, no topic partition here is served:
   // the cluster, not the data directory, decides who leads.
   for (const auto& t : registry_->List()) {

@@ -70,6 +70,9 @@ class Broker {
   void FillView();
   Status Recover();
   void StartThreads();
+  // Re-checks the fetches parked on `p` (its high watermark moved, or its
+  // role changed): the core's and the replica manager's wake-up.
+  void WakeFetches(const std::shared_ptr<pipeline::Partition>& p);
   // Cluster mode: joins the cluster (etcd) and takes this broker's roles
   // before any listener serves.
   Status StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,

@@ -208,10 +208,31 @@ class Cluster:
             b.stop()
         self.etcd.stop()
 
+    def stop_cleanly(self):
+        """SIGTERM to every broker at once; each must exit 0 (a clean stop
+        leaves files whose bytes the tests compare)."""
+        for b in self.brokers:
+            b.proc.terminate()
+        for b in self.brokers:
+            rc = b.proc.wait(60)
+            if rc != 0:
+                raise AssertionError(f"broker {b.id} exited {rc} on SIGTERM")
+
     def kill_all(self):
         for b in self.brokers:
             b.kill()
         self.etcd.kill()
+
+
+def leader_and_isr(admin, topic):
+    """(leader, sorted ISR) of partition 0 of `topic` from a confluent-kafka
+    AdminClient's Metadata, or None while the topic or partition is unknown."""
+    md = admin.list_topics(topic, timeout=5)
+    t = md.topics.get(topic)
+    if t is None or t.error or 0 not in t.partitions:
+        return None
+    p = t.partitions[0]
+    return p.leader, sorted(p.isrs)
 
 
 def decode_batches(data):

@@ -99,12 +99,7 @@ class Load:
 
 
 def partition_state(admin):
-    md = admin.list_topics(TOPIC, timeout=5)
-    t = md.topics.get(TOPIC)
-    if t is None or t.error or 0 not in t.partitions:
-        return None
-    p = t.partitions[0]
-    return p.leader, list(p.isrs), {b for b in md.brokers}
+    return ch.leader_and_isr(admin, TOPIC)
 
 
 def main():
@@ -133,7 +128,7 @@ def main():
         for cycle in range(args.cycles):
             base = load.acks()
             ch.wait_for(lambda: load.acks() >= base + 200, "200 more acknowledged records", 60)
-            leader, isr, _ = ch.wait_for(lambda: partition_state(admin), "metadata")
+            leader, isr = ch.wait_for(lambda: partition_state(admin), "metadata")
             victim = cluster.broker(leader)
             before = load.acks()
             t0 = time.monotonic()
@@ -162,12 +157,7 @@ def main():
               f"max {failovers[-1]:.2f} (session timeout {SESSION_MS / 1000:.1f} s)", flush=True)
         # Everyone caught up, then a clean stop: the files are the proof.
         ch.wait_for(lambda: (s := partition_state(admin)) and len(s[1]) == 3, "a full ISR", 60)
-        for b in cluster.brokers:
-            b.proc.terminate()
-        for b in cluster.brokers:
-            rc = b.proc.wait(60)
-            if rc != 0:
-                raise AssertionError(f"broker {b.id} exited {rc} on SIGTERM")
+        cluster.stop_cleanly()
         logs = [b.partition_log_bytes(TOPIC, 0) for b in cluster.brokers]
         failures = []
         if load.errors:

@@ -42,13 +42,7 @@ EXTRA = ["--broker.session.timeout.ms", str(SESSION_MS), "--cluster.poll.ms", "1
          "--replica.lag.time.max.ms", "10000", "--replica.fetch.wait.max.ms", "200"]
 
 
-def state(admin, topic):
-    md = admin.list_topics(topic, timeout=5)
-    t = md.topics.get(topic)
-    if t is None or t.error or 0 not in t.partitions:
-        return None
-    p = t.partitions[0]
-    return p.leader, sorted(p.isrs)
+state = ch.leader_and_isr
 
 
 class Acks:
@@ -82,15 +76,6 @@ def verify(cluster, topic, acked_maps, failures):
         failures.append(f"{topic}: the replicas' logs differ (sizes {[len(d) for d in logs]})")
 
 
-def stop_all(cluster):
-    for b in cluster.brokers:
-        b.proc.terminate()
-    for b in cluster.brokers:
-        rc = b.proc.wait(60)
-        if rc != 0:
-            raise AssertionError(f"broker {b.id} exited {rc} on SIGTERM")
-
-
 def scenario_sentryctl(cluster, sentryctl, failures):
     b = cluster.brokers[0]
 
@@ -122,7 +107,7 @@ def scenario_sentryctl(cluster, sentryctl, failures):
     leaders = [r for r in rows if len(r) == 5]
     if rc != 0 or len(leaders) != 2 or any(len(r[3].split(",")) != 3 for r in leaders):
         failures.append(f"sentryctl topic describe: rc {rc}\n{out}")
-    print(f"sentryctl: cluster status, topic create --replication-factor and describe checked",
+    print("sentryctl: cluster status, topic create --replication-factor and describe checked",
           flush=True)
 
 
@@ -304,7 +289,7 @@ def main():
         checks = [scenario_pause_past_session(cluster, failures),
                   scenario_etcd_outage(cluster, failures),
                   scenario_divergent_tail(cluster, failures)]
-        stop_all(cluster)
+        cluster.stop_cleanly()
         for topic, acked in checks:
             verify(cluster, topic, acked, failures)
         if failures:
