@@ -76,10 +76,10 @@ Result<Reply<DescribeLogResponse>> Client::DescribeLog(std::string_view topic) {
 }
 
 Result<Reply<DescribeClusterResponse>> Client::DescribeCluster(
-    const std::vector<std::string>& topics) {
+    const std::vector<std::string>& topics, int timeout_ms) {
   DescribeClusterRequest req;
   for (const auto& t : topics) req.topics.emplace_back(t);
-  return CallTyped<DescribeClusterResponse>(ApiKey::kDescribeCluster, EncodeBody(req));
+  return CallTyped<DescribeClusterResponse>(ApiKey::kDescribeCluster, EncodeBody(req), timeout_ms);
 }
 
 Result<int16_t> Client::AlterTopicConfig(

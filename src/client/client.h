@@ -48,7 +48,7 @@ class Client {
   // DESCRIBE_CLUSTER: brokers, controller, leaders and ISRs (every topic
   // when `topics` is empty).
   Result<Reply<protocol::DescribeClusterResponse>> DescribeCluster(
-      const std::vector<std::string>& topics = {});
+      const std::vector<std::string>& topics = {}, int timeout_ms = 30000);
   Result<int16_t> AlterTopicConfig(
       std::string_view name,
       const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);

@@ -2,9 +2,13 @@
 // earliest / latest / an offset / a timestamp, with long-poll fetches, and
 // commits its positions for a group.
 //
-// One FETCH per partition is kept in flight on one connection (pipelined;
-// answers for different partitions come back in any order and are matched by
-// correlation id). A fetch answer starts with the batch holding the requested
+// One FETCH per partition is kept in flight, on the connection to that
+// partition's leader (a BrokerPool says which broker leads; a single-node
+// broker leads everything). Answers for different partitions come back in any
+// order and are matched by broker and correlation id. In a cluster,
+// NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE and a lost connection make it
+// ask who leads now and fetch there, without ending the poll; committed
+// offsets live on the group coordinator (BrokerPool::Coordinator). A fetch answer starts with the batch holding the requested
 // offset, which may begin earlier: records below the position are skipped
 // (DecodeFetchedRecords).
 //
@@ -20,6 +24,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/broker_pool.h"
 #include "client/client.h"
 
 namespace sentry::client {
@@ -68,7 +73,8 @@ class Consumer {
   ~Consumer();
 
   // Waits up to timeout_ms for records; empty when none arrived. Errors
-  // (OFFSET_OUT_OF_RANGE, a lost connection, ...) end the poll.
+  // (OFFSET_OUT_OF_RANGE; on a single node also a lost connection) end the
+  // poll.
   Result<std::vector<ConsumerRecord>> Poll(int timeout_ms);
   // Commits every partition's position (the next offset to read) for the group.
   Status Commit();
@@ -86,15 +92,24 @@ class Consumer {
     int64_t position = 0;
     int64_t high_watermark = -1;
     uint32_t fetch_corr = 0;       // 0: no fetch in flight
+    int32_t fetch_broker = 0;      // where it went
+    uint64_t fetch_serial = 0;     // on which connection (BrokerPool::Serial)
     int64_t fetch_offset = -1;     // the offset that fetch asked for
+    int64_t retry_at = 0;          // no fetch before (steady ms), after a leader moved
   };
-  Consumer(ConsumerOptions o, std::string topic, std::unique_ptr<Client> c)
-      : options_(std::move(o)), topic_(std::move(topic)), client_(std::move(c)) {}
+  static constexpr int kRetryBackoffMs = 100;
+  Consumer(ConsumerOptions o, std::string topic, std::unique_ptr<BrokerPool> pool)
+      : options_(std::move(o)), topic_(std::move(topic)), pool_(std::move(pool)) {}
   Status SendFetches(int max_wait_ms);
+  // Waits up to wait_ms for an answer; the broker it came from, or nullopt.
+  std::optional<int32_t> WaitAnswer(int wait_ms);
+  // Fetches in flight to `broker` are forgotten (sent again).
+  void ForgetFetches(int32_t broker);
+  Result<Client*> Coordinator();
 
   ConsumerOptions options_;
   std::string topic_;
-  std::unique_ptr<Client> client_;
+  std::unique_ptr<BrokerPool> pool_;
   std::vector<int32_t> partitions_;
   std::map<int32_t, PartitionState> state_;
 };

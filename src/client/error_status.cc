@@ -21,13 +21,27 @@ Status ErrorStatus(int16_t code, std::string_view context) {
     case ErrorCode::kRequestTimedOut: return Status::TimedOut(std::move(msg));
     case ErrorCode::kKafkaStorageError: return Status::IoError(std::move(msg));
     case ErrorCode::kUnsupportedVersion: return Status::NotSupported(std::move(msg));
+    case ErrorCode::kLeaderNotAvailable:
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kNotEnoughReplicas: return Status::Unavailable(std::move(msg));
     default: return Status::InvalidArgument(std::move(msg));
   }
 }
 
 bool IsRetriable(int16_t code) {
-  return code == static_cast<int16_t>(ErrorCode::kRequestTimedOut) ||
-         code == static_cast<int16_t>(ErrorCode::kKafkaStorageError);
+  switch (static_cast<ErrorCode>(code)) {
+    case ErrorCode::kRequestTimedOut:
+    case ErrorCode::kKafkaStorageError:
+    case ErrorCode::kLeaderNotAvailable:
+    case ErrorCode::kNotLeaderOrFollower:
+    case ErrorCode::kNotEnoughReplicas: return true;
+    default: return false;
+  }
+}
+
+bool IsLeadershipError(int16_t code) {
+  return code == static_cast<int16_t>(ErrorCode::kNotLeaderOrFollower) ||
+         code == static_cast<int16_t>(ErrorCode::kLeaderNotAvailable);
 }
 
 }  // namespace sentry::client

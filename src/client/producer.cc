@@ -21,22 +21,21 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
   if (options.acks != -1 && options.acks != 0 && options.acks != 1) {
     return Status::InvalidArgument("acks must be -1, 0 or 1, not " + std::to_string(options.acks));
   }
-  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(options.host, options.port, options.connect_timeout_ms));
-  Admin admin(c.get());
-  SENTRY_ASSIGN_OR_RETURN(auto n, admin.PartitionCount(topic));
-  if (n < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
-  return std::unique_ptr<Producer>(new Producer(options, topic, n, std::move(c)));
+  auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms,
+                                           static_cast<int>(options.retry_backoff_ms));
+  SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
+  if (pool->partitions() < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
+  return std::unique_ptr<Producer>(new Producer(options, topic, std::move(pool)));
 }
 
-Producer::Producer(const ProducerOptions& o, std::string topic, int32_t partitions,
-                   std::unique_ptr<Client> client)
+Producer::Producer(const ProducerOptions& o, std::string topic, std::unique_ptr<BrokerPool> pool)
     : options_(o),
       topic_(std::move(topic)),
-      partitioner_(partitions),
-      accumulator_(partitions, o.batch_size, o.linger_ms),
-      client_(std::move(client)),
-      busy_(partitions, 0),
-      backoff_until_(partitions, 0) {}
+      partitioner_(pool->partitions()),
+      accumulator_(pool->partitions(), o.batch_size, o.linger_ms),
+      pool_(std::move(pool)),
+      busy_(pool_->partitions(), 0),
+      backoff_until_(pool_->partitions(), 0) {}
 
 Producer::~Producer() = default;
 
@@ -64,44 +63,76 @@ Status Producer::Poll(int timeout_ms) {
   while (true) {
     int64_t now = SteadyMillis();
     accumulator_.CloseExpired(now, flushing_);
-    if (!client_) TryReconnect(now);
-    if (client_) SendReady(now);
+    SendReady(now);
     // A request unanswered for twice its timeout is taken as a lost connection.
-    if (client_) {
-      for (auto& [corr, f] : in_flight_) {
-        if (now - f.sent_ms > 2 * int64_t{options_.request_timeout_ms} + 5000) {
-          ConnectionLost(Status::TimedOut("no PRODUCE response in time"), now);
-          break;
-        }
+    for (auto& [broker, link] : in_flight_) {
+      bool late = false;
+      for (auto& [corr, f] : link.requests) {
+        late = late || now - f.sent_ms > 2 * int64_t{options_.request_timeout_ms} + 5000;
+      }
+      if (late) {
+        ConnectionLost(broker, link.serial, Status::TimedOut("no PRODUCE response in time"), now);
+        break;  // in_flight_ changed
       }
     }
     if (!Pending() || now >= deadline) break;
-    // Sleep until a response arrives or the next timer (linger, backoff,
-    // reconnect) or the deadline.
+    // Sleep until a response arrives or the next timer (linger, backoff) or
+    // the deadline.
     int64_t wake = std::min(deadline, accumulator_.NextLingerDeadline());
     for (int32_t p = 0; p < partitions(); p++) {
       if (!busy_[p] && !accumulator_.ready(p).empty()) {
         wake = std::min(wake, std::max(backoff_until_[p], now));
       }
     }
-    if (!client_) wake = std::min(wake, reconnect_at_);
-    const int wait = static_cast<int>(std::clamp<int64_t>(wake - now, 0, INT_MAX));
-    if (client_ && !in_flight_.empty()) {
-      if (client_->connection().WaitReadable(wait)) {
-        do {
-          auto r = client_->connection().Receive(options_.request_timeout_ms);
-          if (!r.ok()) {
-            ConnectionLost(r.status(), SteadyMillis());
-            break;
-          }
-          HandleResponse(std::move(r).value());
-        } while (client_ && !in_flight_.empty() && client_->connection().WaitReadable(0));
-      }
-    } else if (wait > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(wait));
-    }
+    ReceiveResponses(static_cast<int>(std::clamp<int64_t>(wake - now, 0, INT_MAX)));
   }
   return first_error_;
+}
+
+void Producer::ReceiveResponses(int wait_ms) {
+  // Answers parked by a DESCRIBE_CLUSTER call on the same connection first.
+  std::vector<int32_t> readable;
+  std::vector<pollfd> fds;
+  std::vector<int32_t> fd_broker;
+  for (auto& [broker, link] : in_flight_) {
+    if (link.requests.empty()) continue;
+    if (!LinkAlive(broker, link) || link.client->connection().WaitReadable(0)) {
+      readable.push_back(broker);  // a closed one is handled below
+    } else {
+      fds.push_back(pollfd{link.client->connection().fd(), POLLIN, 0});
+      fd_broker.push_back(broker);
+    }
+  }
+  if (readable.empty()) {
+    if (fds.empty()) {
+      if (wait_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+      return;
+    }
+    if (::poll(fds.data(), fds.size(), wait_ms) <= 0) return;
+    for (size_t i = 0; i < fds.size(); i++) {
+      if (fds[i].revents != 0) readable.push_back(fd_broker[i]);
+    }
+  }
+  for (int32_t broker : readable) {
+    // Everything that has arrived; HandleResponse may end the link.
+    for (bool first = true;; first = false) {
+      auto it = in_flight_.find(broker);
+      if (it == in_flight_.end() || it->second.requests.empty()) break;
+      Link& link = it->second;
+      if (!LinkAlive(broker, link)) {
+        ConnectionLost(broker, link.serial, Status::Unavailable("connection closed"),
+                       SteadyMillis());
+        break;
+      }
+      if (!first && !link.client->connection().WaitReadable(0)) break;
+      auto r = link.client->connection().Receive(options_.request_timeout_ms);
+      if (!r.ok()) {
+        ConnectionLost(broker, link.serial, r.status(), SteadyMillis());
+        break;
+      }
+      HandleResponse(broker, std::move(r).value());
+    }
+  }
 }
 
 Status Producer::Flush(int timeout_ms) {
@@ -121,62 +152,114 @@ Status Producer::Flush(int timeout_ms) {
 }
 
 void Producer::SendReady(int64_t now) {
-  for (int32_t p = 0; p < partitions() && client_; p++) {
-    auto& ready = accumulator_.ready(p);
-    if (busy_[p] || ready.empty() || backoff_until_[p] > now) continue;
-    InFlight f;
-    f.partition = p;
-    f.sent_ms = now;
-    size_t bytes = 0;
-    while (!ready.empty() &&
-           (f.batches.empty() || bytes + ready.front().bytes.size() <= options_.max_request_bytes)) {
-      bytes += ready.front().bytes.size();
-      f.batches.push_back(std::move(ready.front()));
-      ready.pop_front();
-    }
-    std::span<const uint8_t> records;
-    if (f.batches.size() == 1) {
-      records = f.batches[0].bytes;
-    } else {
-      request_records_.clear();
-      for (auto& b : f.batches) {
-        request_records_.insert(request_records_.end(), b.bytes.begin(), b.bytes.end());
-      }
-      records = request_records_;
-    }
-    for (auto& b : f.batches) b.attempts++;
-    auto body = Client::EncodeProduce(topic_, p, options_.acks, records,
-                                      options_.request_timeout_ms);
-    auto corr = client_->connection().Send(static_cast<uint16_t>(protocol::ApiKey::kProduce), body);
-    if (!corr.ok()) {
-      // Put this request's batches back first, then everything in flight.
-      RetryOrFail(p, std::move(f.batches), corr.status(), now);
-      ConnectionLost(corr.status(), now);
-      return;
-    }
-    if (options_.acks == 0) {
-      for (auto& b : f.batches) {
-        accumulator_.Release(b.bytes.size());
-        Report(b, -1, Status::OK());
-      }
-      continue;
-    }
-    busy_[p] = 1;
-    in_flight_.emplace(corr.value(), std::move(f));
+  for (int32_t p = 0; p < partitions(); p++) {
+    if (busy_[p] || accumulator_.ready(p).empty() || backoff_until_[p] > now) continue;
+    SendPartition(p, now);
   }
 }
 
-void Producer::HandleResponse(Response r) {
-  auto it = in_flight_.find(r.header.correlation_id);
-  if (it == in_flight_.end()) return;  // not ours (cannot happen on a private connection)
+void Producer::SendPartition(int32_t p, int64_t now) {
+  auto& ready = accumulator_.ready(p);
+  InFlight f;
+  f.partition = p;
+  f.sent_ms = now;
+  size_t bytes = 0;
+  while (!ready.empty() &&
+         (f.batches.empty() || bytes + ready.front().bytes.size() <= options_.max_request_bytes)) {
+    bytes += ready.front().bytes.size();
+    f.batches.push_back(std::move(ready.front()));
+    ready.pop_front();
+  }
+  for (auto& b : f.batches) {
+    b.attempts++;
+    if (b.first_sent_ms < 0) b.first_sent_ms = now;
+  }
+  // Whom to send to: a failed lookup or connect counts as an attempt. The
+  // topic gone fails the batches on a single node; in a cluster the broker
+  // asked may just not have heard of it yet (restarted): retried until the
+  // delivery timeout, as Kafka's producer does.
+  Status s = pool_->RefreshIfStale(topic_, now);
+  if (s.IsNotFound() && !pool_->cluster_mode()) {
+    for (auto& b : f.batches) {
+      accumulator_.Release(b.bytes.size());
+      Report(b, -1, s);
+    }
+    return;
+  }
+  const int32_t leader = pool_->Leader(p);
+  if (leader == -1) {
+    if (s.ok()) {
+      s = ErrorStatus(static_cast<int16_t>(protocol::ErrorCode::kLeaderNotAvailable),
+                      "produce to " + topic_ + "-" + std::to_string(p));
+    }
+    RetryOrFail(p, std::move(f.batches), s, now);
+    return;
+  }
+  auto client = pool_->Get(leader);
+  if (!client.ok()) {
+    pool_->MarkStale();
+    RetryOrFail(p, std::move(f.batches), client.status(), now);
+    return;
+  }
+  std::span<const uint8_t> records;
+  if (f.batches.size() == 1) {
+    records = f.batches[0].bytes;
+  } else {
+    request_records_.clear();
+    for (auto& b : f.batches) {
+      request_records_.insert(request_records_.end(), b.bytes.begin(), b.bytes.end());
+    }
+    records = request_records_;
+  }
+  auto body = Client::EncodeProduce(topic_, p, options_.acks, records,
+                                    options_.request_timeout_ms);
+  // Requests still in flight on a connection the pool has replaced are lost.
+  if (auto it = in_flight_.find(leader); it != in_flight_.end() && !it->second.requests.empty() &&
+                                         !LinkAlive(leader, it->second)) {
+    ConnectionLost(leader, it->second.serial, Status::Unavailable("connection closed"), now);
+  }
+  auto corr = client.value()->connection().Send(static_cast<uint16_t>(protocol::ApiKey::kProduce),
+                                                body);
+  if (!corr.ok()) {
+    // Put this request's batches back first, then everything in flight there.
+    RetryOrFail(p, std::move(f.batches), corr.status(), now);
+    ConnectionLost(leader, pool_->Serial(leader), corr.status(), now);
+    return;
+  }
+  if (options_.acks == 0) {
+    for (auto& b : f.batches) {
+      accumulator_.Release(b.bytes.size());
+      Report(b, -1, Status::OK());
+    }
+    return;
+  }
+  busy_[p] = 1;
+  Link& link = in_flight_[leader];
+  link.client = client.value();
+  link.serial = pool_->Serial(leader);
+  link.requests.emplace(corr.value(), std::move(f));
+  in_flight_count_++;
+}
+
+void Producer::HandleResponse(int32_t broker, Response r) {
+  Link& link = in_flight_[broker];
+  auto it = link.requests.find(r.header.correlation_id);
+  if (it == link.requests.end()) return;  // a DESCRIBE_CLUSTER answer after its timeout
   InFlight f = std::move(it->second);
-  in_flight_.erase(it);
+  link.requests.erase(it);
+  in_flight_count_--;
   busy_[f.partition] = 0;
   const int64_t now = SteadyMillis();
   const std::string where = "produce to " + topic_ + "-" + std::to_string(f.partition);
   if (r.error_code != 0) {
     Status s = ErrorStatus(r.error_code, where);
-    if (IsRetriable(r.error_code)) {
+    // In a cluster a broker may not have heard of a new topic yet (or it
+    // was deleted): ask again; the answer decides.
+    const bool unknown_in_cluster =
+        pool_->cluster_mode() &&
+        r.error_code == static_cast<int16_t>(protocol::ErrorCode::kUnknownTopicOrPartition);
+    if (IsLeadershipError(r.error_code) || unknown_in_cluster) pool_->MarkStale();
+    if (IsRetriable(r.error_code) || unknown_in_cluster) {
       RetryOrFail(f.partition, std::move(f.batches), s, now);
     } else {
       for (auto& b : f.batches) {
@@ -189,7 +272,9 @@ void Producer::HandleResponse(Response r) {
   protocol::ProduceResponse pr;
   protocol::ByteReader rd = r.reader();
   if (!protocol::Decode(&rd, &pr)) {
-    ConnectionLost(Status::Corruption("malformed PRODUCE response"), now);
+    RetryOrFail(f.partition, std::move(f.batches), Status::Corruption("malformed PRODUCE response"),
+                now);
+    ConnectionLost(broker, link.serial, Status::Corruption("malformed PRODUCE response"), now);
     return;
   }
   int64_t offset = pr.base_offset;
@@ -203,7 +288,10 @@ void Producer::HandleResponse(Response r) {
 void Producer::RetryOrFail(int32_t partition, std::vector<ProducerBatch> batches,
                            const Status& why, int64_t now) {
   if (batches.empty()) return;
-  if (batches.front().attempts > options_.retries) {
+  const ProducerBatch& first = batches.front();
+  const bool expired =
+      first.first_sent_ms >= 0 && now - first.first_sent_ms >= options_.delivery_timeout_ms;
+  if (first.attempts > options_.retries || expired) {
     for (auto& b : batches) {
       accumulator_.Release(b.bytes.size());
       Report(b, -1, why);
@@ -214,43 +302,19 @@ void Producer::RetryOrFail(int32_t partition, std::vector<ProducerBatch> batches
   accumulator_.Requeue(partition, std::move(batches));
 }
 
-void Producer::ConnectionLost(const Status& why, int64_t now) {
-  client_.reset();
+void Producer::ConnectionLost(int32_t broker, uint64_t serial, const Status& why, int64_t now) {
+  if (serial != 0 && pool_->Serial(broker) == serial) pool_->Drop(broker);
+  pool_->MarkStale();
+  auto it = in_flight_.find(broker);
+  if (it == in_flight_.end() || it->second.serial != serial) return;
   // One request per partition at most, so requeueing each keeps every
   // partition's order.
-  for (auto& [corr, f] : in_flight_) {
+  for (auto& [corr, f] : it->second.requests) {
     busy_[f.partition] = 0;
+    in_flight_count_--;
     RetryOrFail(f.partition, std::move(f.batches), why, now);
   }
-  in_flight_.clear();
-  reconnect_at_ = now;  // first attempt at once, then with backoff
-}
-
-void Producer::TryReconnect(int64_t now) {
-  if (now < reconnect_at_) return;
-  auto c = Client::Connect(options_.host, options_.port, options_.connect_timeout_ms);
-  if (c.ok()) {
-    client_ = std::move(c).value();
-    reconnect_failures_ = 0;
-    return;
-  }
-  if (++reconnect_failures_ > options_.retries) {
-    FailEverything(c.status());
-    reconnect_failures_ = 0;
-  }
-  reconnect_at_ = now + options_.retry_backoff_ms;
-}
-
-void Producer::FailEverything(const Status& why) {
-  accumulator_.CloseExpired(0, /*flush=*/true);
-  for (int32_t p = 0; p < partitions(); p++) {
-    auto& q = accumulator_.ready(p);
-    while (!q.empty()) {
-      accumulator_.Release(q.front().bytes.size());
-      Report(q.front(), -1, why);
-      q.pop_front();
-    }
-  }
+  in_flight_.erase(it);
 }
 
 void Producer::Report(const ProducerBatch& b, int64_t base_offset, const Status& s) {

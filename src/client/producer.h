@@ -1,16 +1,21 @@
 // client::Producer: batches records per partition and sends them to one
-// topic with acks -1/0/1.
+// topic with acks -1/0/1, each partition's batches to its leader.
 //
 // Records are partitioned like the broker does (Partitioner: murmur2 of the
 // key, round-robin without one) and collected by a RecordAccumulator up to
 // `batch_size` bytes or `linger_ms`. Each PRODUCE request carries the closed
 // batches of ONE partition, up to `max_request_bytes`; the broker appends them
-// all or none. Requests for different partitions are pipelined on one
-// connection; each partition has at most one request in flight, so a retried
-// request can never be overtaken by a later one: records of a partition keep
-// their order even across REQUEST_TIMED_OUT / KAFKA_STORAGE_ERROR retries and
-// reconnects. (Delivery is at-least-once: a retry after a timeout or a lost
-// connection can duplicate records the broker had already appended.)
+// all or none. A BrokerPool says which broker leads each partition (one
+// connection per leader; on a single-node broker, just the one); requests for
+// different partitions are pipelined. Each partition has at most one request
+// in flight, so a retried request can never be overtaken by a later one:
+// records of a partition keep their order across retries, reconnects and
+// leader changes. NOT_LEADER_OR_FOLLOWER, LEADER_NOT_AVAILABLE and a lost
+// connection make it ask the cluster again who leads (DESCRIBE_CLUSTER) and
+// resend there. A batch fails after `retries` resends or `delivery_timeout_ms`
+// after its first send, whichever comes first (Kafka's producer defaults).
+// (Delivery is at-least-once: a retry after a timeout, a lost connection or a
+// failover can duplicate records the broker had already appended.)
 //
 // Threads: one thread at a time. There is no background thread: Send(),
 // Poll() and Flush() drive the network, and linger expiry is acted on when
@@ -26,6 +31,7 @@
 #include <string_view>
 #include <vector>
 
+#include "client/broker_pool.h"
 #include "client/client.h"
 #include "client/partitioner.h"
 #include "client/record_accumulator.h"
@@ -40,8 +46,9 @@ struct ProducerOptions {
   int64_t linger_ms = 5;                 // linger.ms
   size_t max_request_bytes = 1 << 20;    // closed batches of one partition per request
   size_t buffer_memory = 32 << 20;       // Send() waits for acks above this
-  int retries = 5;                       // resends of one batch (and reconnect attempts)
+  int retries = INT32_MAX;               // resends of one batch
   int64_t retry_backoff_ms = 100;
+  int64_t delivery_timeout_ms = 120000;  // from a batch's first send to its failure
   int32_t request_timeout_ms = 30000;    // PRODUCE timeout_ms; no answer in 2x = lost
   int connect_timeout_ms = 5000;
 };
@@ -86,30 +93,43 @@ class Producer {
     int64_t sent_ms = 0;
     std::vector<ProducerBatch> batches;
   };
+  // The requests in flight on one broker's connection, by correlation id.
+  struct Link {
+    Client* client = nullptr;  // the connection they were sent on
+    uint64_t serial = 0;       // its BrokerPool::Serial
+    std::map<uint32_t, InFlight> requests;
+  };
 
-  Producer(const ProducerOptions& o, std::string topic, int32_t partitions,
-           std::unique_ptr<Client> client);
-  bool Pending() const { return !in_flight_.empty() || !accumulator_.empty(); }
+  Producer(const ProducerOptions& o, std::string topic, std::unique_ptr<BrokerPool> pool);
+  bool Pending() const { return in_flight_count_ > 0 || !accumulator_.empty(); }
   void SendReady(int64_t now);
-  void HandleResponse(Response r);
-  void ConnectionLost(const Status& why, int64_t now);
-  // Requeues batches whose request failed retriably, or fails them past retries.
+  // Sends the next request of partition p to its leader.
+  void SendPartition(int32_t p, int64_t now);
+  void HandleResponse(int32_t broker, Response r);
+  // Drives the connections with requests in flight for up to wait_ms.
+  void ReceiveResponses(int wait_ms);
+  // The broker's connection `serial` failed (the pool closes it if still
+  // open); the requests sent on it go back to their partitions.
+  void ConnectionLost(int32_t broker, uint64_t serial, const Status& why, int64_t now);
+  // True while the pool still holds the connection the link's requests were sent on.
+  bool LinkAlive(int32_t broker, const Link& link) const {
+    return link.serial != 0 && pool_->Serial(broker) == link.serial;
+  }
+  // Requeues batches whose request failed retriably, or fails them past
+  // retries or the delivery timeout.
   void RetryOrFail(int32_t partition, std::vector<ProducerBatch> batches, const Status& why,
                    int64_t now);
   void Report(const ProducerBatch& b, int64_t base_offset, const Status& s);
-  void FailEverything(const Status& why);
-  void TryReconnect(int64_t now);
 
   ProducerOptions options_;
   std::string topic_;
   Partitioner partitioner_;
   RecordAccumulator accumulator_;
-  std::unique_ptr<Client> client_;  // null while disconnected
-  std::map<uint32_t, InFlight> in_flight_;  // by correlation id
+  std::unique_ptr<BrokerPool> pool_;
+  std::map<int32_t, Link> in_flight_;       // by broker
+  size_t in_flight_count_ = 0;
   std::vector<char> busy_;                  // partition has a request in flight
   std::vector<int64_t> backoff_until_;      // per partition, after a retriable error
-  int64_t reconnect_at_ = 0;
-  int reconnect_failures_ = 0;
   bool flushing_ = false;
   Status first_error_;
   DeliveryCallback callback_;

@@ -26,6 +26,7 @@ struct ProducerBatch {
   int32_t partition = 0;
   int32_t records = 0;
   int attempts = 0;  // produce requests that carried it so far
+  int64_t first_sent_ms = -1;  // steady clock of the first attempt (delivery timeout)
   std::vector<uint8_t> bytes;
 };
 

@@ -255,9 +255,11 @@ class ScriptedBroker {
       protocol::ByteReader rd(frame.data() + 8, frame.size() - 8);
       std::vector<uint8_t> out;
       protocol::ByteWriter w(&out);
-      if (h.api_key == static_cast<uint16_t>(protocol::ApiKey::kMetadata)) {
+      if (h.api_key == static_cast<uint16_t>(protocol::ApiKey::kDescribeCluster)) {
+        // A single-node broker leading partition 0 of "t".
         size_t s = protocol::BeginResponse(&w, h, 0);
-        protocol::MetadataResponse m{0, "127.0.0.1", port_, {{"t", 0, {{0, 0, 0}}}}};
+        protocol::DescribeClusterResponse m{0, 0, {{0, "127.0.0.1", port_, -1}},
+                                            {{"t", 0, {{0, 0, 0, {0}, {0}}}}}};
         protocol::Encode(&w, m);
         protocol::FinishFrame(&w, s);
       } else if (h.api_key == static_cast<uint16_t>(protocol::ApiKey::kProduce)) {

@@ -1,11 +1,16 @@
 """Failover under load (issue 17): three sentryd on one etcd, a 3-replica
-topic with min.insync.replicas=2, an idempotent acks=all producer
-(confluent-kafka, i.e. librdkafka) and a consumer running while the
-partition's leader is killed with SIGKILL and later restarted, CYCLES times.
+topic with min.insync.replicas=2, two acks=all producers (confluent-kafka,
+i.e. librdkafka, idempotent; and Sentry's native C++ client) and two
+consumers (one of each) running while the partition's leader is killed with
+SIGKILL and later restarted, CYCLES times. The native client starts from
+broker 1's address and must follow the leader on its own (it is killed too).
 
 Checked at the end, on the files of every broker after a clean stop:
-  - every acknowledged record is in the log exactly once, at the offset its
-    acknowledgement named; offsets are dense from 0;
+  - every acknowledged record is in the log at the offset its
+    acknowledgement named; offsets are dense from 0; a librdkafka record is
+    there exactly once (idempotent); a native record (at-least-once: no
+    producer ids on the native protocol) also, unless its producer resent
+    it after a lost answer: such second copies are counted and printed;
   - the three replicas' logs are byte-identical;
   - every record the consumer saw is in the final log at the offset it saw
     it at (a consumer never reads a record that a failover later removes);
@@ -13,12 +18,14 @@ Checked at the end, on the files of every broker after a clean stop:
 Prints each kill's failover time (until the metadata names a new leader,
 and until the producer's next acknowledgement).
 
-usage: failover_test.py --sentryd PATH [--cycles N] [--workdir DIR]
+usage: failover_test.py --sentryd PATH --native-load PATH [--cycles N] [--workdir DIR]
 (SENTRY_FAILOVER_CYCLES overrides the default of 10 cycles.)
 """
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -53,6 +60,35 @@ class Load:
         with self.lock:
             return len(self.acked)
 
+    def record_ack(self, offset, value):
+        with self.lock:
+            prev = self.acked.setdefault(offset, value)
+            if prev != value:
+                self.errors.append(f"offset {offset} acknowledged twice: {prev!r} and {value!r}")
+
+    def native(self, cmd, what):
+        """Runs tests/cluster/native_load.cc until stop; its lines feed acked/seen."""
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stopper = threading.Thread(target=lambda: (self.stop.wait(), proc.send_signal(signal.SIGTERM)))
+        stopper.start()
+        for line in proc.stdout:
+            kind, _, rest = line.decode().rstrip("\n").partition(" ")
+            if kind == "ack":
+                offset, value = rest.split(" ", 1)
+                self.record_ack(int(offset), value.encode())
+            elif kind == "seen":
+                offset, value = rest.split(" ", 1)
+                with self.lock:
+                    self.seen[int(offset)] = value.encode()
+            elif kind == "fail":
+                with self.lock:
+                    self.errors.append(f"native {what}: {rest}")
+        rc = proc.wait(180)
+        stopper.join()
+        if rc != 0:
+            with self.lock:
+                self.errors.append(f"native {what} exited {rc}: {proc.stderr.read().decode()[-2000:]}")
+
     def produce(self):
         p = Producer({"bootstrap.servers": self.bootstrap, "enable.idempotence": True,
                       "acks": "all", "compression.type": "none", "linger.ms": 5,
@@ -60,14 +96,11 @@ class Load:
                       "retry.backoff.ms": 100})
 
         def on_delivery(err, msg):
-            with self.lock:
-                if err is not None:
+            if err is not None:
+                with self.lock:
                     self.errors.append(str(err))
-                else:
-                    prev = self.acked.setdefault(msg.offset(), msg.value())
-                    if prev != msg.value():
-                        self.errors.append(f"offset {msg.offset()} acknowledged twice: "
-                                           f"{prev!r} and {msg.value()!r}")
+            else:
+                self.record_ack(msg.offset(), msg.value())
 
         while not self.stop.is_set():
             try:
@@ -105,6 +138,7 @@ def partition_state(admin):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sentryd", required=True)
+    ap.add_argument("--native-load", required=True)
     ap.add_argument("--cycles", type=int,
                     default=int(os.environ.get("SENTRY_FAILOVER_CYCLES", "10")))
     ap.add_argument("--workdir")
@@ -121,7 +155,12 @@ def main():
         ch.wait_for(lambda: (s := partition_state(admin)) and s[0] >= 0 and len(s[1]) == 3,
                     "the topic's leader and a full ISR", 30)
         load = Load(cluster.bootstrap())
-        threads = [threading.Thread(target=load.produce), threading.Thread(target=load.consume)]
+        native_at = f"127.0.0.1:{cluster.broker(1).port}"
+        threads = [threading.Thread(target=load.produce), threading.Thread(target=load.consume),
+                   threading.Thread(target=load.native, args=(
+                       [args.native_load, "produce", native_at, TOPIC, "n-"], "producer")),
+                   threading.Thread(target=load.native, args=(
+                       [args.native_load, "consume", native_at, TOPIC], "consumer"))]
         for t in threads:
             t.start()
         failovers = []
@@ -173,8 +212,15 @@ def main():
                 failures.append(f"broker {b.id}: offsets not dense from 0")
             by_offset = dict(records)
             values = [v for _, v in records]
-            if len(set(values)) != len(values):
-                failures.append(f"broker {b.id}: {len(values) - len(set(values))} duplicate values")
+            copies = {}
+            for v in values:
+                copies[v] = copies.get(v, 0) + 1
+            dup_kafka = sum(n - 1 for v, n in copies.items() if n > 1 and not v.startswith(b"n-"))
+            dup_native = sum(n - 1 for v, n in copies.items() if n > 1 and v.startswith(b"n-"))
+            if dup_kafka:
+                failures.append(f"broker {b.id}: {dup_kafka} duplicate librdkafka values")
+            if b.id == 1:
+                native_dups = dup_native
             missing = [o for o, v in load.acked.items() if by_offset.get(o) != v]
             if missing:
                 failures.append(f"broker {b.id}: {len(missing)} acknowledged record(s) missing or "
@@ -187,8 +233,14 @@ def main():
         shortest = min(len(d) for d in logs)
         if any(d[:shortest] != logs[0][:shortest] for d in logs):
             failures.append("the replicas' logs differ")
-        print(f"{len(load.acked)} acknowledged, {load.sent} sent, {len(load.seen)} consumed; "
-              f"records per replica {decoded}", flush=True)
+        native_acked = sum(1 for v in load.acked.values() if v.startswith(b"n-"))
+        native_seen = sum(1 for v in load.seen.values() if v.startswith(b"n-"))
+        print(f"{len(load.acked)} acknowledged ({native_acked} by the native client), "
+              f"{load.sent} sent by librdkafka, {len(load.seen)} consumed ({native_seen} native "
+              f"records); records per replica {decoded}; native records written twice by a "
+              f"resend (at-least-once): {native_dups}", flush=True)
+        if native_acked == 0:
+            failures.append("the native producer had no record acknowledged")
         if failures:
             print("FAIL:\n  " + "\n  ".join(failures), flush=True)
             return 1

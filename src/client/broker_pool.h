@@ -1,0 +1,89 @@
+// client::BrokerPool: which broker leads each partition of one topic, and a
+// connection to each of those brokers, opened when first needed.
+//
+// It learns the leaders from DESCRIBE_CLUSTER (docs/protocol.md, API 15). A
+// single-node broker leads everything, so every partition maps to the
+// bootstrap connection (the address the caller gave, not the advertised one).
+// In a cluster, each partition maps to its leader at its advertised host and
+// native port; Refresh() asks any broker it can reach (connections it holds
+// first, then the bootstrap address, then every broker it has heard of), so
+// the loss of the bootstrap broker does not strand a client.
+//
+// Producer and Consumer call MarkStale() on NOT_LEADER_OR_FOLLOWER,
+// LEADER_NOT_AVAILABLE or a lost connection, and Refresh() before their next
+// send (at most once per `refresh_backoff_ms`).
+//
+// Threads: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/client.h"
+
+namespace sentry::client {
+
+class BrokerPool {
+ public:
+  // The bootstrap connection's pseudo broker id in single-node mode.
+  static constexpr int32_t kBootstrap = -2;
+
+  BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100);
+
+  // Reads the topic's leaders (and partition count). NotFound when the topic
+  // does not exist; another error when no broker answered.
+  Status Refresh(const std::string& topic);
+  // Refresh() when stale and the backoff has passed; the last error otherwise.
+  Status RefreshIfStale(const std::string& topic, int64_t now_ms);
+  void MarkStale() { stale_ = true; }
+  bool stale() const { return stale_; }
+
+  int32_t partitions() const { return static_cast<int32_t>(leaders_.size()); }
+  bool cluster_mode() const { return cluster_mode_; }
+  // The broker leading `partition`: kBootstrap on a single node, -1 unknown.
+  int32_t Leader(int32_t partition) const;
+  // The broker that keeps committed offsets for every group: what Kafka's
+  // FindCoordinator names in a Sentry cluster (the lowest live broker id);
+  // kBootstrap on a single node.
+  int32_t Coordinator() const;
+  // A connection to `broker`, opened now when there is none.
+  Result<Client*> Get(int32_t broker);
+  // The open connection to `broker`, or null.
+  Client* Find(int32_t broker) const;
+  // Which connection to `broker` is open: a number never reused for another
+  // connection (0: none). Lets an owner of requests sent on a connection
+  // tell that the pool closed it.
+  uint64_t Serial(int32_t broker) const;
+  // Closes the connection to `broker` (after a transport error) and marks
+  // the leaders stale.
+  void Drop(int32_t broker);
+ private:
+  struct Open {
+    std::unique_ptr<Client> client;
+    uint64_t serial = 0;
+  };
+  struct Address {
+    std::string host;
+    int port = 0;
+  };
+  Result<Reply<protocol::DescribeClusterResponse>> Ask(const std::string& topic);
+  Status Apply(const std::string& topic, const protocol::DescribeClusterResponse& r);
+
+  Address bootstrap_;
+  int connect_timeout_ms_;
+  int refresh_backoff_ms_;
+  bool cluster_mode_ = false;
+  bool stale_ = true;
+  int64_t next_refresh_ms_ = 0;
+  Status last_refresh_;
+  std::vector<int32_t> leaders_;
+  std::map<int32_t, Address> brokers_;  // live brokers from the last answer
+  std::map<int32_t, Address> ever_;     // every broker heard of (for Refresh)
+  std::map<int32_t, Open> clients_;
+  uint64_t next_serial_ = 1;
+};
+
+}  // namespace sentry::client
