@@ -323,8 +323,11 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
           }
         }
         if (!s.ok()) {
-          spdlog::error("replica fetcher: appending to {}-{} at {} failed: {}", p->topic(),
-                        p->index(), log->log_end_offset(), s.ToString());
+          if (append_error_.Allow()) {
+            spdlog::error("replica fetcher: appending to {}-{} at {} failed: {}{}; retrying",
+                          p->topic(), p->index(), log->log_end_offset(), s.ToString(),
+                          append_error_.Suppressed());
+          }
           Update(p, s.code() == Status::Code::kInvalidArgument, opt_.backoff_ms);
           continue;
         }

@@ -89,6 +89,7 @@ class ReplicaFetcher {
   std::unique_ptr<LeaderConnection> conn_;
   std::atomic<bool> exited_{false};
   LogLimiter warn_;
+  LogLimiter append_error_;  // a full disk fails every retry: one line per 10 s
   std::thread thread_;
 };
 
