@@ -56,8 +56,23 @@ std::vector<GroupOffset> BrokerCore::CommittedOffsetsOf(std::string_view group) 
   return out;
 }
 
+Errc BrokerCore::GroupsHere() const {
+  return groups_ && !groups_->active() ? Errc::kNotCoordinator : Errc::kNone;
+}
+
+std::shared_ptr<const Topic> BrokerCore::FindTopicOrOffsetsLog(std::string_view name) const {
+  if (auto t = registry_->Find(name)) return t;
+  // In a cluster the offsets log is a replicated partition like any other:
+  // followers fetch it, DESCRIBE_CLUSTER names its leader (the coordinator).
+  if (!cluster_ || name != kOffsetsTopic) return nullptr;
+  for (const auto& t : registry_->ListInternal()) {
+    if (t->name == name) return t;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<Partition> BrokerCore::FindPartition(std::string_view topic, int32_t partition) {
-  auto t = registry_->Find(topic);
+  auto t = FindTopicOrOffsetsLog(topic);
   if (!t || partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
     return nullptr;
   }
@@ -117,6 +132,7 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
 
 Errc BrokerCore::PrepareOffsetCommit(const OffsetCommitOp& op, WriteRequestPtr* out) {
   if (op.group.empty()) return Errc::kInvalidRequest;
+  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
   if (!FindPartition(op.topic, op.partition)) return Errc::kUnknownTopicOrPartition;
   std::string key = OffsetStore::Key(op.group, op.topic, op.partition);
   auto bytes = std::make_shared<std::vector<uint8_t>>(
@@ -156,6 +172,7 @@ void BrokerCore::AppendGroupRecord(std::string_view group,
 Errc BrokerCore::PrepareOffsetDelete(std::string_view group, std::string_view topic,
                                      int32_t partition, WriteRequestPtr* out) {
   if (group.empty()) return Errc::kInvalidRequest;
+  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
   if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
   *out = TombstoneWrite(OffsetStore::Key(group, topic, partition));
   return Errc::kNone;
@@ -259,7 +276,10 @@ bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminComple
 
 bool BrokerCore::SubmitDeleteTopic(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                                    std::string name) {
-  return SubmitAdmin(s, c, [this, name = std::move(name)] {
+  return SubmitAdmin(s, c, [this, name = std::move(name)]() -> Error {
+    if (name == kOffsetsTopic) {
+      return {Errc::kInvalidTopic, "the offsets log is internal and cannot be deleted"};
+    }
     if (cluster_) return cluster_->DeleteTopic(name);
     return registry_->Delete(name, wake_);
   });
@@ -540,7 +560,7 @@ EpochEndOffset BrokerCore::EndOffsetForEpoch(Partition& p, int32_t current_leade
 }
 
 Errc BrokerCore::DescribeLog(std::string_view topic, std::vector<PartitionLogState>* out) {
-  auto t = registry_->Find(topic);
+  auto t = FindTopicOrOffsetsLog(topic);
   if (!t) return Errc::kUnknownTopicOrPartition;
   const CleanerConfig cc = t->config.ToCleanerConfig();
   const int64_t now = WallMillis();
@@ -583,7 +603,7 @@ std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> n
   if (names.empty()) {
     for (auto& t : registry_->List()) describe(t, t->name);
   } else {
-    for (auto name : names) describe(registry_->Find(name), name);
+    for (auto name : names) describe(FindTopicOrOffsetsLog(name), name);
   }
   return out;
 }
@@ -591,6 +611,7 @@ std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> n
 Errc BrokerCore::CommittedOffsetOf(std::string_view group, std::string_view topic,
                                    int32_t partition, CommittedOffset* out) {
   if (group.empty()) return Errc::kInvalidRequest;
+  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
   if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
   *out = offsets_->Get(group, topic, partition);
   return Errc::kNone;

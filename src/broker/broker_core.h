@@ -178,6 +178,9 @@ class BrokerCore {
   const BrokerIdentity& identity() const { return identity_; }
   // The group coordinator (null in tests that need none).
   group::GroupService* groups() const { return groups_; }
+  // kNotCoordinator when another broker coordinates groups (cluster mode:
+  // the leader of __consumer_offsets-0), else kNone.
+  Errc GroupsHere() const;
   void set_groups(group::GroupService* g) { groups_ = g; }
   // The cluster layer (null: a single-node broker). Set before serving.
   ClusterHooks* cluster() const { return cluster_; }
@@ -283,6 +286,8 @@ class BrokerCore {
   // An acks=-1 append deleting `key` from the offsets log and the store.
   pipeline::WriteRequestPtr TombstoneWrite(std::string key);
   std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition);
+  // A topic; in cluster mode also the offsets log by its name.
+  std::shared_ptr<const Topic> FindTopicOrOffsetsLog(std::string_view name) const;
   bool SubmitAdmin(ClientSession& s, std::unique_ptr<AdminCompletion>& c,
                    AdminExecutor::Operation op);
 

@@ -49,6 +49,7 @@ const char* ErrcName(Errc e) {
     case Errc::kUnknownLeaderEpoch: return "UNKNOWN_LEADER_EPOCH";
     case Errc::kInvalidReplicationFactor: return "INVALID_REPLICATION_FACTOR";
     case Errc::kClusterUnavailable: return "CLUSTER_UNAVAILABLE";
+    case Errc::kNotCoordinator: return "NOT_COORDINATOR";
   }
   return "UNKNOWN";
 }

@@ -138,6 +138,15 @@ Status OffsetStore::Replay(std::string_view key, const std::optional<std::string
   return Status::OK();
 }
 
+Result<int64_t> OffsetStore::Reload() {
+  {
+    MutexLock l(&mu_);
+    offsets_.clear();
+    group_records_.clear();
+  }
+  return Load();
+}
+
 Result<int64_t> OffsetStore::Load() {
   PartitionLog* log = log_->log();
   int64_t next = log->log_start_offset();

@@ -30,11 +30,17 @@ struct CommittedOffset {
   int64_t commit_time_ms = -1;  // wall clock of the commit (offsets.retention.minutes)
 };
 
+// The offsets log's topic name.
+inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
+
 class OffsetStore {
  public:
   explicit OffsetStore(std::shared_ptr<pipeline::Partition> log) : log_(std::move(log)) {}
   // Replays the log; returns how many records it read.
   Result<int64_t> Load();
+  // Forgets everything, then Load() (cluster mode: this broker has just
+  // become the offsets log's leader; what it holds came by replication).
+  Result<int64_t> Reload();
   const std::shared_ptr<pipeline::Partition>& partition() const { return log_; }
 
   static std::string Key(std::string_view group, std::string_view topic, int32_t partition);

@@ -228,11 +228,12 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
 
 Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const std::string& name,
                                                                          int64_t segment_bytes,
+                                                                         bool compact,
                                                                          LoadSummary* summary) {
   TopicConfig cfg;
   cfg.segment_bytes = segment_bytes;
   cfg.index_max_entries = 1 << 20;
-  cfg.cleanup_compact = true;
+  cfg.cleanup_compact = compact;
   cfg.cleanup_delete = false;
   SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, TopicIdFromName(name), 1, cfg, summary));
   SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directory may be new

@@ -93,8 +93,11 @@ class TopicRegistry {
   // Opens (or creates) an internal single-partition log, e.g. consumer
   // offsets: compacted (the latest record of each key is what a replay needs),
   // `segment_bytes` per segment.
+  // `compact`: the log cleaner keeps the latest record per key (off for a
+  // replicated offsets log: followers cannot take a compacted leader's
+  // offset gaps yet, docs/cluster.md).
   Result<std::shared_ptr<pipeline::Partition>> OpenInternal(const std::string& name,
-                                                            int64_t segment_bytes,
+                                                            int64_t segment_bytes, bool compact,
                                                             LoadSummary* summary);
   // The internal topics (for the log cleaner; List() leaves them out).
   std::vector<std::shared_ptr<const Topic>> ListInternal() const;

@@ -14,10 +14,29 @@ BrokerPool::BrokerPool(std::string host, int port, int connect_timeout_ms,
       connect_timeout_ms_(connect_timeout_ms),
       refresh_backoff_ms_(refresh_backoff_ms) {}
 
+Result<std::unique_ptr<Client>> BrokerPool::ConnectToCoordinator(const std::string& host,
+                                                                 int port,
+                                                                 int connect_timeout_ms) {
+  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(host, port, connect_timeout_ms));
+  SENTRY_ASSIGN_OR_RETURN(auto r, c->DescribeCluster({kOffsetsTopic}, connect_timeout_ms));
+  if (!r.ok()) return ErrorStatus(r.error, "DESCRIBE_CLUSTER");
+  if (r.body.cluster_mode == 0) return c;  // a single node coordinates its groups
+  int32_t leader = -1;
+  for (const auto& t : r.body.topics) {
+    if (t.name == kOffsetsTopic && t.error_code == 0 && !t.partitions.empty()) {
+      leader = t.partitions[0].leader;
+    }
+  }
+  for (const auto& b : r.body.brokers) {
+    if (b.broker_id == leader) return Client::Connect(b.host, b.port, connect_timeout_ms);
+  }
+  return Status::Unavailable("no group coordinator right now (the offsets log has no leader)");
+}
+
 Result<Reply<protocol::DescribeClusterResponse>> BrokerPool::Ask(const std::string& topic) {
   Status last = Status::Unavailable("no broker to ask");
   auto ask = [&](Client* c) -> std::optional<Reply<protocol::DescribeClusterResponse>> {
-    auto r = c->DescribeCluster({topic}, connect_timeout_ms_);
+    auto r = c->DescribeCluster({topic, kOffsetsTopic}, connect_timeout_ms_);
     if (r.ok()) return std::move(r).value();
     last = r.status();
     return std::nullopt;
@@ -42,10 +61,20 @@ Result<Reply<protocol::DescribeClusterResponse>> BrokerPool::Ask(const std::stri
 }
 
 Status BrokerPool::Apply(const std::string& topic, const protocol::DescribeClusterResponse& r) {
-  if (r.topics.size() != 1 || r.topics[0].name != topic) {
-    return Status::Corruption("DESCRIBE_CLUSTER answered for other topics than '" + topic + "'");
+  const protocol::ClusterTopicInfo* found = nullptr;
+  coordinator_ = -1;
+  for (const auto& t : r.topics) {
+    if (t.name == topic) found = &t;
+    // The group coordinator: the offsets log's leader (a cluster lists it
+    // when asked by name; a single node answers UNKNOWN_TOPIC_OR_PARTITION).
+    if (t.name == kOffsetsTopic && t.error_code == 0 && !t.partitions.empty()) {
+      coordinator_ = t.partitions[0].leader;
+    }
   }
-  const auto& t = r.topics[0];
+  if (!found) {
+    return Status::Corruption("DESCRIBE_CLUSTER did not answer for topic '" + topic + "'");
+  }
+  const auto& t = *found;
   if (t.error_code != 0) return ErrorStatus(t.error_code, "topic '" + topic + "'");
   cluster_mode_ = r.cluster_mode != 0;
   brokers_.clear();
@@ -92,7 +121,7 @@ int32_t BrokerPool::Leader(int32_t partition) const {
 
 int32_t BrokerPool::Coordinator() const {
   if (!cluster_mode_) return kBootstrap;
-  return brokers_.empty() ? -1 : brokers_.begin()->first;
+  return coordinator_;
 }
 
 Result<Client*> BrokerPool::Get(int32_t broker) {

@@ -26,12 +26,21 @@
 
 namespace sentry::client {
 
+// The offsets log's topic: its leader coordinates groups (docs/cluster.md).
+inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
+
 class BrokerPool {
  public:
   // The bootstrap connection's pseudo broker id in single-node mode.
   static constexpr int32_t kBootstrap = -2;
 
   BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100);
+
+  // A connection of its own to the group coordinator, as DESCRIBE_CLUSTER
+  // names it (in a cluster, the offsets log's leader; on a single node, the
+  // broker at host:port).
+  static Result<std::unique_ptr<Client>> ConnectToCoordinator(const std::string& host, int port,
+                                                              int connect_timeout_ms);
 
   // Reads the topic's leaders (and partition count). NotFound when the topic
   // does not exist; another error when no broker answered.
@@ -45,9 +54,10 @@ class BrokerPool {
   bool cluster_mode() const { return cluster_mode_; }
   // The broker leading `partition`: kBootstrap on a single node, -1 unknown.
   int32_t Leader(int32_t partition) const;
-  // The broker that keeps committed offsets for every group: what Kafka's
-  // FindCoordinator names in a Sentry cluster (the lowest live broker id);
-  // kBootstrap on a single node.
+  // The broker that coordinates every group and keeps committed offsets:
+  // in a cluster the leader of the offsets log (`__consumer_offsets-0`, as
+  // Kafka's FindCoordinator names it; -1 while it has none); kBootstrap on
+  // a single node. Known after Refresh().
   int32_t Coordinator() const;
   // A connection to `broker`, opened now when there is none.
   Result<Client*> Get(int32_t broker);
@@ -80,6 +90,7 @@ class BrokerPool {
   int64_t next_refresh_ms_ = 0;
   Status last_refresh_;
   std::vector<int32_t> leaders_;
+  int32_t coordinator_ = -1;
   std::map<int32_t, Address> brokers_;  // live brokers from the last answer
   std::map<int32_t, Address> ever_;     // every broker heard of (for Refresh)
   std::map<int32_t, Open> clients_;

@@ -128,8 +128,11 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 Consumer::~Consumer() = default;
 
 Result<Client*> Consumer::Coordinator() {
+  if (pool_->Coordinator() == -1) SENTRY_RETURN_IF_ERROR(pool_->Refresh(topic_));
   const int32_t id = pool_->Coordinator();
-  if (id == -1) return Status::Unavailable("no live broker to keep the group's offsets");
+  if (id == -1) {
+    return Status::Unavailable("no group coordinator right now (the offsets log has no leader)");
+  }
   return pool_->Get(id);
 }
 

@@ -17,8 +17,9 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const GroupConsumer
   if (options.consumer.group.empty()) {
     return Status::InvalidArgument("a group consumer needs a group id");
   }
-  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(options.consumer.host, options.consumer.port,
-                                                  options.consumer.connect_timeout_ms));
+  SENTRY_ASSIGN_OR_RETURN(auto c, BrokerPool::ConnectToCoordinator(
+                                      options.consumer.host, options.consumer.port,
+                                      options.consumer.connect_timeout_ms));
   std::unique_ptr<GroupConsumer> g(new GroupConsumer(options, topic, std::move(c)));
   SENTRY_RETURN_IF_ERROR(g->Heartbeat());  // join
   return g;
@@ -46,7 +47,26 @@ Status GroupConsumer::Heartbeat() {
   // only once its old owner has stopped reporting it.
   req.owned.emplace();
   if (!positions_.empty()) req.owned->push_back({topic_, assignment()});
-  SENTRY_ASSIGN_OR_RETURN(auto r, client_->GroupHeartbeat(req));
+  SENTRY_RETURN_IF_ERROR(EnsureCoordinator());
+  auto call = client_->GroupHeartbeat(req);
+  if (!call.ok() || call->error == static_cast<int16_t>(ErrorCode::kNotCoordinator) ||
+      call->error == static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable)) {
+    // The coordinator moved (cluster mode: a new leader of the offsets
+    // log) or is stopping: find it again and heartbeat there shortly. The
+    // membership stays; the new coordinator read the group from the log.
+    const int64_t now = SteadyMillis();
+    if (coordinator_lost_ms_ < 0) coordinator_lost_ms_ = now;
+    client_.reset();
+    if (now - coordinator_lost_ms_ > kCoordinatorWaitMs) {
+      return call.ok() ? ErrorStatus(call->error, "heartbeat of group '" +
+                                                      options_.consumer.group + "'")
+                       : call.status();
+    }
+    next_heartbeat_ms_ = now + kRetryBackoffMs;
+    return Status::OK();
+  }
+  coordinator_lost_ms_ = -1;
+  auto& r = call.value();
   const auto code = static_cast<ErrorCode>(r.error);
   if (code == ErrorCode::kUnknownMemberId || code == ErrorCode::kStaleMemberEpoch) {
     // Fenced (e.g. the session expired): the partitions may be someone
@@ -79,6 +99,20 @@ Status GroupConsumer::Heartbeat() {
   return Status::OK();
 }
 
+Status GroupConsumer::EnsureCoordinator() {
+  if (client_) return Status::OK();
+  auto c = BrokerPool::ConnectToCoordinator(options_.consumer.host, options_.consumer.port,
+                                            options_.consumer.connect_timeout_ms);
+  if (c.ok()) {
+    client_ = std::move(c).value();
+    return Status::OK();
+  }
+  const int64_t now = SteadyMillis();
+  if (coordinator_lost_ms_ < 0) coordinator_lost_ms_ = now;
+  if (now - coordinator_lost_ms_ > kCoordinatorWaitMs) return c.status();
+  return Status::Unavailable("looking for the group coordinator: " + c.status().ToString());
+}
+
 Status GroupConsumer::Reassign(const std::vector<int32_t>& partitions) {
   std::vector<int32_t> revoked;
   for (const auto& [p, pos] : positions_) {
@@ -106,7 +140,14 @@ Status GroupConsumer::Reassign(const std::vector<int32_t>& partitions) {
 Result<std::vector<ConsumerRecord>> GroupConsumer::Poll(int timeout_ms) {
   const int64_t deadline = SteadyMillis() + timeout_ms;
   while (true) {
-    if (SteadyMillis() >= next_heartbeat_ms_) SENTRY_RETURN_IF_ERROR(Heartbeat());
+    if (SteadyMillis() >= next_heartbeat_ms_) {
+      Status s = Heartbeat();
+      if (s.code() == Status::Code::kUnavailable && coordinator_lost_ms_ >= 0) {
+        next_heartbeat_ms_ = SteadyMillis() + kRetryBackoffMs;  // still looking
+      } else if (!s.ok()) {
+        return s;
+      }
+    }
     const int64_t now = SteadyMillis();
     const int64_t wait = std::max<int64_t>(std::min(deadline, next_heartbeat_ms_) - now, 0);
     if (!reader_) {
@@ -122,10 +163,12 @@ Result<std::vector<ConsumerRecord>> GroupConsumer::Poll(int timeout_ms) {
 }
 
 Status GroupConsumer::CommitPartitions(const std::vector<int32_t>& partitions) {
+  if (!partitions.empty()) SENTRY_RETURN_IF_ERROR(EnsureCoordinator());
   for (int32_t p : partitions) {
     SENTRY_ASSIGN_OR_RETURN(
         auto code, client_->CommitOffsetAsMember(options_.consumer.group, topic_, p,
                                                  positions_.at(p), {member_id_, member_epoch_}));
+    if (code == static_cast<int16_t>(ErrorCode::kNotCoordinator)) client_.reset();
     if (code != 0) {
       return ErrorStatus(code, "commit of group '" + options_.consumer.group + "' for " + topic_ +
                                    "-" + std::to_string(p));
@@ -152,7 +195,9 @@ Status GroupConsumer::Close() {
   req.member_id = member_id_;
   req.member_epoch = -1;  // leave
   req.instance_id = options_.instance_id;
-  auto r = client_->GroupHeartbeat(req);
+  Status found = EnsureCoordinator();
+  auto r = found.ok() ? client_->GroupHeartbeat(req)
+                      : Result<Reply<protocol::ConsumerGroupHeartbeatResponse>>(found);
   positions_.clear();
   reader_.reset();
   if (!s.ok()) return s;

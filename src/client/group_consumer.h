@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "client/broker_pool.h"
 #include "client/consumer.h"
 
 namespace sentry::client {
@@ -55,13 +56,19 @@ class GroupConsumer {
   GroupConsumer(GroupConsumerOptions o, std::string topic, std::unique_ptr<Client> c)
       : options_(std::move(o)), topic_(std::move(topic)), client_(std::move(c)) {}
   Status Heartbeat();
+  // Connects to the group coordinator when there is no connection (it moved).
+  Status EnsureCoordinator();
+  // How long a lost coordinator is looked for before Poll fails.
+  static constexpr int64_t kCoordinatorWaitMs = 60000;
+  static constexpr int64_t kRetryBackoffMs = 200;
   // Moves to owning exactly `partitions`, committing what is given up.
   Status Reassign(const std::vector<int32_t>& partitions);
   Status CommitPartitions(const std::vector<int32_t>& partitions);
 
   GroupConsumerOptions options_;
   std::string topic_;
-  std::unique_ptr<Client> client_;        // heartbeats and commits
+  std::unique_ptr<Client> client_;        // heartbeats and commits (null: coordinator moved)
+  int64_t coordinator_lost_ms_ = -1;      // since when it is being looked for
   std::unique_ptr<Consumer> reader_;      // fetches of the owned partitions (null: none)
   std::map<int32_t, int64_t> positions_;  // owned partition -> next offset to return
   std::string member_id_;

@@ -204,6 +204,23 @@ void ClusterManager::RunController(const ClusterSnapshot& s) {
     }
     Poke();
   }
+  // The offsets log, as Kafka creates __consumer_offsets: once enough
+  // brokers are alive for its replication factor (until then no group has
+  // a coordinator).
+  if (!s.topics.count(kOffsetsTopic)) {
+    const auto live = static_cast<int64_t>(s.brokers.size());
+    if (live >= opt_.offsets_replication_factor) {
+      Status c = CreateTopic(kOffsetsTopic, 1, opt_.offsets_replication_factor, {});
+      if (!c.ok() && c.code() != Status::Code::kAlreadyExists) {
+        spdlog::warn("controller: cannot create {}: {}", kOffsetsTopic, c.ToString());
+      }
+    } else if (offsets_wait_log_.Allow()) {
+      spdlog::info("controller: {} waits for {} live brokers (offsets.topic.replication.factor; "
+                   "{} now): no group coordinator until then{}",
+                   kOffsetsTopic, opt_.offsets_replication_factor, live,
+                   offsets_wait_log_.Suppressed());
+    }
+  }
   // Records of deleted topics.
   for (const auto& [key, rec] : s.partitions) {
     if (s.topics.count(key.first)) continue;

@@ -42,6 +42,7 @@ struct ClusterOptions {
   int64_t session_timeout_ms = 9000;  // broker.session.timeout.ms
   int64_t poll_ms = 200;              // cluster.poll.ms
   bool unclean_leader_election = false;
+  int16_t offsets_replication_factor = 3;  // offsets.topic.replication.factor
 };
 
 class ClusterManager {
@@ -104,6 +105,7 @@ class ClusterManager {
   std::atomic<int64_t> expired_lease_{0};
   std::atomic<bool> controller_{false};
   LogLimiter warn_;  // the manager's thread
+  LogLimiter offsets_wait_log_{60000};
 
   mutable std::mutex mu_;
   std::condition_variable cv_;

@@ -31,6 +31,11 @@ struct BrokerInfo {
   int32_t kafka_port = -1;
 };
 
+// The offsets log's topic (broker::kOffsetsTopic): one partition, created by
+// the controller once offsets.topic.replication.factor brokers are alive;
+// its leader is the group coordinator.
+inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
+
 struct TopicRecord {
   std::string name;
   int32_t partitions = 0;

@@ -35,6 +35,7 @@ int16_t Map(Errc e) {
     case Errc::kInvalidReplicationFactor: return Code(ErrorCode::kInvalidReplicationFactor);
     // Kafka answers REQUEST_TIMED_OUT when its controller cannot be reached.
     case Errc::kClusterUnavailable: return Code(ErrorCode::kRequestTimedOut);
+    case Errc::kNotCoordinator: return Code(ErrorCode::kNotCoordinator);
   }
   return Code(ErrorCode::kUnknownServerError);
 }
@@ -60,6 +61,7 @@ int16_t Map(group::GroupErrc e) {
     case GroupErrc::kGroupSubscribedToTopic: return Code(ErrorCode::kGroupSubscribedToTopic);
     case GroupErrc::kNonEmptyGroup: return Code(ErrorCode::kNonEmptyGroup);
     case GroupErrc::kInvalidRequest: return Code(ErrorCode::kInvalidRequest);
+    case GroupErrc::kNotCoordinator: return Code(ErrorCode::kNotCoordinator);
   }
   return Code(ErrorCode::kUnknownServerError);
 }

@@ -301,37 +301,43 @@ Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, Respons
   int32_t node = core_->identity().broker_id;
   std::string host = opt_.advertised_host;
   int32_t port = opt_.port;
-  if (broker::ClusterHooks* cluster = core_->cluster()) {
-    // Cluster mode: every group is coordinated by the live broker with the
-    // lowest id, so all members of a group, whichever broker they ask, meet
-    // at one coordinator (its offsets are not replicated: docs/cluster.md).
-    const auto brokers = cluster->Brokers();
-    const broker::ClusterBroker* lowest = nullptr;
-    for (const auto& b : brokers) {
-      if (b.kafka_port >= 0 && (!lowest || b.id < lowest->id)) lowest = &b;
-    }
-    if (lowest) {
-      node = lowest->id;
-      host = lowest->host;
-      port = lowest->kafka_port;
-    }
-  }
   // Groups are coordinated here; transactions are not served at all.
   const bool group = req.key_type == 0;
-  const int16_t error = group ? Code(ErrorCode::kNone) : Code(ErrorCode::kCoordinatorNotAvailable);
+  int16_t error = group ? Code(ErrorCode::kNone) : Code(ErrorCode::kCoordinatorNotAvailable);
   std::optional<std::string> message;
   if (!group) message = "transactions are not supported by this broker";
+  if (broker::ClusterHooks* cluster = core_->cluster(); cluster && group) {
+    // Cluster mode: every group is coordinated by the leader of the
+    // replicated offsets log (__consumer_offsets has one partition, so
+    // every group id hashes to it), as in Kafka.
+    node = -1;
+    const auto leadership = cluster->Leadership(broker::kOffsetsTopic, 0);
+    if (leadership && leadership->leader >= 0) {
+      for (const auto& b : cluster->Brokers()) {
+        if (b.id == leadership->leader && b.kafka_port >= 0) {
+          node = b.id;
+          host = b.host;
+          port = b.kafka_port;
+        }
+      }
+    }
+    if (node < 0) {
+      error = Code(ErrorCode::kCoordinatorNotAvailable);
+      message = "no group coordinator yet: the offsets log has no leader (docs/cluster.md)";
+    }
+  }
+  const bool found = error == Code(ErrorCode::kNone);
   kafka::FindCoordinatorResponse resp;
   if (h.api_version < 4) {
     resp.error_code = error;
     resp.error_message = message;
-    resp.node_id = group ? node : -1;
-    resp.host = group ? host : "";
-    resp.port = group ? port : -1;
+    resp.node_id = found ? node : -1;
+    resp.host = found ? host : "";
+    resp.port = found ? port : -1;
   } else {
     for (auto key : req.coordinator_keys) {
-      resp.coordinators.push_back({std::string(key), group ? node : -1, group ? host : "",
-                                   group ? port : -1, error, message});
+      resp.coordinators.push_back({std::string(key), found ? node : -1, found ? host : "",
+                                   found ? port : -1, error, message});
     }
   }
   Respond(out, Asker::Of(h), resp);

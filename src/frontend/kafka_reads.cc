@@ -224,9 +224,13 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session&, const Header& h, Reader& r,
   kafka::OffsetFetchRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   kafka::OffsetFetchResponse resp;
+  // Cluster mode: only the group coordinator answers.
+  const int16_t here = ToKafkaError(core_->GroupsHere());
   if (h.api_version < 8) {
     if (req.group_id.empty()) {
       resp.error_code = Code(ErrorCode::kInvalidGroupId);
+    } else if (here != 0) {
+      resp.error_code = here;
     } else {
       resp.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(
           core_, req.group_id, req.topics);
@@ -237,6 +241,8 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session&, const Header& h, Reader& r,
       rg.group_id = std::string(g.group_id);
       if (g.group_id.empty()) {
         rg.error_code = Code(ErrorCode::kInvalidGroupId);
+      } else if (here != 0) {
+        rg.error_code = here;
       } else {
         rg.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(
             core_, g.group_id, g.topics);

@@ -234,13 +234,18 @@ void KafkaFrontend::AnswerWrites(Session& s, ResponseOut& out) {
     Respond(out, pw->asker, resp);
     return;
   }
+  // A write to the offsets log refused because this broker stopped leading
+  // it meanwhile: the group's coordinator moved (clients look it up again).
+  const auto coordinator_error = [](int16_t e) {
+    return e == Code(ErrorCode::kNotLeaderOrFollower) ? Code(ErrorCode::kNotCoordinator) : e;
+  };
   if (pw->asker.api_key == kOffsetDeleteKey) {
     kafka::OffsetDeleteResponse resp;
     for (const auto& sl : pw->slots) {
       if (resp.topics.empty() || resp.topics.back().name != sl.topic) {
         resp.topics.push_back({sl.topic, {}});
       }
-      resp.topics.back().partitions.push_back({sl.partition, sl.error});
+      resp.topics.back().partitions.push_back({sl.partition, coordinator_error(sl.error)});
     }
     Respond(out, pw->asker, resp);
     return;
@@ -250,7 +255,7 @@ void KafkaFrontend::AnswerWrites(Session& s, ResponseOut& out) {
     if (resp.topics.empty() || resp.topics.back().name != sl.topic) {
       resp.topics.push_back({sl.topic, {}});
     }
-    resp.topics.back().partitions.push_back({sl.partition, sl.error});
+    resp.topics.back().partitions.push_back({sl.partition, coordinator_error(sl.error)});
   }
   Respond(out, pw->asker, resp);
 }

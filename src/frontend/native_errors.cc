@@ -30,6 +30,7 @@ ErrorCode Map(Errc e) {
     case Errc::kNotEnoughReplicas: return ErrorCode::kNotEnoughReplicas;
     case Errc::kInvalidReplicationFactor: return ErrorCode::kInvalidReplicationFactor;
     case Errc::kClusterUnavailable: return ErrorCode::kRequestTimedOut;
+    case Errc::kNotCoordinator: return ErrorCode::kNotCoordinator;
     // Leader epochs travel only between brokers, on the Kafka protocol.
     case Errc::kFencedLeaderEpoch:
     case Errc::kUnknownLeaderEpoch: return ErrorCode::kNotLeaderOrFollower;
@@ -56,6 +57,7 @@ ErrorCode Map(group::GroupErrc e) {
     case GroupErrc::kGroupMaxSizeReached: return ErrorCode::kGroupMaxSizeReached;
     case GroupErrc::kStaleMemberEpoch: return ErrorCode::kStaleMemberEpoch;
     case GroupErrc::kUnreleasedInstanceId: return ErrorCode::kUnreleasedInstanceId;
+    case GroupErrc::kNotCoordinator: return ErrorCode::kNotCoordinator;
     // Kafka-protocol-only outcomes never reach a native client; if one did,
     // the request was not acceptable.
     case GroupErrc::kInvalidSessionTimeout:

@@ -255,6 +255,13 @@ void GroupCoordinator::ShutdownAll(Replies* out) {
   }
 }
 
+void GroupCoordinator::Clear(GroupErrc why, Replies* out) {
+  for (auto& [id, e] : groups_) {
+    if (e.classic) e.classic->Shutdown(why, out);
+  }
+  groups_.clear();
+}
+
 std::vector<GroupListing> GroupCoordinator::List() const {
   std::vector<GroupListing> v;
   for (const auto& [id, e] : groups_) {

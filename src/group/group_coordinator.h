@@ -95,6 +95,10 @@ class GroupCoordinator {
   int64_t NextDeadline() const;
   // Answers every waiting request with COORDINATOR_NOT_AVAILABLE (shutdown).
   void ShutdownAll(Replies* out);
+  // This broker stops coordinating (cluster mode: another broker leads the
+  // offsets log): waiting JoinGroup/SyncGroup answers get `why`, and every
+  // group is forgotten (its state lives on in the offsets log).
+  void Clear(GroupErrc why, Replies* out);
 
   std::vector<GroupListing> List() const;
   GroupDescription Describe(const std::string& group_id) const;

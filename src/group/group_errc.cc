@@ -38,6 +38,8 @@ const char* GroupErrcName(GroupErrc e) {
       return "NON_EMPTY_GROUP";
     case GroupErrc::kInvalidRequest:
       return "INVALID_REQUEST";
+    case GroupErrc::kNotCoordinator:
+      return "NOT_COORDINATOR";
   }
   return "UNKNOWN";
 }

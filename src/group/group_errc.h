@@ -26,6 +26,7 @@ enum class GroupErrc : uint8_t {
   kGroupSubscribedToTopic,     // OffsetDelete: a member still reads the topic
   kNonEmptyGroup,              // DeleteGroups: members are still in it
   kInvalidRequest,             // malformed field values
+  kNotCoordinator,             // cluster mode: this broker does not coordinate groups now
 };
 
 const char* GroupErrcName(GroupErrc e);

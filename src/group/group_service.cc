@@ -45,6 +45,41 @@ void GroupService::RestoreOffsetsOnly(const std::string& group_id) {
   coordinator_.RestoreOffsetsOnly(group_id);
 }
 
+void GroupService::Resign() {
+  {
+    MutexLock l(&mu_);
+    Replies replies;
+    coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
+    for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
+    for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
+    unpersisted_.clear();
+    active_ = false;
+  }
+  cv_.notify_all();
+}
+
+void GroupService::TakeOver(const std::vector<std::pair<std::string, GroupRecord>>& records,
+                            const std::vector<std::string>& offsets_only) {
+  {
+    MutexLock l(&mu_);
+    Replies replies;
+    coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
+    for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
+    for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
+    unpersisted_.clear();
+    for (const auto& [id, rec] : records) coordinator_.Restore(id, rec);
+    for (const auto& id : offsets_only) coordinator_.RestoreOffsetsOnly(id);
+    next_retention_check_ = 0;  // the first check one interval from now
+    active_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool GroupService::active() {
+  MutexLock l(&mu_);
+  return active_;
+}
+
 void GroupService::Start() {
   MutexLock l(&mu_);
   if (running_) return;
@@ -97,10 +132,10 @@ void GroupService::Join(const pipeline::Route& route, const pipeline::ReplyConte
     const Ticket t = next_ticket_++;
     waiting_[t] = {route, reply};
     Replies replies;
-    if (stopped_) {
+    if (stopped_ || !active_) {
       // Shutting down: no timer runs any more, so nothing may wait.
       JoinResponse r;
-      r.error = GroupErrc::kCoordinatorNotAvailable;
+      r.error = stopped_ ? GroupErrc::kCoordinatorNotAvailable : GroupErrc::kNotCoordinator;
       replies.joins.emplace_back(t, std::move(r));
     } else {
       coordinator_.Join(t, group_id, req, NewMemberId(req.client_id), clock_(), &replies);
@@ -117,9 +152,9 @@ void GroupService::Sync(const pipeline::Route& route, const pipeline::ReplyConte
     const Ticket t = next_ticket_++;
     waiting_[t] = {route, reply};
     Replies replies;
-    if (stopped_) {
+    if (stopped_ || !active_) {
       SyncResponse r;
-      r.error = GroupErrc::kCoordinatorNotAvailable;
+      r.error = stopped_ ? GroupErrc::kCoordinatorNotAvailable : GroupErrc::kNotCoordinator;
       replies.syncs.emplace_back(t, std::move(r));
     } else {
       coordinator_.Sync(t, group_id, req, clock_(), &replies);
@@ -132,6 +167,7 @@ void GroupService::Sync(const pipeline::Route& route, const pipeline::ReplyConte
 GroupErrc GroupService::Heartbeat(const std::string& group_id, const std::string& member_id,
                                   const std::string& instance_id, int32_t generation) {
   MutexLock l(&mu_);
+  if (!active_) return GroupErrc::kNotCoordinator;
   return coordinator_.Heartbeat(group_id, member_id, instance_id, generation, clock_());
 }
 
@@ -143,6 +179,10 @@ std::vector<GroupErrc> GroupService::Leave(
     Replies replies;
     const int64_t now = clock_();
     for (const auto& [member, instance] : members) {
+      if (!active_) {
+        out.push_back(GroupErrc::kNotCoordinator);
+        continue;
+      }
       out.push_back(coordinator_.Leave(group_id, member, instance, now, &replies));
     }
     Settle(replies);
@@ -156,6 +196,10 @@ ConsumerGroup::HeartbeatOut GroupService::NativeHeartbeat(const std::string& gro
   ConsumerGroup::HeartbeatOut out;
   {
     MutexLock l(&mu_);
+    if (!active_) {
+      out.error = GroupErrc::kNotCoordinator;
+      return out;
+    }
     out = coordinator_.NativeHeartbeat(group_id, in, clock_(), counts_,
                                        NewMemberId(in.client_id.empty() ? "sentry" : in.client_id));
     Replies none;
@@ -168,21 +212,29 @@ ConsumerGroup::HeartbeatOut GroupService::NativeHeartbeat(const std::string& gro
 GroupErrc GroupService::ValidateCommit(const std::string& group_id, const std::string& member_id,
                                        const std::string& instance_id, int32_t generation) {
   MutexLock l(&mu_);
+  if (!active_) return GroupErrc::kNotCoordinator;
   return coordinator_.ValidateCommit(group_id, member_id, instance_id, generation, clock_());
 }
 
 GroupErrc GroupService::CheckOffsetDelete(const std::string& group_id, const std::string& topic) {
   MutexLock l(&mu_);
+  if (!active_) return GroupErrc::kNotCoordinator;
   return coordinator_.CheckOffsetDelete(group_id, topic);
 }
 
 std::vector<GroupListing> GroupService::List() {
   MutexLock l(&mu_);
-  return coordinator_.List();
+  return coordinator_.List();  // none while not coordinating (Kafka lists its own groups)
 }
 
 GroupDescription GroupService::Describe(const std::string& group_id) {
   MutexLock l(&mu_);
+  if (!active_) {
+    GroupDescription d;
+    d.error = GroupErrc::kNotCoordinator;
+    d.group_id = group_id;
+    return d;
+  }
   return coordinator_.Describe(group_id);
 }
 
@@ -206,7 +258,7 @@ void GroupService::Run() {
     Replies replies;
     coordinator_.Tick(now, &replies);
     Settle(replies);
-    if (expire_ && now >= next_retention_check_) {
+    if (expire_ && active_ && now >= next_retention_check_) {
       // The first check runs one interval after start-up.
       if (next_retention_check_ > 0) ExpireOffsets(now);
       next_retention_check_ = now + retention_check_interval_ms_;

@@ -54,6 +54,16 @@ class GroupService {
   // Before Start(): what the offsets log holds.
   void Restore(const std::string& group_id, const GroupRecord& rec);
   void RestoreOffsetsOnly(const std::string& group_id);
+
+  // Cluster mode (docs/cluster.md): only the leader of the offsets log
+  // coordinates groups. Resign(): every group is forgotten, waiting
+  // JoinGroup/SyncGroup requests and every later call answer
+  // NOT_COORDINATOR. TakeOver(): coordinating again, from what the offsets
+  // log holds now (group records, and groups with offsets only).
+  void Resign();
+  void TakeOver(const std::vector<std::pair<std::string, GroupRecord>>& records,
+                const std::vector<std::string>& offsets_only);
+  bool active();
   void Start();
   // Answers every waiting JoinGroup/SyncGroup (COORDINATOR_NOT_AVAILABLE)
   // and stops the timer thread. Call before the network threads stop.
@@ -107,6 +117,7 @@ class GroupService {
   bool stop_ GUARDED_BY(mu_) = false;
   bool running_ GUARDED_BY(mu_) = false;
   bool stopped_ GUARDED_BY(mu_) = false;  // Stop() ran: waiting requests are refused
+  bool active_ GUARDED_BY(mu_) = true;    // coordinating (false: NOT_COORDINATOR)
   std::thread thread_;
 };
 

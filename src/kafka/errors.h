@@ -16,6 +16,7 @@ enum class ErrorCode : int16_t {
   kRequestTimedOut = 7,
   kMessageTooLarge = 10,
   kCoordinatorNotAvailable = 15,
+  kNotCoordinator = 16,
   kInvalidTopicException = 17,
   kRecordListTooLarge = 18,
   kInvalidRequiredAcks = 21,

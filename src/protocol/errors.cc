@@ -26,6 +26,7 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case ErrorCode::kInvalidRecord: return "INVALID_RECORD";
     case ErrorCode::kCoordinatorNotAvailable: return "COORDINATOR_NOT_AVAILABLE";
+    case ErrorCode::kNotCoordinator: return "NOT_COORDINATOR";
     case ErrorCode::kIllegalGeneration: return "ILLEGAL_GENERATION";
     case ErrorCode::kInconsistentGroupProtocol: return "INCONSISTENT_GROUP_PROTOCOL";
     case ErrorCode::kInvalidGroupId: return "INVALID_GROUP_ID";
@@ -61,7 +62,8 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against docs/protocol.md.";
     case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
     case ErrorCode::kInvalidRecord: return "Give every record a key: the topic is compacted (cleanup.policy=compact).";
-    case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping; reconnect and join again.";
+    case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping, or the cluster has no group coordinator right now; reconnect and join again.";
+    case ErrorCode::kNotCoordinator: return "Another broker coordinates groups (the leader of __consumer_offsets-0): ask DESCRIBE_CLUSTER and go there.";
     case ErrorCode::kIllegalGeneration: return "The group moved on; rejoin before committing.";
     case ErrorCode::kInconsistentGroupProtocol: return "The group is of the other kind (Kafka classic vs native) or its members disagree.";
     case ErrorCode::kInvalidGroupId: return "Give a non-empty group id.";

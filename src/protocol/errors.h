@@ -27,6 +27,7 @@ enum class ErrorCode : int16_t {
   kInvalidRecord = 87,
   // Consumer groups
   kCoordinatorNotAvailable = 15,
+  kNotCoordinator = 16,
   kIllegalGeneration = 22,
   kInconsistentGroupProtocol = 23,
   kInvalidGroupId = 24,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "broker/offset_store.h"
 #include "cluster/controller.h"
 #include "common/clock.h"
 
@@ -153,8 +154,8 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
     std::lock_guard l(snap_mu_);
     snapshot_ = s;
   }
-  const int32_t me = opt_.broker_id;
   for (const auto& [name, t] : s->topics) {
+    if (name == broker::kOffsetsTopic) continue;  // below
     auto topic = registry_->Find(name);
     if (!topic) {
       std::vector<std::pair<std::string_view, std::string_view>> views(t.configs.begin(),
@@ -173,18 +174,17 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
     for (int32_t i = 0; i < n; i++) {
       const auto& part = topic->partitions[static_cast<size_t>(i)];
       part->replica().min_insync.store(static_cast<int32_t>(topic->config.min_insync_replicas));
-      const auto* rec = s->Partition(name, i);
-      const auto& replicas = t.replicas[static_cast<size_t>(i)];
-      if (!rec || !Contains(replicas, me)) {
-        BecomeNothing(part, rec ? rec->leader : -1);
-      } else if (rec->leader == me) {
-        BecomeLeader(part, t, *rec);
-      } else if (rec->leader >= 0 && s->Live(rec->leader)) {
-        BecomeFollower(part, *rec, *s);
-      } else {
-        BecomeNothing(part, -1);
-      }
+      ApplyPartition(part, t, i, *s);
     }
+  }
+  if (offsets_) {
+    auto it = s->topics.find(broker::kOffsetsTopic);
+    if (it != s->topics.end() && it->second.partitions >= 1) {
+      ApplyPartition(offsets_, it->second, 0, *s);
+    } else {
+      BecomeNothing(offsets_, -1);  // not created yet: nobody coordinates groups
+    }
+    NoteOffsetsRole();
   }
   for (const auto& topic : registry_->List()) {
     if (s->topics.count(topic->name)) continue;
@@ -223,6 +223,45 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
     f->Stop();
     return true;
   });
+}
+
+void ReplicaManager::ApplyPartition(const std::shared_ptr<Partition>& part,
+                                    const cluster::TopicRecord& t, int32_t index,
+                                    const cluster::ClusterSnapshot& s) {
+  const int32_t me = opt_.broker_id;
+  const auto* rec = s.Partition(t.name, index);
+  const auto& replicas = t.replicas[static_cast<size_t>(index)];
+  if (!rec || !Contains(replicas, me)) {
+    BecomeNothing(part, rec ? rec->leader : -1);
+  } else if (rec->leader == me) {
+    BecomeLeader(part, t, *rec);
+  } else if (rec->leader >= 0 && s.Live(rec->leader)) {
+    BecomeFollower(part, *rec, s);
+  } else {
+    BecomeNothing(part, -1);
+  }
+}
+
+void ReplicaManager::SetOffsetsLog(std::shared_ptr<Partition> p, OffsetsRoleFn on_role) {
+  offsets_ = std::move(p);
+  on_offsets_role_ = std::move(on_role);
+  // Until the cluster says otherwise, nobody leads it here.
+  offsets_->replica().role.store(ReplicaRoleState::kNone);
+  offsets_->replica().leader_id.store(-1);
+  offsets_->replica().gate.store(this);
+}
+
+void ReplicaManager::NoteOffsetsRole() {
+  const ReplicaRoleState& rs = offsets_->replica();
+  const bool leading = rs.role.load() == ReplicaRoleState::kLeader;
+  const int32_t epoch = rs.leader_epoch.load();
+  if (leading == offsets_leading_ && (!leading || epoch == offsets_epoch_)) return;
+  offsets_leading_ = leading;
+  offsets_epoch_ = epoch;
+  spdlog::info("cluster: {} the group coordinator{}", leading ? "now" : "no longer",
+               leading ? fmt::format(" (leading {}-0 in epoch {})", broker::kOffsetsTopic, epoch)
+                       : "");
+  if (on_offsets_role_) on_offsets_role_(leading);
 }
 
 void ReplicaManager::BecomeLeader(const std::shared_ptr<Partition>& p,
@@ -366,6 +405,7 @@ void ReplicaManager::OnFenced() {
     spdlog::warn("cluster: fenced: stopped leading {} partition(s) until the cluster says again",
                  woken.size());
   }
+  if (offsets_) NoteOffsetsRole();
 }
 
 void ReplicaManager::DropLed(const Partition* p, std::vector<WriteRequestPtr>* done) {

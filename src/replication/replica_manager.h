@@ -62,6 +62,13 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
                  WakeFn wake);
   ~ReplicaManager() override;
 
+  // The offsets log (`__consumer_offsets-0`, outside the registry) is
+  // replicated like a topic partition when the store has that topic;
+  // `on_role(true)` runs when this broker starts leading it (it becomes the
+  // group coordinator), `on_role(false)` when it stops. Before Start().
+  using OffsetsRoleFn = std::function<void(bool leading)>;
+  void SetOffsetsLog(std::shared_ptr<pipeline::Partition> p, OffsetsRoleFn on_role);
+
   void Start();
   // Stops fetchers and the tick; answers waiting writes NOT_LEADER.
   void Stop();
@@ -112,6 +119,12 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   // Leadership of `p` ends here (role already changed): its waiters fail.
   void DropLed(const pipeline::Partition* p, std::vector<pipeline::WriteRequestPtr>* done)
       REQUIRES(mu_);
+  // One partition's role from the snapshot.
+  void ApplyPartition(const std::shared_ptr<pipeline::Partition>& part,
+                      const cluster::TopicRecord& t, int32_t index,
+                      const cluster::ClusterSnapshot& s);
+  // Tells the offsets log's owner when leading it starts or stops.
+  void NoteOffsetsRole();
   ReplicaFetcher* FetcherFor(int32_t leader_id);
   void UnfollowEverywhere(const pipeline::Partition* p);
 
@@ -128,6 +141,10 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   std::map<int32_t, std::unique_ptr<ReplicaFetcher>> fetchers_;
   std::vector<std::unique_ptr<ReplicaFetcher>> retired_;  // stopping
   std::set<std::string> seen_topics_;  // topics the store had while this broker ran
+  std::shared_ptr<pipeline::Partition> offsets_;
+  OffsetsRoleFn on_offsets_role_;
+  bool offsets_leading_ = false;  // as last told to on_offsets_role_
+  int32_t offsets_epoch_ = -1;
 
   mutable std::mutex snap_mu_;
   std::shared_ptr<const cluster::ClusterSnapshot> snapshot_;

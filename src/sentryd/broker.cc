@@ -20,7 +20,6 @@ namespace sentry::sentryd {
 namespace {
 constexpr const char* kCleanShutdownMarker = ".clean_shutdown";
 constexpr const char* kLockFile = ".lock";
-constexpr const char* kOffsetsTopic = "__consumer_offsets";
 
 std::string AdvertisedHost(const std::string& host) {
   return host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
@@ -95,7 +94,8 @@ Status Broker::Recover() {
     return Status(s.code(), "loading topics: " + s.message());
   }
   auto offsets_partition =
-      registry_->OpenInternal(kOffsetsTopic, cfg_.offsets_topic_segment_bytes, &summary);
+      registry_->OpenInternal(broker::kOffsetsTopic, cfg_.offsets_topic_segment_bytes,
+                              /*compact=*/cfg_.cluster_etcd.empty(), &summary);
   if (!offsets_partition.ok()) {
     return Status(offsets_partition.status().code(),
                   "consumer offsets: " + offsets_partition.status().message());
@@ -254,6 +254,7 @@ Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
   copt.session_timeout_ms = cfg_.broker_session_timeout_ms;
   copt.poll_ms = cfg_.cluster_poll_ms;
   copt.unclean_leader_election = cfg_.unclean_leader_election;
+  copt.offsets_replication_factor = static_cast<int16_t>(cfg_.offsets_topic_replication_factor);
   cluster_ = std::make_unique<cluster::ClusterManager>(std::move(*store), copt);
   replication::ReplicationOptions ropt;
   ropt.broker_id = cfg_.broker_id;
@@ -279,6 +280,11 @@ Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
     }
   }
   registry_->set_cluster_gate(replicas_.get());
+  // Groups are coordinated by the offsets log's leader; until this broker
+  // leads it, it coordinates none.
+  groups_->Resign();
+  replicas_->SetOffsetsLog(offsets_->partition(),
+                           [this](bool leading) { OnCoordinatorRole(leading); });
   producer_ids_->set_block_source(
       [c = cluster_.get()](int64_t size) { return c->AllocateProducerIds(size); });
   core_->set_cluster(replicas_.get());
@@ -334,6 +340,43 @@ void Broker::FillView() {
   view_.http = http_.get();
 }
 
+std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups() {
+  std::vector<std::pair<std::string, group::GroupRecord>> out;
+  for (const auto& [id, bytes] : offsets_->GroupRecords()) {
+    auto rec = group::GroupRecord::Decode(bytes);
+    if (!rec) {
+      spdlog::warn("consumer offsets: group '{}' has a record this version cannot read; "
+                   "it starts empty",
+                   id);
+      continue;
+    }
+    out.emplace_back(id, std::move(*rec));
+  }
+  return out;
+}
+
+void Broker::OnCoordinatorRole(bool leading) {
+  if (!leading) {
+    groups_->Resign();
+    return;
+  }
+  // What the log holds now came by replication (or was written while this
+  // broker led it before): read it all again.
+  auto replayed = offsets_->Reload();
+  if (!replayed.ok()) {
+    spdlog::error("consumer offsets: cannot read the offsets log as its new leader: {}; "
+                  "groups answer NOT_COORDINATOR",
+                  replayed.status().ToString());
+    groups_->Resign();
+    return;
+  }
+  const auto stored = StoredGroups();
+  groups_->TakeOver(stored, offsets_->Groups());
+  spdlog::info("Group coordinator: {} group(s) and {} committed offset(s) loaded from {} "
+               "records of the offsets log",
+               stored.size(), offsets_->size(), *replayed);
+}
+
 Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) {
   group::CoordinatorConfig gc;
   gc.classic.initial_rebalance_delay_ms = static_cast<int32_t>(cfg_.group_initial_rebalance_delay_ms);
@@ -362,20 +405,10 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
       [core, retention = gc.offsets_retention_ms](const std::string& group_id, int64_t empty_for) {
         return core->ExpireOffsets(group_id, empty_for, retention, WallMillis());
       });
-  size_t restored = 0;
-  for (const auto& [id, bytes] : offsets_->GroupRecords()) {
-    auto rec = group::GroupRecord::Decode(bytes);
-    if (!rec) {
-      spdlog::warn("consumer offsets: group '{}' has a record this version cannot read; "
-                   "it starts empty",
-                   id);
-      continue;
-    }
-    groups_->Restore(id, *rec);
-    restored++;
-  }
+  const auto stored = StoredGroups();
+  for (const auto& [id, rec] : stored) groups_->Restore(id, rec);
   for (const auto& id : offsets_->Groups()) groups_->RestoreOffsetsOnly(id);
-  spdlog::info("Consumer groups: {} restored (members rejoin)", restored);
+  spdlog::info("Consumer groups: {} restored (members rejoin)", stored.size());
   core_->set_groups(groups_.get());
   return Status::OK();
 }

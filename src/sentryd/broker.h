@@ -79,6 +79,11 @@ class Broker {
                       const std::string& advertised);
   // The group coordinator, with the groups the offsets log remembers.
   Status StartGroups(const std::vector<pipeline::CompletionSink*>& sinks);
+  // The groups the offsets log holds (decodable group records).
+  std::vector<std::pair<std::string, group::GroupRecord>> StoredGroups();
+  // Cluster mode: this broker starts (true) or stops (false) leading the
+  // offsets log, i.e. coordinating every group. The cluster thread.
+  void OnCoordinatorRole(bool leading);
   // Everything of Stop() before the logs are closed; safe to call twice.
   void StopThreads();
 

@@ -151,6 +151,11 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
   add_int("default.replication.factor",
           "replicas of a topic created without a replication factor (cluster mode)",
           &c->default_replication_factor, 1, 0x7FFF);
+  add_int("offsets.topic.replication.factor",
+          "replicas of the offsets log (__consumer_offsets, cluster mode); the controller "
+          "creates it once this many brokers are alive, and until then groups have no "
+          "coordinator",
+          &c->offsets_topic_replication_factor, 1, 0x7FFF);
   add_small("num.network.threads", "epoll network threads", &c->num_network_threads, 1, 64);
   add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
   add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,

@@ -76,6 +76,7 @@ struct BrokerConfig {
   bool replica_sync_before_ack = false;             // replica.sync.before.ack
   bool unclean_leader_election = false;             // unclean.leader.election.enable
   int64_t default_replication_factor = 1;           // default.replication.factor
+  int64_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

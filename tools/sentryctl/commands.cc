@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "client/admin.h"
+#include "client/broker_pool.h"
 #include "client/client.h"
 #include "client/error_status.h"
 #include "client/consumer.h"
@@ -22,6 +23,10 @@ int Fail(const Status& s) {
 
 Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
   return client::Client::Connect(b.host, b.port);
+}
+
+Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b) {
+  return client::BrokerPool::ConnectToCoordinator(b.host, b.port, 5000);
 }
 
 namespace {
@@ -361,7 +366,8 @@ int Offsets(const BrokerAddress& b, const std::string& topic, int32_t partition)
 
 int GroupCommit(const BrokerAddress& b, const std::string& group, const std::string& topic,
                 int32_t partition, int64_t offset) {
-  auto c = Connect(b);
+  // In a cluster the group's coordinator keeps its offsets: go there.
+  auto c = ConnectToCoordinator(b);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
   Status s = admin.CommitOffset(group, topic, partition, offset);
@@ -372,7 +378,7 @@ int GroupCommit(const BrokerAddress& b, const std::string& group, const std::str
 
 int GroupFetch(const BrokerAddress& b, const std::string& group, const std::string& topic,
                int32_t partition) {
-  auto c = Connect(b);
+  auto c = ConnectToCoordinator(b);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
   auto o = admin.FetchCommittedOffset(group, topic, partition);

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "client/admin.h"
+#include "client/broker_pool.h"
 #include "client/error_status.h"
 #include "client/group_consumer.h"
 #include "sentryctl/commands.h"
@@ -24,9 +25,9 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
   auto gc = client::GroupConsumer::Create(o, a.topic);
   if (!gc.ok()) return Fail(gc.status());
   client::GroupConsumer& cons = *gc.value();
-  auto c = Connect(b);
-  if (!c.ok()) return Fail(c.status());
-  client::Admin admin(c->get());
+  // Log ends are asked of each partition's leader.
+  client::BrokerPool leaders(b.host, b.port, 5000);
+  if (Status s = leaders.Refresh(a.topic); !s.ok()) return Fail(s);
   // Without --follow: stop once every partition this member owns is read up
   // to the log end it had when the member got it (and it owns at least one).
   std::map<int32_t, int64_t> end, next;
@@ -48,7 +49,10 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
     }
     for (int32_t p : owned) {
       if (end.count(p)) continue;
-      auto e = admin.ListOffset(a.topic, p, -1);
+      if (leaders.Leader(p) == -1) (void)leaders.Refresh(a.topic);
+      auto lc = leaders.Get(leaders.Leader(p));
+      if (!lc.ok()) return Fail(lc.status());
+      auto e = client::Admin(lc.value()).ListOffset(a.topic, p, -1);
       if (!e.ok()) return Fail(e.status());
       end[p] = e.value();
       next[p] = cons.position(p);
@@ -84,7 +88,7 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
 }
 
 int GroupList(const BrokerAddress& b) {
-  auto c = Connect(b);
+  auto c = ConnectToCoordinator(b);
   if (!c.ok()) return Fail(c.status());
   auto r = c.value()->ListGroups();
   if (!r.ok()) return Fail(r.status());
@@ -97,7 +101,7 @@ int GroupList(const BrokerAddress& b) {
 }
 
 int GroupDescribe(const BrokerAddress& b, const std::string& group) {
-  auto c = Connect(b);
+  auto c = ConnectToCoordinator(b);
   if (!c.ok()) return Fail(c.status());
   auto r = c.value()->DescribeGroup(group);
   if (!r.ok()) return Fail(r.status());

@@ -1,0 +1,210 @@
+"""Consumer groups in a cluster (issue 17): every group is coordinated by the
+leader of the replicated offsets log (`__consumer_offsets-0`, 3 replicas),
+so committed offsets and group state survive the loss of that broker.
+
+1. Three sentryd on one etcd; the controller creates `__consumer_offsets`
+   once three brokers are alive. A 2-partition, 3-replica topic gets 300
+   records.
+2. A member of a classic group (confluent-kafka, subscribe) reads at least
+   150 records and commits them synchronously. A native client commits an
+   offset for another group (`sentryctl group commit`, sent to the
+   coordinator).
+3. The coordinator (what FindCoordinator names; also the offsets log's
+   leader in `sentryctl topic describe __consumer_offsets`) is killed with
+   SIGKILL.
+4. From another broker, both groups' committed offsets read back exactly as
+   committed before the kill (confluent-kafka `committed()`, and
+   `sentryctl group fetch`), now from the new coordinator.
+5. The member carries on: it reads every remaining record, and its next
+   commit succeeds at the new coordinator and reads back (the new
+   coordinator read the group's generation and offsets from the log, not
+   its members: they rejoin, as after a restart, within poll()).
+6. The killed broker comes back and rejoins the offsets log's ISR.
+
+usage: groups_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cluster_harness as ch  # noqa: E402
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, TopicPartition  # noqa: E402
+from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+
+TOPIC = "orders"
+GROUP = "billing"
+NATIVE_GROUP = "native-billing"
+RECORDS = 300
+EXTRA = ["--broker.session.timeout.ms", "3000", "--cluster.poll.ms", "100",
+         "--replica.lag.time.max.ms", "5000", "--replica.fetch.wait.max.ms", "200",
+         "--group.initial.rebalance.delay.ms", "0"]
+
+
+def sentryctl(path, broker, *args):
+    r = subprocess.run([path, "--broker", f"127.0.0.1:{broker.port}", *args],
+                       capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout + r.stderr
+
+
+def offsets_leader(path, broker):
+    """(leader, isr) of __consumer_offsets-0 from `sentryctl topic describe`
+    (its PARTITION LEADER EPOCH REPLICAS ISR table), or None."""
+    rc, out = sentryctl(path, broker, "topic", "describe", "__consumer_offsets")
+    if rc != 0 or "LEADER" not in out:
+        return None
+    table = out.split("LEADER", 1)[1].split("(this broker's copy", 1)[0]
+    for line in table.splitlines():
+        f = line.split()
+        if len(f) >= 5 and f[0] == "0":
+            leader = -1 if f[1] == "none" else int(f[1])
+            return leader, [int(x) for x in f[4].split(",") if x]
+    return None
+
+
+def committed(bootstrap, partitions):
+    """The group's committed offsets through a client that does not join."""
+    c = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP,
+                  "enable.auto.commit": False})
+    try:
+        got = c.committed([TopicPartition(TOPIC, p) for p in partitions], timeout=10)
+        return {tp.partition: tp.offset for tp in got}
+    finally:
+        c.close()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sentryd", required=True)
+    ap.add_argument("--sentryctl", required=True)
+    ap.add_argument("--workdir")
+    args = ap.parse_args()
+    workdir = args.workdir or tempfile.mkdtemp(prefix="sentry-groups-")
+    cluster = ch.Cluster(args.sentryd, workdir, 3, EXTRA)
+    ok = False
+    failures = []
+    try:
+        cluster.start()
+        admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
+        admin.create_topics([NewTopic(TOPIC, 2, 3)])[TOPIC].result(30)
+        first = cluster.brokers[0]
+        coordinator, isr = ch.wait_for(
+            lambda: (s := offsets_leader(args.sentryctl, first)) and s[0] >= 0 and len(s[1]) == 3
+            and s, "the offsets log with a leader and three in-sync replicas", 60)
+        print(f"offsets log led by broker {coordinator}, isr {isr}", flush=True)
+
+        p = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
+        for i in range(RECORDS):
+            p.produce(TOPIC, key=b"k%d" % i, value=b"v%d" % i)
+        if p.flush(60) != 0:
+            raise RuntimeError("records not acknowledged")
+
+        member = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": GROUP,
+                           "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                           "session.timeout.ms": 10000, "heartbeat.interval.ms": 500,
+                           "topic.metadata.refresh.interval.ms": 1000})
+        member.subscribe([TOPIC])
+        seen = set()
+        deadline = time.monotonic() + 60
+        while len(seen) < RECORDS // 2 and time.monotonic() < deadline:
+            m = member.poll(0.5)
+            if m is not None and not m.error():
+                seen.add(m.value())
+        if len(seen) < RECORDS // 2:
+            raise RuntimeError(f"the member read only {len(seen)} records")
+        member.commit(asynchronous=False)
+        # Partitions the member has read from (a position < 0: none yet).
+        before = {tp.partition: tp.offset for tp in member.position(member.assignment())
+                  if tp.offset >= 0}
+        print(f"member read {len(seen)} records and committed {before}", flush=True)
+
+        rc, out = sentryctl(args.sentryctl, first, "group", "commit", NATIVE_GROUP, TOPIC, "1",
+                            "42")
+        if rc != 0:
+            failures.append(f"sentryctl group commit: rc {rc}: {out}")
+
+        # The coordinator goes.
+        victim = cluster.broker(coordinator)
+        victim.kill()
+        survivors = [b for b in cluster.brokers if b.running()]
+        bootstrap = ",".join(b.bootstrap for b in survivors)
+        t0 = time.monotonic()
+        new_leader, _ = ch.wait_for(
+            lambda: (s := offsets_leader(args.sentryctl, survivors[0])) and s[0] >= 0
+            and s[0] != coordinator and s, "a new leader of the offsets log", 60)
+        print(f"broker {coordinator} killed; broker {new_leader} coordinates after "
+              f"{time.monotonic() - t0:.2f} s", flush=True)
+
+        after = ch.wait_for(lambda: (c := committed(bootstrap, sorted(before))) and
+                            all(o >= 0 for o in c.values()) and c,
+                            "the committed offsets from the new coordinator", 60)
+        if after != before:
+            failures.append(f"committed offsets changed over the failover: {before} -> {after}")
+        rc, out = sentryctl(args.sentryctl, survivors[0], "group", "fetch", NATIVE_GROUP, TOPIC,
+                            "1")
+        if rc != 0 or out.split()[0] != "42":
+            failures.append(f"sentryctl group fetch after the failover: rc {rc}: {out}")
+        # The member carries on at the new coordinator: it reads the rest and
+        # commits the end of both partitions. The new coordinator read the
+        # group's generation and offsets from the log, not its members: they
+        # rejoin (docs/cluster.md), which librdkafka does within poll(), and
+        # a partition read before may be read again from its committed offset.
+        ends = {p: member.get_watermark_offsets(TopicPartition(TOPIC, p), timeout=10)[1]
+                for p in (0, 1)}
+        if sum(ends.values()) != RECORDS:
+            failures.append(f"log ends {ends} do not add up to {RECORDS}")
+        final = None
+        deadline = time.monotonic() + 90
+        while final is None and time.monotonic() < deadline:
+            m = member.poll(0.5)
+            if m is not None and not m.error():
+                seen.add(m.value())
+            if len(seen) < RECORDS or len(member.assignment()) != 2:
+                continue  # still reading, or not rejoined yet
+            try:
+                member.commit(offsets=[TopicPartition(TOPIC, p, o) for p, o in ends.items()],
+                              asynchronous=False)
+                final = ends
+            except KafkaException as e:
+                print(f"commit retried after a poll: {e}", flush=True)
+        if len(seen) < RECORDS:
+            failures.append(f"after the failover the member read {len(seen)} of {RECORDS}")
+        member.close()
+        if final is None:
+            failures.append("the member could not commit the end of both partitions at the "
+                            "new coordinator")
+        else:
+            back = committed(bootstrap, sorted(final))
+            if back != final:
+                failures.append(f"final commit {final} read back as {back}")
+            print(f"member committed {final} at the new coordinator", flush=True)
+
+        victim.start()
+        ch.wait_for(lambda: (s := offsets_leader(args.sentryctl, survivors[0])) and
+                    coordinator in s[1], f"broker {coordinator} back in the offsets log's ISR", 60)
+        print(f"broker {coordinator} back in the offsets log's ISR", flush=True)
+        if failures:
+            print("FAIL:\n  " + "\n  ".join(failures), flush=True)
+            return 1
+        ok = True
+        print("PASS", flush=True)
+        return 0
+    except Exception as e:  # noqa: BLE001
+        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
+        for b in cluster.brokers:
+            print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
+        return 1
+    finally:
+        cluster.kill_all()
+        if ok and not args.workdir:
+            ch.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
