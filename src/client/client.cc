@@ -75,6 +75,10 @@ Result<Reply<DescribeLogResponse>> Client::DescribeLog(std::string_view topic) {
                                         EncodeBody(DescribeLogRequest{topic}));
 }
 
+Result<Reply<InitProducerIdResponse>> Client::InitProducerId() {
+  return CallTyped<InitProducerIdResponse>(ApiKey::kInitProducerId, {});
+}
+
 Result<Reply<DescribeClusterResponse>> Client::DescribeCluster(
     const std::vector<std::string>& topics, int timeout_ms) {
   DescribeClusterRequest req;

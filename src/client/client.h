@@ -57,6 +57,8 @@ class Client {
   Result<Reply<protocol::DeleteRecordsResponse>> DeleteRecords(std::string_view topic,
                                                                int32_t partition,
                                                                int64_t offset);
+  // INIT_PRODUCER_ID: a new idempotent producer id (epoch 0).
+  Result<Reply<protocol::InitProducerIdResponse>> InitProducerId();
   Result<Reply<protocol::MetadataResponse>> Metadata(const std::vector<std::string>& topics = {});
   // acks=0 returns at once with an empty reply (the broker sends nothing).
   Result<Reply<protocol::ProduceResponse>> Produce(std::string_view topic, int32_t partition,

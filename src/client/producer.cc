@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <cstdint>
 #include <thread>
 
 #include "client/admin.h"
@@ -25,7 +26,15 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
                                            static_cast<int>(options.retry_backoff_ms));
   SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
   if (pool->partitions() < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
-  return std::unique_ptr<Producer>(new Producer(options, topic, std::move(pool)));
+  std::unique_ptr<Producer> p(new Producer(options, topic, std::move(pool)));
+  if (options.enable_idempotence) {
+    // Any broker hands out ids: the one the caller named.
+    SENTRY_ASSIGN_OR_RETURN(Client * c, p->pool_->Get(BrokerPool::kBootstrap));
+    SENTRY_ASSIGN_OR_RETURN(auto id, c->InitProducerId());
+    if (!id.ok()) return ErrorStatus(id.error, "INIT_PRODUCER_ID");
+    p->accumulator_.SetProducer(id.body.producer_id, id.body.producer_epoch);
+  }
+  return p;
 }
 
 Producer::Producer(const ProducerOptions& o, std::string topic, std::unique_ptr<BrokerPool> pool)
@@ -164,7 +173,10 @@ void Producer::SendPartition(int32_t p, int64_t now) {
   f.partition = p;
   f.sent_ms = now;
   size_t bytes = 0;
-  while (!ready.empty() &&
+  // Idempotent: one batch per request, as Kafka's producers, so a resent
+  // batch is never mixed with new ones (the broker refuses such a request).
+  const size_t max_batches = options_.enable_idempotence ? 1 : SIZE_MAX;
+  while (!ready.empty() && f.batches.size() < max_batches &&
          (f.batches.empty() || bytes + ready.front().bytes.size() <= options_.max_request_bytes)) {
     bytes += ready.front().bytes.size();
     f.batches.push_back(std::move(ready.front()));

@@ -14,8 +14,9 @@
 // connection make it ask the cluster again who leads (DESCRIBE_CLUSTER) and
 // resend there. A batch fails after `retries` resends or `delivery_timeout_ms`
 // after its first send, whichever comes first (Kafka's producer defaults).
-// (Delivery is at-least-once: a retry after a timeout, a lost connection or a
-// failover can duplicate records the broker had already appended.)
+// Delivery is at-least-once: a retry after a timeout, a lost connection or a
+// failover can duplicate records the broker had already appended; with
+// enable_idempotence the broker recognises the resent batch instead.
 //
 // Threads: one thread at a time. There is no background thread: Send(),
 // Poll() and Flush() drive the network, and linger expiry is acted on when
@@ -49,6 +50,11 @@ struct ProducerOptions {
   int retries = INT32_MAX;               // resends of one batch
   int64_t retry_backoff_ms = 100;
   int64_t delivery_timeout_ms = 120000;  // from a batch's first send to its failure
+  // enable.idempotence: a producer id from INIT_PRODUCER_ID and sequence
+  // numbers in every batch, so a resend (after a timeout, a lost connection
+  // or a failover) is stored once: exactly once per partition, in order.
+  // Off by default (the native client's choice, docs/protocol.md).
+  bool enable_idempotence = false;
   int32_t request_timeout_ms = 30000;    // PRODUCE timeout_ms; no answer in 2x = lost
   int connect_timeout_ms = 5000;
 };

@@ -29,6 +29,12 @@ void RecordAccumulator::Close(int32_t partition) {
   ProducerBatch b;
   b.partition = partition;
   b.records = p.open.count();
+  if (producer_id_ >= 0) {
+    // Sequences count records per partition and wrap at 2^31 (as Kafka's).
+    p.open.SetProducer(producer_id_, producer_epoch_, p.next_sequence);
+    p.next_sequence = static_cast<int32_t>(
+        (static_cast<int64_t>(p.next_sequence) + b.records) % (int64_t{1} << 31));
+  }
   b.bytes = p.open.Build();
   buffered_bytes_ += b.bytes.size();
   buffered_bytes_ -= estimated;

@@ -34,6 +34,14 @@ class RecordAccumulator {
  public:
   RecordAccumulator(int32_t partitions, size_t batch_size, int64_t linger_ms);
 
+  // Batches closed from now on carry this idempotent producer's id, epoch
+  // and per-partition sequence numbers (from 0); the broker then stores a
+  // resent batch once.
+  void SetProducer(int64_t producer_id, int16_t epoch) {
+    producer_id_ = producer_id;
+    producer_epoch_ = epoch;
+  }
+
   void Append(int32_t partition, std::optional<std::string_view> key,
               std::optional<std::string_view> value, int64_t timestamp_ms, int64_t now_ms);
   // Closes open batches that have lingered long enough (all of them if `flush`).
@@ -56,12 +64,15 @@ class RecordAccumulator {
     RecordBatchBuilder open;
     int64_t opened_ms = 0;
     std::deque<ProducerBatch> ready;
+    int32_t next_sequence = 0;
   };
   void Close(int32_t partition);
 
   size_t batch_size_;
   int64_t linger_ms_;
   size_t buffered_bytes_ = 0;
+  int64_t producer_id_ = -1;
+  int16_t producer_epoch_ = -1;
   std::vector<Part> parts_;
 };
 

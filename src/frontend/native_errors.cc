@@ -36,8 +36,8 @@ ErrorCode Map(Errc e) {
     case Errc::kUnknownLeaderEpoch: return ErrorCode::kNotLeaderOrFollower;
     // The native protocol has no idempotent producer (docs/protocol.md): a
     // native client that set producer ids in its batches made a bad request.
-    case Errc::kOutOfOrderSequence:
-    case Errc::kProducerFenced: return ErrorCode::kInvalidRequest;
+    case Errc::kOutOfOrderSequence: return ErrorCode::kOutOfOrderSequence;
+    case Errc::kProducerFenced: return ErrorCode::kInvalidProducerEpoch;
   }
   return ErrorCode::kUnknownServerError;
 }

@@ -127,6 +127,7 @@ Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, Byte
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
     case ApiKey::kListGroups: return HandleListGroups(h, r, out);
     case ApiKey::kDescribeGroup: return HandleDescribeGroup(h, r, out);
+    case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
   }
   return Malformed(out, h);
 }
@@ -292,6 +293,18 @@ Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseO
     resp.topics.push_back(std::move(tm));
   }
   return Respond(out, h, resp);
+}
+
+Outcome NativeFrontend::HandleInitProducerId(const Header& h, ByteReader& r, ResponseOut& out) {
+  if (!r.Done()) return Malformed(out, h);
+  // Always a new id, epoch 0, as Kafka's InitProducerId without a
+  // transactional id (in a cluster, from a block reserved in etcd).
+  auto id = core_->NewProducerId();
+  if (!id.ok()) {
+    spdlog::error("INIT_PRODUCER_ID: {}", id.status().ToString());
+    return Refuse(out, h, Errc::kStorage);
+  }
+  return Respond(out, h, InitProducerIdResponse{*id, 0});
 }
 
 Outcome NativeFrontend::HandleDescribeCluster(const Header& h, ByteReader& r,

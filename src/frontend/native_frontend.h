@@ -64,6 +64,8 @@ class NativeFrontend final : public net::FrameHandler {
                                       protocol::ByteReader& r, net::ResponseOut& out);
   net::Outcome HandleDescribeCluster(const Header& h, protocol::ByteReader& r,
                                      net::ResponseOut& out);
+  net::Outcome HandleInitProducerId(const Header& h, protocol::ByteReader& r,
+                                    net::ResponseOut& out);
   net::Outcome HandleDescribeLog(const Header& h, protocol::ByteReader& r,
                                  net::ResponseOut& out);
   net::Outcome HandleOffsetCommit(broker::ClientSession& s, const Header& h,

@@ -25,6 +25,8 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kInvalidRequest: return "INVALID_REQUEST";
     case ErrorCode::kKafkaStorageError: return "KAFKA_STORAGE_ERROR";
     case ErrorCode::kInvalidRecord: return "INVALID_RECORD";
+    case ErrorCode::kOutOfOrderSequence: return "OUT_OF_ORDER_SEQUENCE_NUMBER";
+    case ErrorCode::kInvalidProducerEpoch: return "INVALID_PRODUCER_EPOCH";
     case ErrorCode::kCoordinatorNotAvailable: return "COORDINATOR_NOT_AVAILABLE";
     case ErrorCode::kNotCoordinator: return "NOT_COORDINATOR";
     case ErrorCode::kIllegalGeneration: return "ILLEGAL_GENERATION";
@@ -62,6 +64,8 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kInvalidRequest: return "The request was malformed; check the client against docs/protocol.md.";
     case ErrorCode::kKafkaStorageError: return "The broker's disk is full or failing; free space or check its log.";
     case ErrorCode::kInvalidRecord: return "Give every record a key: the topic is compacted (cleanup.policy=compact).";
+    case ErrorCode::kOutOfOrderSequence: return "An idempotent producer's batch does not follow its last one (a batch was lost): start a new producer (INIT_PRODUCER_ID).";
+    case ErrorCode::kInvalidProducerEpoch: return "A newer epoch of this producer id wrote since: this producer is stale; start a new one.";
     case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping, or the cluster has no group coordinator right now; reconnect and join again.";
     case ErrorCode::kNotCoordinator: return "Another broker coordinates groups (the leader of __consumer_offsets-0): ask DESCRIBE_CLUSTER and go there.";
     case ErrorCode::kIllegalGeneration: return "The group moved on; rejoin before committing.";
@@ -84,7 +88,7 @@ const char* ApiName(uint16_t key) {
                                  "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
                                  "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP",
                                  "DELETE_RECORDS", "ALTER_TOPIC_CONFIG", "DESCRIBE_LOG",
-                                 "DESCRIBE_CLUSTER"};
+                                 "DESCRIBE_CLUSTER", "INIT_PRODUCER_ID"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

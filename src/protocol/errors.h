@@ -25,6 +25,9 @@ enum class ErrorCode : int16_t {
   kInvalidRequest = 42,
   kKafkaStorageError = 56,
   kInvalidRecord = 87,
+  // Idempotent producers (INIT_PRODUCER_ID)
+  kOutOfOrderSequence = 45,
+  kInvalidProducerEpoch = 47,
   // Consumer groups
   kCoordinatorNotAvailable = 15,
   kNotCoordinator = 16,
@@ -62,8 +65,9 @@ enum class ApiKey : uint16_t {
   kAlterTopicConfig = 13,
   kDescribeLog = 14,
   kDescribeCluster = 15,
+  kInitProducerId = 16,
 };
-constexpr uint16_t kApiKeyCount = 16;
+constexpr uint16_t kApiKeyCount = 17;
 constexpr uint16_t kApiVersion = 1;  // every API is served at version 1...
 constexpr uint16_t kOffsetCommitMemberVersion = 2;  // ...and OFFSET_COMMIT at 2 as well
 // The highest version of `key` served (the lowest is kApiVersion for all).

@@ -177,6 +177,16 @@ void Encode(ByteWriter* w, const DeleteRecordsRequest& m) {
   w->I32(m.partition);
   w->I64(m.offset);
 }
+void Encode(ByteWriter* w, const InitProducerIdResponse& m) {
+  w->I64(m.producer_id);
+  w->I16(m.producer_epoch);
+}
+bool Decode(ByteReader* r, InitProducerIdResponse* m) {
+  r->I64(&m->producer_id);
+  r->I16(&m->producer_epoch);
+  return r->Done();
+}
+
 void Encode(ByteWriter* w, const DeleteRecordsResponse& m) { w->I64(m.low_watermark); }
 bool Decode(ByteReader* r, DeleteRecordsResponse* m) {
   r->I64(&m->low_watermark);

@@ -189,6 +189,14 @@ void Encode(ByteWriter* w, const DescribeClusterRequest& m);
 void Encode(ByteWriter* w, const DescribeClusterResponse& m);
 bool Decode(ByteReader* r, DescribeClusterResponse* m);
 
+// INIT_PRODUCER_ID: a new idempotent producer id (the request body is empty).
+struct InitProducerIdResponse {
+  int64_t producer_id = -1;
+  int16_t producer_epoch = 0;
+};
+void Encode(ByteWriter* w, const InitProducerIdResponse& m);
+bool Decode(ByteReader* r, InitProducerIdResponse* m);
+
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
 bool Decode(ByteReader* r, FetchRequest* m);

@@ -50,6 +50,7 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
   std::map<int64_t, Entry> overlay;
   bool any = false;
   bool all_duplicates = true;
+  bool some_duplicate = false;
   for (const RecordBatchView& b : Batches(batches)) {
     const int64_t pid = b.producer_id();
     if (pid < 0) {
@@ -83,7 +84,10 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
         }
       }
     }
-    if (duplicate) continue;
+    if (duplicate) {
+      some_duplicate = true;
+      continue;
+    }
     all_duplicates = false;
     if (e.epoch >= 0 && epoch > e.epoch && first != 0) {
       v.status = Status::OutOfOrderSequence(fmt::format(
@@ -100,6 +104,14 @@ ProducerState::Verdict ProducerState::Check(std::span<const uint8_t> batches) co
     e.epoch = epoch;
     e.batches.push_back({first, last, -1, -1});
     if (e.batches.size() > kBatchesKept) e.batches.pop_front();
+  }
+  if (v.status.ok() && some_duplicate && !all_duplicates) {
+    // A resent batch and new ones in one request: appending them all would
+    // store the resent one twice, and the request is all or nothing. (Kafka
+    // clients send one batch per partition per request; Sentry's native
+    // client does too when idempotent.)
+    v.status = Status::OutOfOrderSequence(
+        "a request mixes batches already stored with new ones: send each batch on its own");
   }
   if (v.status.ok()) {
     v.duplicate = any && all_duplicates;

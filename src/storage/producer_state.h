@@ -59,6 +59,7 @@ class ProducerState {
   struct Verdict {
     Status status;           // OutOfOrderSequence / ProducerFenced, else OK
     bool duplicate = false;  // every batch is already stored: do not append
+                             // (some but not all: refused, OUT_OF_ORDER_SEQUENCE)
     int64_t first_offset = -1;  // of the stored copy, when duplicate
     int64_t last_offset = -1;
   };

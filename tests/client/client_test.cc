@@ -200,6 +200,80 @@ TEST_F(ClientTest, ProducerGivesUpAfterRetriesWhenTheBrokerIsGone) {
   EXPECT_EQ(p.value()->records_failed(), 10);
 }
 
+TEST_F(ClientTest, IdempotentBatchResentAfterALostAnswerIsStoredOnce) {
+  Admin admin(client_.get());
+  ASSERT_TRUE(admin.CreateTopic("idem", 1).ok());
+  auto id = client_->InitProducerId();
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  ASSERT_EQ(id->error, 0);
+  EXPECT_GE(id->body.producer_id, 0);
+  auto again = client_->InitProducerId();
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(again->body.producer_id, id->body.producer_id);  // always a new id
+  auto batch = [&](int32_t sequence, const std::string& v) {
+    RecordBatchBuilder b;
+    b.Add(std::nullopt, v);
+    b.Add(std::nullopt, v + "'");
+    b.SetProducer(id->body.producer_id, id->body.producer_epoch, sequence);
+    return b.Build();
+  };
+  const auto first = batch(0, "a");
+  auto r1 = client_->Produce("idem", 0, -1, first);
+  ASSERT_TRUE(r1.ok());
+  ASSERT_EQ(r1->error, 0);
+  // The answer was "lost": the same batch again is the same two records.
+  auto r2 = client_->Produce("idem", 0, -1, first);
+  ASSERT_TRUE(r2.ok());
+  EXPECT_EQ(r2->error, 0);
+  EXPECT_EQ(r2->body.base_offset, r1->body.base_offset);
+  // A gap in the sequence is refused with its own code, nothing stored.
+  auto gap = client_->Produce("idem", 0, -1, batch(5, "c"));
+  ASSERT_TRUE(gap.ok());
+  EXPECT_EQ(gap->error, static_cast<int16_t>(protocol::ErrorCode::kOutOfOrderSequence));
+  auto next = client_->Produce("idem", 0, -1, batch(2, "b"));
+  ASSERT_TRUE(next.ok());
+  EXPECT_EQ(next->error, 0);
+  auto all = ReadAll("idem", 4);
+  ASSERT_EQ(all.size(), 4u);
+  EXPECT_EQ(*all[0].value, "a");
+  EXPECT_EQ(*all[2].value, "b");
+}
+
+TEST_F(ClientTest, IdempotentProducerNumbersItsBatches) {
+  Admin admin(client_.get());
+  ASSERT_TRUE(admin.CreateTopic("idem2", 2).ok());
+  ProducerOptions o = PO();
+  o.enable_idempotence = true;
+  o.batch_size = 200;  // many batches per partition
+  auto p = Producer::Create(o, "idem2");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  for (int i = 0; i < 200; i++) {
+    ASSERT_TRUE(p.value()->Send(std::nullopt, "v" + std::to_string(i), i % 2).ok());
+  }
+  ASSERT_TRUE(p.value()->Flush().ok());
+  EXPECT_EQ(p.value()->records_delivered(), 200);
+  EXPECT_EQ(ReadAll("idem2", 200).size(), 200u);
+  // Stored with the producer's id and sequences that count the partition's
+  // records from 0 (a gap would have been refused).
+  auto f = client_->Fetch("idem2", 0, 0);
+  ASSERT_TRUE(f.ok());
+  ASSERT_EQ(f->error, 0);
+  const auto& bytes = f->body.records;
+  int32_t expected_sequence = 0;
+  int batches = 0;
+  for (size_t pos = 0; pos < bytes.size();) {
+    RecordBatchView v;
+    ASSERT_TRUE(RecordBatchView::Parse(bytes.data() + pos, bytes.size() - pos, &v).ok());
+    EXPECT_GE(v.producer_id(), 0);
+    EXPECT_EQ(v.base_sequence(), expected_sequence);
+    expected_sequence += v.records_count();
+    pos += v.TotalSize();
+    batches++;
+  }
+  EXPECT_EQ(expected_sequence, 100);
+  EXPECT_GT(batches, 1);
+}
+
 // A broker that answers METADATA with one partition and plays a script for
 // PRODUCE: drop the connection on the first request, KAFKA_STORAGE_ERROR on
 // the second, then append. It records the values it appended, in order.

@@ -1,7 +1,8 @@
 // The native C++ client under a failover loop (tests/cluster/failover_test.py):
 //
 //   native_load produce HOST:PORT TOPIC PREFIX
-//       acks=-1 records "PREFIX%08d" to partition 0 until SIGTERM, then
+//       acks=-1 records "PREFIX%08d" to partition 0 until SIGTERM (an
+//       idempotent producer: a resent batch is stored once), then
 //       flushes; prints "ack OFFSET VALUE" for each acknowledged record and
 //       "fail VALUE REASON" for each failed one.
 //   native_load consume HOST:PORT TOPIC
@@ -33,6 +34,7 @@ int Produce(const std::string& host, int port, const std::string& topic,
   o.acks = -1;
   o.linger_ms = 5;
   o.request_timeout_ms = 10000;
+  o.enable_idempotence = true;
   auto p = Producer::Create(o, topic);
   if (!p.ok()) {
     std::fprintf(stderr, "native_load: %s\n", p.status().ToString().c_str());

@@ -84,6 +84,14 @@ TEST_F(ProducerStateTest, BatchesOfOneRequestAreCheckedInOrder) {
   gap.insert(gap.end(), bad.begin(), bad.end());
   EXPECT_EQ(Append(gap).status.code(), Status::Code::kOutOfOrderSequence);
   EXPECT_EQ(next_, 4);  // nothing of the refused request recorded
+  // A stored batch resent together with a new one: refused as a whole (all
+  // or nothing), rather than storing the resent one twice.
+  std::vector<uint8_t> mixed = Batch(3, 0, 2);
+  auto fresh = Batch(3, 0, 4);
+  mixed.insert(mixed.end(), fresh.begin(), fresh.end());
+  EXPECT_EQ(Append(mixed).status.code(), Status::Code::kOutOfOrderSequence);
+  EXPECT_EQ(next_, 4);
+  EXPECT_TRUE(Append(fresh).status.ok());
   // Without producer ids a batch always passes.
   EXPECT_TRUE(Append(Batch(-1, -1, -1)).status.ok());
 }
