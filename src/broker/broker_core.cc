@@ -291,13 +291,22 @@ bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminC
                                         bool validate_only) {
   return SubmitAdmin(s, c, [this, name = std::move(name), changes = std::move(changes),
                             validate_only] {
+    Error e;
     if (cluster_) {
-      // A change here alone would leave the replicas with different settings.
-      return Error{Errc::kInvalidRequest,
-                   "changing topic settings is not supported in cluster mode yet "
-                   "(docs/cluster.md)"};
+      // Checked here first (the store holds only valid settings), then
+      // written to the store: every replica applies it from there.
+      e = registry_->AlterConfig(name, changes, /*validate_only=*/true);
+      for (const auto& [key, value] : changes) {
+        if (e.ok() && key == "cleanup.policy" && value &&
+            value->find("compact") != std::string::npos) {
+          e = {Errc::kInvalidConfig,
+               "cleanup.policy=compact is not supported in cluster mode yet (docs/cluster.md)"};
+        }
+      }
+      if (e.ok() && !validate_only) e = cluster_->AlterTopicConfig(name, changes);
+    } else {
+      e = registry_->AlterConfig(name, changes, validate_only);
     }
-    Error e = registry_->AlterConfig(name, changes, validate_only);
     if (!e.ok()) spdlog::info("alter topic {} refused: {} ({})", name, ErrcName(e.code), e.message);
     return e;
   });
@@ -333,18 +342,19 @@ bool BrokerCore::SubmitDeleteRecords(ClientSession& s, std::unique_ptr<AdminComp
                                      std::string topic, int32_t partition, int64_t offset) {
   AdminCompletion* result = c.get();  // filled on the admin thread before it is posted
   return SubmitAdmin(s, c, [this, result, topic = std::move(topic), partition, offset]() -> Error {
-    if (cluster_) {
-      return {Errc::kInvalidRequest,
-              "deleting records is not supported in cluster mode yet (docs/cluster.md)"};
-    }
     std::shared_ptr<Partition> p = FindPartition(topic, partition);
     if (!p) return {Errc::kUnknownTopicOrPartition, "no such partition"};
+    // In a cluster the leader moves its log start; followers follow it from
+    // its fetch answers (the replica fetcher).
+    if (Errc e = LeadershipError(*p); e != Errc::kNone) return {e, "not the leader"};
     // Retention moves the same log start: one of the two at a time, and
     // never on a deleted partition's directory.
     MutexLock l(&p->retention_mu());
     if (p->deleted()) return {Errc::kUnknownTopicOrPartition, "partition was deleted"};
     PartitionLog* log = p->log();
-    const int64_t hwm = log->high_watermark();
+    // Up to what consumers may read (in a cluster: the replicated high
+    // watermark, as Kafka's DeleteRecords).
+    const int64_t hwm = std::min(log->high_watermark(), p->visible_end());
     const int64_t target = offset == -1 ? hwm : offset;
     if (target < 0 || target > hwm) {
       return {Errc::kOffsetOutOfRange,

@@ -48,6 +48,11 @@ class ClusterHooks {
                             int16_t replication_factor,
                             const std::vector<std::pair<std::string, std::string>>& configs) = 0;
   virtual Error DeleteTopic(const std::string& name) = 0;
+  // Changes settings of a topic in the metadata store (nullopt: back to the
+  // default); returns once this broker applies them too. Already validated.
+  virtual Error AlterTopicConfig(
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) = 0;
   // A follower fetches from `p` at `offset` (its log end) in `leader_epoch`
   // (-1: unknown): checks that this broker leads it in that epoch, records
   // the follower's progress (ISR, high watermark).

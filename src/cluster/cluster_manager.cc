@@ -267,6 +267,31 @@ Status ClusterManager::DeleteTopic(const std::string& name) {
   return Status::OK();
 }
 
+Status ClusterManager::AlterTopicConfigs(
+    const std::string& name,
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  for (int attempt = 0; attempt < 20; attempt++) {
+    auto kv = store_->Get(keys_.Topic(name));
+    if (!kv.ok()) return kv.status();
+    if (!kv->has_value()) return Status::NotFound("no topic " + name);
+    auto t = DecodeTopic((*kv)->value);
+    if (!t) return Status::Corruption("topic record of " + name + " cannot be read");
+    for (const auto& [key, value] : changes) {
+      std::erase_if(t->configs, [&](const auto& c) { return c.first == key; });
+      if (value) t->configs.emplace_back(key, *value);
+    }
+    std::sort(t->configs.begin(), t->configs.end());
+    auto put = store_->PutIf(keys_.Topic(name), EncodeTopic(*t), (*kv)->mod_revision);
+    if (!put.ok()) return put.status();
+    if (*put) {
+      spdlog::info("cluster {}: topic {} settings changed", opt_.name, name);
+      Poke();
+      return Status::OK();
+    }
+  }
+  return Status::Unavailable("topic " + name + " kept changing; try again");
+}
+
 Result<int64_t> ClusterManager::AllocateProducerIds(int64_t size) {
   const std::string key = keys_.root + "/producer_ids";
   for (int attempt = 0; attempt < 20; attempt++) {

@@ -25,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -77,6 +78,11 @@ class ClusterManager {
                      const std::vector<std::pair<std::string, std::string>>& configs);
   // NotFound, Unavailable.
   Status DeleteTopic(const std::string& name);
+  // Sets (value) or removes (nullopt: back to the broker default) settings
+  // in the topic's record, by compare-and-set (retried on a race).
+  Status AlterTopicConfigs(
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
   // Reserves `size` idempotent-producer ids for this broker, cluster-wide
   // (a compare-and-set on <root>/producer_ids); returns the first.
   Result<int64_t> AllocateProducerIds(int64_t size);

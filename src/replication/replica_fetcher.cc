@@ -86,6 +86,22 @@ void ReplicaFetcher::Unfollow(const pipeline::Partition* p) {
   parts_.erase(p);
 }
 
+void ReplicaFetcher::FollowLogStart(pipeline::Partition* p, int64_t leader_start) {
+  MutexLock l(&p->retention_mu());
+  if (p->deleted()) return;
+  PartitionLog* log = p->log();
+  const int64_t target = std::min(leader_start, log->log_end_offset());
+  if (target <= log->log_start_offset()) return;
+  // Durable up to the new start first, as DeleteRecords on the leader: a
+  // crash must not leave the log ending below a persisted start.
+  Status s = log->Flush().status();
+  if (s.ok()) s = log->AdvanceLogStart(target).status();
+  if (!s.ok() && append_error_.Allow()) {
+    spdlog::error("replica fetcher: moving the log start of {}-{} to {} failed: {}{}", p->topic(),
+                  p->index(), target, s.ToString(), append_error_.Suppressed());
+  }
+}
+
 bool ReplicaFetcher::empty() const {
   std::lock_guard l(mu_);
   return parts_.empty();
@@ -348,6 +364,9 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
       // The leader's high watermark, as far as this copy reaches.
       const int64_t hw = std::min(pd.high_watermark, log->log_end_offset());
       if (hw > p->replica().hw_floor.load()) p->replica().hw_floor.store(hw);
+      // The leader's log start (DeleteRecords, retention): this copy starts
+      // there too, as far as it reaches, as a Kafka follower does.
+      if (pd.log_start_offset > log->log_start_offset()) FollowLogStart(p, pd.log_start_offset);
     }
   }
   return true;

@@ -73,6 +73,9 @@ class ReplicaFetcher {
   bool Truncate(std::vector<Followed*>& todo);
   bool Fetch(std::vector<Followed*>& todo);
   void Update(const pipeline::Partition* p, bool needs_truncation, int64_t pause_ms);
+  // The leader's log start moved past this copy's: this one follows, up to
+  // its own log end (flushed first, then AdvanceLogStart).
+  void FollowLogStart(pipeline::Partition* p, int64_t leader_start);
 
   const FetcherOptions opt_;
   const int32_t leader_id_;
@@ -89,7 +92,7 @@ class ReplicaFetcher {
   std::unique_ptr<LeaderConnection> conn_;
   std::atomic<bool> exited_{false};
   LogLimiter warn_;
-  LogLimiter append_error_;  // a full disk fails every retry: one line per 10 s
+  LogLimiter append_error_;  // also: moving the log start failed  // a full disk fails every retry: one line per 10 s
   std::thread thread_;
 };
 

@@ -147,6 +147,33 @@ broker::Error ReplicaManager::DeleteTopic(const std::string& name) {
   return {};
 }
 
+broker::Error ReplicaManager::AlterTopicConfig(
+    const std::string& name,
+    const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {
+  Status s = cluster_->AlterTopicConfigs(name, changes);
+  if (s.code() == Status::Code::kNotFound) {
+    return {broker::Errc::kUnknownTopicOrPartition, s.message()};
+  }
+  if (!s.ok()) return {broker::Errc::kClusterUnavailable, "metadata store: " + s.ToString()};
+  // Answer once this broker applies them (read your writes here; the others
+  // follow within cluster.poll.ms).
+  auto record_has_them = [&](const cluster::ClusterSnapshot& snap) {
+    auto it = snap.topics.find(name);
+    if (it == snap.topics.end()) return true;  // deleted meanwhile
+    for (const auto& [key, value] : changes) {
+      auto c = std::find_if(it->second.configs.begin(), it->second.configs.end(),
+                            [&](const auto& kv) { return kv.first == key; });
+      const bool present = c != it->second.configs.end();
+      if (present != value.has_value() || (present && c->second != *value)) return false;
+    }
+    return true;
+  };
+  const int64_t until = SteadyMillis() + kAdminWaitMs;
+  while (SteadyMillis() < until && !cluster_->WaitFor(record_has_them, 500)) {
+  }
+  return {};
+}
+
 // --- roles ---
 
 void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>& s) {
@@ -170,6 +197,26 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
       if (!topic) continue;
     }
     seen_topics_.insert(name);
+    if (auto& applied = applied_configs_[name]; applied != t.configs) {
+      // The record's settings changed (or this broker just started): every
+      // setting to the record's value, or back to the default.
+      std::vector<broker::TopicRegistry::ConfigChange> changes;
+      for (const auto& [key, def] : registry_->defaults().ToMap()) {
+        auto c = std::find_if(t.configs.begin(), t.configs.end(),
+                              [&](const auto& kv) { return kv.first == key; });
+        changes.emplace_back(key, c == t.configs.end() ? std::nullopt
+                                                       : std::optional<std::string>(c->second));
+      }
+      broker::Error e = registry_->AlterConfig(name, changes);
+      if (e.ok()) {
+        applied = t.configs;
+        topic = registry_->Find(name);
+        if (!topic) continue;
+      } else if (config_error_.Allow()) {
+        spdlog::error("cluster: cannot apply the settings of topic {} here: {} ({}); retrying{}",
+                      name, broker::ErrcName(e.code), e.message, config_error_.Suppressed());
+      }
+    }
     const int32_t n = std::min<int32_t>(t.partitions, static_cast<int32_t>(topic->partitions.size()));
     for (int32_t i = 0; i < n; i++) {
       const auto& part = topic->partitions[static_cast<size_t>(i)];
@@ -188,6 +235,7 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
   }
   for (const auto& topic : registry_->List()) {
     if (s->topics.count(topic->name)) continue;
+    applied_configs_.erase(topic->name);
     if (seen_topics_.erase(topic->name)) {
       for (const auto& p : topic->partitions) BecomeNothing(p, -1);
       broker::Error e = registry_->Delete(topic->name, wake_);

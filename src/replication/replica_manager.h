@@ -40,6 +40,7 @@
 
 #include "broker/cluster_hooks.h"
 #include "broker/topic_registry.h"
+#include "common/log_limiter.h"
 #include "cluster/cluster_manager.h"
 #include "pipeline/write_request.h"
 #include "replication/isr_policy.h"
@@ -86,6 +87,9 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
                             int16_t replication_factor,
                             const std::vector<std::pair<std::string, std::string>>& configs) override;
   broker::Error DeleteTopic(const std::string& name) override;
+  broker::Error AlterTopicConfig(
+      const std::string& name,
+      const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) override;
   broker::Errc OnReplicaFetch(pipeline::Partition& p, int32_t replica_id, int32_t leader_epoch,
                               int64_t offset) override;
 
@@ -141,6 +145,9 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   std::map<int32_t, std::unique_ptr<ReplicaFetcher>> fetchers_;
   std::vector<std::unique_ptr<ReplicaFetcher>> retired_;  // stopping
   std::set<std::string> seen_topics_;  // topics the store had while this broker ran
+  // The settings of each topic as last applied here from its record.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> applied_configs_;
+  LogLimiter config_error_;  // a setting that cannot be applied is retried every poll
   std::shared_ptr<pipeline::Partition> offsets_;
   OffsetsRoleFn on_offsets_role_;
   bool offsets_leading_ = false;  // as last told to on_offsets_role_

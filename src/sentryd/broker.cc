@@ -106,9 +106,11 @@ Status Broker::Recover() {
   if (!replayed.ok()) {
     return Status(replayed.status().code(), "consumer offsets: " + replayed.status().message());
   }
-  spdlog::info("Replayed {} records of the offsets log in {} ms (it is compacted: the latest "
-               "record of each key stays)",
-               *replayed, SteadyMillis() - replay_start);
+  spdlog::info("Replayed {} records of the offsets log in {} ms ({})", *replayed,
+               SteadyMillis() - replay_start,
+               cfg_.cluster_etcd.empty()
+                   ? "it is compacted: the latest record of each key stays"
+                   : "replicated in a cluster, and not compacted there yet");
   int64_t max_end = 0;
   for (auto& t : registry_->List()) {
     for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());

@@ -240,6 +240,44 @@ TEST(ClusterManagerTest, AStaleCompareAndSetIsRefused) {
   EXPECT_FALSE(*second);
 }
 
+TEST(ClusterManagerTest, TheOffsetsLogIsCreatedOnceEnoughBrokersAreAlive) {
+  FakeKvStore store;
+  auto b1 = Join(&store, 1);
+  ASSERT_TRUE(Eventually(b1->m.get(), [](const ClusterSnapshot& s) {
+    return s.controller == 1 && s.Live(1);
+  }));
+  // Several controller rounds with one live broker of the three it needs.
+  for (int i = 0; i < 5; i++) b1->m->WaitFor([](const ClusterSnapshot&) { return true; }, 100);
+  EXPECT_EQ(b1->m->snapshot()->topics.count(kOffsetsTopic), 0u);
+  auto b2 = Join(&store, 2);
+  auto b3 = Join(&store, 3);
+  ASSERT_TRUE(Eventually(b1->m.get(), [](const ClusterSnapshot& s) {
+    const auto* r = s.Partition(kOffsetsTopic, 0);
+    return r && r->leader >= 0 && r->isr.size() == 3;
+  }));
+  const auto& t = b1->m->snapshot()->topics.at(kOffsetsTopic);
+  EXPECT_EQ(t.partitions, 1);
+  EXPECT_EQ(t.replicas.at(0).size(), 3u);
+}
+
+TEST(ClusterManagerTest, TopicSettingsChangeByCompareAndSet) {
+  FakeKvStore store;
+  auto b1 = Join(&store, 1);
+  ASSERT_TRUE(b1->m->CreateTopic("t", 1, 1, {{"retention.ms", "1"}}).ok());
+  ASSERT_TRUE(b1->m->AlterTopicConfigs("t", {{"retention.ms", "2"}, {"segment.ms", "5"}}).ok());
+  ASSERT_TRUE(b1->m->AlterTopicConfigs("t", {{"segment.ms", std::nullopt}}).ok());
+  const std::vector<std::pair<std::string, std::string>> want{{"retention.ms", "2"}};
+  EXPECT_TRUE(Eventually(b1->m.get(), [&](const ClusterSnapshot& s) {
+    auto it = s.topics.find("t");
+    return it != s.topics.end() && it->second.configs == want;
+  }));
+  EXPECT_EQ(b1->m->AlterTopicConfigs("nope", {{"retention.ms", "2"}}).code(),
+            Status::Code::kNotFound);
+  store.down = true;
+  EXPECT_EQ(b1->m->AlterTopicConfigs("t", {{"retention.ms", "3"}}).code(),
+            Status::Code::kUnavailable);
+}
+
 TEST(ClusterManagerTest, AnUnreachableStoreKeepsTheLastSnapshot) {
   FakeKvStore store;
   auto b1 = Join(&store, 1);

@@ -150,6 +150,7 @@ def main():
     workdir = args.workdir or tempfile.mkdtemp(prefix="sentry-failover-")
     cluster = ch.Cluster(args.sentryd, workdir, 3, EXTRA)
     ok = False
+    load = None
     try:
         cluster.start()
         print(f"cluster up: etcd {cluster.etcd.endpoint}, brokers {cluster.bootstrap()}", flush=True)
@@ -160,10 +161,11 @@ def main():
                     "the topic's leader and a full ISR", 30)
         load = Load(cluster.bootstrap())
         native_at = f"127.0.0.1:{cluster.broker(1).port}"
-        threads = [threading.Thread(target=load.produce), threading.Thread(target=load.consume),
-                   threading.Thread(target=load.native, args=(
+        threads = [threading.Thread(target=load.produce, daemon=True),
+                   threading.Thread(target=load.consume, daemon=True),
+                   threading.Thread(target=load.native, daemon=True, args=(
                        [args.native_load, "produce", native_at, TOPIC, "n-"], "producer")),
-                   threading.Thread(target=load.native, args=(
+                   threading.Thread(target=load.native, daemon=True, args=(
                        [args.native_load, "consume", native_at, TOPIC], "consumer"))]
         for t in threads:
             t.start()
@@ -257,6 +259,9 @@ def main():
         return 0
     except Exception as e:  # noqa: BLE001
         print(f"FAIL: {type(e).__name__}: {e}", flush=True)
+        if load is not None:
+            load.stop.set()  # the load threads end (daemon threads besides)
+            print(f"load errors: {load.errors[:5]}; read {load.read}", flush=True)
         for b in cluster.brokers:
             print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
         return 1

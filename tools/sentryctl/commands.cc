@@ -114,9 +114,13 @@ int TopicDelete(const BrokerAddress& b, const std::string& name) {
 
 int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition,
               int64_t before) {
-  auto c = Connect(b);
+  // The partition's leader moves its log start (in a cluster, not
+  // necessarily the broker given; its followers follow).
+  client::BrokerPool pool(b.host, b.port, 5000);
+  if (Status s = pool.Refresh(name); !s.ok()) return Fail(s);
+  auto c = pool.Get(pool.Leader(partition));
   if (!c.ok()) return Fail(c.status());
-  client::Admin admin(c->get());
+  client::Admin admin(c.value());
   auto start = admin.DeleteRecords(name, partition, before);
   if (!start.ok()) return Fail(start.status());
   fmt::print("{}-{} now starts at offset {}.\n", name, partition, *start);
