@@ -53,7 +53,10 @@ struct ProducerOptions {
   // enable.idempotence: a producer id from INIT_PRODUCER_ID and sequence
   // numbers in every batch, so a resend (after a timeout, a lost connection
   // or a failover) is stored once: exactly once per partition, in order.
-  // Off by default (the native client's choice, docs/protocol.md).
+  // Off by default (the native client's choice, docs/protocol.md). A batch
+  // that fails for good leaves a gap in its partition's sequence: that
+  // partition's later batches fail too (OUT_OF_ORDER_SEQUENCE_NUMBER); make a
+  // new producer then (Kafka's producer bumps its epoch instead).
   bool enable_idempotence = false;
   int32_t request_timeout_ms = 30000;    // PRODUCE timeout_ms; no answer in 2x = lost
   int connect_timeout_ms = 5000;
