@@ -276,9 +276,10 @@ Status ClusterManager::AlterTopicConfigs(
     if (!kv->has_value()) return Status::NotFound("no topic " + name);
     auto t = DecodeTopic((*kv)->value);
     if (!t) return Status::Corruption("topic record of " + name + " cannot be read");
-    for (const auto& [key, value] : changes) {
-      std::erase_if(t->configs, [&](const auto& c) { return c.first == key; });
-      if (value) t->configs.emplace_back(key, *value);
+    for (const auto& change : changes) {
+      const std::string& key = change.first;
+      std::erase_if(t->configs, [&key](const auto& c) { return c.first == key; });
+      if (change.second) t->configs.emplace_back(key, *change.second);
     }
     std::sort(t->configs.begin(), t->configs.end());
     auto put = store_->PutIf(keys_.Topic(name), EncodeTopic(*t), (*kv)->mod_revision);

@@ -160,9 +160,11 @@ broker::Error ReplicaManager::AlterTopicConfig(
   auto record_has_them = [&](const cluster::ClusterSnapshot& snap) {
     auto it = snap.topics.find(name);
     if (it == snap.topics.end()) return true;  // deleted meanwhile
-    for (const auto& [key, value] : changes) {
+    for (const auto& change : changes) {
+      const std::string& key = change.first;
+      const std::optional<std::string>& value = change.second;
       auto c = std::find_if(it->second.configs.begin(), it->second.configs.end(),
-                            [&](const auto& kv) { return kv.first == key; });
+                            [&key](const auto& kv) { return kv.first == key; });
       const bool present = c != it->second.configs.end();
       if (present != value.has_value() || (present && c->second != *value)) return false;
     }
@@ -201,9 +203,10 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
       // The record's settings changed (or this broker just started): every
       // setting to the record's value, or back to the default.
       std::vector<broker::TopicRegistry::ConfigChange> changes;
-      for (const auto& [key, def] : registry_->defaults().ToMap()) {
+      for (const auto& setting : registry_->defaults().ToMap()) {
+        const std::string& key = setting.first;
         auto c = std::find_if(t.configs.begin(), t.configs.end(),
-                              [&](const auto& kv) { return kv.first == key; });
+                              [&key](const auto& kv) { return kv.first == key; });
         changes.emplace_back(key, c == t.configs.end() ? std::nullopt
                                                        : std::optional<std::string>(c->second));
       }
