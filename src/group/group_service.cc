@@ -45,14 +45,18 @@ void GroupService::RestoreOffsetsOnly(const std::string& group_id) {
   coordinator_.RestoreOffsetsOnly(group_id);
 }
 
+void GroupService::ForgetGroups() {
+  Replies replies;
+  coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
+  for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
+  for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
+  unpersisted_.clear();
+}
+
 void GroupService::Resign() {
   {
     MutexLock l(&mu_);
-    Replies replies;
-    coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
-    for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
-    for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
-    unpersisted_.clear();
+    ForgetGroups();
     active_ = false;
   }
   cv_.notify_all();
@@ -62,11 +66,7 @@ void GroupService::TakeOver(const std::vector<std::pair<std::string, GroupRecord
                             const std::vector<std::string>& offsets_only) {
   {
     MutexLock l(&mu_);
-    Replies replies;
-    coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
-    for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
-    for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
-    unpersisted_.clear();
+    ForgetGroups();
     for (const auto& [id, rec] : records) coordinator_.Restore(id, rec);
     for (const auto& id : offsets_only) coordinator_.RestoreOffsetsOnly(id);
     next_retention_check_ = 0;  // the first check one interval from now

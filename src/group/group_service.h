@@ -96,6 +96,8 @@ class GroupService {
   void Settle(Replies& replies) REQUIRES(mu_);
   // Sends one answer to the connection waiting on ticket `t`, if any.
   void Deliver(Ticket t, std::variant<JoinResponse, SyncResponse> answer) REQUIRES(mu_);
+  // Every group forgotten, waiting JoinGroup/SyncGroup answered NOT_COORDINATOR.
+  void ForgetGroups() REQUIRES(mu_);
   void Run();
   // With mu_ held: expires offsets of empty groups, deletes groups left with
   // no offset (their record is deleted too).

@@ -224,6 +224,23 @@ class Cluster:
         self.etcd.kill()
 
 
+def verdict(failures):
+    """Prints the failures (exit status 1) or PASS (0)."""
+    if failures:
+        print("FAIL:\n  " + "\n  ".join(failures), flush=True)
+        return 1
+    print("PASS", flush=True)
+    return 0
+
+
+def fail_with_logs(cluster, e):
+    """An unexpected exception: says so, with each broker's log tail (status 1)."""
+    print(f"FAIL: {type(e).__name__}: {e}", flush=True)
+    for b in cluster.brokers:
+        print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
+    return 1
+
+
 def leader_and_isr(admin, topic):
     """(leader, sorted ISR) of partition 0 of `topic` from a confluent-kafka
     AdminClient's Metadata, or None while the topic or partition is unknown."""

@@ -156,17 +156,10 @@ def main():
             failures.append("the replicas' logs differ")
         print(f"{len(load.acked)} acknowledged; log bytes per replica {[len(d) for d in logs]}",
               flush=True)
-        if failures:
-            print("FAIL:\n  " + "\n  ".join(failures), flush=True)
-            return 1
-        ok = True
-        print("PASS", flush=True)
-        return 0
+        ok = not failures
+        return ch.verdict(failures)
     except Exception as e:  # noqa: BLE001
-        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
-        for b in cluster.brokers:
-            print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
-        return 1
+        return ch.fail_with_logs(cluster, e)
     finally:
         cluster.kill_all()
         if mounted:

@@ -251,20 +251,13 @@ def main():
               f"records); records per replica {decoded}", flush=True)
         if native_acked == 0:
             failures.append("the native producer had no record acknowledged")
-        if failures:
-            print("FAIL:\n  " + "\n  ".join(failures), flush=True)
-            return 1
-        ok = True
-        print("PASS", flush=True)
-        return 0
+        ok = not failures
+        return ch.verdict(failures)
     except Exception as e:  # noqa: BLE001
-        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
         if load is not None:
             load.stop.set()  # the load threads end (daemon threads besides)
             print(f"load errors: {load.errors[:5]}; read {load.read}", flush=True)
-        for b in cluster.brokers:
-            print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
-        return 1
+        return ch.fail_with_logs(cluster, e)
     finally:
         cluster.kill_all()
         if ok and not args.workdir:

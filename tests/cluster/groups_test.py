@@ -262,17 +262,10 @@ def main():
         ch.wait_for(lambda: (s := offsets_leader(args.sentryctl, survivors[0])) and
                     coordinator in s[1], f"broker {coordinator} back in the offsets log's ISR", 60)
         print(f"broker {coordinator} back in the offsets log's ISR", flush=True)
-        if failures:
-            print("FAIL:\n  " + "\n  ".join(failures), flush=True)
-            return 1
-        ok = True
-        print("PASS", flush=True)
-        return 0
+        ok = not failures
+        return ch.verdict(failures)
     except Exception as e:  # noqa: BLE001
-        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
-        for b in cluster.brokers:
-            print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
-        return 1
+        return ch.fail_with_logs(cluster, e)
     finally:
         cluster.kill_all()
         if ok and not args.workdir:
