@@ -73,10 +73,18 @@ def offsets_leader(path, broker):
 
 
 def topic_setting(broker, key):
-    """`key` of TOPIC as DescribeConfigs answers it on `broker` alone."""
+    """`key` of TOPIC as DescribeConfigs answers it on `broker` alone, or
+    None while that broker has not yet learned of the topic from etcd
+    (UNKNOWN_TOPIC_OR_PART: topic records reach each broker's watch
+    asynchronously, as Kafka's metadata reaches its brokers)."""
     admin = AdminClient({"bootstrap.servers": broker.bootstrap})
     res = ConfigResource(ConfigResource.Type.TOPIC, TOPIC)
-    return admin.describe_configs([res])[res].result(10)[key].value
+    try:
+        return admin.describe_configs([res])[res].result(10)[key].value
+    except KafkaException as e:
+        if e.args[0].code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            return None
+        raise
 
 
 def alter_setting_through_one_broker(cluster, failures):
