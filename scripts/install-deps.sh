@@ -21,7 +21,10 @@ PKGS=(build-essential cmake pkg-config
       # dashboard in headless Chromium, systemd-analyze for the package's unit.
       prometheus chromium chromium-driver python3-selenium systemd
       # The cluster layer's metadata store, started by its tests.
-      etcd-server)
+      etcd-server
+      # cutfs, the power-cut file system of the tests (tests/cutfs): libfuse3
+      # to build it, fuse3 for fusermount3.
+      libfuse3-dev fuse3)
 # Extra packages a caller needs (bench/plot: python3-matplotlib).
 PKGS+=("$@")
 missing=()

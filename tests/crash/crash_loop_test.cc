@@ -18,6 +18,7 @@
 #include <set>
 #include <thread>
 
+#include "crash/crash_load.h"
 #include "integration/broker_process.h"
 #include "protocol/messages.h"
 #include "storage/record_batch.h"
@@ -26,128 +27,6 @@
 
 namespace sentry {
 namespace {
-
-constexpr int kPartitions = 4;
-
-struct Acked {
-  std::mutex mu;
-  std::map<int64_t, std::string> by_offset[kPartitions];  // acknowledged records
-  int64_t last_commit_acked[kPartitions] = {-1, -1, -1, -1};
-  int64_t max_commit_sent[kPartitions] = {-1, -1, -1, -1};
-};
-
-// Produces acks=-1 batches to one partition until the connection breaks.
-void ProduceUntilBroken(int port, int partition, int cycle, Acked* acked, int16_t acks = -1,
-                        const std::atomic<bool>* stop = nullptr) {
-  auto conn = client::Connection::Connect("127.0.0.1", port);
-  if (!conn.ok()) return;
-  std::mt19937 rng(cycle * 31 + partition);
-  std::map<uint32_t, std::vector<std::string>> in_flight;
-  for (int seq = 0;; seq++) {
-    // Keep up to 8 requests in flight: a group commit has company.
-    while (in_flight.size() < 8) {
-      RecordBatchBuilder b;
-      std::vector<std::string> values;
-      int n = 1 + static_cast<int>(rng() % 5);
-      for (int i = 0; i < n; i++) {
-        values.push_back("c" + std::to_string(cycle) + "-p" + std::to_string(partition) + "-" +
-                         std::to_string(seq) + "-" + std::to_string(i));
-        b.Add(std::nullopt, values.back());
-      }
-      auto bytes = b.Build();
-      auto corr = (*conn)->Send(1, client::Client::EncodeProduce("crash", partition, acks, bytes,
-                                                                  10000));
-      if (!corr.ok()) return;
-      in_flight[corr.value()] = std::move(values);
-      seq++;
-    }
-    if (stop && stop->load()) return;
-    auto r = (*conn)->Receive(15000);
-    if (!r.ok()) return;
-    auto it = in_flight.find(r->header.correlation_id);
-    if (it == in_flight.end()) return;
-    if (r->error_code == 0) {
-      protocol::ProduceResponse pr;
-      auto rd = r->reader();
-      if (!protocol::Decode(&rd, &pr)) return;
-      std::lock_guard<std::mutex> l(acked->mu);
-      for (size_t i = 0; i < it->second.size(); i++) {
-        acked->by_offset[partition][pr.base_offset + static_cast<int64_t>(i)] = it->second[i];
-      }
-    }
-    in_flight.erase(it);
-  }
-}
-
-// Commits growing offsets for group "g" until the connection breaks.
-void CommitUntilBroken(int port, Acked* acked, const std::atomic<bool>* stop = nullptr) {
-  auto c = client::Client::Connect("127.0.0.1", port);
-  if (!c.ok()) return;
-  for (int64_t n = 0; !(stop && stop->load()); n++) {
-    int p = static_cast<int>(n % kPartitions);
-    int64_t offset;
-    {
-      std::lock_guard<std::mutex> l(acked->mu);
-      offset = std::max<int64_t>(acked->max_commit_sent[p] + 1, 0);
-      acked->max_commit_sent[p] = offset;
-    }
-    auto r = (*c)->CommitOffset("g", "crash", p, offset, "m" + std::to_string(offset));
-    if (!r.ok()) return;
-    if (r.value() == 0) {
-      std::lock_guard<std::mutex> l(acked->mu);
-      acked->last_commit_acked[p] = std::max(acked->last_commit_acked[p], offset);
-    }
-  }
-}
-
-void Verify(client::Client* c, Acked* acked) {
-  std::lock_guard<std::mutex> l(acked->mu);
-  for (int p = 0; p < kPartitions; p++) {
-    auto start = c->ListOffsets("crash", p, -2);
-    auto end = c->ListOffsets("crash", p, -1);
-    ASSERT_TRUE(start.ok() && end.ok());
-    ASSERT_EQ(start->body.offset, 0);
-    int64_t next = 0;
-    std::set<std::string> seen;
-    std::map<int64_t, std::string> found;
-    while (next < end->body.offset) {
-      auto f = c->Fetch("crash", p, next, 1 << 20);
-      ASSERT_TRUE(f.ok()) << f.status().ToString();
-      ASSERT_EQ(f->error, 0) << "partition " << p << " offset " << next;
-      const auto& bytes = f->body.records;
-      ASSERT_FALSE(bytes.empty());
-      size_t pos = 0;
-      while (pos < bytes.size()) {
-        RecordBatchView v;
-        ASSERT_TRUE(RecordBatchView::Parse(bytes.data() + pos, bytes.size() - pos, &v).ok())
-            << "batch at offset " << next << " failed its checks";
-        std::vector<DecodedRecord> recs;
-        ASSERT_TRUE(DecodeRecords(bytes.data() + pos, v.TotalSize(), &recs).ok());
-        for (auto& r : recs) {
-          if (r.offset < next) continue;
-          ASSERT_EQ(r.offset, next) << "offsets not contiguous in partition " << p;
-          ASSERT_TRUE(seen.insert(std::string(*r.value)).second) << "duplicate " << *r.value;
-          found[r.offset] = std::string(*r.value);
-          next++;
-        }
-        pos += v.TotalSize();
-      }
-    }
-    for (auto& [off, val] : acked->by_offset[p]) {
-      auto it = found.find(off);
-      ASSERT_NE(it, found.end()) << "acknowledged offset " << off << " of partition " << p
-                                 << " lost (log end " << next << ")";
-      ASSERT_EQ(it->second, val) << "offset " << off << " holds another record";
-    }
-    auto committed = c->FetchOffset("g", "crash", p);
-    ASSERT_TRUE(committed.ok());
-    ASSERT_GE(committed->body.offset, acked->last_commit_acked[p]) << "partition " << p;
-    ASSERT_LE(committed->body.offset, acked->max_commit_sent[p]);
-    if (committed->body.offset >= 0) {
-      ASSERT_EQ(committed->body.metadata, "m" + std::to_string(committed->body.offset));
-    }
-  }
-}
 
 TEST(CrashLoopTest, KillNineUnderAcksAllLoadLosesNothingAcknowledged) {
   testing::TempDir dir;

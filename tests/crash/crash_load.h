@@ -1,0 +1,40 @@
+// The load and the check shared by the crash tests (kill -9 in
+// crash_loop_test.cc, power cuts in power_cut_test.cc): acks=-1 producers
+// on the partitions of topic "crash", an offset committer for group "g",
+// and the verification of what a restarted broker holds.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "client/client.h"
+
+namespace sentry {
+
+constexpr int kPartitions = 4;
+
+struct Acked {
+  std::mutex mu;
+  std::map<int64_t, std::string> by_offset[kPartitions];  // acknowledged records
+  int64_t last_commit_acked[kPartitions] = {-1, -1, -1, -1};
+  int64_t max_commit_sent[kPartitions] = {-1, -1, -1, -1};
+};
+
+// Produces batches of 1-5 records to `partition` of "crash", up to 8 requests
+// in flight, until the connection breaks (or `stop`); records what was
+// acknowledged at which offset.
+void ProduceUntilBroken(int port, int partition, int cycle, Acked* acked, int16_t acks = -1,
+                        const std::atomic<bool>* stop = nullptr);
+
+// Commits growing offsets for group "g" until the connection breaks.
+void CommitUntilBroken(int port, Acked* acked, const std::atomic<bool>* stop = nullptr);
+
+// Every acknowledged record at its offset, offsets contiguous from 0, no
+// duplicates, every batch valid; committed offsets between the last
+// acknowledged commit and the last one sent. GoogleTest assertions: check
+// HasFatalFailure() after it.
+void Verify(client::Client* c, Acked* acked);
+
+}  // namespace sentry

@@ -1,0 +1,262 @@
+// Power cuts (issue 18): sentryd's data directory lives on cutfs
+// (tests/cutfs), a FUSE file system that keeps what was written in memory and,
+// on a cut, forgets everything no fsync/msync reached (or, every other cut,
+// keeps a random part of it, pages torn at sector boundaries). Unlike kill -9,
+// which keeps the page cache, this shows what the disk really held.
+//
+// Each cycle: acks=-1 producers on four partitions, an offset committer and a
+// topic create/produce/delete churn run; at a random moment sentryd is killed
+// and the power cut; sentryd restarts on what the disk held; then
+//   - every acknowledged record is present at its offset, offsets contiguous,
+//     no duplicates, every batch valid (crash_load.h's Verify);
+//   - committed offsets are at least the last acknowledged commit;
+//   - a topic whose create was acknowledged exists whole, with the record
+//     acknowledged in it, unless its delete was sent; a topic whose delete was
+//     acknowledged is gone; every topic listed serves all its partitions.
+// SENTRY_POWER_CUTS sets the number of cuts (20 by default, as in CI).
+//
+// Needs /dev/fuse and the right to mount (root here and in CI): without them
+// the test fails and says so, rather than passing on a disk that keeps all.
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crash/crash_load.h"
+#include "integration/broker_process.h"
+#include "protocol/messages.h"
+#include "storage/record_batch.h"
+#include "storage/record_batch_builder.h"
+#include "test_util.h"
+
+namespace sentry {
+namespace {
+
+// The cutfs process: mounts at `mount`, cuts on SIGUSR1/SIGUSR2.
+class CutFs {
+ public:
+  CutFs(std::string mount, uint64_t seed) : mount_(std::move(mount)), seed_(seed) {}
+  ~CutFs() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int st;
+      ::waitpid(pid_, &st, 0);
+    }
+    if (out_ >= 0) ::close(out_);
+  }
+
+  // Starts cutfs and waits until it has mounted. False (with the reason in
+  // *why) when FUSE is not available.
+  bool Mount(std::string* why) {
+    std::filesystem::create_directories(mount_);
+    int fds[2];
+    if (::pipe(fds) != 0) return false;
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(fds[1], 1);
+      ::close(fds[0]);
+      ::close(fds[1]);
+      std::string seed = std::to_string(seed_);
+      ::execl(CUTFS_PATH, "cutfs", mount_.c_str(), "--seed", seed.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(fds[1]);
+    out_ = fds[0];
+    if (WaitForLine("mounted 1", 20000)) return true;
+    *why = "cutfs did not mount " + mount_ + " (it needs /dev/fuse, fuse3 and root); it said: " +
+           lines_;
+    return false;
+  }
+
+  // The power cut: the disk keeps what was synced (`random`: and a random
+  // part of the rest). Waits for cutfs to have mounted the disk again and
+  // returns what it reported, or "" on failure.
+  std::string Cut(bool random) {
+    generation_++;
+    ::kill(pid_, random ? SIGUSR2 : SIGUSR1);
+    std::string cut = "cut " + std::to_string(generation_ - 1);
+    if (!WaitForLine("mounted " + std::to_string(generation_), 30000)) return "";
+    auto at = lines_.rfind(cut);
+    return at == std::string::npos ? "" : lines_.substr(at, lines_.find('\n', at) - at);
+  }
+
+  const std::string& output() const { return lines_; }
+
+ private:
+  bool WaitForLine(const std::string& line, int timeout_ms) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (lines_.find(line + "\n") == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      deadline - std::chrono::steady_clock::now()).count();
+      if (left <= 0) return false;
+      pollfd p{out_, POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+      char buf[512];
+      ssize_t n = ::read(out_, buf, sizeof(buf));
+      if (n <= 0) return false;  // cutfs exited
+      lines_.append(buf, static_cast<size_t>(n));
+    }
+    return true;
+  }
+
+  std::string mount_;
+  uint64_t seed_;
+  pid_t pid_ = -1;
+  int out_ = -1;
+  int generation_ = 1;
+  std::string lines_;
+};
+
+// Topics made and removed by the churn thread, as the broker answered.
+struct TopicLedger {
+  std::mutex mu;
+  // Acknowledged creates -> the acknowledged record in partition 1 (offset
+  // -1 while its produce is unanswered).
+  std::map<std::string, std::pair<int64_t, std::string>> created;
+  std::set<std::string> delete_sent, deleted;
+  std::set<std::string> create_sent;
+};
+
+// Creates 2-partition topics, produces one acks=-1 record to each, deletes
+// every other one, until the connection breaks.
+void ChurnUntilBroken(int port, int cycle, TopicLedger* ledger) {
+  auto c = client::Client::Connect("127.0.0.1", port);
+  if (!c.ok()) return;
+  for (int i = 0;; i++) {
+    std::string name = "churn-" + std::to_string(cycle) + "-" + std::to_string(i);
+    {
+      std::lock_guard<std::mutex> l(ledger->mu);
+      ledger->create_sent.insert(name);
+    }
+    auto cr = (*c)->CreateTopic(name, 2);
+    if (!cr.ok() || cr.value() != 0) return;
+    {
+      std::lock_guard<std::mutex> l(ledger->mu);
+      ledger->created[name] = {-1, ""};
+    }
+    std::string value = "only-" + name;
+    RecordBatchBuilder b;
+    b.Add(std::nullopt, value);
+    auto p = (*c)->Produce(name, 1, -1, b.Build());
+    if (!p.ok() || !p->ok()) return;
+    {
+      std::lock_guard<std::mutex> l(ledger->mu);
+      ledger->created[name] = {p->body.base_offset, value};
+    }
+    if (i % 2 == 1) continue;
+    {
+      std::lock_guard<std::mutex> l(ledger->mu);
+      ledger->delete_sent.insert(name);
+    }
+    auto d = (*c)->DeleteTopic(name);
+    if (!d.ok() || d.value() != 0) return;
+    std::lock_guard<std::mutex> l(ledger->mu);
+    ledger->deleted.insert(name);
+  }
+}
+
+void VerifyTopics(client::Client* c, TopicLedger* ledger) {
+  std::lock_guard<std::mutex> l(ledger->mu);
+  auto md = c->Metadata();
+  ASSERT_TRUE(md.ok() && md->ok());
+  std::set<std::string> listed;
+  for (const auto& t : md->body.topics) {
+    listed.insert(t.name);
+    if (t.name == "crash") continue;
+    ASSERT_TRUE(ledger->create_sent.count(t.name)) << "a topic nobody created: " << t.name;
+    ASSERT_EQ(t.partitions.size(), 2u) << t.name << " is not whole";
+    for (int32_t p = 0; p < 2; p++) {
+      auto end = c->ListOffsets(t.name, p, -1);
+      ASSERT_TRUE(end.ok() && end->ok()) << t.name << "-" << p << " does not serve";
+    }
+  }
+  for (const auto& [name, rec] : ledger->created) {
+    if (ledger->delete_sent.count(name)) continue;
+    ASSERT_TRUE(listed.count(name)) << "topic " << name << " was acknowledged and is gone";
+    if (rec.first < 0) continue;
+    auto f = c->Fetch(name, 1, rec.first, 1 << 16);
+    ASSERT_TRUE(f.ok() && f->error == 0) << name;
+    ASSERT_FALSE(f->body.records.empty())
+        << "the record acknowledged at offset " << rec.first << " of " << name << "-1 is gone";
+    std::vector<DecodedRecord> recs;
+    ASSERT_TRUE(DecodeRecords(f->body.records.data(), f->body.records.size(), &recs).ok());
+    ASSERT_FALSE(recs.empty());
+    ASSERT_EQ(std::string(*recs[0].value), rec.second);
+  }
+  for (const auto& name : ledger->deleted) {
+    ASSERT_FALSE(listed.count(name)) << "topic " << name << " was deleted and came back";
+  }
+}
+
+TEST(PowerCutTest, AcknowledgedRecordsTopicsAndCommitsSurviveEveryCut) {
+  const char* env = std::getenv("SENTRY_POWER_CUTS");
+  const int cuts = env ? std::atoi(env) : 20;
+  testing::TempDir dir;
+  CutFs disk(dir / "disk", 18);
+  std::string why;
+  ASSERT_TRUE(disk.Mount(&why)) << why;
+  // Small segments, so cuts land around rolls too; a short checkpoint
+  // interval, so they land around checkpoint rewrites.
+  testing::BrokerProcess broker(dir / "disk/data",
+                                {"--segment.bytes", "65536",
+                                 "--log.flush.offset.checkpoint.interval.ms", "200"});
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  {
+    auto c = broker.NewClient();
+    ASSERT_EQ(c->CreateTopic("crash", kPartitions).value(), 0);
+  }
+  Acked acked;
+  TopicLedger topics;
+  std::mt19937 rng(2718);
+  for (int cycle = 0; cycle < cuts; cycle++) {
+    std::vector<std::thread> load;
+    for (int p = 0; p < kPartitions; p++) {
+      load.emplace_back([&, p] { ProduceUntilBroken(broker.port(), p, cycle, &acked); });
+    }
+    load.emplace_back([&] { CommitUntilBroken(broker.port(), &acked); });
+    load.emplace_back([&] { ChurnUntilBroken(broker.port(), cycle, &topics); });
+    // The moment of the cut is this test's random input: sleeping is the point.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 600));
+    broker.Kill();
+    for (auto& t : load) t.join();
+    std::string report = disk.Cut(cycle % 2 == 1);
+    ASSERT_FALSE(report.empty()) << "cycle " << cycle << ": cutfs did not come back:\n"
+                                 << disk.output();
+    ASSERT_TRUE(broker.Start()) << "cycle " << cycle << " (" << report << "):\n"
+                                << broker.Output();
+    std::printf("cycle %d: %s\n", cycle, report.c_str());
+    auto c = broker.NewClient();
+    ASSERT_TRUE(c);
+    Verify(c.get(), &acked);
+    VerifyTopics(c.get(), &topics);
+    if (HasFatalFailure()) {
+      ADD_FAILURE() << "cycle " << cycle << " (" << report << ") broker output:\n"
+                    << broker.Output();
+      return;
+    }
+  }
+  size_t total = 0;
+  for (auto& m : acked.by_offset) total += m.size();
+  EXPECT_GT(total, 1000u) << "too little load to mean anything";
+  EXPECT_GT(topics.created.size(), static_cast<size_t>(cuts)) << "too little topic churn";
+  EXPECT_EQ(broker.Stop(), 0);
+  RecordProperty("acknowledged_records", static_cast<int>(total));
+  RecordProperty("topics_created", static_cast<int>(topics.created.size()));
+}
+
+}  // namespace
+}  // namespace sentry
