@@ -395,6 +395,14 @@ Error TopicRegistry::Delete(
   // Metadata first: a crash after this point leaves orphan directories that
   // the next start removes, never a topic with missing partitions.
   Status s = RemoveFileDurably(MetadataPath(name));
+  if (!s.ok()) {
+    // The delete is not durable: answer so, and keep the partitions' files,
+    // so that what a restart finds (the metadata, perhaps) is a whole topic.
+    spdlog::error("delete topic {}: {}; its files stay, and a restart may bring it back", name,
+                  s.ToString());
+    return {Errc::kStorage, fmt::format("delete of topic '{}' was not made durable: {}", name,
+                                        s.message())};
+  }
   std::error_code ec;
   for (auto& p : topic->partitions) {
     // Rename first so a writer that still holds the partition can never
@@ -408,8 +416,7 @@ Error TopicRegistry::Delete(
   }
   // Not needed for safety (the next start removes directories without
   // metadata) but keeps what a crash leaves behind small.
-  if (Status synced = SyncDirectory(data_dir_); s.ok()) s = synced;
-  if (!s.ok()) spdlog::error("delete topic {}: {}", name, s.ToString());
+  if (s = SyncDirectory(data_dir_); !s.ok()) spdlog::warn("delete topic {}: {}", name, s.ToString());
   spdlog::info("Deleted topic {}", name);
   return {};
 }

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <random>
 #include <set>
 #include <vector>
@@ -31,7 +32,7 @@ void ProduceUntilBroken(int port, int partition, int cycle, Acked* acked, int16_
         b.Add(std::nullopt, values.back());
       }
       auto bytes = b.Build();
-      auto corr = (*conn)->Send(1, client::Client::EncodeProduce("crash", partition, acks, bytes,
+      auto corr = (*conn)->Send(1, client::Client::EncodeProduce(acked->topic, partition, acks, bytes,
                                                                   10000));
       if (!corr.ok()) return;
       in_flight[corr.value()] = std::move(values);
@@ -67,7 +68,7 @@ void CommitUntilBroken(int port, Acked* acked, const std::atomic<bool>* stop) {
       offset = std::max<int64_t>(acked->max_commit_sent[p] + 1, 0);
       acked->max_commit_sent[p] = offset;
     }
-    auto r = (*c)->CommitOffset("g", "crash", p, offset, "m" + std::to_string(offset));
+    auto r = (*c)->CommitOffset("g", acked->topic, p, offset, "m" + std::to_string(offset));
     if (!r.ok()) return;
     if (r.value() == 0) {
       std::lock_guard<std::mutex> l(acked->mu);
@@ -76,18 +77,18 @@ void CommitUntilBroken(int port, Acked* acked, const std::atomic<bool>* stop) {
   }
 }
 
-void Verify(client::Client* c, Acked* acked) {
+void Verify(client::Client* c, Acked* acked, bool acked_must_survive) {
   std::lock_guard<std::mutex> l(acked->mu);
   for (int p = 0; p < kPartitions; p++) {
-    auto start = c->ListOffsets("crash", p, -2);
-    auto end = c->ListOffsets("crash", p, -1);
+    auto start = c->ListOffsets(acked->topic, p, -2);
+    auto end = c->ListOffsets(acked->topic, p, -1);
     ASSERT_TRUE(start.ok() && end.ok());
     ASSERT_EQ(start->body.offset, 0);
     int64_t next = 0;
     std::set<std::string> seen;
     std::map<int64_t, std::string> found;
     while (next < end->body.offset) {
-      auto f = c->Fetch("crash", p, next, 1 << 20);
+      auto f = c->Fetch(acked->topic, p, next, 1 << 20);
       ASSERT_TRUE(f.ok()) << f.status().ToString();
       ASSERT_EQ(f->error, 0) << "partition " << p << " offset " << next;
       const auto& bytes = f->body.records;
@@ -109,13 +110,19 @@ void Verify(client::Client* c, Acked* acked) {
         pos += v.TotalSize();
       }
     }
-    for (auto& [off, val] : acked->by_offset[p]) {
+    auto& by_offset = acked->by_offset[p];
+    if (!acked_must_survive) {  // what the log lost may go; what it kept must match
+      auto lost = by_offset.lower_bound(next);
+      acked->lost += static_cast<int64_t>(std::distance(lost, by_offset.end()));
+      by_offset.erase(lost, by_offset.end());
+    }
+    for (auto& [off, val] : by_offset) {
       auto it = found.find(off);
       ASSERT_NE(it, found.end()) << "acknowledged offset " << off << " of partition " << p
                                  << " lost (log end " << next << ")";
       ASSERT_EQ(it->second, val) << "offset " << off << " holds another record";
     }
-    auto committed = c->FetchOffset("g", "crash", p);
+    auto committed = c->FetchOffset("g", acked->topic, p);
     ASSERT_TRUE(committed.ok());
     ASSERT_GE(committed->body.offset, acked->last_commit_acked[p]) << "partition " << p;
     ASSERT_LE(committed->body.offset, acked->max_commit_sent[p]);
