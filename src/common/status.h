@@ -70,6 +70,7 @@ class [[nodiscard]] Status {
   bool IsCorruption() const { return code_ == Code::kCorruption; }
   bool IsFull() const { return code_ == Code::kFull; }
   bool IsNotFound() const { return code_ == Code::kNotFound; }
+  bool IsIoError() const { return code_ == Code::kIoError; }
   std::string ToString() const;
 
  private:

@@ -126,6 +126,14 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
   std::vector<std::shared_ptr<Segment>> segs;
   std::string offline;
   int64_t durable = opt.clean_shutdown ? INT64_MAX : opt.recovery_point;
+  // A page that could not be read (SIGBUS caught, mapping_faults.h) reads as
+  // zeros, which a walk takes for the end of the log: the partition goes
+  // offline with its files untouched instead of being truncated there.
+  auto unreadable = [&offline](const Segment& s) {
+    Status f = s.CheckFaults();
+    if (!f.ok()) offline = f.message();
+    return !f.ok();
+  };
   for (size_t i = 0; i < bases.size(); i++) {
     const bool last = i + 1 == bases.size();
     const int64_t base = bases[i];
@@ -150,6 +158,10 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
     const bool walk = may_be_unflushed || opt.truncate_corrupt;
     if (!walk) {
       Status s = seg->RestoreFromIndexes();
+      if (unreadable(*seg)) {
+        segs.push_back(std::move(seg));
+        break;
+      }
       if (!s.ok()) {
         spdlog::warn("{}: indexes of segment {} not trusted ({}); rebuilding from the log", dir,
                      base, s.message());
@@ -190,12 +202,20 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
         segs.push_back(std::move(seg));
         continue;
       }
+      if (unreadable(*seg)) {
+        segs.push_back(std::move(seg));
+        break;
+      }
       spdlog::warn("{}: cannot resume segment {} at recovery point {} ({}); walking all of it",
                    dir, base, opt.recovery_point, tail.status().message());
     }
     // Walk this segment. A torn tail above the recovery point is truncated;
     // below it (or in a clean log), it is corruption.
     SegmentScan probe = seg->Scan(/*verify_crc=*/true);
+    if (unreadable(*seg)) {
+      segs.push_back(std::move(seg));
+      break;
+    }
     const bool tolerate = may_be_unflushed || opt.truncate_corrupt;
     if (!probe.clean_end && !tolerate) {
       offline = fmt::format("{} position {}: {}", seg->log_path(), probe.valid_bytes,

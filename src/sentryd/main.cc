@@ -14,6 +14,7 @@
 #include <memory>
 
 #include "sentryd/broker.h"
+#include "storage/mapping_faults.h"
 #include "sentryd/broker_config.h"
 
 namespace {
@@ -116,6 +117,9 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A mapped page that cannot be read takes its partition offline instead
+  // of killing the broker (storage/mapping_faults.h).
+  sentry::MappingFaults::InstallHandler();
 
   sentry::sentryd::BrokerConfig cfg;
   int exit_code = 0;

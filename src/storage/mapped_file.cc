@@ -1,5 +1,6 @@
 #include "storage/mapped_file.h"
 
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "storage/mapping_faults.h"
 #include "storage/prefaulter.h"
 
 #ifndef MADV_POPULATE_WRITE
@@ -71,6 +73,7 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, si
   f->path_ = path;
   f->capacity_ = capacity;
   f->base_ = static_cast<uint8_t*>(base);
+  f->fault_slot_ = MappingFaults::Register(base, capacity);
   f->backed_.store(size);
   f->opt_ = opt;
   if (!f->opt_.file_ops) f->opt_.file_ops = DefaultFileOps();
@@ -84,7 +87,17 @@ Result<std::unique_ptr<MappedFile>> MappedFile::Open(const std::string& path, si
 MappedFile::~MappedFile() {
   if (registered_) opt_.prefaulter->Unregister(this);
   CloseWriteBack();
+  MappingFaults::Unregister(fault_slot_);
   if (base_) ::munmap(base_, capacity_);
+}
+
+Status MappedFile::CheckFault() const {
+  uint64_t pos = 0;
+  if (!MappingFaults::Faulted(fault_slot_, &pos)) return Status::OK();
+  return Status::IoError(fmt::format(
+      "{}: the page at position {} could not be read (I/O error or file truncated under the "
+      "mapping: SIGBUS caught); its bytes are not trusted",
+      path_, pos));
 }
 
 void MappedFile::CloseWriteBack() {
@@ -286,7 +299,10 @@ void MappedFile::WillNeed(size_t from, size_t to) const {
 Status MappedFile::SyncRange(size_t from, size_t to) const {
   if (to <= from) return Status::OK();
   size_t start = from / kPage * kPage;
-  return opt_.file_ops->SyncRange(base_ + start, to - start);
+  SENTRY_RETURN_IF_ERROR(opt_.file_ops->SyncRange(base_ + start, to - start));
+  // A page replaced after a SIGBUS is anonymous memory: msync "succeeds" on
+  // it without writing anything, so a sync never vouches for such a file.
+  return CheckFault();
 }
 
 void MappedFile::StopPrefault() {

@@ -91,6 +91,9 @@ class MappedFile {
   void WillNeed(size_t from, size_t to) const;
   // msync of [from, to), widened to page boundaries.
   Status SyncRange(size_t from, size_t to) const;
+  // An I/O error if a read of any page of the mapping failed (SIGBUS, see
+  // mapping_faults.h): that page now holds zeros, not the file's bytes.
+  Status CheckFault() const;
   // Shrinks the file to `size` (a rolled segment keeps only its data).
   Status TrimTo(size_t size);
   // The file will not grow again (sealed): the prefaulter forgets it.
@@ -121,6 +124,7 @@ class MappedFile {
   bool DropBehind(size_t hint);
   std::string path_;
   uint8_t* base_ = nullptr;  // mmap of capacity_ bytes, MAP_SHARED
+  int fault_slot_ = -1;      // MappingFaults slot of the mapping
   size_t capacity_ = 0;
   Mutex alloc_mu_;                      // serialises fallocate/ftruncate (writer vs prefaulter)
   std::atomic<size_t> backed_{0};       // [0, backed_) is allocated on disk

@@ -352,6 +352,13 @@ Result<AppendInfo> PartitionLog::AppendToActive(std::span<const uint8_t> batches
   if (stamp_time) info.log_append_time = WallMillis();
   SENTRY_RETURN_IF_ERROR(
       active_->Append(batches.data(), n, summary, info.log_append_time, leader_epoch));
+  // A page that could not be read while appending (SIGBUS, replaced by
+  // zeros) took bytes that will never reach the file: neither answered nor
+  // served (the high watermark stays).
+  if (Status f = active_->CheckFaults(); !f.ok()) {
+    SetOffline(f.message());
+    return f;
+  }
   info.last_offset = active_->next_offset() - 1;
   SENTRY_CHECK(info.last_offset - info.base_offset + 1 == summary.record_count,
                "offsets assigned != records appended");
@@ -522,7 +529,10 @@ Result<int64_t> PartitionLog::FlushSegments(bool include_active) {
     uint32_t to = seg->published_size();
     if (to > from) {
       Status s = seg->SyncLog(from, to);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        if (Status f = seg->CheckFaults(); !f.ok()) SetOffline(f.message());
+        return s;
+      }
     }
     // A sealed segment's indexes are synced once, so they can be trusted
     // after a power loss (the .log alone is what acks=-1 needs).
@@ -720,6 +730,12 @@ Result<ReadResult> PartitionLog::Read(int64_t offset, size_t max_bytes) const {
       const_cast<PartitionLog*>(this)->SetOffline(s.message());
       return s;
     }
+  }
+  // A page of this segment that could not be read (SIGBUS, now zeros): its
+  // bytes, or the index slots that led here, are not the file's.
+  if (Status f = seg->CheckFaults(); !f.ok()) {
+    const_cast<PartitionLog*>(this)->SetOffline(f.message());
+    return f;
   }
   r.segment = seg;
   r.data = base + pos;

@@ -303,6 +303,8 @@ Result<SegmentScan> Segment::RestoreFromPoint(int64_t point) {
   }
   const uint32_t start = prev + static_cast<uint32_t>(last.TotalSize());
   SegmentScan scan = ScanFrom(/*verify_crc=*/true, LogPosition(start), point);
+  // A page that could not be read ended the walk early: change nothing.
+  SENTRY_RETURN_IF_ERROR(CheckFaults());
   // Time index: keep the increasing entries below the point, drop the rest.
   uint32_t keep = 0;
   const uint32_t tcap = static_cast<uint32_t>(time_index_->file()->backed_size() /
@@ -344,6 +346,12 @@ Result<std::vector<int64_t>> Segment::ListBases(const std::string& dir) {
   return bases;
 }
 
+Status Segment::CheckFaults() const {
+  SENTRY_RETURN_IF_ERROR(log_->CheckFault());
+  SENTRY_RETURN_IF_ERROR(index_->file()->CheckFault());
+  return time_index_->file()->CheckFault();
+}
+
 Status Segment::RemoveFiles(const std::string& dir, int64_t base_offset) {
   // The .log last: a crash in between leaves it, so the segment is still
   // listed (ListBases) and removed again at the next start, never an orphan
@@ -356,6 +364,8 @@ Status Segment::RemoveFiles(const std::string& dir, int64_t base_offset) {
 }
 
 Status Segment::RestoreFromScan(const SegmentScan& scan, bool truncate_log) {
+  // A scan that met an unreadable page saw zeros there, not the end.
+  SENTRY_RETURN_IF_ERROR(CheckFaults());
   // Truncating drops the torn tail; later Reserve() calls allocate fresh
   // (zeroed) space after it, so "bytes past the end are zero" holds again.
   if (truncate_log) SENTRY_RETURN_IF_ERROR(log_->TrimTo(scan.valid_bytes));

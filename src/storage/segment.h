@@ -102,6 +102,9 @@ class Segment {
   // holds its flush lock) and no reader at or past `pos`. Costs a write of
   // the dropped bytes (a follower drops a few batches at the tail).
   Status TruncateTo(LogPosition pos, RelativeOffset rel);
+  // An I/O error if a page of any of the three mappings could not be read
+  // (SIGBUS caught, see mapping_faults.h): the segment's bytes are not trusted.
+  Status CheckFaults() const;
   // Writes back the .log range [from, to).
   Status SyncLog(uint32_t from, uint32_t to) const { return log_->SyncRange(from, to); }
   Status SyncIndexes();

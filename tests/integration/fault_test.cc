@@ -116,6 +116,49 @@ TEST(FaultTest, FullDiskRefusesProduceKeepsAcknowledgedDataAndRecoversAfterDelet
   EXPECT_EQ(broker.Stop(), 0);
 }
 
+// A read error under a mapping (here a sealed segment truncated under the
+// running broker: its pages past the new end raise SIGBUS when read) takes
+// that partition offline with an ERROR line and KAFKA_STORAGE_ERROR; the
+// broker lives and every other partition serves and takes writes.
+TEST(FaultTest, UnreadableSegmentTakesOnlyItsPartitionOfflineNoSigbusDeath) {
+  testing::TempDir dir;
+  BrokerProcess broker(dir / "data", {"--segment.bytes", "65536"});
+  ASSERT_TRUE(broker.Start()) << broker.Output();
+  auto c = broker.NewClient();
+  ASSERT_EQ(c->CreateTopic("t", 2).value(), 0);
+  for (int i = 0; i < 40; i++) {  // ~320 KiB: several rolled segments in t-0
+    auto b = testing::MakeBatch(8, 1000);
+    ASSERT_EQ(c->Produce("t", 0, 1, b)->error, 0);
+  }
+  auto b = testing::MakeBatch(8, 100);
+  ASSERT_EQ(c->Produce("t", 1, 1, b)->error, 0);
+  const std::string first = dir / "data/t-0/00000000000000000000.log";
+  ASSERT_TRUE(fs::exists(first));
+  fs::resize_file(first, 100);  // behind the broker's back, as a failing disk would
+  auto f = c->Fetch("t", 0, 0, 1 << 20);
+  ASSERT_TRUE(f.ok()) << "the broker answers: " << f.status().ToString();
+  EXPECT_EQ(f->error, E(ErrorCode::kKafkaStorageError));
+  EXPECT_TRUE(broker.running());
+  EXPECT_TRUE(broker.WaitForOutput("is OFFLINE")) << broker.Output();
+  EXPECT_NE(broker.Output().find("SIGBUS"), std::string::npos) << broker.Output();
+  EXPECT_EQ(c->Produce("t", 0, 1, b)->error, E(ErrorCode::kKafkaStorageError));
+  // The other partition serves and takes writes.
+  auto f1 = c->Fetch("t", 1, 0, 1 << 20);
+  ASSERT_TRUE(f1.ok());
+  EXPECT_EQ(f1->error, 0);
+  EXPECT_FALSE(f1->body.records.empty());
+  auto p1 = c->Produce("t", 1, -1, b);
+  ASSERT_TRUE(p1.ok());
+  EXPECT_EQ(p1->error, 0);
+  EXPECT_EQ(p1->body.base_offset, 8);
+  c.reset();
+  // The stop syncs every partition; the offline one cannot vouch for its
+  // bytes, so the stop is reported unclean (exit 1) and the next start
+  // recovers rather than trusting it.
+  EXPECT_EQ(broker.Stop(), 1) << broker.Output();
+  EXPECT_NE(broker.Output().find("shutdown was not clean"), std::string::npos);
+}
+
 TEST(FaultTest, MinFreeBytesGuardRefusesBeforeTheDiskIsFull) {
   testing::TempDir dir;
   Tmpfs tmpfs(dir / "mnt", "64m");

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "storage/mapping_faults.h"
 #include "storage/prefaulter.h"
 
 #include "test_util.h"
@@ -69,6 +70,31 @@ TEST(MappedFileTest, WritesSurviveReopen) {
   ASSERT_TRUE(f.ok());
   EXPECT_EQ((*f)->backed_size(), 9u);
   EXPECT_EQ(std::string(reinterpret_cast<char*>((*f)->data()), 9), "persisted");
+}
+
+// A page the kernel cannot fill (here: the file truncated under the mapping,
+// as an I/O error would) raises SIGBUS; the handler records it and lets the
+// read finish on zeros, and every sync afterwards fails: no crash, and no
+// success claimed for bytes that are not the file's.
+TEST(MappedFileTest, UnreadablePageIsAFaultNotACrash) {
+  MappingFaults::InstallHandler();
+  testing::TempDir dir;
+  auto f = MappedFile::Open(dir / "a.log", 1 << 20, true, {});
+  ASSERT_TRUE(f.ok());
+  ASSERT_TRUE((*f)->Reserve(64 << 10).ok());
+  std::memset((*f)->data(), 'x', 64 << 10);
+  ASSERT_TRUE((*f)->SyncRange(0, 64 << 10).ok());
+  ASSERT_TRUE((*f)->CheckFault().ok());
+  const uint64_t before = MappingFaults::FaultCount();
+  ASSERT_EQ(::truncate((dir / "a.log").c_str(), 4096), 0);  // behind the mapping's back
+  EXPECT_EQ((*f)->data()[100], 'x') << "the page still in the file reads as before";
+  volatile uint8_t past = (*f)->data()[3 * 4096 + 5];  // SIGBUS, handled
+  EXPECT_EQ(past, 0);
+  EXPECT_EQ(MappingFaults::FaultCount(), before + 1);
+  Status fault = (*f)->CheckFault();
+  EXPECT_TRUE(fault.IsIoError()) << fault.ToString();
+  EXPECT_NE(fault.message().find("position 12293"), std::string::npos) << fault.message();
+  EXPECT_TRUE((*f)->SyncRange(0, 4096).IsIoError()) << "a faulted mapping never syncs fine";
 }
 
 TEST(MappedFileTest, ExistingFileOverCapacityIsRefused) {
