@@ -13,11 +13,12 @@
 // unmounts and exits 0. Kill the program that uses the mount before cutting:
 // a mount still in use cannot be unmounted, and cutfs then exits 1.
 //
-// --sync-delay-ms makes every fsync/msync take that long (a slow disk); the
-// whole file system stalls meanwhile, as a disk's queue does.
+// --sync-delay-ms makes every fsync/msync take that long (a slow disk's cache
+// flush); other requests go on meanwhile.
 //
-// It serves one request at a time (FUSE's single-threaded loop), so a signal
-// always finds it between two requests.
+// Requests run on FUSE's worker threads, one MemFs call at a time (a mutex).
+// The program that uses the mount is killed before a cut, so nothing it
+// asked for can slip in between the signal and the cut.
 #define FUSE_USE_VERSION 35
 #include <fuse.h>
 #include <fuse_lowlevel.h>  // fuse_session_exit: what libfuse's own signal handlers call
@@ -31,6 +32,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <mutex>
 #include <thread>
 
 #include "cutfs/mem_fs.h"
@@ -42,6 +44,7 @@ using sentry::cutfs::InodePtr;
 using sentry::cutfs::MemFs;
 
 MemFs* g_fs = nullptr;
+std::mutex g_mu;  // every MemFs call: FUSE serves requests on several threads
 int g_sync_delay_ms = 0;
 std::atomic<fuse_session*> g_session{nullptr};
 // What the last signal asked for: 0 nothing, 1 cut, 2 random cut, 3 exit.
@@ -71,6 +74,7 @@ void* Init(fuse_conn_info* conn, fuse_config* cfg) {
 }
 
 int GetAttr(const char* path, struct stat* st, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr i;
   if (int r = Resolve(path, fi, &i); r != 0) return r;
   g_fs->Stat(*i, st);
@@ -80,6 +84,7 @@ int GetAttr(const char* path, struct stat* st, fuse_file_info* fi) {
 // Directories get a handle too: with nullpath_ok, readdir and fsyncdir come
 // without a path.
 int OpenDir(const char* path, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr d;
   if (int r = g_fs->Lookup(path, &d); r != 0) return r;
   if (!d->IsDir()) return -ENOTDIR;
@@ -89,6 +94,7 @@ int OpenDir(const char* path, fuse_file_info* fi) {
 
 int ReadDir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_info* fi,
             fuse_readdir_flags) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr d;
   if (int r = Resolve(path, fi, &d); r != 0) return r;
   if (!d->IsDir()) return -ENOTDIR;
@@ -101,6 +107,7 @@ int ReadDir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
 }
 
 int Open(const char* path, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   if (int r = g_fs->Lookup(path, &f); r != 0) return r;
   if (f->IsDir()) return -EISDIR;
@@ -110,6 +117,7 @@ int Open(const char* path, fuse_file_info* fi) {
 }
 
 int Create(const char* path, mode_t mode, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   int r = g_fs->Create(path, mode, &f);
   if (r == -EEXIST && !(fi->flags & O_EXCL)) return Open(path, fi);
@@ -119,39 +127,47 @@ int Create(const char* path, mode_t mode, fuse_file_info* fi) {
 }
 
 int Release(const char*, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   delete reinterpret_cast<InodePtr*>(fi->fh);
   fi->fh = 0;
   return 0;
 }
 
 int Read(const char* path, char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   if (int r = Resolve(path, fi, &f); r != 0) return r;
   return static_cast<int>(g_fs->Read(*f, static_cast<uint64_t>(off), size, buf));
 }
 
 int Write(const char* path, const char* buf, size_t size, off_t off, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   if (int r = Resolve(path, fi, &f); r != 0) return r;
   return static_cast<int>(g_fs->Write(f.get(), static_cast<uint64_t>(off), buf, size));
 }
 
 int Truncate(const char* path, off_t size, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   if (int r = Resolve(path, fi, &f); r != 0) return r;
   return g_fs->Truncate(f.get(), static_cast<uint64_t>(size));
 }
 
 int Fallocate(const char* path, int mode, off_t off, off_t len, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   if (int r = Resolve(path, fi, &f); r != 0) return r;
   return g_fs->Fallocate(f.get(), mode, static_cast<uint64_t>(off), static_cast<uint64_t>(len));
 }
 
 int SyncInode(const char* path, fuse_file_info* fi) {
+  // The slow part of a slow disk's sync, outside the lock: this sync waits,
+  // the rest of the file system goes on (a device whose cache flush is slow).
+  if (g_sync_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(g_sync_delay_ms));
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr i;
   if (int r = Resolve(path, fi, &i); r != 0) return r;
-  if (g_sync_delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(g_sync_delay_ms));
   g_fs->Sync(i.get());
   return 0;
 }
@@ -160,14 +176,25 @@ int Fsync(const char* path, int, fuse_file_info* fi) { return SyncInode(path, fi
 
 int FsyncDir(const char* path, int, fuse_file_info* fi) { return SyncInode(path, fi); }
 
-int Mkdir(const char* path, mode_t mode) { return g_fs->Mkdir(path, mode); }
-int Unlink(const char* path) { return g_fs->Unlink(path); }
-int Rmdir(const char* path) { return g_fs->Rmdir(path); }
+int Mkdir(const char* path, mode_t mode) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_fs->Mkdir(path, mode);
+}
+int Unlink(const char* path) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_fs->Unlink(path);
+}
+int Rmdir(const char* path) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return g_fs->Rmdir(path);
+}
 int Rename(const char* from, const char* to, unsigned flags) {
+  std::lock_guard<std::mutex> lock(g_mu);
   return g_fs->Rename(from, to, flags);
 }
 
 int Chmod(const char* path, mode_t mode, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
   InodePtr i;
   if (int r = Resolve(path, fi, &i); r != 0) return r;
   i->mode = (i->mode & S_IFMT) | (mode & 07777);
@@ -178,6 +205,7 @@ int Chown(const char*, uid_t, gid_t, fuse_file_info*) { return 0; }  // everythi
 int Utimens(const char*, const timespec*, fuse_file_info*) { return 0; }
 
 int StatFs(const char*, struct statvfs* st) {
+  std::lock_guard<std::mutex> lock(g_mu);
   std::memset(st, 0, sizeof(*st));
   st->f_bsize = st->f_frsize = sentry::cutfs::kPageSize;
   st->f_blocks = 1ull << 22;  // 16 GiB of pretend space
@@ -261,7 +289,13 @@ int main(int argc, char** argv) {
     g_request = 0;
     std::printf("mounted %d\n", generation);
     std::fflush(stdout);
-    fuse_loop(f);  // single-threaded: returns once a signal asked
+    // Several threads, so that a slow sync holds only itself. A signal
+    // interrupts whichever thread it lands on; the loop then ends and its
+    // threads are cancelled (none holds g_mu at a cancellation point).
+    fuse_loop_config loop{};
+    loop.clone_fd = 0;
+    loop.max_idle_threads = 16;
+    fuse_loop_mt(f, &loop);
     int request = g_request;
     g_session = nullptr;
     fuse_unmount(f);
