@@ -416,7 +416,9 @@ Error TopicRegistry::Delete(
   }
   // Not needed for safety (the next start removes directories without
   // metadata) but keeps what a crash leaves behind small.
-  if (s = SyncDirectory(data_dir_); !s.ok()) spdlog::warn("delete topic {}: {}", name, s.ToString());
+  if (Status synced = SyncDirectory(data_dir_); !synced.ok()) {
+    spdlog::warn("delete topic {}: {}", name, synced.ToString());
+  }
   spdlog::info("Deleted topic {}", name);
   return {};
 }

@@ -14,8 +14,8 @@
 #include <memory>
 
 #include "sentryd/broker.h"
-#include "storage/mapping_faults.h"
 #include "sentryd/broker_config.h"
+#include "storage/mapping_faults.h"
 
 namespace {
 

@@ -1,6 +1,5 @@
 #include "storage/mapped_file.h"
 
-
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>

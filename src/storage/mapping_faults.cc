@@ -8,6 +8,8 @@
 #include <mutex>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 namespace sentry {
 
 namespace {
@@ -81,7 +83,15 @@ int MappingFaults::Register(const void* base, size_t len) {
     g_free->pop_back();
   } else {
     size_t next = g_high_water.load(std::memory_order_relaxed);
-    if (next >= kSlots) return -1;
+    if (next >= kSlots) {
+      static bool warned = false;  // under g_mu
+      if (!warned) {
+        spdlog::warn("more than {} files mapped: files mapped from now on are not guarded "
+                     "against SIGBUS (an unreadable page of one kills the broker)", kSlots);
+        warned = true;
+      }
+      return -1;
+    }
     slot = static_cast<int>(next);
   }
   Slot& s = g_slots[slot];
