@@ -106,8 +106,7 @@ int ReadDir(const char* path, void* buf, fuse_fill_dir_t fill, off_t, fuse_file_
   return 0;
 }
 
-int Open(const char* path, fuse_file_info* fi) {
-  std::lock_guard<std::mutex> lock(g_mu);
+int OpenLocked(const char* path, fuse_file_info* fi) {
   InodePtr f;
   if (int r = g_fs->Lookup(path, &f); r != 0) return r;
   if (f->IsDir()) return -EISDIR;
@@ -116,11 +115,16 @@ int Open(const char* path, fuse_file_info* fi) {
   return 0;
 }
 
+int Open(const char* path, fuse_file_info* fi) {
+  std::lock_guard<std::mutex> lock(g_mu);
+  return OpenLocked(path, fi);
+}
+
 int Create(const char* path, mode_t mode, fuse_file_info* fi) {
   std::lock_guard<std::mutex> lock(g_mu);
   InodePtr f;
   int r = g_fs->Create(path, mode, &f);
-  if (r == -EEXIST && !(fi->flags & O_EXCL)) return Open(path, fi);
+  if (r == -EEXIST && !(fi->flags & O_EXCL)) return OpenLocked(path, fi);  // made meanwhile
   if (r != 0) return r;
   fi->fh = reinterpret_cast<uint64_t>(new InodePtr(std::move(f)));
   return 0;
