@@ -126,19 +126,56 @@ void VerifyTopics(client::Client* c, TopicLedger* ledger) {
   }
 }
 
+// sentryd on cutfs, as every test here runs it: 64 KiB segments (so cuts
+// land around rolls) and 200 ms recovery checkpoints (so they land around
+// checkpoint rewrites, and rolled segments are synced often).
+class BrokerOnCutFs {
+ public:
+  explicit BrokerOnCutFs(uint64_t seed)
+      : disk_(dir_ / "disk", seed),
+        broker_(dir_ / "disk/data",
+                {"--segment.bytes", "65536", "--log.flush.offset.checkpoint.interval.ms", "200"}) {}
+
+  // Mounts cutfs and starts sentryd on it (GoogleTest assertions).
+  void Start() {
+    std::string why;
+    ASSERT_TRUE(disk_.Mount(&why)) << why;
+    ASSERT_TRUE(broker_.Start()) << broker_.Output();
+  }
+
+  // Lets `load` run a random while (the moment of the cut is the test's
+  // random input: sleeping is the point), kills sentryd, waits for the load
+  // to stop, cuts the power (every other cycle a random-subset cut) and
+  // restarts sentryd on what the disk held. Returns cutfs's report of the
+  // cut (GoogleTest assertions: check HasFatalFailure()).
+  std::string CutDuring(std::vector<std::thread>* load, int cycle, std::mt19937* rng) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200 + (*rng)() % 600));
+    broker_.Kill();
+    for (auto& t : *load) t.join();
+    std::string report = disk_.Cut(cycle % 2 == 1);
+    EXPECT_FALSE(report.empty()) << "cycle " << cycle << ": cutfs did not come back:\n"
+                                 << disk_.output();
+    if (report.empty()) return report;
+    EXPECT_TRUE(broker_.Start()) << "cycle " << cycle << " (" << report << "):\n"
+                                 << broker_.Output();
+    return report;
+  }
+
+  testing::BrokerProcess& broker() { return broker_; }
+
+ private:
+  testing::TempDir dir_;
+  CutFs disk_;
+  testing::BrokerProcess broker_;
+};
+
 TEST(PowerCutTest, AcknowledgedRecordsTopicsAndCommitsSurviveEveryCut) {
   const char* env = std::getenv("SENTRY_POWER_CUTS");
   const int cuts = env ? std::atoi(env) : 20;
-  testing::TempDir dir;
-  CutFs disk(dir / "disk", 18);
-  std::string why;
-  ASSERT_TRUE(disk.Mount(&why)) << why;
-  // Small segments, so cuts land around rolls too; a short checkpoint
-  // interval, so they land around checkpoint rewrites.
-  testing::BrokerProcess broker(dir / "disk/data",
-                                {"--segment.bytes", "65536",
-                                 "--log.flush.offset.checkpoint.interval.ms", "200"});
-  ASSERT_TRUE(broker.Start()) << broker.Output();
+  BrokerOnCutFs rig(18);
+  rig.Start();
+  if (HasFatalFailure()) return;
+  testing::BrokerProcess& broker = rig.broker();
   {
     auto c = broker.NewClient();
     ASSERT_EQ(c->CreateTopic("crash", kPartitions).value(), 0);
@@ -153,15 +190,8 @@ TEST(PowerCutTest, AcknowledgedRecordsTopicsAndCommitsSurviveEveryCut) {
     }
     load.emplace_back([&] { CommitUntilBroken(broker.port(), &acked); });
     load.emplace_back([&] { ChurnUntilBroken(broker.port(), cycle, &topics); });
-    // The moment of the cut is this test's random input: sleeping is the point.
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 600));
-    broker.Kill();
-    for (auto& t : load) t.join();
-    std::string report = disk.Cut(cycle % 2 == 1);
-    ASSERT_FALSE(report.empty()) << "cycle " << cycle << ": cutfs did not come back:\n"
-                                 << disk.output();
-    ASSERT_TRUE(broker.Start()) << "cycle " << cycle << " (" << report << "):\n"
-                                << broker.Output();
+    std::string report = rig.CutDuring(&load, cycle, &rng);
+    if (HasFailure()) return;
     std::printf("cycle %d: %s\n", cycle, report.c_str());
     auto c = broker.NewClient();
     ASSERT_TRUE(c);
@@ -194,17 +224,13 @@ TEST(PowerCutTest, AcknowledgedRecordsTopicsAndCommitsSurviveEveryCut) {
 TEST(PowerCutTest, AcksOneSurvivesWithFlushMessagesOneAndLeavesAPrefixWithout) {
   const char* env = std::getenv("SENTRY_POWER_CUTS");
   const int cuts = env ? std::max(1, std::atoi(env) / 2) : 10;
-  testing::TempDir dir;
-  CutFs disk(dir / "disk", 1918);
-  std::string why;
-  ASSERT_TRUE(disk.Mount(&why)) << why;
   // Rolled segments are msynced with each recovery-point checkpoint (as
   // Kafka flushes on roll): every 200 ms here, so the lazy topic keeps an
   // older prefix through a cut and the prefix check has something to check.
-  testing::BrokerProcess broker(dir / "disk/data",
-                                {"--segment.bytes", "65536",
-                                 "--log.flush.offset.checkpoint.interval.ms", "200"});
-  ASSERT_TRUE(broker.Start()) << broker.Output();
+  BrokerOnCutFs rig(1918);
+  rig.Start();
+  if (HasFatalFailure()) return;
+  testing::BrokerProcess& broker = rig.broker();
   {
     auto c = broker.NewClient();
     ASSERT_EQ(c->CreateTopic("each", kPartitions, {{"flush.messages", "1"}}).value(), 0);
@@ -218,14 +244,8 @@ TEST(PowerCutTest, AcksOneSurvivesWithFlushMessagesOneAndLeavesAPrefixWithout) {
       load.emplace_back([&, p] { ProduceUntilBroken(broker.port(), p, cycle, &each, 1); });
       load.emplace_back([&, p] { ProduceUntilBroken(broker.port(), p, cycle, &lazy, 1); });
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200 + rng() % 600));  // the cut's moment
-    broker.Kill();
-    for (auto& t : load) t.join();
-    std::string report = disk.Cut(cycle % 2 == 1);
-    ASSERT_FALSE(report.empty()) << "cycle " << cycle << ": cutfs did not come back:\n"
-                                 << disk.output();
-    ASSERT_TRUE(broker.Start()) << "cycle " << cycle << " (" << report << "):\n"
-                                << broker.Output();
+    std::string report = rig.CutDuring(&load, cycle, &rng);
+    if (HasFailure()) return;
     auto c = broker.NewClient();
     ASSERT_TRUE(c);
     Verify(c.get(), &each);

@@ -121,27 +121,19 @@ int MemFs::Mkdir(const std::string& path, mode_t mode) {
   return 0;
 }
 
-int MemFs::Unlink(const std::string& path) {
-  InodePtr dir;
-  std::string name;
-  if (int r = Parent(path, &dir, &name); r != 0) return r;
-  auto it = dir->entries.find(name);
-  if (it == dir->entries.end()) return -ENOENT;
-  if (it->second->IsDir()) return -EISDIR;
-  dir->entries.erase(it);  // an open handle keeps the inode alive
-  dir->mtime = Now();
-  return 0;
-}
+int MemFs::Unlink(const std::string& path) { return RemoveName(path, /*is_dir=*/false); }
 
-int MemFs::Rmdir(const std::string& path) {
+int MemFs::Rmdir(const std::string& path) { return RemoveName(path, /*is_dir=*/true); }
+
+int MemFs::RemoveName(const std::string& path, bool is_dir) {
   InodePtr dir;
   std::string name;
   if (int r = Parent(path, &dir, &name); r != 0) return r;
   auto it = dir->entries.find(name);
   if (it == dir->entries.end()) return -ENOENT;
-  if (!it->second->IsDir()) return -ENOTDIR;
-  if (!it->second->entries.empty()) return -ENOTEMPTY;
-  dir->entries.erase(it);
+  if (it->second->IsDir() != is_dir) return is_dir ? -ENOTDIR : -EISDIR;
+  if (is_dir && !it->second->entries.empty()) return -ENOTEMPTY;
+  dir->entries.erase(it);  // an open handle keeps the inode alive
   dir->mtime = Now();
   return 0;
 }

@@ -94,6 +94,7 @@ class MemFs {
 
  private:
   int Parent(const std::string& path, InodePtr* dir, std::string* name) const;
+  int RemoveName(const std::string& path, bool is_dir);  // Unlink and Rmdir
   InodePtr NewInode(mode_t mode);
   void CutFile(Inode* f, CutMode mode, std::mt19937_64* rng, CutStats* stats);
 
