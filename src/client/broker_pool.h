@@ -49,6 +49,8 @@ class BrokerPool {
   Status RefreshIfStale(const std::string& topic, int64_t now_ms);
   void MarkStale() { stale_ = true; }
   bool stale() const { return stale_; }
+  // The outcome of the last Refresh().
+  const Status& last_refresh() const { return last_refresh_; }
 
   int32_t partitions() const { return static_cast<int32_t>(leaders_.size()); }
   bool cluster_mode() const { return cluster_mode_; }

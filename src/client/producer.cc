@@ -1,5 +1,6 @@
 #include "client/producer.h"
 
+#include <fmt/format.h>
 #include <poll.h>
 
 #include <algorithm>
@@ -310,8 +311,21 @@ void Producer::RetryOrFail(int32_t partition, std::vector<ProducerBatch> batches
     }
     return;
   }
+  last_retry_ = why;
   backoff_until_[partition] = now + options_.retry_backoff_ms;
   accumulator_.Requeue(partition, std::move(batches));
+}
+
+std::string Producer::State() const {
+  std::string out = fmt::format("delivered {} failed {} in_flight {} buffered {} B;",
+                                records_delivered_, records_failed_, in_flight_count_,
+                                accumulator_.buffered_bytes());
+  for (int32_t p = 0; p < partitions(); p++) {
+    out += fmt::format(" p{} leader {}{};", p, pool_->Leader(p), busy_[p] ? " busy" : "");
+  }
+  out += " metadata: " + pool_->last_refresh().ToString();
+  out += "; last retry: " + (last_retry_.ok() ? std::string("none") : last_retry_.ToString());
+  return out;
 }
 
 void Producer::ConnectionLost(int32_t broker, uint64_t serial, const Status& why, int64_t now) {

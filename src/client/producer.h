@@ -95,6 +95,10 @@ class Producer {
   int32_t partitions() const { return partitioner_.partitions(); }
   int64_t records_delivered() const { return records_delivered_; }
   int64_t records_failed() const { return records_failed_; }
+  // One line for operators and tests: counts, each partition's leader, the
+  // last metadata answer and the last retriable error (why nothing moves
+  // while retries last, before delivery_timeout_ms fails the records).
+  std::string State() const;
 
  private:
   struct InFlight {
@@ -141,6 +145,7 @@ class Producer {
   std::vector<int64_t> backoff_until_;      // per partition, after a retriable error
   bool flushing_ = false;
   Status first_error_;
+  Status last_retry_;  // the error behind the last retry (State())
   DeliveryCallback callback_;
   int64_t records_delivered_ = 0;
   int64_t records_failed_ = 0;

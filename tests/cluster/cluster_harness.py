@@ -224,13 +224,26 @@ class Cluster:
         self.etcd.kill()
 
 
-def verdict(failures):
-    """Prints the failures (exit status 1) or PASS (0)."""
+def verdict(failures, cluster=None):
+    """Prints the failures (exit status 1) or PASS (0). With `cluster`, a
+    failure also prints each broker's cluster-role log lines (who was the
+    controller, sessions, leadership), which are what a flaky failure needs."""
     if failures:
         print("FAIL:\n  " + "\n  ".join(failures), flush=True)
+        if cluster is not None:
+            print_role_lines(cluster)
         return 1
     print("PASS", flush=True)
     return 0
+
+
+def print_role_lines(cluster, last=60):
+    for b in cluster.brokers:
+        lines = [l for l in b.output(False).splitlines()
+                 if "cluster" in l or "controller" in l or "====" in l
+                 or "[warn" in l.lower() or "[error" in l.lower()]
+        print(f"--- broker {b.id}: cluster log lines ---\n" + "\n".join(lines[-last:]),
+              flush=True)
 
 
 def fail_with_logs(cluster, e):

@@ -157,7 +157,7 @@ def main():
         print(f"{len(load.acked)} acknowledged; log bytes per replica {[len(d) for d in logs]}",
               flush=True)
         ok = not failures
-        return ch.verdict(failures)
+        return ch.verdict(failures, cluster)
     except Exception as e:  # noqa: BLE001
         return ch.fail_with_logs(cluster, e)
     finally:

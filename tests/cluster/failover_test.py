@@ -52,6 +52,7 @@ class Load:
         self.stop = threading.Event()
         self.seen = {}  # offset -> value, as the consumers read them
         self.read = {"kafka": 0, "native": 0}  # records each consumer read
+        self.native_state = "none yet"  # the native producer's last "state" line
         self.bootstrap = bootstrap
         self.sent = 0
 
@@ -83,6 +84,9 @@ class Load:
                 with self.lock:
                     self.seen[int(offset)] = value.encode()
                     self.read["native"] += 1
+            elif kind == "state":
+                with self.lock:
+                    self.native_state = rest
             elif kind == "fail":
                 with self.lock:
                     self.errors.append(f"native {what}: {rest}")
@@ -252,11 +256,12 @@ def main():
         if native_acked == 0:
             failures.append("the native producer had no record acknowledged")
         ok = not failures
-        return ch.verdict(failures)
+        return ch.verdict(failures, cluster)
     except Exception as e:  # noqa: BLE001
         if load is not None:
             load.stop.set()  # the load threads end (daemon threads besides)
-            print(f"load errors: {load.errors[:5]}; read {load.read}", flush=True)
+            print(f"load errors: {load.errors[:5]}; read {load.read}; native producer: "
+                  f"{load.native_state}", flush=True)
         return ch.fail_with_logs(cluster, e)
     finally:
         cluster.kill_all()

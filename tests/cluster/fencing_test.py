@@ -84,9 +84,11 @@ def scenario_sentryctl(cluster, sentryctl, failures):
                            capture_output=True, text=True, timeout=60)
         return r.returncode, r.stdout + r.stderr
 
-    # Every broker registered; the one asked may learn of the last one a poll later.
+    # Every broker registered and a controller elected; the one asked learns
+    # of both a poll later (the brokers start at once and race to campaign).
     try:
-        ch.wait_for(lambda: "brokers: 3 live" in ctl("cluster", "status")[1], "3 live brokers", 10)
+        ch.wait_for(lambda: (out := ctl("cluster", "status")[1]) and "brokers: 3 live" in out
+                    and "controller none" not in out, "3 live brokers and a controller", 10)
     except TimeoutError:
         pass
     if "sentry_cluster_brokers 3" not in b.metrics():
@@ -292,17 +294,10 @@ def main():
         cluster.stop_cleanly()
         for topic, acked in checks:
             verify(cluster, topic, acked, failures)
-        if failures:
-            print("FAIL:\n  " + "\n  ".join(failures), flush=True)
-            return 1
-        ok = True
-        print("PASS", flush=True)
-        return 0
+        ok = not failures
+        return ch.verdict(failures, cluster)
     except Exception as e:  # noqa: BLE001
-        print(f"FAIL: {type(e).__name__}: {e}", flush=True)
-        for b in cluster.brokers:
-            print(f"--- broker {b.id} log tail ---\n{b.output(False)[-4000:]}", flush=True)
-        return 1
+        return ch.fail_with_logs(cluster, e)
     finally:
         cluster.kill_all()
         if ok and not args.workdir:

@@ -271,7 +271,7 @@ def main():
                     coordinator in s[1], f"broker {coordinator} back in the offsets log's ISR", 60)
         print(f"broker {coordinator} back in the offsets log's ISR", flush=True)
         ok = not failures
-        return ch.verdict(failures)
+        return ch.verdict(failures, cluster)
     except Exception as e:  # noqa: BLE001
         return ch.fail_with_logs(cluster, e)
     finally:

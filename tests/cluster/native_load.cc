@@ -3,8 +3,9 @@
 //   native_load produce HOST:PORT TOPIC PREFIX
 //       acks=-1 records "PREFIX%08d" to partition 0 until SIGTERM (an
 //       idempotent producer: a resent batch is stored once), then
-//       flushes; prints "ack OFFSET VALUE" for each acknowledged record and
-//       "fail VALUE REASON" for each failed one.
+//       flushes; prints "ack OFFSET VALUE" for each acknowledged record,
+//       "fail VALUE REASON" for each failed one and, every 2 s, "state ..."
+//       (Producer::State(): leaders, last metadata answer, last retry).
 //   native_load consume HOST:PORT TOPIC
 //       reads partition 0 from offset 0 until SIGTERM; prints
 //       "seen OFFSET VALUE" for each record.
@@ -19,6 +20,7 @@
 
 #include "client/consumer.h"
 #include "client/producer.h"
+#include "common/clock.h"
 
 namespace {
 
@@ -55,7 +57,13 @@ int Produce(const std::string& host, int port, const std::string& topic,
     std::fflush(stdout);
   });
   char value[32];
+  int64_t next_state_ms = 0;
   for (int i = 0; !g_stop; i++) {
+    if (const int64_t now = sentry::SteadyMillis(); now >= next_state_ms) {
+      std::printf("state %s\n", p.value()->State().c_str());
+      std::fflush(stdout);
+      next_state_ms = now + 2000;
+    }
     std::snprintf(value, sizeof value, "%s%08d", prefix.c_str(), i);
     unreported.emplace_back(value);
     (void)p.value()->Send(std::nullopt, std::string_view(value), 0);
