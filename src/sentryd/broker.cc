@@ -26,7 +26,10 @@ std::string AdvertisedHost(const std::string& host) {
 }
 }  // namespace
 
-Broker::Broker(BrokerConfig cfg) : cfg_(std::move(cfg)) {}
+Broker::Broker(BrokerConfig cfg)
+    : cfg_(std::move(cfg)),
+      age_clock_(std::make_unique<AgeClock>([] { return WallMillis(); },
+                                            [] { return SteadyMillis(); })) {}
 
 Broker::~Broker() {
   StopThreads();
@@ -191,13 +194,14 @@ Status Broker::Start() {
         return registry_->AllLogs(keep);
       });
 
+  AgeClock* age = age_clock_.get();
   retention_ = std::make_unique<broker::Retention>(
-      registry_.get(), cfg_.log_retention_check_interval_ms, [] { return WallMillis(); });
+      registry_.get(), cfg_.log_retention_check_interval_ms, [age] { return age->Now(); });
   broker::CleanerOptions copt;
   copt.threads = cfg_.log_cleaner_threads;
   copt.backoff_ms = cfg_.log_cleaner_backoff_ms;
   copt.dedupe_buffer_bytes = static_cast<size_t>(cfg_.log_cleaner_dedupe_buffer_size);
-  copt.now_ms = [] { return WallMillis(); };
+  copt.now_ms = [age] { return age->Now(); };
   copt.fault = broker::CrashHookFromEnvironment();
   cleaner_ = std::make_unique<broker::Cleaner>(registry_.get(), std::move(copt));
 
@@ -340,6 +344,7 @@ void Broker::FillView() {
         {"http", cfg_.http_host.empty() ? cfg_.host : cfg_.http_host, http_->port(), nullptr});
   }
   view_.http = http_.get();
+  view_.age_clock = age_clock_.get();
 }
 
 std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups() {
@@ -404,8 +409,9 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
         return t ? static_cast<int32_t>(t->partitions.size()) : -1;
       },
       [] { return SteadyMillis(); },
-      [core, retention = gc.offsets_retention_ms](const std::string& group_id, int64_t empty_for) {
-        return core->ExpireOffsets(group_id, empty_for, retention, WallMillis());
+      [core, retention = gc.offsets_retention_ms, age = age_clock_.get()](
+          const std::string& group_id, int64_t empty_for) {
+        return core->ExpireOffsets(group_id, empty_for, retention, age->Now());
       });
   const auto stored = StoredGroups();
   for (const auto& [id, rec] : stored) groups_->Restore(id, rec);

@@ -25,6 +25,7 @@
 #include "broker/retention.h"
 #include "broker/topic_registry.h"
 #include "cluster/cluster_manager.h"
+#include "common/age_clock.h"
 #include "common/status.h"
 #include "frontend/kafka_frontend.h"
 #include "frontend/native_frontend.h"
@@ -92,6 +93,10 @@ class Broker {
   bool clean_start_ = false;
   bool threads_running_ = false;
   std::atomic<int64_t> open_connections_{0};
+  // "Now" for deleting data by age (retention, tombstones, offsets): the
+  // wall clock, never ahead of the monotonic one. First, so it outlives
+  // everything that holds a pointer to it.
+  std::unique_ptr<AgeClock> age_clock_;
   std::vector<std::unique_ptr<net::NetworkThread>> nets_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<Prefaulter> prefaulter_;

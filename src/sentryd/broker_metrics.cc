@@ -339,6 +339,15 @@ std::string BrokerMetricsText(const BrokerView& v, bool ready) {
   e.Sample("sentry_build_info", {{"version", BuildVersion()}, {"commit", BuildCommit()}}, 1);
   e.Family("sentry_start_time_seconds", Type::kGauge, "Unix time sentryd started.");
   e.Sample("sentry_start_time_seconds", {}, static_cast<double>(v.start_wall_ms) / 1000.0);
+  if (v.age_clock != nullptr) {
+    // Read now (a scrape notices a jump before the next retention pass).
+    (void)v.age_clock->Now();
+    e.Family("sentry_wall_clock_ahead_seconds", Type::kGauge,
+             "How far the wall clock runs ahead of where the monotonic clock puts it while a "
+             "forward jump is held back (retention ages data by the monotonic rate); 0 normally.");
+    e.Sample("sentry_wall_clock_ahead_seconds", {},
+             static_cast<double>(v.age_clock->ahead_ms()) / 1000.0);
+  }
   e.Family("sentry_ready", Type::kGauge,
            "1 once recovery finished and the listeners are up (GET /health/ready).");
   e.Sample("sentry_ready", {}, ready ? 1 : 0);

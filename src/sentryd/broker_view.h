@@ -10,6 +10,7 @@
 
 #include "broker/broker_core.h"
 #include "broker/topic_registry.h"
+#include "common/age_clock.h"
 #include "group/group_service.h"
 #include "net/network_thread.h"
 #include "net/server.h"
@@ -50,6 +51,7 @@ struct BrokerView {
   const http::HttpServer* http = nullptr;
   RecoveryFacts recovery;
   int64_t start_wall_ms = 0;
+  AgeClock* age_clock = nullptr;  // retention's "now"
 };
 
 // The version and the git commit this binary was built from.
