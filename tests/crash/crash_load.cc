@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iterator>
 #include <random>
 #include <set>
@@ -27,9 +28,20 @@ void ProduceUntilBroken(int port, int partition, int cycle, Acked* acked, int16_
       std::vector<std::string> values;
       int n = 1 + static_cast<int>(rng() % 5);
       for (int i = 0; i < n; i++) {
-        values.push_back("c" + std::to_string(cycle) + "-p" + std::to_string(partition) + "-" +
-                         std::to_string(seq) + "-" + std::to_string(i));
-        b.Add(std::nullopt, values.back());
+        std::string value = "c" + std::to_string(cycle) + "-p" + std::to_string(partition) + "-" +
+                            std::to_string(seq) + "-" + std::to_string(i);
+        if (acked->keyed) {
+          // Half on a few hot keys (compaction keeps the last of each), half
+          // on keys of their own (compaction must keep every one, wherever
+          // it sits, so a lost cleaned segment shows).
+          const std::string key =
+              rng() % 2 ? "k" + std::to_string(rng() % Acked::kKeys) : "u" + value;
+          values.push_back(key + "|" + value);
+          b.Add(key, values.back());
+        } else {
+          values.push_back(value);
+          b.Add(std::nullopt, values.back());
+        }
       }
       auto bytes = b.Build();
       auto corr = (*conn)->Send(1, client::Client::EncodeProduce(acked->topic, partition, acks, bytes,
@@ -128,6 +140,75 @@ void Verify(client::Client* c, Acked* acked, bool acked_must_survive) {
     ASSERT_LE(committed->body.offset, acked->max_commit_sent[p]);
     if (committed->body.offset >= 0) {
       ASSERT_EQ(committed->body.metadata, "m" + std::to_string(committed->body.offset));
+    }
+  }
+}
+
+void VerifyKept(client::Client* c, Acked* acked, int partitions, bool compacted, Kept* kept) {
+  std::lock_guard<std::mutex> l(acked->mu);
+  for (int p = 0; p < partitions; p++) {
+    auto start = c->ListOffsets(acked->topic, p, -2);
+    auto end = c->ListOffsets(acked->topic, p, -1);
+    EXPECT_TRUE(start.ok() && end.ok() && start->ok() && end->ok());
+    if (!(start.ok() && end.ok() && start->ok() && end->ok())) return;
+    const int64_t log_start = start->body.offset;
+    const int64_t log_end = end->body.offset;
+    kept->log_starts += log_start;
+    std::map<int64_t, std::pair<std::string, std::string>> found;  // offset -> key, value
+    std::set<std::string> seen;
+    int64_t next = log_start;
+    while (next < log_end) {
+      auto f = c->Fetch(acked->topic, p, next, 1 << 20);
+      ASSERT_TRUE(f.ok()) << f.status().ToString();
+      ASSERT_EQ(f->error, 0) << acked->topic << "-" << p << " offset " << next;
+      const auto& bytes = f->body.records;
+      ASSERT_FALSE(bytes.empty()) << acked->topic << "-" << p << " offset " << next;
+      size_t pos = 0;
+      int64_t batch_end = next;
+      while (pos < bytes.size()) {
+        RecordBatchView v;
+        ASSERT_TRUE(RecordBatchView::Parse(bytes.data() + pos, bytes.size() - pos, &v).ok())
+            << "a batch of " << acked->topic << "-" << p << " at " << next << " failed its checks";
+        std::vector<DecodedRecord> recs;
+        ASSERT_TRUE(DecodeRecords(bytes.data() + pos, v.TotalSize(), &recs).ok());
+        for (auto& r : recs) {
+          if (r.offset < next) continue;
+          if (!compacted) {
+            ASSERT_EQ(r.offset, next) << "offsets not contiguous in " << acked->topic << "-" << p;
+          }
+          ASSERT_TRUE(seen.insert(std::string(*r.value)).second) << "duplicate " << *r.value;
+          found[r.offset] = {r.key ? std::string(*r.key) : "", std::string(*r.value)};
+          next = r.offset + 1;
+        }
+        // A compacted batch may have lost its last records: its offsets
+        // still run to its last offset delta.
+        batch_end = std::max(batch_end, v.last_offset() + 1);
+        pos += v.TotalSize();
+      }
+      next = std::max(next, batch_end);
+    }
+    kept->compacted_away += log_end - log_start - static_cast<int64_t>(found.size());
+    std::map<std::string, int64_t> last_acked;  // key -> offset
+    for (const auto& [off, val] : acked->by_offset[p]) {
+      if (off < log_start) continue;
+      auto it = found.find(off);
+      if (!compacted) {
+        ASSERT_NE(it, found.end()) << "acknowledged offset " << off << " of " << acked->topic
+                                   << "-" << p << " lost (log " << log_start << "-" << log_end
+                                   << ")";
+      }
+      if (it != found.end()) {
+        ASSERT_EQ(it->second.second, val) << "offset " << off << " holds another record";
+      }
+      if (compacted) last_acked[val.substr(0, val.find('|'))] = off;
+    }
+    for (const auto& [key, off] : last_acked) {
+      if (found.count(off)) continue;
+      const bool superseded = std::any_of(found.upper_bound(off), found.end(),
+                                          [&](const auto& kv) { return kv.second.first == key; });
+      ASSERT_TRUE(superseded) << "key " << key << " of " << acked->topic << "-" << p
+                              << ": its last acknowledged record (offset " << off
+                              << ") is gone and no later one replaced it";
     }
   }
 }
