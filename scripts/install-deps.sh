@@ -24,7 +24,9 @@ PKGS=(build-essential cmake pkg-config
       etcd-server
       # cutfs, the power-cut file system of the tests (tests/cutfs): libfuse3
       # to build it, fuse3 for fusermount3.
-      libfuse3-dev fuse3)
+      libfuse3-dev fuse3
+      # SCRAM hashing (PBKDF2, HMAC, SHA-2): src/security.
+      libssl-dev)
 # Extra packages a caller needs (bench/plot: python3-matplotlib).
 PKGS+=("$@")
 missing=()

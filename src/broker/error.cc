@@ -19,6 +19,7 @@ Errc FromStatus(const Status& s) {
     case Status::Code::kProducerFenced: return Errc::kProducerFenced;
     case Status::Code::kNotLeader: return Errc::kNotLeader;
     case Status::Code::kAlreadyExists:
+    case Status::Code::kPermissionDenied:
     case Status::Code::kNotSupported: return Errc::kInternal;
   }
   return Errc::kInternal;

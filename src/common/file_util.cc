@@ -27,13 +27,13 @@ Status SyncDirectory(const std::string& dir) {
   return Status::OK();
 }
 
-Status WriteFileAtomically(const std::string& path, const std::string& contents) {
+Status WriteFileAtomically(const std::string& path, const std::string& contents, unsigned mode) {
   // A short temp name in the same directory: `path` may already be close to
   // NAME_MAX (a 249-character topic name), so no suffix is appended to it.
   static std::atomic<uint64_t> counter{0};
   std::string tmp = DirOf(path) + "/.tmp-" + std::to_string(::getpid()) + "-" +
                     std::to_string(counter.fetch_add(1));
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
   if (fd < 0) return Status::FromErrno(errno, "create " + tmp);
   size_t done = 0;
   while (done < contents.size()) {

@@ -9,8 +9,10 @@ namespace sentry {
 
 // Writes `contents` to `path` atomically: temp file in the same directory,
 // fsync, rename over `path`, fsync of the directory. A crash leaves either the
-// old file or the new one, never a mix.
-Status WriteFileAtomically(const std::string& path, const std::string& contents);
+// old file or the new one, never a mix. `mode`: the new file's permissions
+// (before the umask), from its creation on.
+Status WriteFileAtomically(const std::string& path, const std::string& contents,
+                           unsigned mode = 0644);
 // Removes `path` (missing is OK) and fsyncs its directory.
 Status RemoveFileDurably(const std::string& path);
 Status SyncDirectory(const std::string& dir);

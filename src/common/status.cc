@@ -26,6 +26,7 @@ const char* CodeName(Status::Code code) {
     case Status::Code::kNotLeader: return "Not leader";
     case Status::Code::kOutOfOrderSequence: return "OutOfOrderSequence";
     case Status::Code::kProducerFenced: return "ProducerFenced";
+    case Status::Code::kPermissionDenied: return "PermissionDenied";
   }
   return "Unknown";
 }

@@ -34,6 +34,7 @@ class [[nodiscard]] Status {
     kOutOfOrderSequence,  // an idempotent producer's batch does not follow its last one
     kProducerFenced,      // an idempotent producer's epoch is older than the current one
     kNotLeader,           // cluster mode: this broker does not lead the partition (any more)
+    kPermissionDenied,    // authentication failed or not allowed
   };
 
   Status() = default;
@@ -60,6 +61,9 @@ class [[nodiscard]] Status {
   static Status TimedOut(std::string m) { return Status(Code::kTimedOut, std::move(m)); }
   static Status NotLeader(std::string m) { return Status(Code::kNotLeader, std::move(m)); }
   static Status Unavailable(std::string m) { return Status(Code::kUnavailable, std::move(m)); }
+  static Status PermissionDenied(std::string m) {
+    return Status(Code::kPermissionDenied, std::move(m));
+  }
   // From errno: ENOSPC/EDQUOT become kNoSpace, everything else kIoError.
   static Status FromErrno(int err, std::string_view context);
 
