@@ -41,6 +41,7 @@ KafkaFrontend::KafkaFrontend(broker::BrokerCore* core, KafkaOptions opt)
 std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& route,
                                                         const std::string& peer) {
   auto s = std::make_unique<Session>();
+  s->authenticated = !opt_.sasl_required;
   s->core.route = route;
   s->peer = peer;
   return s;
@@ -63,6 +64,7 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
                                const std::shared_ptr<const void>& hold, ResponseOut& out,
                                net::ParkedRead* parked) {
   auto& s = static_cast<Session&>(ns);
+  if (s.sasl_raw) return OnRawSaslToken(s, frame, out);
   Reader r(frame);
   Header h;
   if (!kafka::ReadHeaderStart(r, &h)) return Outcome::kClose;
@@ -102,6 +104,7 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
     }
     return Outcome::kClose;
   }
+  if (!s.authenticated && !AllowedBeforeAuthentication(s, h)) return Outcome::kClose;
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, MetricApi(h.api_key),
                                        metrics::ThreadMetrics::Now());
   try {
@@ -112,7 +115,10 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
       s.request_start_nanos = metrics::ThreadMetrics::RequestStart();
       s.request_api = metrics::ThreadMetrics::RequestApi();
     }
-    if (o == Outcome::kClose && warn_.Allow()) {
+    // SASL requests close connections for more reasons; kafka_sasl.cc logs them.
+    const bool sasl = h.api_key == static_cast<int16_t>(kafka::ApiKey::kSaslHandshake) ||
+                      h.api_key == static_cast<int16_t>(kafka::ApiKey::kSaslAuthenticate);
+    if (o == Outcome::kClose && !sasl && warn_.Allow()) {
       spdlog::warn("kafka connection {}: malformed {} v{} request (correlation {}); closing it{}",
                    s.core.route.conn_id, api->name, h.api_version, h.correlation_id,
                    warn_.Suppressed());
@@ -153,6 +159,8 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kDescribeGroups: return HandleDescribeGroups(h, r, out);
     case ApiKey::kOffsetDelete: return HandleOffsetDelete(s, h, r, out);
     case ApiKey::kOffsetForLeaderEpoch: return HandleOffsetForLeaderEpoch(s, h, r, out);
+    case ApiKey::kSaslHandshake: return HandleSaslHandshake(s, h, r, out);
+    case ApiKey::kSaslAuthenticate: return HandleSaslAuthenticate(s, h, r, out);
   }
   return Outcome::kClose;
 }

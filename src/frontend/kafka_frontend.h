@@ -28,6 +28,7 @@
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
+#include "security/credential_store.h"
 
 namespace sentry::frontend {
 
@@ -41,6 +42,11 @@ struct KafkaOptions {
   int32_t default_partitions = 1;   // num.partitions (auto-created and num_partitions=-1)
   // Broker settings (name, value) returned by DescribeConfigs for the broker.
   std::vector<std::pair<std::string, std::string>> broker_configs;
+  // kafka.sasl=required: every request but ApiVersions, SaslHandshake and
+  // SaslAuthenticate waits for a successful SASL exchange (docs/security.md).
+  bool sasl_required = false;
+  std::vector<std::string> sasl_mechanisms;  // enabled, as clients name them
+  security::CredentialStore* credentials = nullptr;  // required with sasl_required
 };
 
 class KafkaFrontend final : public net::FrameHandler {
@@ -95,6 +101,21 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome HandleOffsetCommit(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleDescribeConfigs(const Header& h, Reader& r, net::ResponseOut& out);
+  // SASL (kafka_sasl.cc).
+  net::Outcome HandleSaslHandshake(Session& s, const Header& h, Reader& r,
+                                   net::ResponseOut& out);
+  net::Outcome HandleSaslAuthenticate(Session& s, const Header& h, Reader& r,
+                                      net::ResponseOut& out);
+  // A bare SASL token after SaslHandshake v0: answered with a bare token, or
+  // the connection closed on failure (that framing has no error field).
+  net::Outcome OnRawSaslToken(Session& s, std::span<const uint8_t> token, net::ResponseOut& out);
+  // Feeds one client message to the session's exchange: the server's
+  // answer, or the failure (logged, rate-limited).
+  Result<std::string> SaslStep(Session& s, std::string_view client_message);
+  // Closes a connection whose SASL request does not decode (logged).
+  net::Outcome Malformed(Session& s, const Header& h);
+  // False (logged, rate-limited) for a request that must wait for SASL.
+  bool AllowedBeforeAuthentication(Session& s, const Header& h);
   // Groups (kafka_groups.cc).
   net::Outcome HandleJoinGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleSyncGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
@@ -122,6 +143,7 @@ class KafkaFrontend final : public net::FrameHandler {
   broker::BrokerCore* const core_;
   KafkaOptions opt_;
   LogLimiter warn_;  // connections closed for bad requests: a client may loop
+  LogLimiter auth_warn_;  // failed authentications: a client may retry at any rate
 };
 
 }  // namespace sentry::frontend

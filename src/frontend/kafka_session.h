@@ -14,6 +14,7 @@
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
+#include "security/scram.h"
 
 namespace sentry::frontend {
 
@@ -84,6 +85,12 @@ struct KafkaFrontend::Session final : net::Session {
   std::string peer;   // "/ip", the client host of group members
   std::unique_ptr<PendingWrites> writes;
   std::unique_ptr<PendingAdmin> admin;
+  // SASL (kafka_sasl.cc). Without kafka.sasl=required a connection is
+  // authenticated from the start, as User:ANONYMOUS.
+  bool authenticated = false;
+  std::string principal = "User:ANONYMOUS";
+  bool sasl_raw = false;  // after SaslHandshake v0: frames are bare SASL tokens
+  std::unique_ptr<security::ScramServer> scram;  // the exchange in progress
 };
 
 struct KafkaFrontend::FetchPlan final : net::ParkedState {

@@ -239,7 +239,12 @@ Result<std::string> ScramServer::Finish(std::string_view client_final) {
   if ((*attrs)[0].second != Base64Encode(gs2_header_)) {
     return Status::InvalidArgument("SCRAM: channel binding data differs from the gs2 header");
   }
-  if ((*attrs)[1].second != nonce_) return Status::InvalidArgument("SCRAM: nonce mismatch");
+  // RFC 5802 wants the nonce back as sent; Kafka accepts any nonce that ends
+  // with it, and librdkafka relies on that (it sends its own part twice).
+  // The proof covers the message as sent either way.
+  if (!(*attrs)[1].second.ends_with(nonce_)) {
+    return Status::InvalidArgument("SCRAM: nonce mismatch");
+  }
   auto proof = Base64Decode(client_final.substr(proof_at + 3));
   if (!proof) return Status::InvalidArgument("SCRAM: proof is not base64");
   const std::string auth_message =

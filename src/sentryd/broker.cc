@@ -1,6 +1,7 @@
 #include "sentryd/broker.h"
 
 #include <fcntl.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -58,10 +59,12 @@ Status Broker::LockDataDir() {
   }
   const std::string marker = cfg_.data_dir + "/" + kCleanShutdownMarker;
   clean_start_ = std::filesystem::exists(marker);
-  // Nothing but the lock file: this data directory never held a broker.
+  // Nothing but the lock file (and users made offline before the first
+  // start, docs/security.md): this data directory never held a broker.
   size_t entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(cfg_.data_dir, ec)) {
-    if (e.path().filename() != kLockFile) entries++;
+    const auto name = e.path().filename();
+    if (name != kLockFile && name != security::CredentialStore::kFileName) entries++;
   }
   view_.recovery.first_start = entries == 0;
   view_.recovery.clean_shutdown = clean_start_;
@@ -169,6 +172,11 @@ Status Broker::Start() {
       cfg_.advertised_host.empty() ? AdvertisedHost(cfg_.host) : cfg_.advertised_host;
   producer_ids_ = std::make_unique<broker::ProducerIds>(cfg_.data_dir);
   SENTRY_RETURN_IF_ERROR(producer_ids_->Load());
+  SENTRY_ASSIGN_OR_RETURN(credentials_, security::CredentialStore::Open(cfg_.data_dir));
+  if (cfg_.kafka_sasl_required) {
+    spdlog::info("Kafka listener: SASL required ({}); {} user(s) with SCRAM credentials",
+                 fmt::join(cfg_.sasl_mechanisms, ", "), credentials_->List().size());
+  }
   admin_ = std::make_unique<broker::AdminExecutor>(sinks);
   core_ = std::make_unique<broker::BrokerCore>(
       registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
@@ -184,6 +192,9 @@ Status Broker::Start() {
     kopt.auto_create_topics = cfg_.auto_create_topics;
     kopt.default_partitions = cfg_.num_partitions;
     kopt.broker_configs = cfg_.Describe();
+    kopt.sasl_required = cfg_.kafka_sasl_required;
+    kopt.sasl_mechanisms = cfg_.sasl_mechanisms;
+    kopt.credentials = credentials_.get();
     kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
   }
   recovery::MaintenanceOptions mopt;

@@ -112,6 +112,37 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                    return Status::OK();
                  }});
   };
+  s.push_back({"kafka.sasl",
+               "none | required: whether the Kafka listener demands SASL authentication "
+               "(SASL_PLAINTEXT; docs/security.md)",
+               c->kafka_sasl_required ? "required" : "none", [c](const std::string& v) {
+                 if (v != "none" && v != "required") {
+                   return Status::InvalidArgument("kafka.sasl: '" + v +
+                                                  "' is not none or required");
+                 }
+                 c->kafka_sasl_required = v == "required";
+                 return Status::OK();
+               }});
+  s.push_back({"sasl.mechanisms",
+               "SASL mechanisms offered, comma-separated: SCRAM-SHA-256, SCRAM-SHA-512",
+               "SCRAM-SHA-256,SCRAM-SHA-512", [c](const std::string& v) {
+                 std::vector<std::string> list;
+                 size_t from = 0;
+                 while (from <= v.size()) {
+                   size_t comma = v.find(',', from);
+                   if (comma == std::string::npos) comma = v.size();
+                   std::string m = v.substr(from, comma - from);
+                   if (m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512") {
+                     return Status::InvalidArgument("sasl.mechanisms: '" + m +
+                                                    "' is not SCRAM-SHA-256 or SCRAM-SHA-512 "
+                                                    "(PLAIN is not served yet)");
+                   }
+                   list.push_back(m);
+                   from = comma + 1;
+                 }
+                 c->sasl_mechanisms = std::move(list);
+                 return Status::OK();
+               }});
   s.push_back({"cluster.etcd",
                "etcd endpoints (http://host:port, comma-separated) of the cluster this broker "
                "joins; empty = a single-node broker (docs/cluster.md)",

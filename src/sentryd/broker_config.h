@@ -77,6 +77,9 @@ struct BrokerConfig {
   bool unclean_leader_election = false;             // unclean.leader.election.enable
   int64_t default_replication_factor = 1;           // default.replication.factor
   int64_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
+  // Security (docs/security.md).
+  bool kafka_sasl_required = false;                 // kafka.sasl (none | required)
+  std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512"};  // sasl.mechanisms
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

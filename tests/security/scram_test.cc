@@ -94,6 +94,24 @@ TEST(ScramTest, MalformedMessagesAreInvalidArguments) {
       << "client-final before client-first";
 }
 
+// librdkafka sends its client nonce twice in client-final ("r=" + cnonce +
+// the server's r); Kafka accepts a nonce that ends with the server-first
+// nonce, and so do we (the proof covers the message as sent). That a real
+// librdkafka then authenticates is tests/security/kafka_sasl_test.py's part.
+TEST(ScramTest, AClientFinalNonceMustEndWithTheServersNonce) {
+  const std::string cnonce = "rOprNGfwEbeRWgbNEkqO";
+  const std::string proof = ",p=" + Base64Encode(std::string(32, 'x'));
+  ScramServer doubled(ScramMechanism::kSha256, Only("user", Pencil()), kServerNonce);
+  ASSERT_TRUE(doubled.Start(kClientFirst).ok());
+  EXPECT_EQ(doubled.Finish("c=biws,r=" + cnonce + cnonce + kServerNonce + proof).status().code(),
+            Status::Code::kPermissionDenied)
+      << "passes the nonce check, fails only on the proof";
+  ScramServer other(ScramMechanism::kSha256, Only("user", Pencil()), kServerNonce);
+  ASSERT_TRUE(other.Start(kClientFirst).ok());
+  EXPECT_EQ(other.Finish("c=biws,r=" + cnonce + kServerNonce + "y" + proof).status().code(),
+            Status::Code::kInvalidArgument);
+}
+
 TEST(ScramTest, EscapedNamesAndAnAuthzidOfTheSameUser) {
   auto c = Pencil();
   ScramServer s(ScramMechanism::kSha256, Only("a,b=c", c), kServerNonce);

@@ -11,6 +11,7 @@
 #include "client/client.h"
 #include "sentryctl/commands.h"
 #include "sentryctl/dump.h"
+#include "sentryctl/user_commands.h"
 #include "sentryctl/verify.h"
 
 using namespace sentry::ctl;
@@ -192,6 +193,37 @@ int main(int argc, char** argv) {
     run = [&](const BrokerAddress&) {
       return PrintVerifyReport(data_dir, VerifyDataDir(data_dir), json, stdout);
     };
+  });
+
+  // user create / delete / list (offline for now: --data-dir)
+  sentry::tools::UserArgs ua;
+  auto* user = app.add_subcommand("user", "SCRAM users of a stopped broker (--data-dir)");
+  user->require_subcommand(1);
+  auto* ucreate = user->add_subcommand("create", "add a user, or replace its credential");
+  ucreate->add_option("NAME", ua.name, "user name")->required();
+  ucreate->add_option("--mechanism", ua.mechanism, "SCRAM-SHA-256 or SCRAM-SHA-512")
+      ->capture_default_str();
+  ucreate->add_option("--password", ua.password, "the password (visible to ps: prefer a file)");
+  ucreate->add_option("--password-file", ua.password_file, "a file whose first line is it");
+  ucreate->add_option("--iterations", ua.iterations, "PBKDF2 iterations (4096-16384)")
+      ->capture_default_str();
+  ucreate->add_option("--data-dir", ua.data_dir, "the stopped broker's --data-dir");
+  ucreate->callback([&] {
+    run = [&](const BrokerAddress&) { return sentry::tools::UserCreate(ua); };
+  });
+  auto* udelete = user->add_subcommand("delete", "remove a user's credentials");
+  udelete->add_option("NAME", ua.name, "user name")->required();
+  std::string delete_mechanism;  // empty: every mechanism
+  udelete->add_option("--mechanism", delete_mechanism, "only this mechanism's (default: all)");
+  udelete->add_option("--data-dir", ua.data_dir, "the stopped broker's --data-dir");
+  udelete->callback([&] {
+    ua.mechanism = delete_mechanism;
+    run = [&](const BrokerAddress&) { return sentry::tools::UserDelete(ua); };
+  });
+  auto* ulist = user->add_subcommand("list", "users and their mechanisms");
+  ulist->add_option("--data-dir", ua.data_dir, "the broker's --data-dir");
+  ulist->callback([&] {
+    run = [&](const BrokerAddress&) { return sentry::tools::UserList(ua); };
   });
 
   try {

@@ -1,0 +1,150 @@
+// SASL on the Kafka listener (docs/security.md): SaslHandshake v0-1 and
+// SaslAuthenticate v0-2 with SCRAM-SHA-256 and SCRAM-SHA-512, as Kafka's
+// SaslServerAuthenticator answers them:
+//  - with kafka.sasl=required, a connection may send only ApiVersions,
+//    SaslHandshake and SaslAuthenticate until its exchange succeeds; any
+//    other request closes it (Kafka: IllegalSaslStateException);
+//  - SaslHandshake names an enabled mechanism (else
+//    UNSUPPORTED_SASL_MECHANISM and the enabled list); v0 switches the
+//    connection to bare, length-prefixed SASL tokens, v1 to SaslAuthenticate;
+//  - a failed exchange answers SASL_AUTHENTICATION_FAILED and closes the
+//    connection (v0: just closes it); it is logged, rate-limited.
+// Without kafka.sasl=required a SaslHandshake gets ILLEGAL_SASL_STATE, as on
+// a Kafka PLAINTEXT listener.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "frontend/kafka_frontend.h"
+#include "frontend/kafka_session.h"
+
+namespace sentry::frontend {
+
+using kafka::Code;
+using kafka::ErrorCode;
+using net::Outcome;
+
+namespace {
+
+bool IsSaslApi(int16_t key) {
+  return key == static_cast<int16_t>(kafka::ApiKey::kSaslHandshake) ||
+         key == static_cast<int16_t>(kafka::ApiKey::kSaslAuthenticate);
+}
+
+}  // namespace
+
+Outcome KafkaFrontend::Malformed(Session& s, const Header& h) {
+  if (auth_warn_.Allow()) {
+    spdlog::warn("kafka connection {} ({}): malformed SASL request {} v{}; closing it{}",
+                 s.core.route.conn_id, s.peer, h.api_key, h.api_version,
+                 auth_warn_.Suppressed());
+  }
+  return Outcome::kClose;
+}
+
+bool KafkaFrontend::AllowedBeforeAuthentication(Session& s, const Header& h) {
+  if (h.api_key == kafka::kApiVersionsKey || (IsSaslApi(h.api_key) && !s.sasl_raw)) return true;
+  if (auth_warn_.Allow()) {
+    spdlog::warn("kafka connection {} ({}): request {} before SASL authentication "
+                 "(kafka.sasl=required); closing it{}",
+                 s.core.route.conn_id, s.peer, h.api_key, auth_warn_.Suppressed());
+  }
+  return false;
+}
+
+Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& r,
+                                           net::ResponseOut& out) {
+  kafka::SaslHandshakeRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
+  kafka::SaslHandshakeResponse resp;
+  for (const auto& m : opt_.sasl_mechanisms) resp.mechanisms.push_back(m);
+  const Asker a = Asker::Of(h);
+  if (!opt_.sasl_required || s.authenticated || s.scram) {
+    resp.error_code = Code(ErrorCode::kIllegalSaslState);
+    Respond(out, a, resp);
+    return opt_.sasl_required ? Outcome::kClose : Outcome::kDone;
+  }
+  const auto mechanism = security::ParseScramMechanism(req.mechanism);
+  const bool enabled = std::find(opt_.sasl_mechanisms.begin(), opt_.sasl_mechanisms.end(),
+                                 req.mechanism) != opt_.sasl_mechanisms.end();
+  if (!mechanism || !enabled) {
+    resp.error_code = Code(ErrorCode::kUnsupportedSaslMechanism);
+    Respond(out, a, resp);
+    return Outcome::kDone;  // the client may pick another one
+  }
+  security::CredentialStore* store = opt_.credentials;
+  const security::ScramMechanism m = *mechanism;
+  s.scram = std::make_unique<security::ScramServer>(
+      m, [store, m](const std::string& user) { return store->Find(user, m); });
+  s.sasl_raw = h.api_version == 0;
+  Respond(out, a, resp);
+  return Outcome::kDone;
+}
+
+Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_message) {
+  // The exchange's state says which step this is.
+  const bool first = s.scram->user().empty();
+  Result<std::string> answer =
+      first ? s.scram->Start(client_message) : s.scram->Finish(client_message);
+  if (!answer.ok()) {
+    if (auth_warn_.Allow()) {
+      spdlog::warn("kafka connection {} ({}): SASL authentication failed{}: {}{}",
+                   s.core.route.conn_id, s.peer,
+                   s.scram->user().empty() ? "" : " for user '" + s.scram->user() + "'",
+                   answer.status().message(), auth_warn_.Suppressed());
+    }
+    s.scram.reset();
+    return answer;
+  }
+  if (!first) {
+    s.authenticated = true;
+    s.principal = "User:" + s.scram->user();
+    spdlog::debug("kafka connection {} ({}): authenticated as {}", s.core.route.conn_id, s.peer,
+                  s.principal);
+    s.scram.reset();
+    s.sasl_raw = false;
+  }
+  return answer;
+}
+
+Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reader& r,
+                                              net::ResponseOut& out) {
+  kafka::SaslAuthenticateRequest req;
+  if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
+  kafka::SaslAuthenticateResponse resp;
+  const Asker a = Asker::Of(h);
+  if (!s.scram) {
+    resp.error_code = Code(ErrorCode::kIllegalSaslState);
+    resp.error_message = "SaslAuthenticate without a SaslHandshake v1 first";
+    Respond(out, a, resp);
+    return Outcome::kClose;
+  }
+  auto answer = SaslStep(s, std::string_view(reinterpret_cast<const char*>(req.auth_bytes.data()),
+                                             req.auth_bytes.size()));
+  if (!answer.ok()) {
+    resp.error_code = Code(ErrorCode::kSaslAuthenticationFailed);
+    // The reason (malformed message, unknown user, wrong proof) stays in
+    // the broker's log: the client learns no more than Kafka's does.
+    resp.error_message = "Authentication failed: invalid credentials";
+    Respond(out, a, resp);
+    return Outcome::kClose;
+  }
+  resp.auth_bytes.assign(answer->begin(), answer->end());
+  Respond(out, a, resp);
+  return Outcome::kDone;
+}
+
+Outcome KafkaFrontend::OnRawSaslToken(Session& s, std::span<const uint8_t> token,
+                                      net::ResponseOut& out) {
+  if (!s.scram) return Outcome::kClose;
+  auto answer = SaslStep(s, std::string_view(reinterpret_cast<const char*>(token.data()),
+                                             token.size()));
+  if (!answer.ok()) return Outcome::kClose;
+  std::vector<uint8_t>& b = *out.bytes();
+  const uint32_t n = static_cast<uint32_t>(answer->size());
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(n >> shift));
+  b.insert(b.end(), answer->begin(), answer->end());
+  return Outcome::kDone;
+}
+
+}  // namespace sentry::frontend
