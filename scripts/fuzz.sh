@@ -11,7 +11,8 @@ bash scripts/install-deps.sh
 B=build-fuzz
 CC=clang-14 CXX=clang++-14 cmake -S . -B $B -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_FUZZ=ON \
   -DSENTRY_BUILD_TESTS=OFF -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
-cmake --build $B -j"$(nproc)" --target fuzz_protocol fuzz_record_batch fuzz_recovery fuzz_kafka make_fuzz_seeds
+cmake --build $B -j"$(nproc)" --target fuzz_protocol fuzz_record_batch fuzz_recovery fuzz_kafka fuzz_scram \
+  make_fuzz_seeds
 rm -rf $B/seeds && $B/tests/fuzz/make_fuzz_seeds $B/seeds
 # Real clients' captured Kafka requests seed the Kafka target too.
 python3 - "$B/seeds/kafka" tests/kafka/golden/*.hex <<'PY'
@@ -25,7 +26,7 @@ for path in sys.argv[2:]:
     open(os.path.join(out, "golden-" + os.path.basename(path)[:-4]), "wb").write(data)
 PY
 status=0
-for t in protocol record_batch recovery kafka; do
+for t in protocol record_batch recovery kafka scram; do
   corpus=$B/corpus/$t
   mkdir -p "$corpus" $B/crashes/$t
   cp -n $B/seeds/$t/* "$corpus"/ 2>/dev/null || true

@@ -11,6 +11,7 @@ extern "C" int FuzzProtocol(const uint8_t* data, size_t size);
 extern "C" int FuzzRecordBatch(const uint8_t* data, size_t size);
 extern "C" int FuzzRecovery(const uint8_t* data, size_t size);
 extern "C" int FuzzKafka(const uint8_t* data, size_t size);
+extern "C" int FuzzScram(const uint8_t* data, size_t size);
 
 namespace {
 
@@ -37,5 +38,6 @@ TEST(FuzzReplayTest, Protocol) { ReplayDir("protocol", FuzzProtocol); }
 TEST(FuzzReplayTest, RecordBatch) { ReplayDir("record_batch", FuzzRecordBatch); }
 TEST(FuzzReplayTest, Recovery) { ReplayDir("recovery", FuzzRecovery); }
 TEST(FuzzReplayTest, Kafka) { ReplayDir("kafka", FuzzKafka); }
+TEST(FuzzReplayTest, Scram) { ReplayDir("scram", FuzzScram); }
 
 }  // namespace
