@@ -104,9 +104,9 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
     }
     return Outcome::kClose;
   }
-  if (!s.authenticated && !AllowedBeforeAuthentication(s, h)) return Outcome::kClose;
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, MetricApi(h.api_key),
                                        metrics::ThreadMetrics::Now());
+  if (!s.authenticated && !AllowedBeforeAuthentication(s, h)) return Outcome::kClose;
   try {
     const Outcome o = Dispatch(s, h, r, hold, out, parked);
     if (o == Outcome::kDone) {

@@ -17,6 +17,7 @@
 
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
+#include "metrics/thread_metrics.h"
 
 namespace sentry::frontend {
 
@@ -44,6 +45,7 @@ Outcome KafkaFrontend::Malformed(Session& s, const Header& h) {
 
 bool KafkaFrontend::AllowedBeforeAuthentication(Session& s, const Header& h) {
   if (h.api_key == kafka::kApiVersionsKey || (IsSaslApi(h.api_key) && !s.sasl_raw)) return true;
+  metrics::ThreadMetrics::ErrorInRequest(Code(ErrorCode::kIllegalSaslState));
   if (auth_warn_.Allow()) {
     spdlog::warn("kafka connection {} ({}): request {} before SASL authentication "
                  "(kafka.sasl=required); closing it{}",
@@ -61,6 +63,7 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
   const Asker a = Asker::Of(h);
   if (!opt_.sasl_required || s.authenticated || s.scram) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
+    metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return opt_.sasl_required ? Outcome::kClose : Outcome::kDone;
   }
@@ -69,6 +72,7 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
                                  req.mechanism) != opt_.sasl_mechanisms.end();
   if (!mechanism || !enabled) {
     resp.error_code = Code(ErrorCode::kUnsupportedSaslMechanism);
+    metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return Outcome::kDone;  // the client may pick another one
   }
@@ -115,6 +119,7 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
   const Asker a = Asker::Of(h);
   if (!s.scram) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
+    metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     resp.error_message = "SaslAuthenticate without a SaslHandshake v1 first";
     Respond(out, a, resp);
     return Outcome::kClose;
@@ -123,6 +128,7 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
                                              req.auth_bytes.size()));
   if (!answer.ok()) {
     resp.error_code = Code(ErrorCode::kSaslAuthenticationFailed);
+    metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     // The reason (malformed message, unknown user, wrong proof) stays in
     // the broker's log: the client learns no more than Kafka's does.
     resp.error_message = "Authentication failed: invalid credentials";
@@ -137,9 +143,16 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
 Outcome KafkaFrontend::OnRawSaslToken(Session& s, std::span<const uint8_t> token,
                                       net::ResponseOut& out) {
   if (!s.scram) return Outcome::kClose;
+  // Counted as SaslAuthenticate requests, which they stand for.
+  metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, "sasl_authenticate",
+                                       metrics::ThreadMetrics::Now());
   auto answer = SaslStep(s, std::string_view(reinterpret_cast<const char*>(token.data()),
                                              token.size()));
-  if (!answer.ok()) return Outcome::kClose;
+  if (!answer.ok()) {
+    metrics::ThreadMetrics::ErrorInRequest(Code(ErrorCode::kSaslAuthenticationFailed));
+    return Outcome::kClose;
+  }
+  metrics::ThreadMetrics::EndRequest();
   std::vector<uint8_t>& b = *out.bytes();
   const uint32_t n = static_cast<uint32_t>(answer->size());
   for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(n >> shift));

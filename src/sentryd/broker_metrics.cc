@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "http/http_server.h"
+#include "kafka/errors.h"
 #include "metrics/exposition.h"
 #include "metrics/thread_metrics.h"
 #include "protocol/errors.h"
@@ -29,6 +30,13 @@ std::string Num(int64_t v) { return std::to_string(v); }
 std::string ErrorLabel(int16_t code) {
   const char* name = protocol::ErrorName(code);
   if (name && std::string_view(name) != "UNKNOWN_ERROR_CODE") return name;
+  // Codes only the Kafka listener answers (SASL: docs/security.md).
+  switch (static_cast<kafka::ErrorCode>(code)) {
+    case kafka::ErrorCode::kUnsupportedSaslMechanism: return "UNSUPPORTED_SASL_MECHANISM";
+    case kafka::ErrorCode::kIllegalSaslState: return "ILLEGAL_SASL_STATE";
+    case kafka::ErrorCode::kSaslAuthenticationFailed: return "SASL_AUTHENTICATION_FAILED";
+    default: break;
+  }
   return "code_" + std::to_string(code);
 }
 

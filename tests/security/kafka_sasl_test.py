@@ -22,12 +22,14 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
 from cluster_harness import free_port, wait_for  # noqa: E402
@@ -173,6 +175,13 @@ def main():
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
         wait_for(listening, "sentryd's Kafka listener", 60)
+        http_port = int(re.search(r"Listening for HTTP on [^ \n]+:(\d+)", log_text()).group(1))
+
+        def errors_counted(api, error):
+            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as r:
+                m = re.search(r'^sentry_request_errors_total\{listener="kafka",api="%s",'
+                              r'error="%s"\} (\S+)$' % (api, error), r.read().decode(), re.M)
+            return float(m.group(1)) if m else 0
 
         # 1. confluent-kafka, SCRAM-SHA-512.
         alice = sasl_conf(bootstrap, *ALICE)
@@ -273,8 +282,13 @@ def main():
         p.flush(30)
         if errors != [None]:
             failures.append(f"alice's produce after the flood: {errors}")
-        print(f"200 wrong passwords: all refused, {logged} log lines; alice still produces",
-              flush=True)
+        counted = errors_counted("sasl_authenticate", "SASL_AUTHENTICATION_FAILED")
+        if counted < 200:
+            failures.append(f"/metrics counts {counted} failed SaslAuthenticate, not 200+")
+        if errors_counted("metadata", "ILLEGAL_SASL_STATE") < 1:
+            failures.append("/metrics does not count the Metadata request refused before SASL")
+        print(f"200 wrong passwords: all refused, {logged} log lines, {counted:.0f} counted in "
+              "/metrics; alice still produces", flush=True)
 
         proc.terminate()
         if proc.wait(30) != 0:
