@@ -174,8 +174,13 @@ Status Broker::Start() {
   SENTRY_RETURN_IF_ERROR(producer_ids_->Load());
   SENTRY_ASSIGN_OR_RETURN(credentials_, security::CredentialStore::Open(cfg_.data_dir));
   if (cfg_.kafka_sasl_required) {
-    spdlog::info("Kafka listener: SASL required ({}); {} user(s) with SCRAM credentials",
-                 fmt::join(cfg_.sasl_mechanisms, ", "), credentials_->List().size());
+    const size_t users = credentials_->List().size();
+    spdlog::log(users == 0 ? spdlog::level::warn : spdlog::level::info,
+                "Kafka listener: SASL required ({}); {} user(s) with SCRAM credentials{}",
+                fmt::join(cfg_.sasl_mechanisms, ", "), users,
+                users == 0 ? ": no Kafka client can authenticate (sentryctl user create "
+                             "--data-dir, docs/security.md)"
+                           : "");
   }
   admin_ = std::make_unique<broker::AdminExecutor>(sinks);
   core_ = std::make_unique<broker::BrokerCore>(

@@ -107,7 +107,12 @@ INSTANTIATE_TEST_SUITE_P(
                       BadSetting{{"--shutdown.grace.ms", "-1"}, "", "shutdown.grace.ms"},
                       BadSetting{{}, "\"flush.ms\" = -5\n", "flush.ms"},
                       BadSetting{{}, "\"unknown.key\" = 1\n", "unknown.key"},
-                      BadSetting{{}, "this is not toml", "bad.toml"}));
+                      BadSetting{{}, "this is not toml", "bad.toml"},
+                      BadSetting{{"--kafka.sasl", "optional"}, "", "kafka.sasl"},
+                      BadSetting{{"--sasl.mechanisms", "PLAIN"}, "", "sasl.mechanisms"},
+                      BadSetting{{"--kafka.sasl", "required", "--cluster.etcd",
+                                  "http://127.0.0.1:1"},
+                                 "", "kafka.sasl=required is not supported in cluster mode"}));
 
 }  // namespace
 }  // namespace sentry
