@@ -296,6 +296,11 @@ bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminC
       // Checked here first (the store holds only valid settings), then
       // written to the store: every replica applies it from there.
       e = registry_->AlterConfig(name, changes, /*validate_only=*/true);
+      if (e.code == Errc::kUnknownTopicOrPartition && cluster_->AwaitTopic(name)) {
+        // Created through another broker, not applied here yet: what
+        // Kafka's controller would know already.
+        e = registry_->AlterConfig(name, changes, /*validate_only=*/true);
+      }
       for (const auto& [key, value] : changes) {
         if (e.ok() && key == "cleanup.policy" && value &&
             value->find("compact") != std::string::npos) {

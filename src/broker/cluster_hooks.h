@@ -48,6 +48,11 @@ class ClusterHooks {
                             int16_t replication_factor,
                             const std::vector<std::pair<std::string, std::string>>& configs) = 0;
   virtual Error DeleteTopic(const std::string& name) = 0;
+  // A topic this broker does not have yet may have been created through
+  // another broker a moment ago: true once it is here too, false when the
+  // metadata store has no such topic (or it does not arrive in time).
+  // Blocking: the admin thread.
+  virtual bool AwaitTopic(const std::string& name) = 0;
   // Changes settings of a topic in the metadata store (nullopt: back to the
   // default); returns once this broker applies them too. Already validated.
   virtual Error AlterTopicConfig(

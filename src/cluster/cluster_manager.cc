@@ -267,6 +267,11 @@ Status ClusterManager::DeleteTopic(const std::string& name) {
   return Status::OK();
 }
 
+Result<bool> ClusterManager::TopicExists(const std::string& name) {
+  SENTRY_ASSIGN_OR_RETURN(auto kv, store_->Get(keys_.Topic(name)));
+  return kv.has_value();
+}
+
 Status ClusterManager::AlterTopicConfigs(
     const std::string& name,
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {

@@ -83,6 +83,9 @@ class ClusterManager {
   Status AlterTopicConfigs(
       const std::string& name,
       const std::vector<std::pair<std::string, std::optional<std::string>>>& changes);
+  // Whether the store holds a record of the topic (read now, not from the
+  // last snapshot). Blocking.
+  Result<bool> TopicExists(const std::string& name);
   // Reserves `size` idempotent-producer ids for this broker, cluster-wide
   // (a compare-and-set on <root>/producer_ids); returns the first.
   Result<int64_t> AllocateProducerIds(int64_t size);

@@ -147,6 +147,16 @@ broker::Error ReplicaManager::DeleteTopic(const std::string& name) {
   return {};
 }
 
+bool ReplicaManager::AwaitTopic(const std::string& name) {
+  auto exists = cluster_->TopicExists(name);
+  if (!exists.ok() || !*exists) return false;
+  const int64_t until = SteadyMillis() + kAdminWaitMs;
+  while (!registry_->Find(name) && SteadyMillis() < until) {
+    cluster_->WaitFor([](const cluster::ClusterSnapshot&) { return true; }, 500);
+  }
+  return registry_->Find(name) != nullptr;
+}
+
 broker::Error ReplicaManager::AlterTopicConfig(
     const std::string& name,
     const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) {

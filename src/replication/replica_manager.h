@@ -87,6 +87,7 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
                             int16_t replication_factor,
                             const std::vector<std::pair<std::string, std::string>>& configs) override;
   broker::Error DeleteTopic(const std::string& name) override;
+  bool AwaitTopic(const std::string& name) override;
   broker::Error AlterTopicConfig(
       const std::string& name,
       const std::vector<std::pair<std::string, std::optional<std::string>>>& changes) override;
