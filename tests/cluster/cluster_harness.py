@@ -84,8 +84,11 @@ class Broker:
     KAFKA = re.compile(r"Listening for Kafka protocol connections on [^ \n]+:(\d+)")
     HTTP = re.compile(r"Listening for HTTP on [^ \n]+:(\d+)")
 
-    def __init__(self, sentryd, workdir, broker_id, etcd, extra):
+    def __init__(self, sentryd, workdir, broker_id, etcd, extra, env=None):
+        """`etcd` None: a single-node broker. `env`: its environment (None:
+        this process's)."""
         self.sentryd = sentryd
+        self.env = env
         self.id = broker_id
         self.data_dir = os.path.join(workdir, f"broker-{broker_id}")
         self.log_path = os.path.join(workdir, f"broker-{broker_id}.log")
@@ -106,15 +109,16 @@ class Broker:
             ports = ["--port", str(self.port), "--kafka.port", str(self.kafka_port)]
         else:
             ports = ["--port", "0", "--kafka.port", "0"]
+        cluster = ["--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] if self.etcd else []
         args = [self.sentryd, "--data-dir", self.data_dir, "--host", "127.0.0.1",
-                "--http.port", "0", "--broker.id", str(self.id),
-                "--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] + ports + self.extra
+                "--http.port", "0", "--broker.id", str(self.id)] + cluster + ports + self.extra
         self._log = open(self.log_path, "a")
         self._log.write(f"==== start {self.starts} ====\n")
         self._log.flush()
         self.starts += 1
         self._start_offset = os.path.getsize(self.log_path)
-        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, env=self.env)
         if wait:
             self.wait_listening()
 
@@ -143,6 +147,15 @@ class Broker:
                 return r.read().decode()
         except OSError:
             return ""
+
+    def metric(self, sample):
+        """The value of one sample of /metrics, named with its labels as
+        exposed (`name{a="b"}`), or None when absent."""
+        for line in self.metrics().splitlines():
+            name, _, value = line.rpartition(" ")
+            if name == sample:
+                return float(value)
+        return None
 
     @property
     def bootstrap(self):

@@ -18,18 +18,15 @@ usage: clock_jump_test.py --sentryd PATH --sentryctl PATH --clock-shift LIB [--w
 
 import argparse
 import os
-import re
 import shutil
-import socket
 import struct
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-from cluster_harness import free_port, wait_for  # noqa: E402
+from cluster_harness import Broker, wait_for  # noqa: E402
 
 from confluent_kafka import Consumer, Producer, TopicPartition  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -74,42 +71,27 @@ def main():
     shift = os.path.join(workdir, "clock-shift")
     with open(shift, "wb") as f:
         f.write(struct.pack("<q", 0))
-    data = os.path.join(workdir, "data")
-    kafka_port = free_port()
-    log_path = os.path.join(workdir, "sentryd.log")
     env = dict(os.environ, LD_PRELOAD=os.path.abspath(args.clock_shift),
                SENTRY_CLOCK_SHIFT_FILE=shift)
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [args.sentryd, "--data-dir", data, "--host", "127.0.0.1", "--port", "0",
-         "--kafka.port", str(kafka_port), "--http.port", "0", "--stats.interval.ms", "0",
-         "--log.retention.check.interval.ms", "200"],
-        env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-    bootstrap = f"127.0.0.1:{kafka_port}"
+    broker = Broker(args.sentryd, workdir, 0, None,
+                    ["--stats.interval.ms", "0", "--log.retention.check.interval.ms", "200"],
+                    env=env)
 
     def log_text():
-        with open(log_path, errors="replace") as f:
-            return f.read()
+        return broker.output(False)
 
     def set_shift(hours):
         # In place: sentryd maps this file and reads it at every clock read.
         with open(shift, "r+b") as f:
             f.write(struct.pack("<q", hours * HOUR_MS))
 
+    def clock_ahead_s():
+        return broker.metric("sentry_wall_clock_ahead_seconds")
+
     ok = False
     try:
-        def listening():
-            if proc.poll() is not None:
-                raise RuntimeError(f"sentryd exited:\n{log_text()[-3000:]}")
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", kafka_port)) == 0
-        wait_for(listening, "sentryd's Kafka listener", 60)
-        http_port = int(re.search(r"Listening for HTTP on [^ \n]+:(\d+)", log_text()).group(1))
-
-        def clock_ahead_s():
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as r:
-                m = re.search(rb"^sentry_wall_clock_ahead_seconds (\S+)$", r.read(), re.M)
-            return float(m.group(1)) if m else None
+        broker.start()
+        bootstrap = broker.bootstrap
         admin = AdminClient({"bootstrap.servers": bootstrap})
         admin.create_topics([NewTopic(TOPIC, 1, 1, config={
             "retention.ms": str(HOUR_MS), "message.timestamp.type": "LogAppendTime",
@@ -155,10 +137,9 @@ def main():
         if low != 0 or high != 3000:
             failures.append(f"at the end the log is [{low}, {high}), not [0, 3000)")
         c.close()
-        proc.terminate()
-        if proc.wait(30) != 0:
-            failures.append(f"sentryd exited with {proc.returncode}")
-        r = subprocess.run([args.sentryctl, "verify", data], capture_output=True, text=True)
+        if broker.stop() != 0:
+            failures.append(f"sentryd exited with {broker.proc.returncode}")
+        r = subprocess.run([args.sentryctl, "verify", broker.data_dir], capture_output=True, text=True)
         if r.returncode != 0 or "intact" not in r.stdout:
             failures.append(f"sentryctl verify: {r.stdout}{r.stderr}")
         for f in failures:
@@ -175,9 +156,7 @@ def main():
         print(log_text()[-4000:])
         return 1
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        broker.kill()
         if ok and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -22,17 +22,15 @@ import base64
 import hashlib
 import hmac
 import os
-import re
 import shutil
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-from cluster_harness import free_port, wait_for  # noqa: E402
+from cluster_harness import Broker, wait_for  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -139,7 +137,8 @@ def main():
     args = ap.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="sentry-sasl-")
     os.makedirs(workdir, exist_ok=True)
-    data = os.path.join(workdir, "data")
+    broker = Broker(args.sentryd, workdir, 0, None, ["--kafka.sasl", "required"])
+    data = broker.data_dir
     os.makedirs(data, exist_ok=True)
     failures = []
     for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
@@ -154,34 +153,17 @@ def main():
     if r.stdout.split("\n")[:2] != ["alice SCRAM-SHA-512", "bob SCRAM-SHA-256"]:
         failures.append(f"sentryctl user list: {r.stdout!r}")
 
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    log_path = os.path.join(workdir, "sentryd.log")
-    log = open(log_path, "wb")
-    proc = subprocess.Popen(
-        [args.sentryd, "--data-dir", data, "--host", "127.0.0.1", "--port", "0",
-         "--kafka.port", str(port), "--http.port", "0", "--kafka.sasl", "required"],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-
     def log_text():
-        with open(log_path, errors="replace") as f:
-            return f.read()
+        return broker.output(False)
+
+    def errors_counted(api, error):
+        return broker.metric('sentry_request_errors_total{listener="kafka",api="%s",error="%s"}'
+                             % (api, error)) or 0
 
     ok = False
     try:
-        def listening():
-            if proc.poll() is not None:
-                raise RuntimeError(f"sentryd exited:\n{log_text()[-3000:]}")
-            with socket.socket() as s:
-                return s.connect_ex(("127.0.0.1", port)) == 0
-        wait_for(listening, "sentryd's Kafka listener", 60)
-        http_port = int(re.search(r"Listening for HTTP on [^ \n]+:(\d+)", log_text()).group(1))
-
-        def errors_counted(api, error):
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as r:
-                m = re.search(r'^sentry_request_errors_total\{listener="kafka",api="%s",'
-                              r'error="%s"\} (\S+)$' % (api, error), r.read().decode(), re.M)
-            return float(m.group(1)) if m else 0
+        broker.start()
+        port, bootstrap = broker.kafka_port, broker.bootstrap
 
         # 1. confluent-kafka, SCRAM-SHA-512.
         alice = sasl_conf(bootstrap, *ALICE)
@@ -290,9 +272,8 @@ def main():
         print(f"200 wrong passwords: all refused, {logged} log lines, {counted:.0f} counted in "
               "/metrics; alice still produces", flush=True)
 
-        proc.terminate()
-        if proc.wait(30) != 0:
-            failures.append(f"sentryd exited with {proc.returncode}")
+        if broker.stop() != 0:
+            failures.append(f"sentryd exited with {broker.proc.returncode}")
         for f in failures:
             print("FAIL:", f)
         if failures:
@@ -306,9 +287,7 @@ def main():
         print(log_text()[-4000:])
         return 1
     finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+        broker.kill()
         if ok and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
