@@ -47,6 +47,10 @@ struct KafkaOptions {
   bool sasl_required = false;
   std::vector<std::string> sasl_mechanisms;  // enabled, as clients name them
   security::CredentialStore* credentials = nullptr;  // required with sasl_required
+  bool tls = false;  // this listener speaks TLS (SSL / SASL_SSL)
+  // PLAIN sends the password itself: offered on TLS listeners, and on
+  // plaintext ones only with this (sasl.plain.allow.plaintext).
+  bool sasl_plain_allow_plaintext = false;
 };
 
 class KafkaFrontend final : public net::FrameHandler {
@@ -59,6 +63,7 @@ class KafkaFrontend final : public net::FrameHandler {
   // net::FrameHandler
   std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
                                           const std::string& peer) override;
+  void OnTlsEstablished(net::Session& s, const std::string& peer_subject) override;
   bool Paused(const net::Session& s) const override;
   uint32_t min_frame_bytes() const override;
   net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
@@ -109,6 +114,9 @@ class KafkaFrontend final : public net::FrameHandler {
   // A bare SASL token after SaslHandshake v0: answered with a bare token, or
   // the connection closed on failure (that framing has no error field).
   net::Outcome OnRawSaslToken(Session& s, std::span<const uint8_t> token, net::ResponseOut& out);
+  // sasl.mechanisms as this listener offers them (PLAIN only over TLS
+  // unless sasl.plain.allow.plaintext).
+  std::vector<std::string> OfferedMechanisms() const;
   // Feeds one client message to the session's exchange: the server's
   // answer, or the failure (logged, rate-limited).
   Result<std::string> SaslStep(Session& s, std::string_view client_message);

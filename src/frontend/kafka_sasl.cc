@@ -18,6 +18,7 @@
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
 #include "metrics/thread_metrics.h"
+#include "security/plain.h"
 
 namespace sentry::frontend {
 
@@ -54,55 +55,87 @@ bool KafkaFrontend::AllowedBeforeAuthentication(Session& s, const Header& h) {
   return false;
 }
 
+std::vector<std::string> KafkaFrontend::OfferedMechanisms() const {
+  std::vector<std::string> offered;
+  for (const auto& m : opt_.sasl_mechanisms) {
+    if (m != "PLAIN" || opt_.tls || opt_.sasl_plain_allow_plaintext) offered.push_back(m);
+  }
+  return offered;
+}
+
+void KafkaFrontend::OnTlsEstablished(net::Session& ns, const std::string& peer_subject) {
+  // Kafka's default principal builder: the certificate's distinguished
+  // name; SASL, when it follows, names the principal instead.
+  if (!peer_subject.empty()) static_cast<Session&>(ns).principal = "User:" + peer_subject;
+}
+
 Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& r,
                                            net::ResponseOut& out) {
   kafka::SaslHandshakeRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
   kafka::SaslHandshakeResponse resp;
-  for (const auto& m : opt_.sasl_mechanisms) resp.mechanisms.push_back(m);
+  const std::vector<std::string> offered = OfferedMechanisms();
+  for (const auto& m : offered) resp.mechanisms.push_back(m);
   const Asker a = Asker::Of(h);
-  if (!opt_.sasl_required || s.authenticated || s.scram) {
+  if (!opt_.sasl_required || s.authenticated || s.scram || s.plain) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return opt_.sasl_required ? Outcome::kClose : Outcome::kDone;
   }
   const auto mechanism = security::ParseScramMechanism(req.mechanism);
-  const bool enabled = std::find(opt_.sasl_mechanisms.begin(), opt_.sasl_mechanisms.end(),
-                                 req.mechanism) != opt_.sasl_mechanisms.end();
-  if (!mechanism || !enabled) {
+  const bool plain = req.mechanism == "PLAIN";
+  const bool enabled = std::find(offered.begin(), offered.end(), req.mechanism) != offered.end();
+  if ((!mechanism && !plain) || !enabled) {
     resp.error_code = Code(ErrorCode::kUnsupportedSaslMechanism);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return Outcome::kDone;  // the client may pick another one
   }
-  security::CredentialStore* store = opt_.credentials;
-  const security::ScramMechanism m = *mechanism;
-  s.scram = std::make_unique<security::ScramServer>(
-      m, [store, m](const std::string& user) { return store->Find(user, m); });
+  if (plain) {
+    s.plain = true;
+  } else {
+    security::CredentialStore* store = opt_.credentials;
+    const security::ScramMechanism m = *mechanism;
+    s.scram = std::make_unique<security::ScramServer>(
+        m, [store, m](const std::string& user) { return store->Find(user, m); });
+  }
   s.sasl_raw = h.api_version == 0;
   Respond(out, a, resp);
   return Outcome::kDone;
 }
 
 Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_message) {
-  // The exchange's state says which step this is.
-  const bool first = s.scram->user().empty();
-  Result<std::string> answer =
-      first ? s.scram->Start(client_message) : s.scram->Finish(client_message);
+  // PLAIN is one message; SCRAM two, and the exchange's state says which.
+  const bool plain = s.plain;
+  const bool last = plain || !s.scram->user().empty();
+  Result<std::string> answer = std::string();
+  std::string user;
+  if (plain) {
+    s.plain = false;
+    auto checked = security::CheckPlain(client_message, *opt_.credentials);
+    if (checked.ok()) {
+      user = *checked;
+    } else {
+      answer = checked.status();
+    }
+  } else {
+    answer = last ? s.scram->Finish(client_message) : s.scram->Start(client_message);
+    user = s.scram->user();
+  }
   if (!answer.ok()) {
     if (auth_warn_.Allow()) {
-      spdlog::warn("kafka connection {} ({}): SASL authentication failed{}: {}{}",
-                   s.core.route.conn_id, s.peer,
-                   s.scram->user().empty() ? "" : " for user '" + s.scram->user() + "'",
-                   answer.status().message(), auth_warn_.Suppressed());
+      spdlog::warn("kafka connection {} ({}): SASL authentication failed ({}){}: {}{}",
+                   s.core.route.conn_id, s.peer, plain ? "PLAIN" : "SCRAM",
+                   user.empty() ? "" : " for user '" + user + "'", answer.status().message(),
+                   auth_warn_.Suppressed());
     }
     s.scram.reset();
     return answer;
   }
-  if (!first) {
+  if (last) {
     s.authenticated = true;
-    s.principal = "User:" + s.scram->user();
+    s.principal = "User:" + user;
     spdlog::debug("kafka connection {} ({}): authenticated as {}", s.core.route.conn_id, s.peer,
                   s.principal);
     s.scram.reset();
@@ -117,7 +150,7 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
   if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
   kafka::SaslAuthenticateResponse resp;
   const Asker a = Asker::Of(h);
-  if (!s.scram) {
+  if (!s.scram && !s.plain) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     resp.error_message = "SaslAuthenticate without a SaslHandshake v1 first";
@@ -142,7 +175,7 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
 
 Outcome KafkaFrontend::OnRawSaslToken(Session& s, std::span<const uint8_t> token,
                                       net::ResponseOut& out) {
-  if (!s.scram) return Outcome::kClose;
+  if (!s.scram && !s.plain) return Outcome::kClose;
   // Counted as SaslAuthenticate requests, which they stand for.
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, "sasl_authenticate",
                                        metrics::ThreadMetrics::Now());

@@ -91,6 +91,7 @@ struct KafkaFrontend::Session final : net::Session {
   std::string principal = "User:ANONYMOUS";
   bool sasl_raw = false;  // after SaslHandshake v0: frames are bare SASL tokens
   std::unique_ptr<security::ScramServer> scram;  // the exchange in progress
+  bool plain = false;  // SaslHandshake chose PLAIN: its one message comes next
 };
 
 struct KafkaFrontend::FetchPlan final : net::ParkedState {

@@ -282,7 +282,7 @@ Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseO
   MetadataResponse resp;
   resp.broker_id = id.broker_id;
   resp.host = id.host;
-  resp.port = id.port;
+  resp.port = port_ >= 0 ? port_ : id.port;
   for (broker::TopicState& t : core_->Describe(req.topics)) {
     TopicMetadata tm;
     tm.name = std::move(t.name);
@@ -322,7 +322,7 @@ Outcome NativeFrontend::HandleDescribeCluster(const Header& h, ByteReader& r,
     }
   } else {
     resp.controller_id = me.broker_id;
-    resp.brokers.push_back({me.broker_id, me.host, me.port, -1});
+    resp.brokers.push_back({me.broker_id, me.host, port_ >= 0 ? port_ : me.port, -1});
   }
   for (broker::TopicState& t : core_->Describe(req.topics)) {
     ClusterTopicInfo ti;

@@ -23,7 +23,10 @@ namespace sentry::frontend {
 
 class NativeFrontend final : public net::FrameHandler {
  public:
-  explicit NativeFrontend(broker::BrokerCore* core) : core_(core) {}
+  // `port`: the listener's, for Metadata and DescribeCluster (-1: the
+  // broker's native port, which the core knows). A TLS listener names its own.
+  explicit NativeFrontend(broker::BrokerCore* core, int32_t port = -1)
+      : core_(core), port_(port) {}
 
   // net::FrameHandler
   std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
@@ -86,6 +89,7 @@ class NativeFrontend final : public net::FrameHandler {
                    net::ResponseOut& out);
 
   broker::BrokerCore* const core_;
+  const int32_t port_;
 };
 
 }  // namespace sentry::frontend

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -13,6 +14,7 @@ namespace sentry::net {
 
 namespace {
 constexpr int kMaxIov = 64;
+constexpr size_t kTlsRecordBytes = 16 << 10;
 
 std::string PeerAddress(int fd) {
   sockaddr_storage sa{};
@@ -32,6 +34,8 @@ Connection::Connection(int fd_in, uint64_t id_in, uint32_t net_thread, FrameHand
       session(handler_in->NewSession(pipeline::Route{net_thread, id_in}, PeerAddress(fd_in))) {}
 
 Connection::~Connection() {
+  if (tls) tls->Shutdown();
+  tls.reset();  // before the socket it writes to
   if (fd >= 0) ::close(fd);
 }
 
@@ -50,7 +54,36 @@ void Connection::AppendPayload(std::span<const uint8_t> data, std::shared_ptr<co
   out_bytes_ += data.size();
 }
 
-bool Connection::Flush() {
+void Connection::Consume(size_t n) {
+  out_bytes_ -= n;
+  while (n > 0) {
+    Segment& s = segments_.front();
+    if (n >= s.len) {
+      n -= s.len;
+      segments_.pop_front();
+    } else {
+      s.len -= n;
+      if (s.ext) {
+        s.ext += n;
+      } else {
+        s.off += n;
+      }
+      n = 0;
+    }
+  }
+}
+
+void Connection::OutputDone() {
+  wbuf_.clear();  // everything written: reuse the buffer from the start
+  buf_mark_ = 0;
+  // A large answer (a fetch of many partitions' headers, a big metadata
+  // response) does not stay allocated on a connection that went quiet.
+  if (wbuf_.capacity() > kKeptOutputBytes) std::vector<uint8_t>().swap(wbuf_);
+}
+
+bool Connection::Flush() { return tls ? FlushTls() : FlushPlain(); }
+
+bool Connection::FlushPlain() {
   CloseBufSegment();
   while (!segments_.empty()) {
     iovec iov[kMaxIov];
@@ -65,30 +98,53 @@ bool Connection::Flush() {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return true;
       return false;
     }
-    size_t left = static_cast<size_t>(w);
-    out_bytes_ -= left;
-    while (left > 0) {
-      Segment& s = segments_.front();
-      if (left >= s.len) {
-        left -= s.len;
-        segments_.pop_front();
-      } else {
-        s.len -= left;
-        if (s.ext) {
-          s.ext += left;
-        } else {
-          s.off += left;
-        }
-        left = 0;
-      }
-    }
+    Consume(static_cast<size_t>(w));
   }
-  wbuf_.clear();  // everything written: reuse the buffer from the start
-  buf_mark_ = 0;
-  // A large answer (a fetch of many partitions' headers, a big metadata
-  // response) does not stay allocated on a connection that went quiet.
-  if (wbuf_.capacity() > kKeptOutputBytes) std::vector<uint8_t>().swap(wbuf_);
+  OutputDone();
   return true;
+}
+
+bool Connection::FlushTls() {
+  CloseBufSegment();
+  while (true) {
+    if (stage_off_ == stage_.size()) {
+      // The next record: up to 16 KiB (TLS's largest) of queued bytes.
+      stage_.clear();
+      stage_off_ = 0;
+      while (!segments_.empty() && stage_.size() < kTlsRecordBytes) {
+        const Segment& s = segments_.front();
+        const size_t take = std::min(s.len, kTlsRecordBytes - stage_.size());
+        const uint8_t* from = s.ext ? s.ext : wbuf_.data() + s.off;
+        stage_.insert(stage_.end(), from, from + take);
+        Consume(take);
+      }
+      if (stage_.empty()) break;
+    }
+    TlsStream::Io io;
+    const size_t w = tls->Write(stage_.data() + stage_off_, stage_.size() - stage_off_, &io);
+    if (w > 0) {
+      stage_off_ += w;
+      continue;
+    }
+    if (io == TlsStream::Io::kWantWrite || io == TlsStream::Io::kWantRead) return true;
+    return false;
+  }
+  if (stage_.capacity() > kTlsRecordBytes) std::vector<uint8_t>().swap(stage_);
+  OutputDone();
+  return true;
+}
+
+ssize_t Connection::Receive(uint8_t* buf, size_t n) {
+  if (!tls) return ::read(fd, buf, n);
+  TlsStream::Io io;
+  const size_t got = tls->Read(buf, n, &io);
+  if (got > 0) return static_cast<ssize_t>(got);
+  switch (io) {
+    case TlsStream::Io::kClosed: return 0;
+    case TlsStream::Io::kWantRead:
+    case TlsStream::Io::kWantWrite: errno = EAGAIN; return -1;
+    default: errno = EPROTO; return -1;
+  }
 }
 
 void Connection::EnsureSpace(size_t need) {

@@ -6,6 +6,9 @@
 // Output: responses queue as segments, either bytes in `wbuf` or payloads
 // sent straight from mapped segments (held by shared_ptr), written with
 // writev in as few syscalls as possible.
+// TLS (a listener with a TlsContext): the same segments go through the
+// connection's TlsStream instead, staged into records of up to 16 KiB (no
+// zero copy: the bytes must be encrypted); Receive() gives decrypted bytes.
 #pragma once
 
 #include <sys/uio.h>
@@ -17,6 +20,8 @@
 #include <vector>
 
 #include "net/frame_handler.h"
+#include "net/tls_context.h"
+#include "net/tls_stream.h"
 
 namespace sentry::net {
 
@@ -44,7 +49,12 @@ class Connection final : public ResponseOut {
 
   // Writes as much queued output as the socket takes. False on a socket error.
   bool Flush();
-  size_t pending_output() const { return out_bytes_ + (wbuf_.size() - buf_mark_); }
+  size_t pending_output() const {
+    return out_bytes_ + (wbuf_.size() - buf_mark_) + (stage_.size() - stage_off_);
+  }
+  // read(2) on the socket, or through TLS: > 0 bytes, 0 at the peer's end,
+  // -1 with errno (EAGAIN: nothing now).
+  ssize_t Receive(uint8_t* buf, size_t n);
   bool has_output() const { return pending_output() > 0; }
 
   // Makes room for at least `need` contiguous bytes after rend (moving the
@@ -68,9 +78,18 @@ class Connection final : public ResponseOut {
   bool retry_pending = false;  // a frame waits for queue room / ordering
   int inflight = 0;            // submitted + parked requests
   int64_t last_active_ms = 0;
+  int64_t opened_ms = 0;
+  // TLS listeners only: the stream, and the listener's context (counters).
+  std::unique_ptr<TlsStream> tls;
+  TlsContext* tls_context = nullptr;
 
  private:
   void CloseBufSegment();
+  bool FlushPlain();
+  bool FlushTls();
+  // The first n queued bytes were written: drops them from segments_.
+  void Consume(size_t n);
+  void OutputDone();  // everything written: the buffer starts over
   struct Segment {
     size_t off = 0;                   // into wbuf_ when ext == nullptr
     size_t len = 0;
@@ -81,6 +100,10 @@ class Connection final : public ResponseOut {
   size_t buf_mark_ = 0;  // wbuf_ bytes before this are in segments_
   std::deque<Segment> segments_;
   size_t out_bytes_ = 0;  // bytes in segments_ not yet written
+  // TLS: bytes taken from segments_ for the record being written; a write
+  // that must wait is retried with exactly these bytes.
+  std::vector<uint8_t> stage_;
+  size_t stage_off_ = 0;
 };
 
 }  // namespace sentry::net

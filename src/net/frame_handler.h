@@ -65,6 +65,13 @@ class FrameHandler {
   // `peer` is the client's address as "/ip" (Kafka's client host format).
   virtual std::unique_ptr<Session> NewSession(const pipeline::Route& route,
                                               const std::string& peer) = 0;
+  // A TLS listener's connection finished its handshake (before its first
+  // frame); `peer_subject` is the client certificate's subject in RFC 2253
+  // form, empty without one.
+  virtual void OnTlsEstablished(Session& s, const std::string& peer_subject) {
+    (void)s;
+    (void)peer_subject;
+  }
   // True while the connection must not start another frame.
   virtual bool Paused(const Session& s) const = 0;
   // Smallest valid frame length (the bytes after the 4-byte length).

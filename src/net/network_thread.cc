@@ -114,8 +114,9 @@ size_t NetworkThread::DrainLateCompletions() {
 }
 
 void NetworkThread::AddConnection(int fd, FrameHandler* handler,
-                                  std::atomic<int64_t>* listener_open) {
+                                  std::atomic<int64_t>* listener_open, TlsContext* tls) {
   Message m;
+  m.tls = tls;
   m.kind = Message::Kind::kConnection;
   m.fd = fd;
   m.handler = handler;
@@ -214,7 +215,34 @@ void NetworkThread::ProcessFrames(Connection* c) {
   if (c->rstart == c->rend && c->block.use_count() == 1) c->rstart = c->rend = 0;
 }
 
+bool NetworkThread::AdvanceHandshake(Connection* c) {
+  const TlsStream::Io io = c->tls->Handshake();
+  if (io == TlsStream::Io::kOk) {
+    c->tls_context->handshakes.fetch_add(1, std::memory_order_relaxed);
+    const std::string subject = c->tls->PeerSubject();
+    spdlog::debug("connection {}: TLS established ({}){}", c->id, c->tls->Describe(),
+                  subject.empty() ? "" : ", client certificate " + subject);
+    c->handler->OnTlsEstablished(*c->session, subject);
+    c->readable = true;  // what came with the last handshake bytes is unread
+    return true;
+  }
+  if (io == TlsStream::Io::kWantRead || io == TlsStream::Io::kWantWrite) {
+    c->readable = false;  // until epoll reports the socket again
+    return false;
+  }
+  c->tls_context->handshake_failures.fetch_add(1, std::memory_order_relaxed);
+  if (c->tls_context->handshake_warn.Allow()) {
+    spdlog::warn("connection {}: TLS handshake failed: {}; closing it{}", c->id,
+                 c->tls->error(), c->tls_context->handshake_warn.Suppressed());
+  }
+  c->readable = false;
+  c->peer_closed = true;
+  c->closing = true;
+  return false;
+}
+
 void NetworkThread::OnReadable(Connection* c) {
+  if (c->tls && !c->tls->established() && (!c->readable || !AdvanceHandshake(c))) return;
   if (!c->block && c->readable && !spare_blocks_.empty()) {
     c->block = std::move(spare_blocks_.back());
     spare_blocks_.pop_back();
@@ -222,7 +250,7 @@ void NetworkThread::OnReadable(Connection* c) {
   }
   while (c->readable && !Paused(c)) {
     c->EnsureSpace(c->block ? std::min(kReadChunk, c->block->data.size() / 4) : kReadChunk);
-    ssize_t n = ::read(c->fd, c->read_ptr(), c->read_space());
+    ssize_t n = c->Receive(c->read_ptr(), c->read_space());
     if (n > 0) {
       c->rend += static_cast<size_t>(n);
       c->last_active_ms = metrics::ThreadMetrics::Now() / 1'000'000;  // the pass's time
@@ -343,7 +371,18 @@ void NetworkThread::OnConnectionMessage(Message& m, std::vector<uint64_t>* touch
   auto conn = std::make_unique<Connection>(m.fd, id, index_, m.handler);
   conn->listener_open = m.listener_open;
   m.fd = -1;  // the connection owns it now
-  conn->last_active_ms = SteadyMillis();
+  conn->last_active_ms = conn->opened_ms = SteadyMillis();
+  if (m.tls) {
+    SSL* ssl = m.tls->NewSsl();
+    if (!ssl) {
+      spdlog::error("connection {}: no memory for a TLS session; closing it", id);
+      open_connections_->fetch_sub(1);
+      if (m.listener_open) m.listener_open->fetch_sub(1);
+      return;
+    }
+    conn->tls = std::make_unique<TlsStream>(ssl, conn->fd);
+    conn->tls_context = m.tls;
+  }
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.u64 = id;
@@ -443,11 +482,24 @@ void NetworkThread::ExpireParked(int64_t now) {
 
 void NetworkThread::CheckIdle(int64_t now) {
   std::vector<Connection*> idle;
+  std::vector<Connection*> stuck;  // TLS handshakes past their time
   for (auto& [id, c] : conns_) {
-    if (c->inflight == 0 && now - c->last_active_ms > opt_.idle_timeout_ms) idle.push_back(c.get());
+    if (c->tls && !c->tls->established()) {
+      if (now - c->opened_ms > opt_.tls_handshake_timeout_ms) stuck.push_back(c.get());
+    } else if (c->inflight == 0 && now - c->last_active_ms > opt_.idle_timeout_ms) {
+      idle.push_back(c.get());
+    }
   }
   for (Connection* c : idle) {
     spdlog::info("connection {}: idle for over {} ms, closing", c->id, opt_.idle_timeout_ms);
+    CloseConnection(c);
+  }
+  for (Connection* c : stuck) {
+    c->tls_context->handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    if (c->tls_context->handshake_warn.Allow()) {
+      spdlog::warn("connection {}: no TLS handshake within {} ms; closing it{}", c->id,
+                   opt_.tls_handshake_timeout_ms, c->tls_context->handshake_warn.Suppressed());
+    }
     CloseConnection(c);
   }
 }
@@ -498,7 +550,9 @@ void NetworkThread::Run() {
       auto it = conns_.find(evs[i].data.u64);
       if (it == conns_.end()) continue;
       Connection* c = it->second.get();
-      if (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+      // TLS: writability may be what a handshake or a read waits for.
+      if ((evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ||
+          (c->tls && (!c->tls->established() || c->tls->read_wants_write()))) {
         c->readable = true;
         OnReadable(c);
       }

@@ -39,6 +39,7 @@ struct NetOptions {
   int64_t max_inflight_per_connection = 1024;
   int64_t max_output_bytes_per_connection = 64 << 20;
   int64_t idle_timeout_ms = 600000;
+  int64_t tls_handshake_timeout_ms = 10000;  // a TLS client must finish its handshake by then
   int64_t poll_spin_us = 25;  // busy-poll before sleeping after activity (0 = never)
 };
 
@@ -67,8 +68,9 @@ class NetworkThread final : public pipeline::CompletionSink {
   // served by `handler` (the listener's front end). `listener_open` (may be
   // null) is the listener's count of open connections, decremented when
   // this one closes.
+  // `tls` (may be null): the listener speaks TLS with these certificates.
   void AddConnection(int fd, FrameHandler* handler,
-                     std::atomic<int64_t>* listener_open = nullptr);
+                     std::atomic<int64_t>* listener_open = nullptr, TlsContext* tls = nullptr);
   // pipeline::CompletionSink (writers, flusher, admin thread)
   void Complete(pipeline::CompletionPtr c) override;
   void CompleteBatch(std::vector<pipeline::CompletionPtr>* cs) override;
@@ -84,6 +86,7 @@ class NetworkThread final : public pipeline::CompletionSink {
     int fd = -1;                          // kConnection
     FrameHandler* handler = nullptr;      // kConnection
     std::atomic<int64_t>* listener_open = nullptr;  // kConnection
+    TlsContext* tls = nullptr;                      // kConnection
     pipeline::CompletionPtr completion;   // kCompletion
     std::shared_ptr<pipeline::Partition> partition;  // kWake
   };
@@ -95,6 +98,9 @@ class NetworkThread final : public pipeline::CompletionSink {
   // epoll_wait; a wait that may sleep counts as idle time.
   int Wait(epoll_event* evs, int max_events, int timeout_ms);
   void OnReadable(Connection* c);
+  // TLS: drives the handshake; true once it is done (the connection may
+  // read frames), false while it waits or when it failed (then closing).
+  bool AdvanceHandshake(Connection* c);
   // Parses and handles complete frames; stops at a frame that must wait.
   void ProcessFrames(Connection* c);
   bool Paused(const Connection* c) const;

@@ -76,8 +76,9 @@ Status Server::Listen(const std::string& host, int port) {
   return Status::OK();
 }
 
-void Server::Start(FrameHandler* handler) {
+void Server::Start(FrameHandler* handler, TlsContext* tls) {
   handler_ = handler;
+  tls_ = tls;
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -148,7 +149,7 @@ void Server::Run() {
       open_connections_->fetch_add(1);
       open_.fetch_add(1, std::memory_order_relaxed);
       accepted_.fetch_add(1, std::memory_order_relaxed);
-      threads_[next++ % threads_.size()]->AddConnection(fd, handler_, &open_);
+      threads_[next++ % threads_.size()]->AddConnection(fd, handler_, &open_, tls_);
     }
   }
 }

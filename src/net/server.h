@@ -28,8 +28,10 @@ class Server {
   // Binds and listens; port 0 picks a free port (see port()).
   Status Listen(const std::string& host, int port);
   int port() const { return port_; }
-  // Accepts connections, each served by `handler` (this listener's front end).
-  void Start(FrameHandler* handler);
+  // Accepts connections, each served by `handler` (this listener's front
+  // end); with `tls`, every connection speaks TLS first (tls outlives this).
+  void Start(FrameHandler* handler, TlsContext* tls = nullptr);
+  TlsContext* tls() const { return tls_; }
   void Stop();  // stops accepting; existing connections are the threads' business
   // Connections of this listener open now, and accepted since Start.
   int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }
@@ -39,6 +41,7 @@ class Server {
   void Run();
   std::vector<NetworkThread*> threads_;
   FrameHandler* handler_ = nullptr;
+  TlsContext* tls_ = nullptr;
   const int64_t max_connections_;
   std::atomic<int64_t>* open_connections_;
   int listen_fd_ = -1;

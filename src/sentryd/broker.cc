@@ -168,6 +168,7 @@ Status Broker::Start() {
         std::make_unique<net::Server>(net_ptrs, cfg_.max_connections, &open_connections_);
     SENTRY_RETURN_IF_ERROR(kafka_server_->Listen(cfg_.host, cfg_.kafka_port));
   }
+  SENTRY_RETURN_IF_ERROR(ListenTls());
   const std::string advertised =
       cfg_.advertised_host.empty() ? AdvertisedHost(cfg_.host) : cfg_.advertised_host;
   producer_ids_ = std::make_unique<broker::ProducerIds>(cfg_.data_dir);
@@ -200,7 +201,18 @@ Status Broker::Start() {
     kopt.sasl_required = cfg_.kafka_sasl_required;
     kopt.sasl_mechanisms = cfg_.sasl_mechanisms;
     kopt.credentials = credentials_.get();
+    kopt.sasl_plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
+    if (kafka_tls_server_) {
+      frontend::KafkaOptions topt = kopt;
+      topt.port = kafka_tls_server_->port();
+      topt.tls = true;
+      kafka_tls_frontend_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), topt);
+    }
     kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
+  }
+  if (native_tls_server_) {
+    native_tls_frontend_ =
+        std::make_unique<frontend::NativeFrontend>(core_.get(), native_tls_server_->port());
   }
   recovery::MaintenanceOptions mopt;
   mopt.data_dir = cfg_.data_dir;
@@ -244,6 +256,8 @@ Status Broker::Start() {
   }
   server_->Start(native_.get());
   if (kafka_server_) kafka_server_->Start(kafka_.get());
+  if (native_tls_server_) native_tls_server_->Start(native_tls_frontend_.get(), native_tls_.get());
+  if (kafka_tls_server_) kafka_tls_server_->Start(kafka_tls_frontend_.get(), kafka_tls_.get());
   spdlog::info("Listening for producer connections on {}:{}", cfg_.host, server_->port());
   if (kafka_server_) {
     spdlog::info("Listening for Kafka protocol connections on {}:{} (advertised as {}:{})",
@@ -251,11 +265,59 @@ Status Broker::Start() {
   } else {
     spdlog::info("Kafka protocol listener off (kafka.port=-1)");
   }
+  if (native_tls_server_) {
+    spdlog::info("Listening for native TLS connections on {}:{} ({})", cfg_.host,
+                 native_tls_server_->port(), native_tls_->Describe());
+  }
+  if (kafka_tls_server_) {
+    spdlog::info("Listening for Kafka TLS connections on {}:{} ({}, {})", cfg_.host,
+                 kafka_tls_server_->port(), cfg_.kafka_sasl_required ? "SASL_SSL" : "SSL",
+                 kafka_tls_->Describe());
+  }
   last_stats_.at_ms = SteadyMillis();
   FillView();
   ready_.store(true, std::memory_order_release);
   spdlog::info("Ready: recovery done, every listener up");
   return Status::OK();
+}
+
+Status Broker::ListenTls() {
+  if (cfg_.kafka_tls_port < 0 && cfg_.native_tls_port < 0) return Status::OK();
+  net::TlsSettings ts;
+  ts.cert_file = cfg_.tls_cert_file;
+  ts.key_file = cfg_.tls_key_file;
+  ts.ca_file = cfg_.tls_ca_file;
+  SENTRY_ASSIGN_OR_RETURN(ts.client_auth, net::ParseTlsClientAuth(cfg_.tls_client_auth));
+  std::vector<net::NetworkThread*> threads;
+  for (auto& n : nets_) threads.push_back(n.get());
+  auto listen = [&](int port, std::unique_ptr<net::TlsContext>* tls,
+                    std::unique_ptr<net::Server>* server) -> Status {
+    if (port < 0) return Status::OK();
+    SENTRY_ASSIGN_OR_RETURN(*tls, net::TlsContext::Create(ts));
+    *server = std::make_unique<net::Server>(threads, cfg_.max_connections, &open_connections_);
+    return (*server)->Listen(cfg_.host, port);
+  };
+  SENTRY_RETURN_IF_ERROR(listen(cfg_.native_tls_port, &native_tls_, &native_tls_server_));
+  SENTRY_RETURN_IF_ERROR(listen(cfg_.kafka_tls_port, &kafka_tls_, &kafka_tls_server_));
+  return Status::OK();
+}
+
+void Broker::ReloadTls(bool force) {
+  const std::pair<const char*, net::TlsContext*> listeners[] = {
+      {"native-tls", native_tls_.get()}, {"kafka-tls", kafka_tls_.get()}};
+  for (const auto& [name, tls] : listeners) {
+    if (!tls) continue;
+    bool reloaded = force;
+    Status s = force ? tls->Reload() : tls->ReloadIfChanged(&reloaded);
+    if (!s.ok()) {
+      spdlog::error("TLS certificates not reloaded for the {} listener, the old ones stay in "
+                    "use: {}",
+                    name, s.message());
+    } else if (reloaded) {
+      spdlog::info("TLS certificates reloaded for the {} listener{}: {}", name,
+                   force ? " (SIGHUP)" : " (a file changed)", tls->Describe());
+    }
+  }
 }
 
 void Broker::WakeFetches(const std::shared_ptr<pipeline::Partition>& p) {
@@ -354,6 +416,14 @@ void Broker::FillView() {
   view_.listeners.push_back({"native", cfg_.host, server_->port(), server_.get()});
   if (kafka_server_) {
     view_.listeners.push_back({"kafka", cfg_.host, kafka_server_->port(), kafka_server_.get()});
+  }
+  if (native_tls_server_) {
+    view_.listeners.push_back(
+        {"native-tls", cfg_.host, native_tls_server_->port(), native_tls_server_.get()});
+  }
+  if (kafka_tls_server_) {
+    view_.listeners.push_back(
+        {"kafka-tls", cfg_.host, kafka_tls_server_->port(), kafka_tls_server_.get()});
   }
   if (http_) {
     view_.listeners.push_back(
@@ -457,6 +527,8 @@ void Broker::StopThreads() {
   threads_running_ = false;
   if (server_) server_->Stop();
   if (kafka_server_) kafka_server_->Stop();
+  if (native_tls_server_) native_tls_server_->Stop();
+  if (kafka_tls_server_) kafka_tls_server_->Stop();
   // Leaving the cluster first hands leadership over at once (the session is
   // revoked) instead of after the session timeout.
   if (cluster_) cluster_->Stop();

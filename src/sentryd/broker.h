@@ -33,6 +33,7 @@
 #include "http/http_server.h"
 #include "net/network_thread.h"
 #include "net/server.h"
+#include "net/tls_context.h"
 #include "pipeline/pipeline.h"
 #include "replication/replica_manager.h"
 #include "recovery/maintenance.h"
@@ -59,6 +60,10 @@ class Broker {
   int kafka_port() const;
   // The HTTP listener's port (after Start), -1 when it is off.
   int http_port() const;
+  // TLS listeners (docs/security.md): reloads their certificates, always
+  // (`force`, SIGHUP) or when a file changed (the main thread's poll). A
+  // failed reload keeps the old certificates and is logged.
+  void ReloadTls(bool force);
   // The periodic stats line (stats.interval.ms).
   void LogStats();
   // Clean shutdown. OK when the clean-shutdown marker was written.
@@ -86,6 +91,9 @@ class Broker {
   // Cluster mode: this broker starts (true) or stops (false) leading the
   // offsets log, i.e. coordinating every group. The cluster thread.
   void OnCoordinatorRole(bool leading);
+  // kafka.tls.port / native.tls.port: their certificates and listeners
+  // (bound, not yet accepting).
+  Status ListenTls();
   // Everything of Stop() before the logs are closed; safe to call twice.
   void StopThreads();
 
@@ -110,11 +118,18 @@ class Broker {
   std::unique_ptr<broker::Cleaner> cleaner_;
   std::unique_ptr<net::Server> server_;
   std::unique_ptr<net::Server> kafka_server_;
+  // TLS listeners (off unless kafka.tls.port / native.tls.port), each with
+  // its own certificates' context (counters per listener) and front end
+  // (Metadata names the listener's own port).
+  std::unique_ptr<net::TlsContext> kafka_tls_, native_tls_;
+  std::unique_ptr<net::Server> kafka_tls_server_, native_tls_server_;
   std::unique_ptr<broker::ProducerIds> producer_ids_;
   std::unique_ptr<broker::BrokerCore> core_;
   std::unique_ptr<group::GroupService> groups_;
   std::unique_ptr<frontend::NativeFrontend> native_;
   std::unique_ptr<frontend::KafkaFrontend> kafka_;
+  std::unique_ptr<frontend::NativeFrontend> native_tls_frontend_;
+  std::unique_ptr<frontend::KafkaFrontend> kafka_tls_frontend_;
   std::unique_ptr<replication::ReplicaManager> replicas_;  // cluster mode only
   std::unique_ptr<cluster::ClusterManager> cluster_;       // cluster mode only
   // Declared last: destroyed first, while what it looks at still exists.

@@ -124,7 +124,8 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                  return Status::OK();
                }});
   s.push_back({"sasl.mechanisms",
-               "SASL mechanisms offered, comma-separated: SCRAM-SHA-256, SCRAM-SHA-512",
+               "SASL mechanisms offered, comma-separated: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN "
+               "(PLAIN only on a TLS listener unless sasl.plain.allow.plaintext)",
                "SCRAM-SHA-256,SCRAM-SHA-512", [c](const std::string& v) {
                  std::vector<std::string> list;
                  size_t from = 0;
@@ -132,15 +133,54 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                    size_t comma = v.find(',', from);
                    if (comma == std::string::npos) comma = v.size();
                    std::string m = v.substr(from, comma - from);
-                   if (m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512") {
+                   if (m != "SCRAM-SHA-256" && m != "SCRAM-SHA-512" && m != "PLAIN") {
                      return Status::InvalidArgument("sasl.mechanisms: '" + m +
-                                                    "' is not SCRAM-SHA-256 or SCRAM-SHA-512 "
-                                                    "(PLAIN is not served yet)");
+                                                    "' is not SCRAM-SHA-256, SCRAM-SHA-512 or "
+                                                    "PLAIN");
                    }
                    list.push_back(m);
                    from = comma + 1;
                  }
                  c->sasl_mechanisms = std::move(list);
+                 return Status::OK();
+               }});
+  add_bool("sasl.plain.allow.plaintext",
+           "offer SASL PLAIN (passwords in the clear) on plaintext listeners too; without it "
+           "PLAIN is offered on TLS listeners only",
+           &c->sasl_plain_allow_plaintext);
+  add_small("kafka.tls.port",
+            "TCP port of a second Kafka listener that speaks TLS (SSL, or SASL_SSL with "
+            "kafka.sasl=required); -1 = off, 0 = pick a free port and log it",
+            &c->kafka_tls_port, -1, 65535);
+  add_small("native.tls.port",
+            "TCP port of a second native-protocol listener that speaks TLS; -1 = off, 0 = pick "
+            "a free port and log it",
+            &c->native_tls_port, -1, 65535);
+  add_bool("http.tls", "serve the HTTP listener over TLS (not built yet: true is refused)",
+           &c->http_tls);
+  auto add_path = [&s](const std::string& name, const std::string& help, std::string* field) {
+    s.push_back({name, help, *field, [field](const std::string& v) {
+                   *field = v;
+                   return Status::OK();
+                 }});
+  };
+  add_path("tls.cert.file",
+           "PEM file: the TLS listeners' certificate, then any intermediates (reloaded on "
+           "SIGHUP or when it changes)",
+           &c->tls_cert_file);
+  add_path("tls.key.file", "PEM file: the private key of tls.cert.file (unencrypted)",
+           &c->tls_key_file);
+  add_path("tls.ca.file", "PEM file: the CAs client certificates must chain to",
+           &c->tls_ca_file);
+  s.push_back({"tls.client.auth",
+               "none | requested | required: whether TLS clients are asked for a certificate "
+               "(its subject becomes the principal, User:CN=...)",
+               c->tls_client_auth, [c](const std::string& v) {
+                 if (v != "none" && v != "requested" && v != "required") {
+                   return Status::InvalidArgument("tls.client.auth: '" + v +
+                                                  "' is not none, requested or required");
+                 }
+                 c->tls_client_auth = v;
                  return Status::OK();
                }});
   s.push_back({"cluster.etcd",
@@ -487,6 +527,25 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
     // authenticate yet: replication would stop (docs/security.md).
     std::cerr << "sentryd: kafka.sasl=required is not supported in cluster mode yet (replica "
                  "fetchers do not authenticate)\n";
+    *exit_code = 2;
+    return false;
+  }
+  const bool tls = out->kafka_tls_port >= 0 || out->native_tls_port >= 0;
+  std::string bad;
+  if (out->http_tls) {
+    bad = "http.tls=true: the HTTP listener does not speak TLS yet (docs/security.md); put a TLS "
+          "proxy in front of it or bind it to loopback";
+  } else if (tls && (out->tls_cert_file.empty() || out->tls_key_file.empty())) {
+    bad = "kafka.tls.port / native.tls.port need tls.cert.file and tls.key.file";
+  } else if (out->tls_client_auth != "none" && out->tls_ca_file.empty()) {
+    bad = "tls.client.auth=" + out->tls_client_auth + " needs tls.ca.file";
+  } else if (tls && !out->cluster_etcd.empty()) {
+    // Metadata would list the other brokers' plaintext ports (the cluster
+    // state records no TLS ports yet).
+    bad = "kafka.tls.port / native.tls.port are not supported in cluster mode yet";
+  }
+  if (!bad.empty()) {
+    std::cerr << "sentryd: " << bad << "\n";
     *exit_code = 2;
     return false;
   }

@@ -80,6 +80,14 @@ struct BrokerConfig {
   // Security (docs/security.md).
   bool kafka_sasl_required = false;                 // kafka.sasl (none | required)
   std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512"};  // sasl.mechanisms
+  bool sasl_plain_allow_plaintext = false;          // sasl.plain.allow.plaintext
+  int kafka_tls_port = -1;                          // kafka.tls.port (-1 = off, 0 = pick)
+  int native_tls_port = -1;                         // native.tls.port (-1 = off, 0 = pick)
+  bool http_tls = false;                            // http.tls (not built: refused)
+  std::string tls_cert_file;                        // tls.cert.file (PEM)
+  std::string tls_key_file;                         // tls.key.file (PEM)
+  std::string tls_ca_file;                          // tls.ca.file (PEM, client certificates)
+  std::string tls_client_auth = "none";             // tls.client.auth (none|requested|required)
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

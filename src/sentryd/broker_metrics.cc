@@ -13,6 +13,8 @@
 #include "kafka/errors.h"
 #include "metrics/exposition.h"
 #include "metrics/thread_metrics.h"
+#include "net/server.h"
+#include "net/tls_context.h"
 #include "protocol/errors.h"
 
 namespace sentry::sentryd {
@@ -279,6 +281,31 @@ void WriteHost(const BrokerView& v, Exposition* e) {
                      : v.http  ? static_cast<double>(v.http->accepted_connections())
                                : 0;
     e->Sample("sentry_connections_accepted_total", {{"listener", l.name}}, n);
+  }
+  bool tls_family = false;
+  for (const ListenerView& l : v.listeners) {
+    const net::TlsContext* tls = l.server ? l.server->tls() : nullptr;
+    if (!tls) continue;
+    if (!tls_family) {
+      e->Family("sentry_tls_handshakes_total", Type::kCounter,
+                "TLS handshakes, by listener and result (failed: refused, broken or not done "
+                "within 10 s).");
+      tls_family = true;
+    }
+    e->Sample("sentry_tls_handshakes_total", {{"listener", l.name}, {"result", "ok"}},
+              static_cast<double>(tls->handshakes.load(std::memory_order_relaxed)));
+    e->Sample("sentry_tls_handshakes_total", {{"listener", l.name}, {"result", "failed"}},
+              static_cast<double>(tls->handshake_failures.load(std::memory_order_relaxed)));
+  }
+  if (tls_family) {
+    e->Family("sentry_tls_certificate_reloads_total", Type::kCounter,
+              "Successful reloads of the TLS certificates (SIGHUP or a changed file).");
+    for (const ListenerView& l : v.listeners) {
+      const net::TlsContext* tls = l.server ? l.server->tls() : nullptr;
+      if (!tls) continue;
+      e->Sample("sentry_tls_certificate_reloads_total", {{"listener", l.name}},
+                static_cast<double>(tls->reloads.load(std::memory_order_relaxed)));
+    }
   }
   struct statvfs fs {};
   if (::statvfs(v.cfg->data_dir.c_str(), &fs) == 0) {

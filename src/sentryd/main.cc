@@ -1,5 +1,6 @@
 // sentryd: parses the settings, starts a Broker and runs it until SIGTERM or
-// SIGINT, logging the stats line every stats.interval.ms.
+// SIGINT, logging the stats line every stats.interval.ms and reloading the
+// TLS certificates on SIGHUP or when their files change.
 //
 // Threads: main (signals, stats line), acceptor, num.network.threads network
 // threads, num.writer.threads writers, one flusher, one prefaulter, one
@@ -10,16 +11,19 @@
 #include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 
+#include <algorithm>
 #include <ctime>
 #include <memory>
 
+#include "common/clock.h"
 #include "sentryd/broker.h"
 #include "sentryd/broker_config.h"
 #include "storage/mapping_faults.h"
 
 namespace {
 
-constexpr int64_t kNoStatsWakeMs = 3600 * 1000;
+// How often the main thread looks at the TLS files for a changed certificate.
+constexpr int64_t kTlsPollMs = 2000;
 
 // Every connection is a descriptor: max.connections defaults to 10,000 while
 // the usual soft limit is 1,024. Raise the soft limit to the hard one (what
@@ -86,8 +90,13 @@ int Run(const sentry::sentryd::BrokerConfig& cfg, const sigset_t& signals) {
   // systemd (Type=notify): started once recovery is done and the listeners
   // are up. Without systemd (no NOTIFY_SOCKET) this does nothing.
   sd_notify(0, "READY=1");
+  // The loop also polls the TLS files (a changed certificate is reloaded
+  // within kTlsPollMs); SIGHUP reloads them at once.
+  int64_t next_stats_ms = sentry::SteadyMillis() + cfg.stats_interval_ms;
   while (true) {
-    const int64_t wait_ms = cfg.stats_interval_ms > 0 ? cfg.stats_interval_ms : kNoStatsWakeMs;
+    const int64_t now_ms = sentry::SteadyMillis();
+    int64_t wait_ms = kTlsPollMs;
+    if (cfg.stats_interval_ms > 0) wait_ms = std::clamp<int64_t>(next_stats_ms - now_ms, 0, wait_ms);
     timespec ts{};
     ts.tv_sec = wait_ms / 1000;
     ts.tv_nsec = (wait_ms % 1000) * 1000000;
@@ -97,7 +106,11 @@ int Run(const sentry::sentryd::BrokerConfig& cfg, const sigset_t& signals) {
       sd_notify(0, "STOPPING=1");
       break;
     }
-    if (cfg.stats_interval_ms > 0) broker.LogStats();
+    broker.ReloadTls(/*force=*/sig == SIGHUP);
+    if (cfg.stats_interval_ms > 0 && sentry::SteadyMillis() >= next_stats_ms) {
+      broker.LogStats();
+      next_stats_ms = sentry::SteadyMillis() + cfg.stats_interval_ms;
+    }
   }
   if (sentry::Status s = broker.Stop(); !s.ok()) {
     spdlog::error("{}", s.message());
@@ -115,6 +128,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the TLS certificates
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // A mapped page that cannot be read takes its partition offline instead

@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "security/credential_store.h"
+#include "security/plain.h"
 #include "common/file_util.h"
 #include "test_util.h"
 
@@ -182,6 +183,36 @@ TEST(CredentialStoreTest, AnUnreadableLineIsCorruptionNamingIt) {
   ASSERT_FALSE(store.ok());
   EXPECT_NE(store.status().message().find("line 2"), std::string::npos)
       << store.status().ToString();
+}
+
+using namespace std::string_literals;  // "\0" inside literals
+
+TEST(PlainTest, ChecksThePasswordAgainstTheStoredScramCredential) {
+  testing::TempDir dir;
+  auto store = CredentialStore::Open(dir.path()).value();
+  ASSERT_TRUE(store->Upsert("alice", Pencil()).ok());  // SCRAM-SHA-256 only
+  ASSERT_TRUE(
+      store->Upsert("bob", MakeScramCredential(ScramMechanism::kSha512, "b-secret").value()).ok());
+  EXPECT_EQ(CheckPlain("\0alice\0pencil"s, *store).value(), "alice");
+  EXPECT_EQ(CheckPlain("alice\0alice\0pencil"s, *store).value(), "alice");  // authzid = user
+  EXPECT_EQ(CheckPlain("\0bob\0b-secret"s, *store).value(), "bob");
+  EXPECT_EQ(CheckPlain("\0alice\0pencil2"s, *store).status().code(),
+            Status::Code::kPermissionDenied);
+  EXPECT_EQ(CheckPlain("\0carol\0pencil"s, *store).status().code(),
+            Status::Code::kPermissionDenied);  // unknown: like a wrong password
+  EXPECT_EQ(CheckPlain("bob\0alice\0pencil"s, *store).status().code(),
+            Status::Code::kPermissionDenied);  // another authorization id
+}
+
+TEST(PlainTest, MalformedMessagesAreInvalid) {
+  testing::TempDir dir;
+  auto store = CredentialStore::Open(dir.path()).value();
+  ASSERT_TRUE(store->Upsert("alice", Pencil()).ok());
+  for (const std::string& m : {""s, "alice"s, "\0alice"s, "\0alice\0pencil\0"s,
+                               "\0alice\0pencil\0x"s, "\0\0pencil"s, "\0alice\0"s}) {
+    EXPECT_EQ(CheckPlain(m, *store).status().code(), Status::Code::kInvalidArgument)
+        << ::testing::PrintToString(m);
+  }
 }
 
 }  // namespace

@@ -1,0 +1,28 @@
+// SASL PLAIN (RFC 4616), the server side, checked against the users' stored
+// SCRAM credentials: Sentry keeps no passwords, so a PLAIN password is
+// right when it derives the StoredKey of the user's SCRAM-SHA-512 or
+// SCRAM-SHA-256 credential (PBKDF2 with that credential's salt and
+// iterations). A user without a credential costs the same derivation
+// against a made-up one, so the time taken does not tell which users exist.
+//
+// PLAIN sends the password itself: the Kafka listener offers it on TLS
+// listeners only, unless sasl.plain.allow.plaintext (docs/security.md).
+//
+// Thread-compatible (pure but for the store, which is thread-safe).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+#include "security/credential_store.h"
+
+namespace sentry::security {
+
+// The message is "authzid NUL authcid NUL password"; authzid empty or equal
+// to authcid (as Kafka's PlainSaslServer). Returns the user name;
+// InvalidArgument for a malformed message, PermissionDenied for a wrong
+// password, an unknown user or another authorization id.
+Result<std::string> CheckPlain(std::string_view message, const CredentialStore& store);
+
+}  // namespace sentry::security
