@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,16 @@ class BrokerPool {
   // The bootstrap connection's pseudo broker id in single-node mode.
   static constexpr int32_t kBootstrap = -2;
 
-  BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100);
+  // `tls`: every connection speaks TLS (the brokers' native.tls.port).
+  BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100,
+             std::optional<TlsOptions> tls = std::nullopt);
 
   // A connection of its own to the group coordinator, as DESCRIBE_CLUSTER
   // names it (in a cluster, the offsets log's leader; on a single node, the
   // broker at host:port).
   static Result<std::unique_ptr<Client>> ConnectToCoordinator(const std::string& host, int port,
-                                                              int connect_timeout_ms);
+                                                              int connect_timeout_ms,
+                                                              const TlsOptions* tls = nullptr);
 
   // Reads the topic's leaders (and partition count). NotFound when the topic
   // does not exist; another error when no broker answered.
@@ -86,6 +90,7 @@ class BrokerPool {
 
   Address bootstrap_;
   int connect_timeout_ms_;
+  std::optional<TlsOptions> tls_;
   int refresh_backoff_ms_;
   bool cluster_mode_ = false;
   bool stale_ = true;

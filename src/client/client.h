@@ -35,7 +35,8 @@ Result<std::pair<std::string, int>> ParseHostPort(std::string_view s);
 class Client {
  public:
   static Result<std::unique_ptr<Client>> Connect(const std::string& host, int port,
-                                                 int timeout_ms = 5000);
+                                                 int timeout_ms = 5000,
+                                                 const TlsOptions* tls = nullptr);
   Connection& connection() { return *conn_; }
 
   Result<Reply<protocol::ApiVersionsResponse>> ApiVersions();

@@ -1,13 +1,18 @@
 #include "client/connection.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -22,10 +27,112 @@ std::string fmt_errno_connect(const std::string& host, int port, int err) {
   return "cannot connect to " + host + ":" + std::to_string(port) + ": " + std::strerror(err) +
          " (is sentryd running there?)";
 }
+std::string OpenSslError() {
+  char buf[256] = "TLS error";
+  if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof(buf));
+  ERR_clear_error();
+  return buf;
+}
 }  // namespace
 
+struct Connection::Tls {
+  ~Tls() {
+    if (ssl) SSL_free(ssl);
+    if (ctx) SSL_CTX_free(ctx);
+  }
+  SSL_CTX* ctx = nullptr;
+  SSL* ssl = nullptr;
+  bool want_write = false;  // the last step stopped at WANT_WRITE
+};
+
+Connection::Connection(int fd) : fd_(fd) {}
+
+Status Connection::StartTls(const std::string& host, const TlsOptions& opt, int timeout_ms) {
+  tls_ = std::make_unique<Tls>();
+  ERR_clear_error();
+  tls_->ctx = SSL_CTX_new(TLS_client_method());
+  if (!tls_->ctx) return Status::IoError("TLS: " + OpenSslError());
+  SSL_CTX_set_min_proto_version(tls_->ctx, TLS1_2_VERSION);
+  SSL_CTX_set_mode(tls_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                  SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (SSL_CTX_load_verify_locations(tls_->ctx, opt.ca_file.c_str(), nullptr) != 1) {
+    return Status::InvalidArgument("--tls-ca " + opt.ca_file + ": " + OpenSslError());
+  }
+  SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
+  tls_->ssl = SSL_new(tls_->ctx);
+  SSL_set_fd(tls_->ssl, fd_);
+  // The certificate must name what we connected to: an IP address as an IP
+  // SAN, a host name as a DNS name (also sent as SNI).
+  in6_addr any{};
+  const bool is_ip = ::inet_pton(AF_INET, host.c_str(), &any) == 1 ||
+                     ::inet_pton(AF_INET6, host.c_str(), &any) == 1;
+  X509_VERIFY_PARAM* param = SSL_get0_param(tls_->ssl);
+  if (is_ip) {
+    X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(tls_->ssl, host.c_str());
+    X509_VERIFY_PARAM_set1_host(param, host.c_str(), 0);
+  }
+  const int64_t deadline = SteadyMillis() + timeout_ms;
+  while (true) {
+    ERR_clear_error();
+    const int r = SSL_connect(tls_->ssl);
+    if (r == 1) return Status::OK();
+    const int err = SSL_get_error(tls_->ssl, r);
+    if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+      const long verify = SSL_get_verify_result(tls_->ssl);
+      std::string why = verify != X509_V_OK ? X509_verify_cert_error_string(verify)
+                                            : OpenSslError();
+      return Status::Unavailable("TLS handshake with " + host + " failed: " + why);
+    }
+    const int64_t left = deadline - SteadyMillis();
+    if (left <= 0) return Status::Unavailable("TLS handshake with " + host + " timed out");
+    pollfd p{fd_, static_cast<short>(err == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
+    ::poll(&p, 1, static_cast<int>(left));
+  }
+}
+
+ssize_t Connection::SendSome(const uint8_t* p, size_t n) {
+  if (!tls_) return ::send(fd_, p, n, MSG_NOSIGNAL);
+  ERR_clear_error();
+  const int r = SSL_write(tls_->ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+  if (r > 0) return r;
+  const int err = SSL_get_error(tls_->ssl, r);
+  tls_->want_write = err == SSL_ERROR_WANT_WRITE;
+  errno = (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) ? EAGAIN : EPIPE;
+  ERR_clear_error();
+  return -1;
+}
+
+ssize_t Connection::RecvSome(uint8_t* p, size_t n) {
+  if (!tls_) return ::recv(fd_, p, n, 0);
+  ERR_clear_error();
+  const int r = SSL_read(tls_->ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
+  if (r > 0) {
+    tls_->want_write = false;
+    return r;
+  }
+  const int err = SSL_get_error(tls_->ssl, r);
+  tls_->want_write = err == SSL_ERROR_WANT_WRITE;
+  ERR_clear_error();
+  if (err == SSL_ERROR_ZERO_RETURN) return 0;
+  if (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) {
+    errno = EAGAIN;
+    return -1;
+  }
+  if (err == SSL_ERROR_SYSCALL && errno == 0) return 0;  // EOF without close_notify
+  if (errno == 0 || errno == EAGAIN) errno = EPROTO;
+  return -1;
+}
+
+bool Connection::HasBuffered() const { return tls_ && SSL_pending(tls_->ssl) > 0; }
+
+short Connection::PollEvents() const {
+  return static_cast<short>(POLLIN | (tls_ && tls_->want_write ? POLLOUT : 0));
+}
+
 Result<std::unique_ptr<Connection>> Connection::Connect(const std::string& host, int port,
-                                                        int timeout_ms) {
+                                                        int timeout_ms, const TlsOptions* tls) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -58,19 +165,24 @@ Result<std::unique_ptr<Connection>> Connection::Connect(const std::string& host,
   }
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-  return std::unique_ptr<Connection>(new Connection(fd));
+  std::unique_ptr<Connection> c(new Connection(fd));
+  if (tls) SENTRY_RETURN_IF_ERROR(c->StartTls(host, *tls, timeout_ms));
+  return c;
 }
 
-Connection::~Connection() { ::close(fd_); }
+Connection::~Connection() {
+  tls_.reset();
+  ::close(fd_);
+}
 
 Status Connection::SendRaw(std::span<const uint8_t> bytes) {
   size_t done = 0;
   while (done < bytes.size()) {
-    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+    ssize_t n = SendSome(bytes.data() + done, bytes.size() - done);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        pollfd p{fd_, POLLOUT, 0};
+        pollfd p{fd_, static_cast<short>(tls_ && !tls_->want_write ? POLLIN : POLLOUT), 0};
         if (::poll(&p, 1, 30000) != 1) return Status::TimedOut("send stalled for 30 s");
         continue;
       }
@@ -97,7 +209,7 @@ Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms) {
   const int64_t deadline = SteadyMillis() + timeout_ms;
   size_t got = 0;
   while (got < n) {
-    ssize_t r = ::recv(fd_, p + got, n - got, 0);
+    ssize_t r = RecvSome(p + got, n - got);
     if (r > 0) {
       got += static_cast<size_t>(r);
       continue;
@@ -107,7 +219,7 @@ Status Connection::ReadExact(uint8_t* p, size_t n, int timeout_ms) {
     if (errno != EAGAIN && errno != EWOULDBLOCK) return Status::FromErrno(errno, "recv");
     int64_t left = deadline - SteadyMillis();
     if (left <= 0) return Status::TimedOut("no response in time");
-    pollfd pf{fd_, POLLIN, 0};
+    pollfd pf{fd_, PollEvents(), 0};
     ::poll(&pf, 1, static_cast<int>(left));
   }
   return Status::OK();
@@ -162,7 +274,7 @@ Result<Response> Connection::Call(uint16_t api_key, const std::vector<uint8_t>& 
 }
 
 bool Connection::WaitReadable(int timeout_ms) {
-  if (!parked_.empty()) return true;
+  if (!parked_.empty() || HasBuffered()) return true;
   pollfd pf{fd_, POLLIN, 0};
   int r;
   do {
@@ -177,7 +289,7 @@ bool Connection::WaitClosed(int timeout_ms) {
   while (SteadyMillis() < deadline) {
     pollfd pf{fd_, POLLIN, 0};
     if (::poll(&pf, 1, static_cast<int>(deadline - SteadyMillis())) <= 0) continue;
-    ssize_t r = ::recv(fd_, buf, sizeof(buf), 0);
+    ssize_t r = RecvSome(buf, sizeof(buf));
     if (r == 0) return true;
     if (r < 0 && errno != EAGAIN && errno != EINTR) return true;
   }

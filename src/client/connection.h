@@ -3,6 +3,11 @@
 // matched by correlation id. Call() sends one request and waits for its
 // answer, parking any other responses that arrive first.
 //
+// TLS (a broker's native.tls.port): Connect() with TlsOptions verifies the
+// broker's certificate against the given CAs and the host name (or IP)
+// connected to; everything after goes through TLS, including SendSome /
+// RecvSome for callers that drive the socket themselves (sentry-bench).
+//
 // Threads: one thread at a time (no internal locking).
 #pragma once
 
@@ -27,10 +32,16 @@ struct Response {
   protocol::ByteReader reader() const { return protocol::ByteReader(body.data(), body.size()); }
 };
 
+struct TlsOptions {
+  std::string ca_file;  // PEM CAs the broker's certificate must chain to
+};
+
 class Connection {
  public:
+  // `tls` (may be null: plaintext) is read during the call only.
   static Result<std::unique_ptr<Connection>> Connect(const std::string& host, int port,
-                                                     int timeout_ms = 5000);
+                                                     int timeout_ms = 5000,
+                                                     const TlsOptions* tls = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -52,11 +63,27 @@ class Connection {
   bool WaitClosed(int timeout_ms);
   int fd() const { return fd_; }
 
+  // Non-blocking steps for callers that poll fd() themselves: send(2) /
+  // recv(2) semantics (-1 with errno EAGAIN when nothing can be done now),
+  // through TLS when the connection has it.
+  ssize_t SendSome(const uint8_t* p, size_t n);
+  ssize_t RecvSome(uint8_t* p, size_t n);
+  // TLS: decrypted bytes already buffered (poll would not report them).
+  bool HasBuffered() const;
+  // What to poll fd() for to go on: POLLIN, plus POLLOUT when TLS must
+  // write before it can read again.
+  short PollEvents() const;
+  bool tls() const { return tls_ != nullptr; }
+
  private:
-  explicit Connection(int fd) : fd_(fd) {}
+  struct Tls;
+  explicit Connection(int fd);
+  // TLS handshake on the connected socket (within timeout_ms).
+  Status StartTls(const std::string& host, const TlsOptions& opt, int timeout_ms);
   Result<Response> ReadFrame(int timeout_ms);
   Status ReadExact(uint8_t* p, size_t n, int timeout_ms);
   int fd_;
+  std::unique_ptr<Tls> tls_;
   uint32_t next_correlation_ = 1;
   std::map<uint32_t, Response> parked_;
   std::vector<uint8_t> scratch_;

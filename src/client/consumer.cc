@@ -84,7 +84,8 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
                                                    const std::string& topic,
                                                    std::vector<int32_t> partitions,
                                                    StartPosition start) {
-  auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms);
+  auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms,
+                                           100, options.tls);
   SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
   const int32_t n = pool->partitions();
   if (partitions.empty()) {

@@ -24,7 +24,8 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
     return Status::InvalidArgument("acks must be -1, 0 or 1, not " + std::to_string(options.acks));
   }
   auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms,
-                                           static_cast<int>(options.retry_backoff_ms));
+                                           static_cast<int>(options.retry_backoff_ms),
+                                           options.tls);
   SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
   if (pool->partitions() < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
   std::unique_ptr<Producer> p(new Producer(options, topic, std::move(pool)));

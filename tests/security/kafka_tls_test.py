@@ -12,7 +12,10 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
   4. PLAIN: offered on the TLS listener, not on the plaintext one; a wrong
      PLAIN password fails with SASL_AUTHENTICATION_FAILED;
   5. client certificates: the CA's is accepted, the rogue CA's refused;
-  6. the native TLS listener answers METADATA naming its own port;
+  6. the native TLS listener answers METADATA naming its own port; sentryctl
+     --tls-ca produces and consumes through it (a group too), sentry-bench
+     --tls-ca produces through it, and both refuse a broker whose
+     certificate is not of the CA they trust;
   7. hostile input: random bytes, a handshake cut off by the client, and one
      left half done (closed by the broker after its 10 s handshake timeout);
      the broker goes on serving;
@@ -22,7 +25,7 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
      reloads at once;
   9. /metrics counts the handshakes (ok and failed) and the reloads.
 
-usage: kafka_tls_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
+usage: kafka_tls_test.py --sentryd PATH --sentryctl PATH --sentry-bench PATH [--workdir DIR]
 """
 
 import argparse
@@ -177,6 +180,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sentryd", required=True)
     ap.add_argument("--sentryctl", required=True)
+    ap.add_argument("--sentry-bench", required=True)
     ap.add_argument("--workdir")
     args = ap.parse_args()
     workdir = args.workdir or tempfile.mkdtemp(prefix="sentry-tls-")
@@ -324,8 +328,31 @@ def main():
         port_named = native_metadata_port(native_tls_port, ca)
         if port_named != native_tls_port:
             failures.append(f"native TLS METADATA names port {port_named}, not {native_tls_port}")
+        native = ["--broker", f"127.0.0.1:{native_tls_port}", "--tls-ca", ca]
+        lines = "".join(f"n{i}\n" for i in range(100))
+        r = subprocess.run([args.sentryctl, *native, "produce", "secure", "--partition", "1"],
+                           input=lines, capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            failures.append(f"sentryctl produce over TLS: {r.stdout}{r.stderr}")
+        r = subprocess.run([args.sentryctl, *native, "consume", "secure", "--group", "tg"],
+                           capture_output=True, text=True, timeout=60)
+        read = [v for v in r.stdout.split("\n") if v.startswith("n")]
+        if r.returncode != 0 or sorted(read) != sorted(f"n{i}" for i in range(100)):
+            failures.append(f"sentryctl consume --group over TLS read {len(read)} of 100: "
+                            f"rc {r.returncode} {r.stderr[-500:]}")
+        r = subprocess.run([args.sentryctl, "--broker", f"127.0.0.1:{native_tls_port}",
+                            "--tls-ca", os.path.join(certs, "rogue-ca.pem"), "topic", "list"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode == 0 or "TLS handshake with 127.0.0.1 failed" not in r.stdout + r.stderr:
+            failures.append(f"sentryctl trusting another CA: rc {r.returncode} {r.stdout}"
+                            f"{r.stderr}")
+        r = subprocess.run([args.sentry_bench, "produce", *native, "--topic", "bench-tls", "--records",
+                            "20000", "--json"], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or '"tls":true' not in r.stdout or '"errors":0' not in r.stdout:
+            failures.append(f"sentry-bench over TLS: rc {r.returncode} {r.stdout}{r.stderr}")
         print(f"PLAIN only over TLS; client certificates checked; native TLS METADATA names "
-              f"port {port_named}", flush=True)
+              f"port {port_named}; sentryctl and sentry-bench over TLS: {len(read)} of 100 "
+              "read in a group", flush=True)
 
         # 7b. Garbage and a handshake cut off: the broker goes on serving.
         failed_before = handshakes("failed")

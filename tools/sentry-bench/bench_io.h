@@ -1,5 +1,5 @@
 // BenchSocket: the benchmark's allocation-free framing on top of a connected
-// client::Connection's socket. Frames to send are appended to one reserved
+// client::Connection (its socket, or its TLS when it has it). Frames to send are appended to one reserved
 // output buffer (memcpy of a prebuilt request) and written with as few
 // send() calls as the kernel allows; responses are parsed in place from one
 // reusable input buffer. Nothing here allocates after construction.
@@ -16,6 +16,7 @@
 #include <functional>
 #include <vector>
 
+#include "client/connection.h"
 #include "common/endian.h"
 #include "common/status.h"
 #include "protocol/codec.h"
@@ -24,7 +25,8 @@ namespace sentry::bench {
 
 class BenchSocket {
  public:
-  BenchSocket(int fd, size_t out_capacity, size_t in_capacity) : fd_(fd) {
+  BenchSocket(client::Connection* conn, size_t out_capacity, size_t in_capacity)
+      : conn_(conn) {
     out_.resize(out_capacity);
     in_.resize(in_capacity);
   }
@@ -43,7 +45,7 @@ class BenchSocket {
   // Writes what it can without blocking.
   Status Flush() {
     while (out_sent_ < out_len_) {
-      ssize_t n = ::send(fd_, out_.data() + out_sent_, out_len_ - out_sent_, MSG_NOSIGNAL);
+      ssize_t n = conn_->SendSome(out_.data() + out_sent_, out_len_ - out_sent_);
       if (n < 0) {
         if (errno == EINTR) continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
@@ -60,7 +62,9 @@ class BenchSocket {
   // next request is due instead of spinning on poll(0) (which took a whole
   // core from the broker it measures on a 2-core machine).
   void Wait(int64_t timeout_ns) {
-    pollfd p{fd_, static_cast<short>(POLLIN | (HasOutput() ? POLLOUT : 0)), 0};
+    if (conn_->HasBuffered()) return;  // TLS holds decrypted bytes: read them first
+    pollfd p{conn_->fd(), static_cast<short>(conn_->PollEvents() | (HasOutput() ? POLLOUT : 0)),
+             0};
     timespec ts{static_cast<time_t>(timeout_ns / 1000000000), static_cast<long>(timeout_ns % 1000000000)};
     ::ppoll(&p, 1, &ts, nullptr);
   }
@@ -73,7 +77,7 @@ class BenchSocket {
       if (in_len_ == in_.size()) {
         return Status::Corruption("response frame larger than the input buffer");
       }
-      ssize_t n = ::recv(fd_, in_.data() + in_len_, in_.size() - in_len_, 0);
+      ssize_t n = conn_->RecvSome(in_.data() + in_len_, in_.size() - in_len_);
       if (n == 0) return Status::Unavailable("broker closed the connection");
       if (n < 0) {
         if (errno == EINTR) continue;
@@ -100,7 +104,7 @@ class BenchSocket {
   }
 
  private:
-  int fd_;
+  client::Connection* conn_;
   std::vector<uint8_t> out_;
   size_t out_len_ = 0;
   size_t out_sent_ = 0;

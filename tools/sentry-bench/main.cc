@@ -60,8 +60,11 @@ struct Options {
   bool json = false;
   bool ping = false;  // produce: send API_VERSIONS instead (network round trip only)
   int64_t keys = 0;   // > 0: each record gets a key drawn at random from this many
+  std::string tls_ca;  // set: TLS to the broker's native.tls.port
   std::string host;
   int port = 0;
+  std::optional<client::TlsOptions> tls;
+  const client::TlsOptions* tls_ptr() const { return tls ? &*tls : nullptr; }
 };
 
 // Shared counters for the progress line and the summary.
@@ -150,7 +153,7 @@ size_t StampOffset(const std::vector<uint8_t>& batch) {
 // used producer_id until the broker learned idempotence: a batch with a
 // producer id is then checked against that producer's sequence.)
 void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Totals* t) {
-  auto c = client::Connection::Connect(o.host, o.port);
+  auto c = client::Connection::Connect(o.host, o.port, 5000, o.tls_ptr());
   if (!c.ok()) return t->Fail(c.status().ToString());
   const std::vector<int32_t> parts = PartitionsOf(conn, o);
   const std::vector<uint8_t> batch = BenchBatch(o);
@@ -174,7 +177,7 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
   }
   const size_t frame_bytes = frames[0].size() + 64;
   const size_t batch_at = frames[0].size() - batch.size();  // same for every partition
-  BenchSocket sock(c.value()->fd(), frame_bytes * static_cast<size_t>(o.in_flight) * 2,
+  BenchSocket sock(c.value().get(), frame_bytes * static_cast<size_t>(o.in_flight) * 2,
                    1 << 20);
   // Send (or intended) times of requests in flight, per partition: answers of
   // one partition come back in the order sent.
@@ -258,9 +261,9 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
 void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int64_t> from,
                    std::vector<int64_t> end, int64_t target, bool e2e,
                    const std::atomic<bool>* producers_done, Totals* t) {
-  auto c = client::Connection::Connect(o.host, o.port);
+  auto c = client::Connection::Connect(o.host, o.port, 5000, o.tls_ptr());
   if (!c.ok()) return t->Fail(c.status().ToString());
-  BenchSocket sock(c.value()->fd(), 64 * 1024, static_cast<size_t>(o.fetch_bytes) * 4 + 65536);
+  BenchSocket sock(c.value().get(), 64 * 1024, static_cast<size_t>(o.fetch_bytes) * 4 + 65536);
   std::vector<int64_t> sent_at(parts.size(), 0);
   std::vector<char> busy(parts.size(), 0);
   const size_t stamp_at = StampOffset(BenchBatch(o));
@@ -344,7 +347,7 @@ void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int
 double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 int Run(const Options& o) {
-  auto client = client::Client::Connect(o.host, o.port);
+  auto client = client::Client::Connect(o.host, o.port, 5000, o.tls_ptr());
   if (!client.ok()) {
     std::fprintf(stderr, "sentry-bench: %s\n", client.status().message().c_str());
     return 1;
@@ -447,12 +450,12 @@ int Run(const Options& o) {
                                          : "produce request";
   if (o.json) {
     std::printf(
-        "{\"mode\":\"%s\",\"topic\":\"%s\",\"acks\":%d,\"connections\":%d,\"partitions\":%d,"
+        "{\"mode\":\"%s\",\"tls\":%s,\"topic\":\"%s\",\"acks\":%d,\"connections\":%d,\"partitions\":%d,"
         "\"batch\":%d,\"record_size\":%d,\"rate\":%.0f,\"records\":%" PRId64
         ",\"seconds\":%.3f,\"records_per_sec\":%.0f,\"mb_per_sec\":%.2f,"
         "\"latency_ms\":{\"count\":%" PRIu64 ",\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
         "\"max\":%.3f},\"errors\":%" PRId64 "}\n",
-        o.mode.c_str(), o.topic.c_str(), o.acks, opt.connections, opt.partitions, o.batch,
+        o.mode.c_str(), o.tls ? "true" : "false", o.topic.c_str(), o.acks, opt.connections, opt.partitions, o.batch,
         o.record_size, o.rate, t.records.load(), secs, rps, mbps, h.count(),
         Ms(h.Percentile(50)), Ms(h.Percentile(99)), Ms(h.Percentile(99.9)), Ms(h.max()),
         t.errors.load());
@@ -494,6 +497,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   auto add_common = [&](CLI::App* sub) {
     sub->add_option("--broker", o.broker, "broker HOST:PORT")->capture_default_str();
+    sub->add_option("--tls-ca", o.tls_ca,
+                    "speak TLS (the broker's native.tls.port), trusting the CAs in this PEM file");
     sub->add_option("--topic", o.topic, "topic (created when missing)")->capture_default_str();
     sub->add_option("--records", o.records, "records to send or read")
         ->capture_default_str()
@@ -558,6 +563,7 @@ int main(int argc, char** argv) {
   }
   o.host = hp->first;
   o.port = hp->second;
+  if (!o.tls_ca.empty()) o.tls = sentry::client::TlsOptions{o.tls_ca};
   if (o.partitions == 0) o.partitions = o.connections;
   if (o.mode == "e2e" && o.record_size < 8) {
     std::fprintf(stderr, "sentry-bench: e2e needs --record-size >= 8 (the send time rides in it)\n");

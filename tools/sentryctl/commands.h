@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -17,6 +18,8 @@ namespace sentry::ctl {
 struct BrokerAddress {
   std::string host = "127.0.0.1";
   int port = 7070;
+  std::optional<client::TlsOptions> tls;  // --tls-ca: the broker's native.tls.port
+  const client::TlsOptions* tls_ptr() const { return tls ? &*tls : nullptr; }
 };
 
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,

@@ -22,6 +22,10 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --broker may come before or after the command
   std::string broker = "127.0.0.1:7070";
   app.add_option("--broker", broker, "broker address HOST:PORT")->capture_default_str();
+  std::string tls_ca;
+  app.add_option("--tls-ca", tls_ca,
+                 "speak TLS to the broker (its native.tls.port), trusting the CAs in this PEM "
+                 "file");
   std::function<int(const BrokerAddress&)> run;
 
   // topic create|delete|trim|alter|list|describe
@@ -238,5 +242,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!run) return 2;
-  return run(BrokerAddress{hp->first, hp->second});
+  BrokerAddress address{hp->first, hp->second, std::nullopt};
+  if (!tls_ca.empty()) address.tls = sentry::client::TlsOptions{tls_ca};
+  return run(address);
 }
