@@ -5,11 +5,15 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <openssl/ssl.h>
 #include <chrono>
 #include <optional>
+#include <type_traits>
 
 namespace sentry::http {
 
@@ -17,6 +21,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = asio::ip::tcp;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 class HttpServer::Impl {
  public:
@@ -26,13 +31,34 @@ class HttpServer::Impl {
   int64_t last_accept_error_log_ms = 0;
 };
 
-// One connection: read a request, answer it, again while the client keeps
-// the connection alive. Lives as long as an operation of it is pending.
-class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session> {
+// One connection: (a TLS handshake,) read a request, answer it, again while
+// the client keeps the connection alive. Lives as long as an operation of it
+// is pending. Stream: beast::tcp_stream, or TlsStream over one.
+template <typename Stream>
+class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Session<Stream>> {
  public:
-  Session(HttpServer* server, tcp::socket socket)
-      : server_(server), stream_(std::move(socket)) {}
+  template <typename... Args>
+  Session(HttpServer* server, Args&&... stream_args)
+      : server_(server), stream_(std::forward<Args>(stream_args)...) {}
   ~Session() { server_->open_.fetch_sub(1, std::memory_order_relaxed); }
+
+  void Begin() {
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // The handshake has the request's deadline: a client that stalls in
+      // it is closed like one that stalls in its request.
+      beast::get_lowest_layer(stream_).expires_after(
+          std::chrono::milliseconds(server_->opt_.request_timeout_ms));
+      stream_.async_handshake(asio::ssl::stream_base::server,
+                              [self = this->shared_from_this()](beast::error_code ec) {
+                                if (self->server_->opt_.on_handshake) {
+                                  self->server_->opt_.on_handshake(!ec, ec.message());
+                                }
+                                if (!ec) self->ReadRequest();
+                              });
+    } else {
+      ReadRequest();
+    }
+  }
 
   void ReadRequest() {
     const HttpOptions& o = server_->opt_;
@@ -41,9 +67,9 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     parser_->body_limit(o.max_body_bytes);
     // One deadline for the whole request (a trickle of bytes does not
     // extend it), and for an idle keep-alive connection too.
-    stream_.expires_after(std::chrono::milliseconds(o.request_timeout_ms));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(o.request_timeout_ms));
     bhttp::async_read(stream_, buffer_, *parser_,
-                      [self = shared_from_this()](beast::error_code ec, size_t) {
+                      [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->OnRead(ec);
                       });
   }
@@ -51,7 +77,8 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
  private:
   void OnRead(beast::error_code ec) {
     if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-        ec == beast::error::timeout || ec == asio::error::operation_aborted) {
+        ec == beast::error::timeout || ec == asio::error::operation_aborted ||
+        ec == asio::ssl::error::stream_truncated) {
       return;  // closed, or too slow (the stream closed the socket)
     }
     if (ec == bhttp::error::header_limit) return Fail(431, "request header too large\n");
@@ -102,12 +129,14 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     res_.body() = std::move(out.body);
     res_.prepare_payload();
     server_->Count(out.status);
-    stream_.expires_after(std::chrono::milliseconds(server_->opt_.write_timeout_ms));
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(server_->opt_.write_timeout_ms));
     bhttp::async_write(stream_, res_,
-                       [self = shared_from_this(), close](beast::error_code ec, size_t) {
+                       [self = this->shared_from_this(), close](beast::error_code ec, size_t) {
                          if (ec || close) {
                            beast::error_code ignored;
-                           self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+                           beast::get_lowest_layer(self->stream_).socket().shutdown(
+                               tcp::socket::shutdown_send, ignored);
                            return;
                          }
                          self->ReadRequest();
@@ -115,7 +144,7 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
   }
 
   HttpServer* const server_;
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   bhttp::response<bhttp::string_body> res_;
@@ -195,7 +224,16 @@ void HttpServer::Start() {
         Count(503);
       } else {
         open_.fetch_add(1, std::memory_order_relaxed);
-        std::make_shared<Session>(this, std::move(socket))->ReadRequest();
+        if (opt_.tls_context) {
+          // Asio's context owns (frees) the handle it is given: give it a
+          // reference of its own. The connection's SSL holds another.
+          std::shared_ptr<SSL_CTX> current = opt_.tls_context();
+          SSL_CTX_up_ref(current.get());
+          asio::ssl::context ctx(current.get());
+          std::make_shared<Session<TlsStream>>(this, std::move(socket), ctx)->Begin();
+        } else {
+          std::make_shared<Session<beast::tcp_stream>>(this, std::move(socket))->Begin();
+        }
       }
       (*accept)();
     });

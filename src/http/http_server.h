@@ -10,6 +10,11 @@
 // keep-alive connection is closed after the same time), every answer must
 // be written within `write_timeout_ms`.
 //
+// TLS (http.tls): with HttpOptions::tls_context set, every connection
+// starts with a TLS handshake (within request_timeout_ms) on the context
+// that function returns at accept time, so a reloaded certificate serves
+// new connections while open ones keep theirs.
+//
 // Threads: Listen/Start/Stop from one thread; the handler runs on the HTTP
 // thread, one request at a time; the counters are read from any thread.
 #pragma once
@@ -27,6 +32,8 @@
 
 #include "common/status.h"
 
+typedef struct ssl_ctx_st SSL_CTX;
+
 namespace sentry::http {
 
 struct HttpOptions {
@@ -37,6 +44,11 @@ struct HttpOptions {
   size_t max_body_bytes = 65536;
   int64_t request_timeout_ms = 10000;  // also the idle keep-alive timeout
   int64_t write_timeout_ms = 30000;
+  // Set: HTTPS. Returns the current OpenSSL server context (it stays alive
+  // as long as a connection made from it).
+  std::function<std::shared_ptr<SSL_CTX>()> tls_context;
+  // Set with tls_context: told of each handshake's result (metrics).
+  std::function<void(bool ok, const std::string& error)> on_handshake;
 };
 
 struct HttpRequest {
@@ -74,7 +86,9 @@ class HttpServer {
 
  private:
   class Impl;
+  template <typename Stream>
   class Session;
+  template <typename Stream>
   friend class Session;
   void Count(int status);
 

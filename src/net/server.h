@@ -31,7 +31,6 @@ class Server {
   // Accepts connections, each served by `handler` (this listener's front
   // end); with `tls`, every connection speaks TLS first (tls outlives this).
   void Start(FrameHandler* handler, TlsContext* tls = nullptr);
-  TlsContext* tls() const { return tls_; }
   void Stop();  // stops accepting; existing connections are the threads' business
   // Connections of this listener open now, and accepted since Start.
   int64_t open_connections() const { return open_.load(std::memory_order_relaxed); }

@@ -138,21 +138,17 @@ Status TlsContext::ReloadIfChanged(bool* reloaded) {
   return Status::OK();
 }
 
+std::shared_ptr<SSL_CTX> TlsContext::Current() const {
+  MutexLock l(&mu_);
+  return ctx_;
+}
+
 SSL* TlsContext::NewSsl() const {
-  std::shared_ptr<SSL_CTX> ctx;
-  {
-    MutexLock l(&mu_);
-    ctx = ctx_;
-  }
-  return SSL_new(ctx.get());  // holds its own reference to ctx
+  return SSL_new(Current().get());  // holds its own reference to the context
 }
 
 std::string TlsContext::Describe() const {
-  std::shared_ptr<SSL_CTX> ctx;
-  {
-    MutexLock l(&mu_);
-    ctx = ctx_;
-  }
+  std::shared_ptr<SSL_CTX> ctx = Current();
   X509* cert = SSL_CTX_get0_certificate(ctx.get());
   if (!cert) return "no certificate";
   char subject[256] = {0};

@@ -50,6 +50,9 @@ class TlsContext {
   // A server-side SSL for an accepted connection (caller owns it; SSL_free),
   // from the current certificates. Null only when OpenSSL is out of memory.
   SSL* NewSsl() const;
+  // The current OpenSSL context (for listeners that make their own SSL
+  // objects from it, as Beast's HTTP streams do).
+  std::shared_ptr<SSL_CTX> Current() const;
 
   Status Reload();
   // Reloads when a file changed since the last (successful or failed) load

@@ -281,13 +281,19 @@ Status Broker::Start() {
   return Status::OK();
 }
 
-Status Broker::ListenTls() {
-  if (cfg_.kafka_tls_port < 0 && cfg_.native_tls_port < 0) return Status::OK();
+net::TlsSettings Broker::TlsSettingsFromConfig() const {
   net::TlsSettings ts;
   ts.cert_file = cfg_.tls_cert_file;
   ts.key_file = cfg_.tls_key_file;
   ts.ca_file = cfg_.tls_ca_file;
-  SENTRY_ASSIGN_OR_RETURN(ts.client_auth, net::ParseTlsClientAuth(cfg_.tls_client_auth));
+  auto auth = net::ParseTlsClientAuth(cfg_.tls_client_auth);  // validated by Parse
+  ts.client_auth = auth.ok() ? *auth : net::TlsClientAuth::kNone;
+  return ts;
+}
+
+Status Broker::ListenTls() {
+  if (cfg_.kafka_tls_port < 0 && cfg_.native_tls_port < 0) return Status::OK();
+  const net::TlsSettings ts = TlsSettingsFromConfig();
   std::vector<net::NetworkThread*> threads;
   for (auto& n : nets_) threads.push_back(n.get());
   auto listen = [&](int port, std::unique_ptr<net::TlsContext>* tls,
@@ -304,7 +310,7 @@ Status Broker::ListenTls() {
 
 void Broker::ReloadTls(bool force) {
   const std::pair<const char*, net::TlsContext*> listeners[] = {
-      {"native-tls", native_tls_.get()}, {"kafka-tls", kafka_tls_.get()}};
+      {"native-tls", native_tls_.get()}, {"kafka-tls", kafka_tls_.get()}, {"http", http_tls_.get()}};
   for (const auto& [name, tls] : listeners) {
     if (!tls) continue;
     bool reloaded = force;
@@ -389,6 +395,18 @@ Status Broker::StartHttp() {
     return Status::OK();
   }
   http::HttpOptions hopt;
+  if (cfg_.http_tls) {
+    SENTRY_ASSIGN_OR_RETURN(http_tls_, net::TlsContext::Create(TlsSettingsFromConfig()));
+    net::TlsContext* tls = http_tls_.get();
+    hopt.tls_context = [tls] { return tls->Current(); };
+    hopt.on_handshake = [tls](bool ok, const std::string& error) {
+      (ok ? tls->handshakes : tls->handshake_failures).fetch_add(1, std::memory_order_relaxed);
+      if (!ok && tls->handshake_warn.Allow()) {
+        spdlog::warn("http: TLS handshake failed: {}; closing the connection{}", error,
+                     tls->handshake_warn.Suppressed());
+      }
+    };
+  }
   hopt.host = cfg_.http_host.empty() ? cfg_.host : cfg_.http_host;
   hopt.port = cfg_.http_port;
   hopt.max_connections = cfg_.http_max_connections;
@@ -398,9 +416,9 @@ Status Broker::StartHttp() {
       hopt, [h = http_handler_.get()](const http::HttpRequest& r) { return h->Handle(r); });
   SENTRY_RETURN_IF_ERROR(http_->Listen());
   http_->Start();
-  spdlog::info("Listening for HTTP on {}:{} (dashboard /, metrics /metrics, admin API /v1, "
+  spdlog::info("Listening for HTTP on {}:{} ({}dashboard /, metrics /metrics, admin API /v1, "
                "health /health/live and /health/ready)",
-               hopt.host, http_->port());
+               hopt.host, http_->port(), http_tls_ ? "HTTPS only, " + http_tls_->Describe() + "; " : "");
   return Status::OK();
 }
 
@@ -419,15 +437,18 @@ void Broker::FillView() {
   }
   if (native_tls_server_) {
     view_.listeners.push_back(
-        {"native-tls", cfg_.host, native_tls_server_->port(), native_tls_server_.get()});
+        {"native-tls", cfg_.host, native_tls_server_->port(), native_tls_server_.get(),
+         native_tls_.get()});
   }
   if (kafka_tls_server_) {
     view_.listeners.push_back(
-        {"kafka-tls", cfg_.host, kafka_tls_server_->port(), kafka_tls_server_.get()});
+        {"kafka-tls", cfg_.host, kafka_tls_server_->port(), kafka_tls_server_.get(),
+         kafka_tls_.get()});
   }
   if (http_) {
     view_.listeners.push_back(
-        {"http", cfg_.http_host.empty() ? cfg_.host : cfg_.http_host, http_->port(), nullptr});
+        {"http", cfg_.http_host.empty() ? cfg_.host : cfg_.http_host, http_->port(), nullptr,
+         http_tls_.get()});
   }
   view_.http = http_.get();
   view_.age_clock = age_clock_.get();

@@ -94,6 +94,7 @@ class Broker {
   // kafka.tls.port / native.tls.port: their certificates and listeners
   // (bound, not yet accepting).
   Status ListenTls();
+  net::TlsSettings TlsSettingsFromConfig() const;
   // Everything of Stop() before the logs are closed; safe to call twice.
   void StopThreads();
 
@@ -121,7 +122,7 @@ class Broker {
   // TLS listeners (off unless kafka.tls.port / native.tls.port), each with
   // its own certificates' context (counters per listener) and front end
   // (Metadata names the listener's own port).
-  std::unique_ptr<net::TlsContext> kafka_tls_, native_tls_;
+  std::unique_ptr<net::TlsContext> kafka_tls_, native_tls_, http_tls_;
   std::unique_ptr<net::Server> kafka_tls_server_, native_tls_server_;
   std::unique_ptr<broker::ProducerIds> producer_ids_;
   std::unique_ptr<broker::BrokerCore> core_;

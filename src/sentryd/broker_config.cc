@@ -156,7 +156,9 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
             "TCP port of a second native-protocol listener that speaks TLS; -1 = off, 0 = pick "
             "a free port and log it",
             &c->native_tls_port, -1, 65535);
-  add_bool("http.tls", "serve the HTTP listener over TLS (not built yet: true is refused)",
+  add_bool("http.tls",
+           "serve the HTTP listener (metrics, admin API, dashboard) over TLS only, with "
+           "tls.cert.file / tls.key.file",
            &c->http_tls);
   auto add_path = [&s](const std::string& name, const std::string& help, std::string* field) {
     s.push_back({name, help, *field, [field](const std::string& v) {
@@ -532,11 +534,8 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
   }
   const bool tls = out->kafka_tls_port >= 0 || out->native_tls_port >= 0;
   std::string bad;
-  if (out->http_tls) {
-    bad = "http.tls=true: the HTTP listener does not speak TLS yet (docs/security.md); put a TLS "
-          "proxy in front of it or bind it to loopback";
-  } else if (tls && (out->tls_cert_file.empty() || out->tls_key_file.empty())) {
-    bad = "kafka.tls.port / native.tls.port need tls.cert.file and tls.key.file";
+  if ((tls || out->http_tls) && (out->tls_cert_file.empty() || out->tls_key_file.empty())) {
+    bad = "kafka.tls.port / native.tls.port / http.tls need tls.cert.file and tls.key.file";
   } else if (out->tls_client_auth != "none" && out->tls_ca_file.empty()) {
     bad = "tls.client.auth=" + out->tls_client_auth + " needs tls.ca.file";
   } else if (tls && !out->cluster_etcd.empty()) {

@@ -83,7 +83,7 @@ struct BrokerConfig {
   bool sasl_plain_allow_plaintext = false;          // sasl.plain.allow.plaintext
   int kafka_tls_port = -1;                          // kafka.tls.port (-1 = off, 0 = pick)
   int native_tls_port = -1;                         // native.tls.port (-1 = off, 0 = pick)
-  bool http_tls = false;                            // http.tls (not built: refused)
+  bool http_tls = false;                            // http.tls (HTTPS only on http.port)
   std::string tls_cert_file;                        // tls.cert.file (PEM)
   std::string tls_key_file;                         // tls.key.file (PEM)
   std::string tls_ca_file;                          // tls.ca.file (PEM, client certificates)

@@ -284,7 +284,7 @@ void WriteHost(const BrokerView& v, Exposition* e) {
   }
   bool tls_family = false;
   for (const ListenerView& l : v.listeners) {
-    const net::TlsContext* tls = l.server ? l.server->tls() : nullptr;
+    const net::TlsContext* tls = l.tls;
     if (!tls) continue;
     if (!tls_family) {
       e->Family("sentry_tls_handshakes_total", Type::kCounter,
@@ -301,7 +301,7 @@ void WriteHost(const BrokerView& v, Exposition* e) {
     e->Family("sentry_tls_certificate_reloads_total", Type::kCounter,
               "Successful reloads of the TLS certificates (SIGHUP or a changed file).");
     for (const ListenerView& l : v.listeners) {
-      const net::TlsContext* tls = l.server ? l.server->tls() : nullptr;
+      const net::TlsContext* tls = l.tls;
       if (!tls) continue;
       e->Sample("sentry_tls_certificate_reloads_total", {{"listener", l.name}},
                 static_cast<double>(tls->reloads.load(std::memory_order_relaxed)));

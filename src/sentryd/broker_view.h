@@ -38,6 +38,7 @@ struct ListenerView {
   std::string host;
   int port = 0;
   const net::Server* server = nullptr;  // null for http
+  const net::TlsContext* tls = nullptr;  // a TLS listener's certificates and counters
 };
 
 struct BrokerView {

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -84,11 +85,13 @@ class Broker:
     KAFKA = re.compile(r"Listening for Kafka protocol connections on [^ \n]+:(\d+)")
     HTTP = re.compile(r"Listening for HTTP on [^ \n]+:(\d+)")
 
-    def __init__(self, sentryd, workdir, broker_id, etcd, extra, env=None):
+    def __init__(self, sentryd, workdir, broker_id, etcd, extra, env=None, http_ca=None):
         """`etcd` None: a single-node broker. `env`: its environment (None:
-        this process's)."""
+        this process's). `http_ca`: the HTTP listener speaks TLS (http.tls)
+        with a certificate of this CA."""
         self.sentryd = sentryd
         self.env = env
+        self.http_ca = http_ca
         self.id = broker_id
         self.data_dir = os.path.join(workdir, f"broker-{broker_id}")
         self.log_path = os.path.join(workdir, f"broker-{broker_id}.log")
@@ -143,10 +146,19 @@ class Broker:
     def metrics(self):
         """The broker's /metrics text ("" when it does not answer)."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.http_port}/metrics", timeout=5) as r:
-                return r.read().decode()
+            return self.http_get("/metrics")
         except OSError:
             return ""
+
+    def http_get(self, path):
+        """GET path from the HTTP listener (HTTPS when http_ca is set)."""
+        if self.http_ca:
+            ctx = ssl.create_default_context(cafile=self.http_ca)
+            url = f"https://127.0.0.1:{self.http_port}{path}"
+        else:
+            ctx, url = None, f"http://127.0.0.1:{self.http_port}{path}"
+        with urllib.request.urlopen(url, timeout=5, context=ctx) as r:
+            return r.read().decode()
 
     def metric(self, sample):
         """The value of one sample of /metrics, named with its labels as

@@ -2,7 +2,7 @@
 
 The test makes its own certificates with openssl: a CA, a server certificate
 (SAN 127.0.0.1), a client certificate of the CA (CN=alice) and one of a rogue
-CA. sentryd starts with a Kafka TLS listener and a native TLS listener,
+CA. sentryd starts with a Kafka TLS listener, a native TLS listener, HTTPS,
 tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
   1. openssl s_client: TLS 1.2 and 1.3 handshake, the chain verifies against
      the CA; TLS 1.1 and 1.0 are refused (counted as failed handshakes);
@@ -23,7 +23,8 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
      connections within seconds while a producer connected before keeps
      producing; a key that does not match keeps the old certificate; SIGHUP
      reloads at once;
-  9. /metrics counts the handshakes (ok and failed) and the reloads.
+  9. /metrics (read over HTTPS throughout) counts the handshakes (ok and
+     failed) and the reloads; plain HTTP to the HTTPS port gets no answer.
 
 usage: kafka_tls_test.py --sentryd PATH --sentryctl PATH --sentry-bench PATH [--workdir DIR]
 """
@@ -40,6 +41,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import http.client
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
@@ -195,7 +198,8 @@ def main():
     broker = Broker(args.sentryd, workdir, 0, None, [
         "--kafka.sasl", "required", "--sasl.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
         "--kafka.tls.port", "0", "--native.tls.port", "0", "--tls.cert.file", cert_file,
-        "--tls.key.file", key_file, "--tls.ca.file", ca, "--tls.client.auth", "requested"])
+        "--tls.key.file", key_file, "--tls.ca.file", ca, "--tls.client.auth", "requested",
+        "--http.tls", "true"], http_ca=ca)
     os.makedirs(broker.data_dir, exist_ok=True)
     for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
         subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mech,
@@ -406,10 +410,24 @@ def main():
         print(f"reload: serial {old_serial[-6:]} -> {new_serial[-6:]} without dropping the "
               "producer; a mismatched key refused; SIGHUP reloads", flush=True)
 
-        # 9. Metrics.
+        # 9. Metrics, and HTTPS.
         ok_handshakes = handshakes("ok")
         if ok_handshakes < 10:
             failures.append(f"/metrics counts {ok_handshakes} good TLS handshakes")
+        if broker.http_get("/health/live").strip() != "live":
+            failures.append("GET /health/live over HTTPS")
+        http_failed = broker.metric('sentry_tls_handshakes_total{listener="http",result="failed"}')
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{broker.http_port}/metrics",
+                                        timeout=5) as r:
+                failures.append(f"plain HTTP to the HTTPS listener answered {r.status}")
+        except (OSError, http.client.HTTPException):
+            pass
+        wait_for(lambda: broker.metric(
+            'sentry_tls_handshakes_total{listener="http",result="failed"}') > http_failed,
+            "the plain HTTP request counted as a failed handshake", 10)
+        print(f"HTTPS: /metrics and /health over TLS; plain HTTP refused; {ok_handshakes:.0f} "
+              "good Kafka TLS handshakes counted", flush=True)
 
         if broker.stop() != 0:
             failures.append(f"sentryd exited with {broker.proc.returncode}")
