@@ -59,6 +59,13 @@ Status Connection::StartTls(const std::string& host, const TlsOptions& opt, int 
     return Status::InvalidArgument("--tls-ca " + opt.ca_file + ": " + OpenSslError());
   }
   SSL_CTX_set_verify(tls_->ctx, SSL_VERIFY_PEER, nullptr);
+  if (!opt.cert_file.empty() &&
+      (SSL_CTX_use_certificate_chain_file(tls_->ctx, opt.cert_file.c_str()) != 1 ||
+       SSL_CTX_use_PrivateKey_file(tls_->ctx, opt.key_file.c_str(), SSL_FILETYPE_PEM) != 1 ||
+       SSL_CTX_check_private_key(tls_->ctx) != 1)) {
+    return Status::InvalidArgument("--tls-cert " + opt.cert_file + " / --tls-key " +
+                                   opt.key_file + ": " + OpenSslError());
+  }
   tls_->ssl = SSL_new(tls_->ctx);
   SSL_set_fd(tls_->ssl, fd_);
   // The certificate must name what we connected to: an IP address as an IP

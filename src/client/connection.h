@@ -34,6 +34,10 @@ struct Response {
 
 struct TlsOptions {
   std::string ca_file;  // PEM CAs the broker's certificate must chain to
+  // Mutual TLS (the broker's tls.client.auth): this client's certificate
+  // chain and key, PEM; empty: none presented.
+  std::string cert_file;
+  std::string key_file;
 };
 
 class Connection {

@@ -51,6 +51,10 @@ struct KafkaOptions {
   // PLAIN sends the password itself: offered on TLS listeners, and on
   // plaintext ones only with this (sasl.plain.allow.plaintext).
   bool sasl_plain_allow_plaintext = false;
+  // connections.max.reauth.ms (KIP-368): an authenticated session lasts
+  // this long; the client re-authenticates on the same connection before
+  // it ends, or is disconnected at its next request. 0: forever.
+  int64_t max_reauth_ms = 0;
 };
 
 class KafkaFrontend final : public net::FrameHandler {
@@ -119,7 +123,11 @@ class KafkaFrontend final : public net::FrameHandler {
   std::vector<std::string> OfferedMechanisms() const;
   // Feeds one client message to the session's exchange: the server's
   // answer, or the failure (logged, rate-limited).
-  Result<std::string> SaslStep(Session& s, std::string_view client_message);
+  // *done: the exchange finished (authenticated or re-authenticated).
+  Result<std::string> SaslStep(Session& s, std::string_view client_message, bool* done);
+  // KIP-368: false (logged) when the session expired and `h` is not part
+  // of a re-authentication: the connection is closed.
+  bool SessionValid(Session& s, const Header& h);
   // Closes a connection whose SASL request does not decode (logged).
   net::Outcome Malformed(Session& s, const Header& h);
   // False (logged, rate-limited) for a request that must wait for SASL.

@@ -11,12 +11,19 @@
 //    connection (v0: just closes it); it is logged, rate-limited.
 // Without kafka.sasl=required a SaslHandshake gets ILLEGAL_SASL_STATE, as on
 // a Kafka PLAINTEXT listener.
+// Re-authentication (KIP-368): with connections.max.reauth.ms, SaslAuthenticate
+// v1+ tells the client its session's lifetime; before it ends the client
+// sends SaslHandshake v1 + SaslAuthenticate again on the same connection, with
+// the same mechanism and principal. A request after the session ended that
+// is not such a re-authentication closes the connection (clients that cannot
+// re-authenticate, like librdkafka before 2.2, reconnect and authenticate).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
 #include "frontend/kafka_frontend.h"
 #include "frontend/kafka_session.h"
+#include "common/clock.h"
 #include "metrics/thread_metrics.h"
 #include "security/plain.h"
 
@@ -42,6 +49,17 @@ Outcome KafkaFrontend::Malformed(Session& s, const Header& h) {
                  auth_warn_.Suppressed());
   }
   return Outcome::kClose;
+}
+
+bool KafkaFrontend::SessionValid(Session& s, const Header& h) {
+  if (SteadyMillis() < s.session_expires_ms) return true;
+  if (IsSaslApi(h.api_key) && !s.sasl_raw) return true;  // re-authenticating
+  if (auth_warn_.Allow()) {
+    spdlog::info("kafka connection {} ({}): {}'s session expired (connections.max.reauth.ms) "
+                 "before it re-authenticated; closing it{}",
+                 s.core.route.conn_id, s.peer, s.principal, auth_warn_.Suppressed());
+  }
+  return false;
 }
 
 bool KafkaFrontend::AllowedBeforeAuthentication(Session& s, const Header& h) {
@@ -77,7 +95,10 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
   const std::vector<std::string> offered = OfferedMechanisms();
   for (const auto& m : offered) resp.mechanisms.push_back(m);
   const Asker a = Asker::Of(h);
-  if (!opt_.sasl_required || s.authenticated || s.scram || s.plain) {
+  // Re-authentication: SaslHandshake v1 on an authenticated connection.
+  const bool reauth = opt_.sasl_required && opt_.max_reauth_ms > 0 && s.authenticated &&
+                      h.api_version >= 1 && !s.scram && !s.plain;
+  if (!opt_.sasl_required || (s.authenticated && !reauth) || s.scram || s.plain) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
@@ -92,6 +113,8 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
     Respond(out, a, resp);
     return Outcome::kDone;  // the client may pick another one
   }
+  s.reauthenticating = reauth;
+  s.pending_mechanism = req.mechanism;
   if (plain) {
     s.plain = true;
   } else {
@@ -105,7 +128,9 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
   return Outcome::kDone;
 }
 
-Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_message) {
+Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_message,
+                                            bool* done) {
+  *done = false;
   // PLAIN is one message; SCRAM two, and the exchange's state says which.
   const bool plain = s.plain;
   const bool last = plain || !s.scram->user().empty();
@@ -123,6 +148,13 @@ Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_
     answer = last ? s.scram->Finish(client_message) : s.scram->Start(client_message);
     user = s.scram->user();
   }
+  if (answer.ok() && last && s.reauthenticating &&
+      ("User:" + user != s.principal || s.pending_mechanism != s.mechanism)) {
+    // KIP-368: a connection keeps its principal and mechanism.
+    answer = Status::PermissionDenied("re-authentication as " + s.pending_mechanism + " User:" +
+                                      user + " on a connection of " + s.mechanism + " " +
+                                      s.principal);
+  }
   if (!answer.ok()) {
     if (auth_warn_.Allow()) {
       spdlog::warn("kafka connection {} ({}): SASL authentication failed ({}){}: {}{}",
@@ -136,10 +168,14 @@ Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_
   if (last) {
     s.authenticated = true;
     s.principal = "User:" + user;
-    spdlog::debug("kafka connection {} ({}): authenticated as {}", s.core.route.conn_id, s.peer,
-                  s.principal);
+    s.mechanism = s.pending_mechanism;
+    s.session_expires_ms = opt_.max_reauth_ms > 0 ? SteadyMillis() + opt_.max_reauth_ms : 0;
+    spdlog::debug("kafka connection {} ({}): {} as {}", s.core.route.conn_id, s.peer,
+                  s.reauthenticating ? "re-authenticated" : "authenticated", s.principal);
+    s.reauthenticating = false;
     s.scram.reset();
     s.sasl_raw = false;
+    *done = true;
   }
   return answer;
 }
@@ -157,8 +193,11 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
     Respond(out, a, resp);
     return Outcome::kClose;
   }
-  auto answer = SaslStep(s, std::string_view(reinterpret_cast<const char*>(req.auth_bytes.data()),
-                                             req.auth_bytes.size()));
+  bool done = false;
+  auto answer = SaslStep(s,
+                         std::string_view(reinterpret_cast<const char*>(req.auth_bytes.data()),
+                                          req.auth_bytes.size()),
+                         &done);
   if (!answer.ok()) {
     resp.error_code = Code(ErrorCode::kSaslAuthenticationFailed);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
@@ -169,6 +208,9 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
     return Outcome::kClose;
   }
   resp.auth_bytes.assign(answer->begin(), answer->end());
+  // v1+: how long the session lasts (0: forever); the client re-authenticates
+  // before then (KIP-368).
+  if (done) resp.session_lifetime_ms = opt_.max_reauth_ms;
   Respond(out, a, resp);
   return Outcome::kDone;
 }
@@ -179,8 +221,9 @@ Outcome KafkaFrontend::OnRawSaslToken(Session& s, std::span<const uint8_t> token
   // Counted as SaslAuthenticate requests, which they stand for.
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, "sasl_authenticate",
                                        metrics::ThreadMetrics::Now());
-  auto answer = SaslStep(s, std::string_view(reinterpret_cast<const char*>(token.data()),
-                                             token.size()));
+  bool done = false;
+  auto answer = SaslStep(
+      s, std::string_view(reinterpret_cast<const char*>(token.data()), token.size()), &done);
   if (!answer.ok()) {
     metrics::ThreadMetrics::ErrorInRequest(Code(ErrorCode::kSaslAuthenticationFailed));
     return Outcome::kClose;

@@ -92,6 +92,13 @@ struct KafkaFrontend::Session final : net::Session {
   bool sasl_raw = false;  // after SaslHandshake v0: frames are bare SASL tokens
   std::unique_ptr<security::ScramServer> scram;  // the exchange in progress
   bool plain = false;  // SaslHandshake chose PLAIN: its one message comes next
+  // KIP-368 (connections.max.reauth.ms): when the authenticated session
+  // ends (steady ms; 0 = never), the mechanism it used, and whether the
+  // exchange in progress is a re-authentication.
+  int64_t session_expires_ms = 0;
+  std::string mechanism;
+  std::string pending_mechanism;  // chosen by the handshake in progress
+  bool reauthenticating = false;
 };
 
 struct KafkaFrontend::FetchPlan final : net::ParkedState {

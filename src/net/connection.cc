@@ -111,6 +111,7 @@ bool Connection::FlushTls() {
       // The next record: up to 16 KiB (TLS's largest) of queued bytes.
       stage_.clear();
       stage_off_ = 0;
+      stage_.reserve(kTlsRecordBytes);
       while (!segments_.empty() && stage_.size() < kTlsRecordBytes) {
         const Segment& s = segments_.front();
         const size_t take = std::min(s.len, kTlsRecordBytes - stage_.size());
@@ -129,7 +130,10 @@ bool Connection::FlushTls() {
     if (io == TlsStream::Io::kWantWrite || io == TlsStream::Io::kWantRead) return true;
     return false;
   }
-  if (stage_.capacity() > kTlsRecordBytes) std::vector<uint8_t>().swap(stage_);
+  // Everything written: a quiet connection keeps no staging memory (as
+  // SSL_MODE_RELEASE_BUFFERS does for OpenSSL's own buffers).
+  std::vector<uint8_t>().swap(stage_);
+  stage_off_ = 0;
   OutputDone();
   return true;
 }

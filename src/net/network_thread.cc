@@ -230,10 +230,12 @@ bool NetworkThread::AdvanceHandshake(Connection* c) {
     c->readable = false;  // until epoll reports the socket again
     return false;
   }
-  c->tls_context->handshake_failures.fetch_add(1, std::memory_order_relaxed);
-  if (c->tls_context->handshake_warn.Allow()) {
-    spdlog::warn("connection {}: TLS handshake failed: {}; closing it{}", c->id,
-                 c->tls->error(), c->tls_context->handshake_warn.Suppressed());
+  if (io != TlsStream::Io::kClosed || !c->tls->error().empty()) {
+    c->tls_context->handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    if (c->tls_context->handshake_warn.Allow()) {
+      spdlog::warn("connection {}: TLS handshake failed: {}; closing it{}", c->id,
+                   c->tls->error(), c->tls_context->handshake_warn.Suppressed());
+    }
   }
   c->readable = false;
   c->peer_closed = true;

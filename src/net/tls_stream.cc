@@ -53,8 +53,11 @@ TlsStream::Io TlsStream::Handshake() {
     return Io::kOk;
   }
   const Io io = Classify(r);
-  // EOF in the middle of a handshake is a failed handshake, not a close.
-  if (io == Io::kClosed && error_.empty()) error_ = "the peer closed during the handshake";
+  // EOF in the middle of a handshake is a failed handshake; EOF before any
+  // byte (a TCP health check, a port scan) is just a close.
+  if (io == Io::kClosed && error_.empty() && BIO_number_read(SSL_get_rbio(ssl_)) > 0) {
+    error_ = "the peer closed during the handshake";
+  }
   return io;
 }
 

@@ -32,7 +32,8 @@ class TlsStream {
   TlsStream(const TlsStream&) = delete;
   TlsStream& operator=(const TlsStream&) = delete;
 
-  // One step of the handshake: kOk once it is done.
+  // One step of the handshake: kOk once it is done; kClosed with an empty
+  // error() when the peer closed before sending a byte.
   Io Handshake();
   bool established() const { return established_; }
   // Decrypted bytes into buf: > 0 bytes, or 0 and *io says why not.

@@ -202,6 +202,7 @@ Status Broker::Start() {
     kopt.sasl_mechanisms = cfg_.sasl_mechanisms;
     kopt.credentials = credentials_.get();
     kopt.sasl_plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
+    kopt.max_reauth_ms = cfg_.connections_max_reauth_ms;
     if (kafka_tls_server_) {
       frontend::KafkaOptions topt = kopt;
       topt.port = kafka_tls_server_->port();

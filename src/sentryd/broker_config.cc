@@ -148,6 +148,10 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
            "offer SASL PLAIN (passwords in the clear) on plaintext listeners too; without it "
            "PLAIN is offered on TLS listeners only",
            &c->sasl_plain_allow_plaintext);
+  add_int("connections.max.reauth.ms",
+          "SASL sessions on the Kafka listeners last this long: clients re-authenticate on the "
+          "same connection (KIP-368) or are disconnected at their next request; 0 = forever",
+          &c->connections_max_reauth_ms, 0, INT64_C(1) << 40);
   add_small("kafka.tls.port",
             "TCP port of a second Kafka listener that speaks TLS (SSL, or SASL_SSL with "
             "kafka.sasl=required); -1 = off, 0 = pick a free port and log it",

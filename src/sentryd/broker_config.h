@@ -81,6 +81,7 @@ struct BrokerConfig {
   bool kafka_sasl_required = false;                 // kafka.sasl (none | required)
   std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512"};  // sasl.mechanisms
   bool sasl_plain_allow_plaintext = false;          // sasl.plain.allow.plaintext
+  int64_t connections_max_reauth_ms = 0;            // connections.max.reauth.ms (KIP-368)
   int kafka_tls_port = -1;                          // kafka.tls.port (-1 = off, 0 = pick)
   int native_tls_port = -1;                         // native.tls.port (-1 = off, 0 = pick)
   bool http_tls = false;                            // http.tls (HTTPS only on http.port)

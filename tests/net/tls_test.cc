@@ -19,6 +19,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -225,6 +227,24 @@ TEST_F(TlsTest, GarbageFailsTheHandshakeAndClosesOnlyThatConnection) {
   SSL_free(ssl);
   ::close(good);
   ::close(bad);
+}
+
+TEST_F(TlsTest, AClientThatClosesBeforeAnyByteIsNotAFailedHandshake) {
+  ::close(Dial());  // a TCP health check
+  for (int i = 0; i < 10000 && (server_->accepted_connections() == 0 || open_.load() != 0); i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(open_.load(), 0) << "the broker did not close its side";
+  EXPECT_EQ(tls_->handshake_failures.load(), 0u);
+  const int cut = Dial();  // half a ClientHello, then gone: that one is a failure
+  const uint8_t hello_start[] = {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00};
+  ASSERT_EQ(::write(cut, hello_start, sizeof(hello_start)),
+            static_cast<ssize_t>(sizeof(hello_start)));
+  ::close(cut);
+  for (int i = 0; i < 10000 && tls_->handshake_failures.load() == 0; i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  EXPECT_EQ(tls_->handshake_failures.load(), 1u);
 }
 
 TEST_F(TlsTest, ReloadServesTheNewCertificateToNewConnectionsOnly) {

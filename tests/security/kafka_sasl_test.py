@@ -12,7 +12,14 @@ with `--kafka.sasl required`. Then:
      past ApiVersions, and SaslAuthenticate without a handshake is refused;
   6. 200 wrong-password exchanges in a row from raw sockets (our own SCRAM
      client below, RFC 5802): each refused with SASL_AUTHENTICATION_FAILED,
-     the broker's log rate-limits the lines, and alice keeps producing.
+     the broker's log rate-limits the lines, and alice keeps producing;
+  7. re-authentication (KIP-368), on a second broker with
+     connections.max.reauth.ms=1500: SaslAuthenticate v1 says the session
+     lasts 1500 ms; re-authenticating on the same connection keeps it
+     usable past that; a connection that does not is closed at its first
+     request after it; re-authenticating as another user fails; a
+     confluent-kafka producer (librdkafka 2.0 cannot re-authenticate)
+     keeps delivering across expiries by reconnecting.
 
 usage: kafka_sasl_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 """
@@ -28,6 +35,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
 from cluster_harness import Broker, wait_for  # noqa: E402
@@ -38,6 +46,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 ALICE = ("alice", "alice-secret-1")  # SCRAM-SHA-512
 BOB = ("bob", "bob-secret-2")        # SCRAM-SHA-256
 SASL_AUTHENTICATION_FAILED = 58
+REAUTH_MS = 1500
 ILLEGAL_SASL_STATE = 34
 
 
@@ -89,8 +98,9 @@ def kbytes(b):
     return struct.pack(">i", len(b)) + b
 
 
-def sasl_authenticate(raw, token):
-    """SaslAuthenticate v1: (error code, auth bytes) or None when closed."""
+def sasl_authenticate(raw, token, with_lifetime=False):
+    """SaslAuthenticate v1: (error code, auth bytes[, session lifetime ms])
+    or None when closed."""
     body = raw.request(36, 1, kbytes(token))
     if body is None:
         return None
@@ -98,35 +108,120 @@ def sasl_authenticate(raw, token):
     msg_len = struct.unpack(">h", body[2:4])[0]
     pos = 4 + max(msg_len, 0)
     n = struct.unpack(">i", body[pos:pos + 4])[0]
+    if with_lifetime:
+        return err, body[pos + 4:pos + 4 + n], struct.unpack(">q", body[pos + 4 + n:pos + 12 + n])[0]
     return err, body[pos + 4:pos + 4 + n]
 
 
 def scram_attempt(port, user, password, mechanism="SCRAM-SHA-256"):
-    """One SCRAM exchange over SaslHandshake v1 + SaslAuthenticate v1 (RFC
-    5802 client side): the final SaslAuthenticate error code."""
-    h = hashlib.sha256 if mechanism == "SCRAM-SHA-256" else hashlib.sha512
+    """One SCRAM exchange on a new connection: the final SaslAuthenticate
+    error code."""
     raw = Raw(port)
     try:
-        hs = raw.request(17, 1, kstring(mechanism))
-        assert hs is not None and struct.unpack(">h", hs[:2])[0] == 0, hs
-        cnonce = base64.b64encode(os.urandom(18)).decode()
-        first_bare = f"n={user},r={cnonce}"
-        err, server_first = sasl_authenticate(raw, ("n,," + first_bare).encode())
-        if err != 0:
-            return err
-        attrs = dict(kv.split("=", 1) for kv in server_first.decode().split(","))
-        salted = hashlib.pbkdf2_hmac(h().name, password.encode(), base64.b64decode(attrs["s"]),
-                                     int(attrs["i"]))
-        client_key = hmac.new(salted, b"Client Key", h).digest()
-        without_proof = f"c=biws,r={attrs['r']}"
-        auth_message = f"{first_bare},{server_first.decode()},{without_proof}".encode()
-        signature = hmac.new(h(client_key).digest(), auth_message, h).digest()
-        proof = bytes(a ^ b for a, b in zip(client_key, signature))
-        final = f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
-        answer = sasl_authenticate(raw, final)
-        return answer[0] if answer else None
+        answer = scram_exchange(raw, user, password, mechanism)
+        return answer if answer is None else answer[0]
     finally:
         raw.close()
+
+
+def scram_exchange(raw, user, password, mechanism="SCRAM-SHA-256"):
+    """One SCRAM exchange over SaslHandshake v1 + SaslAuthenticate v1 (RFC
+    5802 client side) on `raw`: (final error code, session lifetime ms), or
+    None when the broker closed the connection."""
+    h = hashlib.sha256 if mechanism == "SCRAM-SHA-256" else hashlib.sha512
+    hs = raw.request(17, 1, kstring(mechanism))
+    if hs is None:
+        return None
+    if struct.unpack(">h", hs[:2])[0] != 0:
+        return struct.unpack(">h", hs[:2])[0], 0
+    cnonce = base64.b64encode(os.urandom(18)).decode()
+    first_bare = f"n={user},r={cnonce}"
+    answer = sasl_authenticate(raw, ("n,," + first_bare).encode())
+    if answer is None:
+        return None
+    err, server_first = answer
+    if err != 0:
+        return err, 0
+    attrs = dict(kv.split("=", 1) for kv in server_first.decode().split(","))
+    salted = hashlib.pbkdf2_hmac(h().name, password.encode(), base64.b64decode(attrs["s"]),
+                                 int(attrs["i"]))
+    client_key = hmac.new(salted, b"Client Key", h).digest()
+    without_proof = f"c=biws,r={attrs['r']}"
+    auth_message = f"{first_bare},{server_first.decode()},{without_proof}".encode()
+    signature = hmac.new(h(client_key).digest(), auth_message, h).digest()
+    proof = bytes(a ^ b for a, b in zip(client_key, signature))
+    final = f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
+    answer = sasl_authenticate(raw, final, with_lifetime=True)
+    return None if answer is None else (answer[0], answer[2])
+
+
+def metadata_answered(raw):
+    return raw.request(3, 0, struct.pack(">i", 0)) is not None
+
+
+def reauthentication(args, workdir, broker):
+    """Section 7 (KIP-368) on its own broker: the failures found."""
+    failures = []
+    broker.start()
+    port = broker.kafka_port
+    # A connection that re-authenticates stays usable past its first session.
+    raw = Raw(port)
+    answer = scram_exchange(raw, *BOB)
+    if answer != (0, REAUTH_MS):
+        failures.append(f"SaslAuthenticate v1 answered {answer}, not (0, {REAUTH_MS})")
+    started = time.monotonic()
+    if not metadata_answered(raw):
+        failures.append("Metadata after authenticating was not answered")
+    time.sleep(REAUTH_MS / 2000)  # half the session: time itself is what is tested
+    again = scram_exchange(raw, *BOB)
+    renewed = time.monotonic()
+    if again != (0, REAUTH_MS):
+        failures.append(f"re-authentication on the same connection answered {again}")
+    time.sleep(max(0.0, started + REAUTH_MS / 1000 + 0.3 - time.monotonic()))
+    if renewed + REAUTH_MS / 1000 - time.monotonic() < 0.2:
+        failures.append("the test itself was too slow to check the renewed session")
+    elif not metadata_answered(raw):
+        failures.append("Metadata after the first session's end, re-authenticated, was refused")
+    raw.close()
+    # A connection that does not re-authenticate is closed at its next request.
+    raw = Raw(port)
+    scram_exchange(raw, *BOB)
+    time.sleep(REAUTH_MS / 1000 + 0.3)
+    if metadata_answered(raw):
+        failures.append("Metadata after the session ended was answered")
+    raw.close()
+    # Re-authenticating as someone else fails (and closes the connection).
+    raw = Raw(port)
+    scram_exchange(raw, *BOB)
+    other = scram_exchange(raw, ALICE[0], ALICE[1], "SCRAM-SHA-512")
+    if other is not None and other[0] != SASL_AUTHENTICATION_FAILED:
+        failures.append(f"re-authentication as alice on bob's connection: {other}")
+    raw.close()
+    # librdkafka 2.0 does not re-authenticate: it is disconnected and
+    # reconnects; nothing it produces is lost.
+    admin = AdminClient(sasl_conf(broker.bootstrap, *ALICE))
+    admin.create_topics([NewTopic("reauth", 1, 1)])["reauth"].result(30)
+    p = Producer(sasl_conf(broker.bootstrap, *ALICE))
+    delivered = []
+    end = time.monotonic() + 3 * REAUTH_MS / 1000
+    sent = 0
+    while time.monotonic() < end:
+        p.produce("reauth", value=b"r%d" % sent, on_delivery=lambda e, _m: delivered.append(e))
+        sent += 1
+        p.flush(30)
+    if delivered != [None] * sent:
+        failures.append(f"confluent-kafka across session ends: {sent} sent, "
+                        f"{sum(1 for e in delivered if e is None)} delivered, errors "
+                        f"{[e for e in delivered if e][:3]}")
+    closed = broker.output().count("session expired")
+    if closed < 1:
+        failures.append("no connection was closed for an expired session")
+    print(f"KIP-368: lifetime {REAUTH_MS} ms announced; re-authentication keeps a connection; "
+          f"an expired one is closed ({closed} logged); librdkafka delivered {sent} of {sent} "
+          "across session ends", flush=True)
+    if broker.stop() != 0:
+        failures.append(f"the second sentryd exited with {broker.proc.returncode}")
+    return failures
 
 
 def main():
@@ -138,16 +233,20 @@ def main():
     workdir = args.workdir or tempfile.mkdtemp(prefix="sentry-sasl-")
     os.makedirs(workdir, exist_ok=True)
     broker = Broker(args.sentryd, workdir, 0, None, ["--kafka.sasl", "required"])
+    reauth_broker = Broker(args.sentryd, workdir, 1, None,
+                           ["--kafka.sasl", "required", "--connections.max.reauth.ms",
+                            str(REAUTH_MS)])
     data = broker.data_dir
-    os.makedirs(data, exist_ok=True)
     failures = []
-    for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
-        r = subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mech,
-                            "--password", password, "--data-dir", data],
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"FAIL: sentryctl user create {user}: {r.stdout}{r.stderr}")
-            return 1
+    for b in (broker, reauth_broker):
+        os.makedirs(b.data_dir, exist_ok=True)
+        for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
+            r = subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mech,
+                                "--password", password, "--data-dir", b.data_dir],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                print(f"FAIL: sentryctl user create {user}: {r.stdout}{r.stderr}")
+                return 1
     r = subprocess.run([args.sentryctl, "user", "list", "--data-dir", data], capture_output=True,
                        text=True)
     if r.stdout.split("\n")[:2] != ["alice SCRAM-SHA-512", "bob SCRAM-SHA-256"]:
@@ -274,6 +373,7 @@ def main():
 
         if broker.stop() != 0:
             failures.append(f"sentryd exited with {broker.proc.returncode}")
+        failures += reauthentication(args, workdir, reauth_broker)
         for f in failures:
             print("FAIL:", f)
         if failures:
@@ -288,6 +388,7 @@ def main():
         return 1
     finally:
         broker.kill()
+        reauth_broker.kill()
         if ok and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 

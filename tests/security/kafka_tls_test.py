@@ -14,8 +14,9 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
   5. client certificates: the CA's is accepted, the rogue CA's refused;
   6. the native TLS listener answers METADATA naming its own port; sentryctl
      --tls-ca produces and consumes through it (a group too), sentry-bench
-     --tls-ca produces through it, and both refuse a broker whose
-     certificate is not of the CA they trust;
+     --tls-ca produces through it; sentryctl refuses a broker whose
+     certificate is not of the CA it trusts; sentryctl with a client
+     certificate of the CA is served, with one of the rogue CA refused;
   7. hostile input: random bytes, a handshake cut off by the client, and one
      left half done (closed by the broker after its 10 s handshake timeout);
      the broker goes on serving;
@@ -350,6 +351,14 @@ def main():
         if r.returncode == 0 or "TLS handshake with 127.0.0.1 failed" not in r.stdout + r.stderr:
             failures.append(f"sentryctl trusting another CA: rc {r.returncode} {r.stdout}"
                             f"{r.stderr}")
+        for who, want_ok in (("alice", True), ("mallory", False)):
+            r = subprocess.run([args.sentryctl, *native, "--tls-cert",
+                                os.path.join(certs, f"{who}.pem"), "--tls-key",
+                                os.path.join(certs, f"{who}.key"), "topic", "list"],
+                               capture_output=True, text=True, timeout=60)
+            if (r.returncode == 0) != want_ok or (want_ok and "secure" not in r.stdout):
+                failures.append(f"sentryctl with {who}'s client certificate: rc {r.returncode} "
+                                f"{r.stdout}{r.stderr}")
         r = subprocess.run([args.sentry_bench, "produce", *native, "--topic", "bench-tls", "--records",
                             "20000", "--json"], capture_output=True, text=True, timeout=120)
         if r.returncode != 0 or '"tls":true' not in r.stdout or '"errors":0' not in r.stdout:

@@ -61,6 +61,7 @@ struct Options {
   bool ping = false;  // produce: send API_VERSIONS instead (network round trip only)
   int64_t keys = 0;   // > 0: each record gets a key drawn at random from this many
   std::string tls_ca;  // set: TLS to the broker's native.tls.port
+  std::string tls_cert, tls_key;  // mutual TLS
   std::string host;
   int port = 0;
   std::optional<client::TlsOptions> tls;
@@ -499,6 +500,8 @@ int main(int argc, char** argv) {
     sub->add_option("--broker", o.broker, "broker HOST:PORT")->capture_default_str();
     sub->add_option("--tls-ca", o.tls_ca,
                     "speak TLS (the broker's native.tls.port), trusting the CAs in this PEM file");
+    sub->add_option("--tls-cert", o.tls_cert, "with --tls-ca: present this client certificate");
+    sub->add_option("--tls-key", o.tls_key, "the private key of --tls-cert");
     sub->add_option("--topic", o.topic, "topic (created when missing)")->capture_default_str();
     sub->add_option("--records", o.records, "records to send or read")
         ->capture_default_str()
@@ -563,7 +566,11 @@ int main(int argc, char** argv) {
   }
   o.host = hp->first;
   o.port = hp->second;
-  if (!o.tls_ca.empty()) o.tls = sentry::client::TlsOptions{o.tls_ca};
+  if (o.tls_cert.empty() != o.tls_key.empty() || (!o.tls_cert.empty() && o.tls_ca.empty())) {
+    std::fprintf(stderr, "sentry-bench: --tls-cert and --tls-key go together, with --tls-ca\n");
+    return 2;
+  }
+  if (!o.tls_ca.empty()) o.tls = sentry::client::TlsOptions{o.tls_ca, o.tls_cert, o.tls_key};
   if (o.partitions == 0) o.partitions = o.connections;
   if (o.mode == "e2e" && o.record_size < 8) {
     std::fprintf(stderr, "sentry-bench: e2e needs --record-size >= 8 (the send time rides in it)\n");

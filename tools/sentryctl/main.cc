@@ -22,10 +22,13 @@ int main(int argc, char** argv) {
   app.fallthrough();  // --broker may come before or after the command
   std::string broker = "127.0.0.1:7070";
   app.add_option("--broker", broker, "broker address HOST:PORT")->capture_default_str();
-  std::string tls_ca;
+  std::string tls_ca, tls_cert, tls_key;
   app.add_option("--tls-ca", tls_ca,
                  "speak TLS to the broker (its native.tls.port), trusting the CAs in this PEM "
                  "file");
+  app.add_option("--tls-cert", tls_cert,
+                 "with --tls-ca: present this client certificate (PEM chain; mutual TLS)");
+  app.add_option("--tls-key", tls_key, "the private key of --tls-cert (PEM)");
   std::function<int(const BrokerAddress&)> run;
 
   // topic create|delete|trim|alter|list|describe
@@ -243,6 +246,10 @@ int main(int argc, char** argv) {
   }
   if (!run) return 2;
   BrokerAddress address{hp->first, hp->second, std::nullopt};
-  if (!tls_ca.empty()) address.tls = sentry::client::TlsOptions{tls_ca};
+  if (tls_cert.empty() != tls_key.empty() || (!tls_cert.empty() && tls_ca.empty())) {
+    std::fprintf(stderr, "sentryctl: --tls-cert and --tls-key go together, with --tls-ca\n");
+    return 2;
+  }
+  if (!tls_ca.empty()) address.tls = sentry::client::TlsOptions{tls_ca, tls_cert, tls_key};
   return run(address);
 }
