@@ -50,7 +50,11 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
           std::chrono::milliseconds(server_->opt_.request_timeout_ms));
       stream_.async_handshake(asio::ssl::stream_base::server,
                               [self = this->shared_from_this()](beast::error_code ec) {
-                                if (self->server_->opt_.on_handshake) {
+                                // A close without a handshake (a TCP health
+                                // check) is no failure.
+                                const bool closed = ec == asio::error::eof ||
+                                                    ec == asio::ssl::error::stream_truncated;
+                                if (self->server_->opt_.on_handshake && !closed) {
                                   self->server_->opt_.on_handshake(!ec, ec.message());
                                 }
                                 if (!ec) self->ReadRequest();
@@ -67,7 +71,8 @@ class HttpServer::Session : public std::enable_shared_from_this<HttpServer::Sess
     parser_->body_limit(o.max_body_bytes);
     // One deadline for the whole request (a trickle of bytes does not
     // extend it), and for an idle keep-alive connection too.
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(o.request_timeout_ms));
+    beast::get_lowest_layer(stream_).expires_after(
+        std::chrono::milliseconds(o.request_timeout_ms));
     bhttp::async_read(stream_, buffer_, *parser_,
                       [self = this->shared_from_this()](beast::error_code ec, size_t) {
                         self->OnRead(ec);

@@ -32,12 +32,14 @@ TlsStream::Io TlsStream::Classify(int ret) {
       }
       error_ = std::strerror(errno);
       ERR_clear_error();
+      broken_ = true;
       return Io::kError;
     default: {
       char buf[256] = "TLS error";
       if (unsigned long e = ERR_get_error()) ERR_error_string_n(e, buf, sizeof(buf));
       error_ = buf;
       ERR_clear_error();
+      broken_ = true;
       return Io::kError;
     }
   }
@@ -88,7 +90,8 @@ size_t TlsStream::Write(const uint8_t* buf, size_t n, Io* io) {
 }
 
 void TlsStream::Shutdown() {
-  if (!established_) return;
+  // Not after a fatal error (OpenSSL forbids it), nor before a session.
+  if (!established_ || broken_) return;
   ERR_clear_error();
   SSL_shutdown(ssl_);  // one try: the socket closes right after
   ERR_clear_error();

@@ -59,6 +59,7 @@ class TlsStream {
   SSL* ssl_;
   bool established_ = false;
   bool read_wants_write_ = false;
+  bool broken_ = false;  // a fatal error happened: no close_notify
   std::string error_;
 };
 

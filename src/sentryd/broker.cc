@@ -191,10 +191,9 @@ Status Broker::Start() {
       producer_ids_.get());
   SENTRY_RETURN_IF_ERROR(StartGroups(sinks));
   native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
-  if (kafka_server_) {
+  if (kafka_server_ || kafka_tls_server_) {
     frontend::KafkaOptions kopt;
     kopt.advertised_host = advertised;
-    kopt.port = kafka_server_->port();
     kopt.auto_create_topics = cfg_.auto_create_topics;
     kopt.default_partitions = cfg_.num_partitions;
     kopt.broker_configs = cfg_.Describe();
@@ -203,13 +202,17 @@ Status Broker::Start() {
     kopt.credentials = credentials_.get();
     kopt.sasl_plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
     kopt.max_reauth_ms = cfg_.connections_max_reauth_ms;
+    // One front end per listener: Metadata names the listener's own port.
     if (kafka_tls_server_) {
       frontend::KafkaOptions topt = kopt;
       topt.port = kafka_tls_server_->port();
       topt.tls = true;
       kafka_tls_frontend_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), topt);
     }
-    kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
+    if (kafka_server_) {
+      kopt.port = kafka_server_->port();
+      kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
+    }
   }
   if (native_tls_server_) {
     native_tls_frontend_ =
@@ -419,7 +422,8 @@ Status Broker::StartHttp() {
   http_->Start();
   spdlog::info("Listening for HTTP on {}:{} ({}dashboard /, metrics /metrics, admin API /v1, "
                "health /health/live and /health/ready)",
-               hopt.host, http_->port(), http_tls_ ? "HTTPS only, " + http_tls_->Describe() + "; " : "");
+               hopt.host, http_->port(),
+               http_tls_ ? "HTTPS only, " + http_tls_->Describe() + "; " : "");
   return Status::OK();
 }
 

@@ -112,6 +112,8 @@ class Broker:
             ports = ["--port", str(self.port), "--kafka.port", str(self.kafka_port)]
         else:
             ports = ["--port", "0", "--kafka.port", "0"]
+        if "--kafka.port" in self.extra:  # the caller's own (-1: off; start(wait=False))
+            ports = ports[:2]
         cluster = ["--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] if self.etcd else []
         args = [self.sentryd, "--data-dir", self.data_dir, "--host", "127.0.0.1",
                 "--http.port", "0", "--broker.id", str(self.id)] + cluster + ports + self.extra

@@ -25,7 +25,9 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
      producing; a key that does not match keeps the old certificate; SIGHUP
      reloads at once;
   9. /metrics (read over HTTPS throughout) counts the handshakes (ok and
-     failed) and the reloads; plain HTTP to the HTTPS port gets no answer.
+     failed) and the reloads; plain HTTP to the HTTPS port gets no answer;
+ 10. a second broker with only a TLS Kafka listener (kafka.port=-1) serves
+     kcat.
 
 usage: kafka_tls_test.py --sentryd PATH --sentryctl PATH --sentry-bench PATH [--workdir DIR]
 """
@@ -207,6 +209,7 @@ def main():
                         "--password", password, "--data-dir", broker.data_dir], check=True,
                        capture_output=True)
     failures = []
+    others = []  # more brokers, killed at the end
 
     def handshakes(result):
         return broker.metric('sentry_tls_handshakes_total{listener="kafka-tls",result="%s"}'
@@ -440,6 +443,23 @@ def main():
 
         if broker.stop() != 0:
             failures.append(f"sentryd exited with {broker.proc.returncode}")
+
+        # 10. A broker whose only Kafka listener is the TLS one.
+        tls_only = Broker(args.sentryd, workdir, 1, None, [
+            "--kafka.port", "-1", "--kafka.tls.port", "0", "--tls.cert.file", cert_file,
+            "--tls.key.file", key_file])
+        others.append(tls_only)
+        tls_only.start(wait=False)
+        out = wait_for(lambda: (lambda o: o if KAFKA_TLS.search(o) else None)(
+            tls_only.output()), "the TLS-only Kafka listener", 30)
+        only_port = int(KAFKA_TLS.search(out).group(1))
+        r = subprocess.run(["kcat", "-b", f"127.0.0.1:{only_port}", "-X", "security.protocol=SSL",
+                            "-X", f"ssl.ca.location={ca}", "-L"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 or f"127.0.0.1:{only_port}" not in r.stdout:
+            failures.append(f"kcat -L on a TLS-only Kafka listener: {r.stdout}{r.stderr}")
+        print(f"TLS-only Kafka listener (kafka.port=-1): kcat lists broker 127.0.0.1:{only_port}",
+              flush=True)
         for f in failures:
             print("FAIL:", f)
         if failures:
@@ -454,6 +474,8 @@ def main():
         return 1
     finally:
         broker.kill()
+        for b in others:
+            b.kill()
         if ok and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
