@@ -25,8 +25,10 @@ PKGS=(build-essential cmake pkg-config
       # cutfs, the power-cut file system of the tests (tests/cutfs): libfuse3
       # to build it, fuse3 for fusermount3.
       libfuse3-dev fuse3
-      # SCRAM hashing (PBKDF2, HMAC, SHA-2): src/security.
-      libssl-dev)
+      # TLS and SCRAM hashing (libssl: src/net, src/security, the clients);
+      # the openssl command makes the TLS tests' certificates and is their
+      # s_client; ca-certificates for kcat/librdkafka's default CA path.
+      libssl-dev openssl ca-certificates)
 # Extra packages a caller needs (bench/plot: python3-matplotlib).
 PKGS+=("$@")
 missing=()
