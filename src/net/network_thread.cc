@@ -288,6 +288,15 @@ void NetworkThread::AfterIo(Connection* c) {
       return;
     }
     stats_.bytes_out.fetch_add(before - c->pending_output(), std::memory_order_relaxed);
+    // Paused on its unsent answers, the connection may hold requests it
+    // already read (or left unread in the socket) that no further event
+    // will bring back once the output drained: go on with them next pass.
+    const int64_t cap = opt_.max_output_bytes_per_connection;
+    if (static_cast<int64_t>(before) >= cap && static_cast<int64_t>(c->pending_output()) < cap &&
+        !c->retry_pending) {
+      c->retry_pending = true;
+      retry_.push_back(c->id);
+    }
   }
   const bool done = !c->has_output() && c->inflight == 0;
   if ((c->closing && !c->has_output()) || (c->peer_closed && done &&

@@ -5,11 +5,18 @@
 // losing it leaked the request and everything it held (issue 11).
 #include "net/network_thread.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <memory>
 
+#include "net/server.h"
+#include "net/sized_answers.h"
 #include "pipeline/write_request.h"
 
 namespace sentry::net {
@@ -71,6 +78,59 @@ TEST(NetworkThreadTest, DestructorFreesWhatWasNeverDrained) {
   }
   EXPECT_TRUE(held.expired());
   EXPECT_EQ(finished.load(), 1);
+}
+
+// A connection paused because its unsent answers passed
+// connection.max.output.bytes must go on with the requests it already read
+// once the client has taken them: the socket's writability is then the only
+// event, and it used to only flush, leaving the read requests unanswered.
+TEST(NetworkThreadTest, AConnectionPausedOnItsOutputGoesOnOnceTheOutputDrains) {
+  std::atomic<int64_t> open{0};
+  NetOptions opt;
+  opt.max_output_bytes_per_connection = 64 << 10;
+  NetworkThread t(0, opt, &open);
+  t.Start();
+  SizedAnswers handler;
+  Server server({&t}, 100, &open);
+  ASSERT_TRUE(server.Listen("127.0.0.1", 0).ok());
+  server.Start(&handler);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int rcvbuf = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+  const timeval give_up{10, 0};  // a stall fails the test instead of hanging it
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &give_up, sizeof(give_up));
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(server.port()));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
+  // Ten requests in one write (the broker reads them at once), each
+  // answered with 200 KiB: the first answer alone passes the limit.
+  constexpr int kRequests = 10;
+  constexpr uint32_t kAnswer = 200 << 10;
+  std::vector<uint8_t> requests;
+  for (int i = 0; i < kRequests; i++) {
+    uint8_t frame[8];
+    PutU32(frame, 4);
+    PutU32(frame + 4, kAnswer);
+    requests.insert(requests.end(), frame, frame + 8);
+  }
+  ASSERT_EQ(::write(fd, requests.data(), requests.size()),
+            static_cast<ssize_t>(requests.size()));
+  std::vector<uint8_t> buf(4 + kAnswer);
+  for (int i = 0; i < kRequests; i++) {
+    size_t got = 0;
+    while (got < buf.size()) {
+      const ssize_t n = ::read(fd, buf.data() + got, buf.size() - got);
+      ASSERT_GT(n, 0) << "answer " << i << " stalled after " << got << " bytes";
+      got += static_cast<size_t>(n);
+    }
+    ASSERT_EQ(GetU32(buf.data()), kAnswer);
+    ASSERT_TRUE(std::equal(buf.begin() + 4, buf.end(), Payload()->begin())) << "answer " << i;
+  }
+  ::close(fd);
+  server.Stop();
+  t.Stop(0);
 }
 
 }  // namespace
