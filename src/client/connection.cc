@@ -53,6 +53,8 @@ Status Connection::StartTls(const std::string& host, const TlsOptions& opt, int 
   tls_->ctx = SSL_CTX_new(TLS_client_method());
   if (!tls_->ctx) return Status::IoError("TLS: " + OpenSslError());
   SSL_CTX_set_min_proto_version(tls_->ctx, TLS1_2_VERSION);
+  // A broker that closes without close_notify reads as EOF, not an error.
+  SSL_CTX_set_options(tls_->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(tls_->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
                                   SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (SSL_CTX_load_verify_locations(tls_->ctx, opt.ca_file.c_str(), nullptr) != 1) {
@@ -102,11 +104,17 @@ Status Connection::StartTls(const std::string& host, const TlsOptions& opt, int 
 ssize_t Connection::SendSome(const uint8_t* p, size_t n) {
   if (!tls_) return ::send(fd_, p, n, MSG_NOSIGNAL);
   ERR_clear_error();
+  errno = 0;
   const int r = SSL_write(tls_->ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
   if (r > 0) return r;
   const int err = SSL_get_error(tls_->ssl, r);
   tls_->want_write = err == SSL_ERROR_WANT_WRITE;
-  errno = (err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE) ? EAGAIN : EPIPE;
+  const bool again = err == SSL_ERROR_WANT_READ || err == SSL_ERROR_WANT_WRITE;
+  if (again) {
+    errno = EAGAIN;
+  } else if (err != SSL_ERROR_SYSCALL || errno == 0 || errno == EINTR || errno == EAGAIN) {
+    errno = EPIPE;  // the TLS session is broken, whatever errno said before
+  }
   ERR_clear_error();
   return -1;
 }
@@ -114,6 +122,7 @@ ssize_t Connection::SendSome(const uint8_t* p, size_t n) {
 ssize_t Connection::RecvSome(uint8_t* p, size_t n) {
   if (!tls_) return ::recv(fd_, p, n, 0);
   ERR_clear_error();
+  errno = 0;
   const int r = SSL_read(tls_->ssl, p, static_cast<int>(std::min<size_t>(n, 1 << 30)));
   if (r > 0) {
     tls_->want_write = false;
@@ -128,7 +137,8 @@ ssize_t Connection::RecvSome(uint8_t* p, size_t n) {
     return -1;
   }
   if (err == SSL_ERROR_SYSCALL && errno == 0) return 0;  // EOF without close_notify
-  if (errno == 0 || errno == EAGAIN) errno = EPROTO;
+  // A TLS error (or a stale errno): broken for good, never "try again".
+  if (err != SSL_ERROR_SYSCALL || errno == EINTR || errno == EAGAIN) errno = ECONNRESET;
   return -1;
 }
 

@@ -7,6 +7,9 @@
 // broker's certificate against the given CAs and the host name (or IP)
 // connected to; everything after goes through TLS, including SendSome /
 // RecvSome for callers that drive the socket themselves (sentry-bench).
+// OpenSSL writes with write(2), not send(MSG_NOSIGNAL): a process using TLS
+// connections must ignore SIGPIPE (sentryctl and sentry-bench do), or a
+// broker closing mid-write kills it.
 //
 // Threads: one thread at a time (no internal locking).
 #pragma once

@@ -7,6 +7,10 @@
 
 #include <fmt/format.h>
 
+#include <fstream>
+#include <functional>
+#include <iterator>
+
 namespace sentry::net {
 
 namespace {
@@ -110,8 +114,13 @@ std::string TlsContext::Fingerprint() const {
       f += "-;";
       continue;
     }
-    f += fmt::format("{}:{}:{}.{};", st.st_ino, st.st_size, st.st_mtim.tv_sec,
-                     st.st_mtim.tv_nsec);
+    // The content too: a same-size rewrite in place within one timestamp
+    // tick keeps inode, size and mtime (the files are a few KiB).
+    std::ifstream in(*path, std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)),
+                              std::istreambuf_iterator<char>());
+    f += fmt::format("{}:{}:{}.{}:{:x};", st.st_ino, st.st_size, st.st_mtim.tv_sec,
+                     st.st_mtim.tv_nsec, std::hash<std::string>{}(content));
   }
   return f;
 }

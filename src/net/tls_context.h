@@ -7,8 +7,9 @@
 // it in; a connection keeps the context it was accepted with (OpenSSL counts
 // references), so a reload drops nobody, and a reload that fails (a missing
 // key, a certificate that does not match it) keeps the old context and says
-// why. ReloadIfChanged() does so only when a file's size, mtime or inode
-// changed since the last load (a watcher polls it; SIGHUP forces Reload()).
+// why. ReloadIfChanged() does so only when a file's size, mtime, inode or
+// content changed since the last load (a watcher polls it; SIGHUP forces
+// Reload()).
 //
 // Threads: NewSsl() from network threads, Reload*() from any thread (a
 // mutex around the current context); the counters from any thread.
@@ -74,7 +75,7 @@ class TlsContext {
   explicit TlsContext(TlsSettings settings) : settings_(std::move(settings)) {}
   // A new OpenSSL context from the files.
   Result<std::shared_ptr<SSL_CTX>> Build() const;
-  std::string Fingerprint() const;  // size, mtime and inode of each file
+  std::string Fingerprint() const;  // inode, size, mtime and content hash of each file
 
   const TlsSettings settings_;
   mutable Mutex mu_;

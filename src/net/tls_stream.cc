@@ -26,6 +26,7 @@ TlsStream::Io TlsStream::Classify(int ret) {
     case SSL_ERROR_WANT_WRITE: return Io::kWantWrite;
     case SSL_ERROR_ZERO_RETURN: return Io::kClosed;
     case SSL_ERROR_SYSCALL:
+      broken_ = true;  // OpenSSL forbids SSL_shutdown after SSL_ERROR_SYSCALL
       if (errno == 0 || errno == ECONNRESET || errno == EPIPE) {
         ERR_clear_error();
         return Io::kClosed;

@@ -18,7 +18,7 @@ Result<std::string> CheckPlain(std::string_view message, const CredentialStore& 
     return Status::InvalidArgument("PLAIN message with an empty user name or password");
   }
   // The strongest credential the user has; a made-up one otherwise, so an
-  // unknown user costs the same PBKDF2 as a known one.
+  // unknown user costs the PBKDF2 of a default (SHA-512, 4096) user.
   std::optional<ScramCredential> c = store.Find(user, ScramMechanism::kSha512);
   if (!c) c = store.Find(user, ScramMechanism::kSha256);
   const bool known = c.has_value();

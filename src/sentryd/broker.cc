@@ -285,19 +285,18 @@ Status Broker::Start() {
   return Status::OK();
 }
 
-net::TlsSettings Broker::TlsSettingsFromConfig() const {
+Result<net::TlsSettings> Broker::TlsSettingsFromConfig() const {
   net::TlsSettings ts;
   ts.cert_file = cfg_.tls_cert_file;
   ts.key_file = cfg_.tls_key_file;
   ts.ca_file = cfg_.tls_ca_file;
-  auto auth = net::ParseTlsClientAuth(cfg_.tls_client_auth);  // validated by Parse
-  ts.client_auth = auth.ok() ? *auth : net::TlsClientAuth::kNone;
+  SENTRY_ASSIGN_OR_RETURN(ts.client_auth, net::ParseTlsClientAuth(cfg_.tls_client_auth));
   return ts;
 }
 
 Status Broker::ListenTls() {
   if (cfg_.kafka_tls_port < 0 && cfg_.native_tls_port < 0) return Status::OK();
-  const net::TlsSettings ts = TlsSettingsFromConfig();
+  SENTRY_ASSIGN_OR_RETURN(const net::TlsSettings ts, TlsSettingsFromConfig());
   std::vector<net::NetworkThread*> threads;
   for (auto& n : nets_) threads.push_back(n.get());
   auto listen = [&](int port, std::unique_ptr<net::TlsContext>* tls,
@@ -400,7 +399,8 @@ Status Broker::StartHttp() {
   }
   http::HttpOptions hopt;
   if (cfg_.http_tls) {
-    SENTRY_ASSIGN_OR_RETURN(http_tls_, net::TlsContext::Create(TlsSettingsFromConfig()));
+    SENTRY_ASSIGN_OR_RETURN(net::TlsSettings ts, TlsSettingsFromConfig());
+    SENTRY_ASSIGN_OR_RETURN(http_tls_, net::TlsContext::Create(std::move(ts)));
     net::TlsContext* tls = http_tls_.get();
     hopt.tls_context = [tls] { return tls->Current(); };
     hopt.on_handshake = [tls](bool ok, const std::string& error) {

@@ -94,7 +94,7 @@ class Broker {
   // kafka.tls.port / native.tls.port: their certificates and listeners
   // (bound, not yet accepting).
   Status ListenTls();
-  net::TlsSettings TlsSettingsFromConfig() const;
+  Result<net::TlsSettings> TlsSettingsFromConfig() const;
   // Everything of Stop() before the logs are closed; safe to call twice.
   void StopThreads();
 

@@ -45,6 +45,7 @@ from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 ALICE = ("alice", "alice-secret-1")  # SCRAM-SHA-512
 BOB = ("bob", "bob-secret-2")        # SCRAM-SHA-256
+CAROL = ("carol", "carol-secret-3")  # SCRAM-SHA-256, on the re-authentication broker
 SASL_AUTHENTICATION_FAILED = 58
 REAUTH_MS = 1500
 ILLEGAL_SASL_STATE = 34
@@ -190,13 +191,15 @@ def reauthentication(args, workdir, broker):
     if metadata_answered(raw):
         failures.append("Metadata after the session ended was answered")
     raw.close()
-    # Re-authenticating as someone else fails (and closes the connection).
-    raw = Raw(port)
-    scram_exchange(raw, *BOB)
-    other = scram_exchange(raw, ALICE[0], ALICE[1], "SCRAM-SHA-512")
-    if other is not None and other[0] != SASL_AUTHENTICATION_FAILED:
-        failures.append(f"re-authentication as alice on bob's connection: {other}")
-    raw.close()
+    # Re-authenticating as someone else fails (and closes the connection):
+    # another user with the same mechanism, and another mechanism.
+    for user, password, mech in (CAROL + ("SCRAM-SHA-256",), ALICE + ("SCRAM-SHA-512",)):
+        raw = Raw(port)
+        scram_exchange(raw, *BOB)
+        other = scram_exchange(raw, user, password, mech)
+        if other is None or other[0] != SASL_AUTHENTICATION_FAILED:
+            failures.append(f"re-authentication as {user} ({mech}) on bob's connection: {other}")
+        raw.close()
     # librdkafka 2.0 does not re-authenticate: it is disconnected and
     # reconnects; nothing it produces is lost.
     admin = AdminClient(sasl_conf(broker.bootstrap, *ALICE))
@@ -240,7 +243,10 @@ def main():
     failures = []
     for b in (broker, reauth_broker):
         os.makedirs(b.data_dir, exist_ok=True)
-        for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
+        users = [(ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")]
+        if b is reauth_broker:
+            users.append((CAROL, "SCRAM-SHA-256"))
+        for (user, password), mech in users:
             r = subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mech,
                                 "--password", password, "--data-dir", b.data_dir],
                                capture_output=True, text=True)

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <chrono>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <deque>
 #include <mutex>
@@ -493,6 +494,8 @@ int main(int argc, char** argv) {
   // Timers of this process fire within 1 ns of when asked (default slack is
   // 50 us): with --rate, a late wake-up would be counted as broker latency.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  // TLS writes with write(2): a broker that closes is an error, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   Options o;
   CLI::App app{"sentry-bench: load generator for sentryd"};
   app.require_subcommand(1);

@@ -3,6 +3,7 @@
 // Exit codes: 0 success, 1 the operation failed (a protocol error name and
 // what to do are printed) or verify found problems, 2 bad arguments.
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -17,6 +18,9 @@
 using namespace sentry::ctl;
 
 int main(int argc, char** argv) {
+  // A broker that closes while we write (through TLS, which writes with
+  // write(2), not send(MSG_NOSIGNAL)) is an error to report, not a signal.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"sentryctl: manage a sentryd broker and inspect its data directory"};
   app.require_subcommand(1);
   app.fallthrough();  // --broker may come before or after the command
