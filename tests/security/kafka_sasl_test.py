@@ -90,6 +90,33 @@ class Raw:
         self.s.close()
 
 
+def produce_then_read_in_group(conf, topic, what, failures, count=200):
+    """With confluent-kafka and `conf`: produces `count` records (b"a0"...)
+    to `topic`, then reads them back in group "g"; what goes wrong is added
+    to `failures`, named by `what`. Returns the producer (still connected)
+    and how many distinct records were read."""
+    errors = []
+    p = Producer(conf)
+    for i in range(count):
+        p.produce(topic, value=b"a%d" % i,
+                  on_delivery=lambda err, _m: errors.append(err) if err else None)
+    if p.flush(30) or errors:
+        failures.append(f"{what} produce: {errors[:3]}")
+    c = Consumer(dict(conf, **{"group.id": "g", "auto.offset.reset": "earliest"}))
+    c.subscribe([topic])
+    got = set()
+    polls = 300
+    while len(got) < count and polls > 0:
+        m = c.poll(0.1)
+        polls -= 1
+        if m is not None and not m.error():
+            got.add(m.value())
+    c.close()
+    if len(got) != count:
+        failures.append(f"{what} group consumer read {len(got)} of {count} records")
+    return p, len(got)
+
+
 def kstring(s):
     b = s.encode()
     return struct.pack(">h", len(b)) + b
@@ -274,26 +301,9 @@ def main():
         alice = sasl_conf(bootstrap, *ALICE)
         admin = AdminClient(alice)
         admin.create_topics([NewTopic("secure", 2, 1)])["secure"].result(30)
-        errors = []
-        p = Producer(alice)
-        for i in range(200):
-            p.produce("secure", value=b"a%d" % i,
-                      on_delivery=lambda err, _m: errors.append(err) if err else None)
-        if p.flush(30) or errors:
-            failures.append(f"confluent-kafka SCRAM-SHA-512 produce: {errors[:3]}")
-        c = Consumer(dict(alice, **{"group.id": "g", "auto.offset.reset": "earliest"}))
-        c.subscribe(["secure"])
-        got = set()
-        deadline_polls = 300
-        while len(got) < 200 and deadline_polls > 0:
-            m = c.poll(0.1)
-            deadline_polls -= 1
-            if m is not None and not m.error():
-                got.add(m.value())
-        c.close()
-        if len(got) != 200:
-            failures.append(f"confluent-kafka group consumer read {len(got)} of 200 records")
-        print(f"confluent-kafka SCRAM-SHA-512: 200 produced, {len(got)} consumed in a group",
+        _, read = produce_then_read_in_group(alice, "secure", "confluent-kafka SCRAM-SHA-512",
+                                             failures)
+        print(f"confluent-kafka SCRAM-SHA-512: 200 produced, {read} consumed in a group",
               flush=True)
 
         # 2. kafka-python, SCRAM-SHA-256.

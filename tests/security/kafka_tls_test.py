@@ -51,9 +51,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "cluster"))
 sys.path.insert(0, HERE)
 from cluster_harness import Broker, wait_for  # noqa: E402
-from kafka_sasl_test import Raw, kbytes, kstring  # noqa: E402
+from kafka_sasl_test import Raw, kbytes, kstring, produce_then_read_in_group  # noqa: E402
 
-from confluent_kafka import Consumer, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 ALICE = ("alice", "alice-secret-1")  # SCRAM-SHA-512
@@ -250,26 +249,10 @@ def main():
                  "sasl.username": ALICE[0], "sasl.password": ALICE[1]}
         admin = AdminClient(alice)
         admin.create_topics([NewTopic("secure", 2, 1)])["secure"].result(30)
-        errors = []
-        early = Producer(alice)  # stays connected across the reloads below
-        for i in range(200):
-            early.produce("secure", value=b"a%d" % i,
-                          on_delivery=lambda err, _m: errors.append(err) if err else None)
-        if early.flush(30) or errors:
-            failures.append(f"confluent-kafka SASL_SSL produce: {errors[:3]}")
-        c = Consumer(dict(alice, **{"group.id": "g", "auto.offset.reset": "earliest"}))
-        c.subscribe(["secure"])
-        got = set()
-        polls = 300
-        while len(got) < 200 and polls > 0:
-            m = c.poll(0.1)
-            polls -= 1
-            if m is not None and not m.error():
-                got.add(m.value())
-        c.close()
-        if len(got) != 200:
-            failures.append(f"confluent-kafka SASL_SSL group consumer read {len(got)} of 200")
-        print(f"confluent-kafka SASL_SSL SCRAM-SHA-512: 200 produced, {len(got)} consumed",
+        # The producer stays connected across the reloads below.
+        early, read = produce_then_read_in_group(alice, "secure", "confluent-kafka SASL_SSL",
+                                                 failures)
+        print(f"confluent-kafka SASL_SSL SCRAM-SHA-512: 200 produced, {read} consumed",
               flush=True)
 
         # 3. kafka-python (SASL_SSL, SCRAM-SHA-256) and kcat (SASL_SSL, PLAIN).
