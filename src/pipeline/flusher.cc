@@ -89,17 +89,24 @@ void Flusher::Handle(std::span<FlushItem> items) {
         req.status = Status::TimedOut("durable only after the request's timeout");
       }
     }
-    it.partition->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
     const uint32_t t = req.route.net_thread;
+    // The count drops only once the answer is in the network thread's inbox:
+    // a writer that then sees no answer pending here posts its own answers
+    // behind this one, never before it.
+    Partition* p = it.partition.get();
     // Cluster mode: an acks=-1 write durable here still waits for the
     // in-sync replicas (replication::ReplicaManager answers it later).
     if (req.acks == -1 && req.status.ok()) {
-      if (ReplicationGate* gate = it.partition->replica().gate.load(std::memory_order_acquire)) {
+      if (ReplicationGate* gate = p->replica().gate.load(std::memory_order_acquire)) {
         it.waiter = gate->Hold(std::move(it.waiter));
-        if (!it.waiter) continue;
+        if (!it.waiter) {
+          p->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
+          continue;
+        }
       }
     }
     sinks_[t]->Complete(std::move(it.waiter));
+    p->pending_via_flusher.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
