@@ -164,6 +164,7 @@ Outcome KafkaFrontend::HandleCreateTopics(Session& s, const Header& h, Reader& r
     }
     pa->items.push_back(std::move(item));
   }
+  AuthorizeAdmin(s, *pa);
   s.admin = std::move(pa);
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
@@ -200,6 +201,7 @@ Outcome KafkaFrontend::HandleDeleteTopics(Session& s, const Header& h, Reader& r
       }
     }
   }
+  AuthorizeAdmin(s, *pa);
   s.admin = std::move(pa);
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
@@ -225,6 +227,7 @@ Outcome KafkaFrontend::HandleDeleteRecords(Session& s, const Header& h, Reader& 
       pa->items.push_back(std::move(item));
     }
   }
+  AuthorizeAdmin(s, *pa);
   s.admin = std::move(pa);
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
@@ -253,6 +256,7 @@ Outcome KafkaFrontend::HandleAlterConfigs(Session& s, const Header& h, Reader& r
     }
     pa->items.push_back(std::move(item));
   }
+  AuthorizeAdmin(s, *pa);
   s.admin = std::move(pa);
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
 }
@@ -305,8 +309,43 @@ Outcome KafkaFrontend::HandleIncrementalAlterConfigs(Session& s, const Header& h
     }
     pa->items.push_back(std::move(item));
   }
+  AuthorizeAdmin(s, *pa);
   s.admin = std::move(pa);
   return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
+}
+
+void KafkaFrontend::AuthorizeAdmin(Session& s, PendingAdmin& pa) {
+  if (!opt_.authorizer) return;
+  using security::AclOperation;
+  const int16_t key = pa.asker.api_key;
+  const bool may_create_any =
+      key == kCreateTopicsKey && AllowedCluster(s, AclOperation::kCreate);
+  for (PendingAdmin::Item& item : pa.items) {
+    // Refused before any other check, so a request learns nothing of a
+    // resource it may not touch.
+    bool allowed = true;
+    int16_t refusal = Code(ErrorCode::kTopicAuthorizationFailed);
+    if (key == kCreateTopicsKey) {
+      allowed = may_create_any || AllowedTopic(s, AclOperation::kCreate, item.name);
+    } else if (key == kDeleteTopicsKey) {
+      if (item.name.empty()) continue;  // an unknown topic id: UNKNOWN_TOPIC_ID as it is
+      allowed = AllowedTopic(s, AclOperation::kDelete, item.name);
+    } else if (key == kDeleteRecordsKey) {
+      allowed = AllowedTopic(s, AclOperation::kDelete, item.name);
+    } else if (key == kAlterConfigsKey || key == kIncrementalAlterKey) {
+      if (item.resource_type == kResourceBroker) {
+        allowed = AllowedCluster(s, AclOperation::kAlterConfigs);
+        refusal = Code(ErrorCode::kClusterAuthorizationFailed);
+      } else if (item.resource_type == kResourceTopic) {
+        allowed = AllowedTopic(s, AclOperation::kAlterConfigs, item.name);
+      }
+    }
+    if (!allowed) {
+      item.settled = false;
+      item.message.reset();
+      Settle(item, refusal, "not authorized (docs/security.md)");
+    }
+  }
 }
 
 bool KafkaFrontend::ContinueAdmin(Session& s, ResponseOut& out) {
@@ -395,11 +434,12 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
     }
     Respond(out, pa->asker, resp);
   } else {  // Metadata that auto-created its topics
-    WriteMetadata(pa->asker, false, pa->metadata_topics, out);
+    WriteMetadata(s, pa->asker, false, pa->metadata_topics, out);
   }
 }
 
-Outcome KafkaFrontend::HandleDescribeConfigs(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleDescribeConfigs(Session& s, const Header& h, Reader& r,
+                                             ResponseOut& out) {
   kafka::DescribeConfigsRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   kafka::DescribeConfigsResponse resp;
@@ -408,7 +448,15 @@ Outcome KafkaFrontend::HandleDescribeConfigs(const Header& h, Reader& r, Respons
     result.resource_type = res.resource_type;
     result.resource_name = std::string(res.resource_name);
     std::vector<ConfigEntry> entries;
-    if (res.resource_type == kResourceTopic) {
+    if (res.resource_type == kResourceTopic &&
+        !AllowedTopic(s, security::AclOperation::kDescribeConfigs, res.resource_name)) {
+      result.error_code = Code(ErrorCode::kTopicAuthorizationFailed);
+      result.error_message = "not authorized (docs/security.md)";
+    } else if (res.resource_type == kResourceBroker &&
+               !AllowedCluster(s, security::AclOperation::kDescribeConfigs)) {
+      result.error_code = Code(ErrorCode::kClusterAuthorizationFailed);
+      result.error_message = "not authorized (docs/security.md)";
+    } else if (res.resource_type == kResourceTopic) {
       auto topic = core_->FindTopic(res.resource_name);
       if (!topic) {
         result.error_code = Code(ErrorCode::kUnknownTopicOrPartition);

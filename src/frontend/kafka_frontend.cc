@@ -44,6 +44,7 @@ std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& r
   s->authenticated = !opt_.sasl_required;
   s->core.route = route;
   s->peer = peer;
+  s->host = !peer.empty() && peer[0] == '/' ? peer.substr(1) : peer;
   return s;
 }
 
@@ -147,21 +148,24 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kAlterConfigs: return HandleAlterConfigs(s, h, r, out);
     case ApiKey::kIncrementalAlterConfigs: return HandleIncrementalAlterConfigs(s, h, r, out);
-    case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
-    case ApiKey::kFindCoordinator: return HandleFindCoordinator(h, r, out);
+    case ApiKey::kInitProducerId: return HandleInitProducerId(s, h, r, out);
+    case ApiKey::kFindCoordinator: return HandleFindCoordinator(s, h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
-    case ApiKey::kDescribeConfigs: return HandleDescribeConfigs(h, r, out);
+    case ApiKey::kDescribeConfigs: return HandleDescribeConfigs(s, h, r, out);
     case ApiKey::kJoinGroup: return HandleJoinGroup(s, h, r, out);
     case ApiKey::kSyncGroup: return HandleSyncGroup(s, h, r, out);
-    case ApiKey::kHeartbeat: return HandleHeartbeat(h, r, out);
-    case ApiKey::kLeaveGroup: return HandleLeaveGroup(h, r, out);
-    case ApiKey::kListGroups: return HandleListGroups(h, r, out);
-    case ApiKey::kDescribeGroups: return HandleDescribeGroups(h, r, out);
+    case ApiKey::kHeartbeat: return HandleHeartbeat(s, h, r, out);
+    case ApiKey::kLeaveGroup: return HandleLeaveGroup(s, h, r, out);
+    case ApiKey::kListGroups: return HandleListGroups(s, h, r, out);
+    case ApiKey::kDescribeGroups: return HandleDescribeGroups(s, h, r, out);
     case ApiKey::kOffsetDelete: return HandleOffsetDelete(s, h, r, out);
     case ApiKey::kOffsetForLeaderEpoch: return HandleOffsetForLeaderEpoch(s, h, r, out);
     case ApiKey::kSaslHandshake: return HandleSaslHandshake(s, h, r, out);
     case ApiKey::kSaslAuthenticate: return HandleSaslAuthenticate(s, h, r, out);
+    case ApiKey::kDescribeAcls: return HandleDescribeAcls(s, h, r, out);
+    case ApiKey::kCreateAcls: return HandleCreateAcls(s, h, r, out);
+    case ApiKey::kDeleteAcls: return HandleDeleteAcls(s, h, r, out);
   }
   return Outcome::kClose;
 }
@@ -222,7 +226,7 @@ Outcome KafkaFrontend::HandleApiVersions(const Header& h, Reader& r, ResponseOut
   return Outcome::kDone;
 }
 
-void KafkaFrontend::WriteMetadata(const Asker& a, bool all_topics,
+void KafkaFrontend::WriteMetadata(Session& s, const Asker& a, bool all_topics,
                                   const std::vector<std::string>& names, ResponseOut& out) {
   const int32_t me = core_->identity().broker_id;
   broker::ClusterHooks* cluster = core_->cluster();
@@ -243,6 +247,16 @@ void KafkaFrontend::WriteMetadata(const Asker& a, bool all_topics,
   std::vector<std::string_view> views(names.begin(), names.end());
   if (all_topics || !views.empty()) {
     for (broker::TopicState& t : core_->Describe(views)) {
+      // Only topics the principal may DESCRIBE: the others are left out of
+      // "every topic" and refused when named (existing or not), as Kafka.
+      if (!AllowedTopic(s, security::AclOperation::kDescribe, t.name)) {
+        if (all_topics) continue;
+        kafka::MetadataResponse::MetadataResponseTopic mt;
+        mt.error_code = Code(ErrorCode::kTopicAuthorizationFailed);
+        mt.name = std::move(t.name);
+        resp.topics.push_back(std::move(mt));
+        continue;
+      }
       kafka::MetadataResponse::MetadataResponseTopic mt;
       mt.error_code = ToKafkaError(t.error);
       mt.name = std::move(t.name);
@@ -287,7 +301,12 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
     auto pa = std::make_unique<PendingAdmin>();
     pa->asker = Asker::Of(h);
     for (const auto& n : names) {
-      if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n)) {
+      // Auto-creation needs CREATE on the cluster or the topic (and
+      // DESCRIBE to see it), as Kafka.
+      if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n) &&
+          AllowedTopic(s, security::AclOperation::kDescribe, n) &&
+          (AllowedCluster(s, security::AclOperation::kCreate) ||
+           AllowedTopic(s, security::AclOperation::kCreate, n))) {
         PendingAdmin::Item item;
         item.name = n;
         item.partitions = opt_.default_partitions;
@@ -300,11 +319,11 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
       return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
     }
   }
-  WriteMetadata(Asker::Of(h), all, names, out);
+  WriteMetadata(s, Asker::Of(h), all, names, out);
   return Outcome::kDone;
 }
 
-Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleFindCoordinator(Session& s, const Header& h, Reader& r, ResponseOut& out) {
   kafka::FindCoordinatorRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   int32_t node = core_->identity().broker_id;
@@ -335,31 +354,49 @@ Outcome KafkaFrontend::HandleFindCoordinator(const Header& h, Reader& r, Respons
       message = "no group coordinator yet: the offsets log has no leader (docs/cluster.md)";
     }
   }
-  const bool found = error == Code(ErrorCode::kNone);
+  // A group's coordinator is told only to those who may DESCRIBE the group.
+  auto error_for = [&](std::string_view key) {
+    if (group && !AllowedGroup(s, security::AclOperation::kDescribe, key)) {
+      return std::make_pair(Code(ErrorCode::kGroupAuthorizationFailed),
+                            std::optional<std::string>("describing the group is not allowed"));
+    }
+    return std::make_pair(error, message);
+  };
   kafka::FindCoordinatorResponse resp;
   if (h.api_version < 4) {
-    resp.error_code = error;
-    resp.error_message = message;
+    const auto [e, m] = error_for(req.key);
+    const bool found = e == Code(ErrorCode::kNone);
+    resp.error_code = e;
+    resp.error_message = m;
     resp.node_id = found ? node : -1;
     resp.host = found ? host : "";
     resp.port = found ? port : -1;
   } else {
     for (auto key : req.coordinator_keys) {
+      const auto [e, m] = error_for(key);
+      const bool found = e == Code(ErrorCode::kNone);
       resp.coordinators.push_back({std::string(key), found ? node : -1, found ? host : "",
-                                   found ? port : -1, error, message});
+                                   found ? port : -1, e, m});
     }
   }
   Respond(out, Asker::Of(h), resp);
   return Outcome::kDone;
 }
 
-Outcome KafkaFrontend::HandleInitProducerId(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleInitProducerId(Session& s, const Header& h, Reader& r,
+                                            ResponseOut& out) {
   kafka::InitProducerIdRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   kafka::InitProducerIdResponse resp;
   if (req.transactional_id) {
     // Transactions are out of scope (docs/kafka.md): refused, never faked.
     resp.error_code = Code(ErrorCode::kTransactionalIdAuthorizationFailed);
+  } else if (opt_.authorizer && !AllowedCluster(s, security::AclOperation::kIdempotentWrite) &&
+             !opt_.authorizer->MayOnSome(s.principal, s.host, security::AclOperation::kWrite,
+                                         security::ResourceType::kTopic)) {
+    // An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE
+    // on some topic (Kafka 3's rule, KIP-679).
+    resp.error_code = Code(ErrorCode::kClusterAuthorizationFailed);
   } else {
     // As Kafka for a producer without a transactional id: always a new id,
     // epoch 0 (an epoch bump, KIP-360, is the client's own business then).

@@ -28,11 +28,13 @@
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
+#include "security/authorizer.h"
 #include "security/credential_store.h"
 
 namespace sentry::frontend {
 
 struct Asker;
+struct PendingAdmin;
 
 struct KafkaOptions {
   std::string advertised_host = "127.0.0.1";  // what Metadata/FindCoordinator return
@@ -55,6 +57,9 @@ struct KafkaOptions {
   // this long; the client re-authenticates on the same connection before
   // it ends, or is disconnected at its next request. 0: forever.
   int64_t max_reauth_ms = 0;
+  // authorizer.enabled: every request is checked against the ACLs
+  // (docs/security.md); null: everything is allowed, as before.
+  security::Authorizer* authorizer = nullptr;
 };
 
 class KafkaFrontend final : public net::FrameHandler {
@@ -105,11 +110,11 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome HandleAlterConfigs(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleIncrementalAlterConfigs(Session& s, const Header& h, Reader& r,
                                              net::ResponseOut& out);
-  net::Outcome HandleInitProducerId(const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleFindCoordinator(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleInitProducerId(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleFindCoordinator(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetCommit(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetFetch(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleDescribeConfigs(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDescribeConfigs(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   // SASL (kafka_sasl.cc).
   net::Outcome HandleSaslHandshake(Session& s, const Header& h, Reader& r,
                                    net::ResponseOut& out);
@@ -132,19 +137,35 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome Malformed(Session& s, const Header& h);
   // False (logged, rate-limited) for a request that must wait for SASL.
   bool AllowedBeforeAuthentication(Session& s, const Header& h);
+  // Authorization (kafka_acls.cc): true when there is no authorizer or the
+  // session's principal may do `op` on the resource.
+  bool Allowed(Session& s, security::AclOperation op, security::ResourceType type,
+               std::string_view name);
+  bool AllowedTopic(Session& s, security::AclOperation op, std::string_view topic) {
+    return Allowed(s, op, security::ResourceType::kTopic, topic);
+  }
+  bool AllowedGroup(Session& s, security::AclOperation op, std::string_view group) {
+    return Allowed(s, op, security::ResourceType::kGroup, group);
+  }
+  bool AllowedCluster(Session& s, security::AclOperation op) {
+    return Allowed(s, op, security::ResourceType::kCluster, security::kClusterName);
+  }
+  net::Outcome HandleDescribeAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleCreateAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDeleteAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   // Groups (kafka_groups.cc).
   net::Outcome HandleJoinGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleSyncGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleHeartbeat(const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleLeaveGroup(const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleListGroups(const Header& h, Reader& r, net::ResponseOut& out);
-  net::Outcome HandleDescribeGroups(const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleHeartbeat(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleLeaveGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleListGroups(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  net::Outcome HandleDescribeGroups(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleOffsetDelete(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   // True (and logged) when this broker runs no group coordinator.
   bool NoCoordinator(const Header& h);
   void AnswerGroup(Session& s, const group::GroupCompletion& c, net::ResponseOut& out);
 
-  void WriteMetadata(const Asker& a, bool all_topics, const std::vector<std::string>& names,
+  void WriteMetadata(Session& s, const Asker& a, bool all_topics, const std::vector<std::string>& names,
                      net::ResponseOut& out);
   // Writes: once every write of the request is submitted, waits for them
   // (kSubmitted) or, when none is outstanding, answers now.
@@ -152,6 +173,8 @@ class KafkaFrontend final : public net::FrameHandler {
   void AnswerWrites(Session& s, net::ResponseOut& out);
   // Admin: submits the next pending topic operation, or answers when none is left.
   bool ContinueAdmin(Session& s, net::ResponseOut& out);
+  // Settles, refused, every item the session's principal may not touch.
+  void AuthorizeAdmin(Session& s, PendingAdmin& pa);
   void AnswerAdmin(Session& s, net::ResponseOut& out);
   // Fetch: answers from the plan; false while it must wait for more data.
   bool AnswerFetch(const FetchPlan& plan, bool final, net::ResponseOut& out);
@@ -160,6 +183,7 @@ class KafkaFrontend final : public net::FrameHandler {
   KafkaOptions opt_;
   LogLimiter warn_;  // connections closed for bad requests: a client may loop
   LogLimiter auth_warn_;  // failed authentications: a client may retry at any rate
+  LogLimiter deny_log_;   // requests the ACLs refuse
 };
 
 }  // namespace sentry::frontend

@@ -50,6 +50,13 @@ Outcome KafkaFrontend::HandleJoinGroup(Session& s, const Header& h, Reader& r, R
   kafka::JoinGroupRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
+  if (!AllowedGroup(s, security::AclOperation::kRead, req.group_id)) {
+    kafka::JoinGroupResponse resp;
+    resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+    resp.member_id = Str(req.member_id);
+    Respond(out, Asker::Of(h), resp);
+    return Outcome::kDone;
+  }
   group::JoinRequest jr;
   jr.member_id = Str(req.member_id);
   jr.instance_id = Str(req.group_instance_id);
@@ -72,6 +79,12 @@ Outcome KafkaFrontend::HandleSyncGroup(Session& s, const Header& h, Reader& r, R
   kafka::SyncGroupRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
+  if (!AllowedGroup(s, security::AclOperation::kRead, req.group_id)) {
+    kafka::SyncGroupResponse resp;
+    resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+    Respond(out, Asker::Of(h), resp);
+    return Outcome::kDone;
+  }
   group::SyncRequest sr;
   sr.member_id = Str(req.member_id);
   sr.instance_id = Str(req.group_instance_id);
@@ -127,18 +140,24 @@ void KafkaFrontend::AnswerGroup(Session& s, const group::GroupCompletion& c, Res
   Respond(out, a, resp);
 }
 
-Outcome KafkaFrontend::HandleHeartbeat(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleHeartbeat(Session& s, const Header& h, Reader& r,
+                                       ResponseOut& out) {
   kafka::HeartbeatRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
   kafka::HeartbeatResponse resp;
-  resp.error_code = ToKafkaError(core_->groups()->Heartbeat(
-      Str(req.group_id), Str(req.member_id), Str(req.group_instance_id), req.generation_id));
+  if (!AllowedGroup(s, security::AclOperation::kRead, req.group_id)) {
+    resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+  } else {
+    resp.error_code = ToKafkaError(core_->groups()->Heartbeat(
+        Str(req.group_id), Str(req.member_id), Str(req.group_instance_id), req.generation_id));
+  }
   Respond(out, Asker::Of(h), resp);
   return Outcome::kDone;
 }
 
-Outcome KafkaFrontend::HandleLeaveGroup(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleLeaveGroup(Session& s, const Header& h, Reader& r,
+                                        ResponseOut& out) {
   kafka::LeaveGroupRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
@@ -153,6 +172,8 @@ Outcome KafkaFrontend::HandleLeaveGroup(const Header& h, Reader& r, ResponseOut&
   kafka::LeaveGroupResponse resp;
   if (req.group_id.empty()) {
     resp.error_code = Code(ErrorCode::kInvalidGroupId);
+  } else if (!AllowedGroup(s, security::AclOperation::kRead, req.group_id)) {
+    resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
   } else {
     const auto errors = core_->groups()->Leave(Str(req.group_id), members);
     if (h.api_version < 3) {
@@ -171,14 +192,19 @@ Outcome KafkaFrontend::HandleLeaveGroup(const Header& h, Reader& r, ResponseOut&
   return Outcome::kDone;
 }
 
-Outcome KafkaFrontend::HandleListGroups(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleListGroups(Session& s, const Header& h, Reader& r,
+                                        ResponseOut& out) {
   kafka::ListGroupsRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
   std::vector<std::string> states;  // v4+: only groups in these states (any case)
   for (auto st : req.states_filter) states.push_back(Lower(Str(st)));
   kafka::ListGroupsResponse resp;
+  // DESCRIBE on the cluster lists every group; without it, those the
+  // principal may DESCRIBE (as Kafka).
+  const bool every = AllowedCluster(s, security::AclOperation::kDescribe);
   for (auto& g : core_->groups()->List()) {
+    if (!every && !AllowedGroup(s, security::AclOperation::kDescribe, g.group_id)) continue;
     if (!states.empty() &&
         std::find(states.begin(), states.end(), Lower(g.state)) == states.end()) {
       continue;
@@ -193,12 +219,21 @@ Outcome KafkaFrontend::HandleListGroups(const Header& h, Reader& r, ResponseOut&
   return Outcome::kDone;
 }
 
-Outcome KafkaFrontend::HandleDescribeGroups(const Header& h, Reader& r, ResponseOut& out) {
+Outcome KafkaFrontend::HandleDescribeGroups(Session& s, const Header& h, Reader& r,
+                                            ResponseOut& out) {
   kafka::DescribeGroupsRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   if (NoCoordinator(h)) return Outcome::kClose;
   kafka::DescribeGroupsResponse resp;
   for (auto id : req.groups) {
+    if (!AllowedGroup(s, security::AclOperation::kDescribe, id)) {
+      kafka::DescribeGroupsResponse::DescribedGroup dg;
+      dg.group_id = Str(id);
+      dg.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+      dg.authorized_operations = kNoAuthorizedOperations;
+      resp.groups.push_back(std::move(dg));
+      continue;
+    }
     group::GroupDescription d = core_->groups()->Describe(Str(id));
     kafka::DescribeGroupsResponse::DescribedGroup dg;
     dg.group_id = d.group_id;

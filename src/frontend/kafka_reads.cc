@@ -34,9 +34,18 @@ Outcome KafkaFrontend::HandleFetch(Session& s, const Header& h, Reader& r, Respo
       part.offset = p.fetch_offset;
       part.max_bytes = p.partition_max_bytes;
       part.current_leader_epoch = p.current_leader_epoch;
-      broker::ReadTarget target = core_->PartitionToRead(s.core, t.topic, p.partition);
+      // A follower's fetch needs CLUSTER_ACTION on the cluster, a consumer's
+      // READ on the topic.
+      const bool allowed = plan->replica_id >= 0
+                               ? AllowedCluster(s, security::AclOperation::kClusterAction)
+                               : AllowedTopic(s, security::AclOperation::kRead, t.topic);
+      broker::ReadTarget target;
+      if (allowed) target = core_->PartitionToRead(s.core, t.topic, p.partition);
       // One request at a time per connection: no write of ours is in flight.
-      if (target.partition) {
+      if (!allowed) {
+        part.error = Code(plan->replica_id >= 0 ? ErrorCode::kClusterAuthorizationFailed
+                                                : ErrorCode::kTopicAuthorizationFailed);
+      } else if (target.partition) {
         part.p = std::move(target.partition);
       } else {
         part.error = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
@@ -133,6 +142,11 @@ Outcome KafkaFrontend::HandleListOffsets(Session& s, const Header& h, Reader& r,
     for (const auto& p : t.partitions) {
       kafka::ListOffsetsResponse::ListOffsetsPartitionResponse pr;
       pr.partition_index = p.partition_index;
+      if (!AllowedTopic(s, security::AclOperation::kDescribe, t.name)) {
+        pr.error_code = Code(ErrorCode::kTopicAuthorizationFailed);
+        resp.topics.back().partitions.push_back(pr);
+        continue;
+      }
       broker::ReadTarget target = core_->PartitionToRead(s.core, t.name, p.partition_index);
       if (!target.partition) {
         pr.error_code = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
@@ -167,8 +181,15 @@ Outcome KafkaFrontend::HandleOffsetForLeaderEpoch(Session& s, const Header& h, R
     for (const auto& p : t.partitions) {
       kafka::OffsetForLeaderEpochResponse::EpochEndOffset e;
       e.partition = p.partition;
-      broker::ReadTarget target = core_->PartitionToRead(s.core, t.topic, p.partition);
-      if (!target.partition) {
+      const bool allowed =
+          req.replica_id >= 0 ? AllowedCluster(s, security::AclOperation::kClusterAction)
+                              : AllowedTopic(s, security::AclOperation::kDescribe, t.topic);
+      broker::ReadTarget target;
+      if (allowed) target = core_->PartitionToRead(s.core, t.topic, p.partition);
+      if (!allowed) {
+        e.error_code = Code(req.replica_id >= 0 ? ErrorCode::kClusterAuthorizationFailed
+                                                : ErrorCode::kTopicAuthorizationFailed);
+      } else if (!target.partition) {
         e.error_code = ToKafkaError(target.wait_for_writes ? broker::Errc::kInternal : target.error);
       } else {
         broker::EpochEndOffset eo =
@@ -187,9 +208,12 @@ Outcome KafkaFrontend::HandleOffsetForLeaderEpoch(Session& s, const Header& h, R
 namespace {
 
 // One group's committed offsets for the topics asked (null: all it has).
-template <typename TopicOut, typename TopicsIn>
+// `may_describe(topic)`: false answers TOPIC_AUTHORIZATION_FAILED for a
+// topic asked, and leaves the topic out of "all it has" (as Kafka).
+template <typename TopicOut, typename TopicsIn, typename MayDescribe>
 std::vector<TopicOut> GroupOffsets(broker::BrokerCore* core, std::string_view group,
-                                   const std::optional<TopicsIn>& topics) {
+                                   const std::optional<TopicsIn>& topics,
+                                   MayDescribe may_describe) {
   std::vector<TopicOut> result;
   auto add = [&](std::string_view topic, int32_t partition, const broker::CommittedOffset& c,
                  int16_t error) {
@@ -203,13 +227,18 @@ std::vector<TopicOut> GroupOffsets(broker::BrokerCore* core, std::string_view gr
   };
   if (!topics) {
     for (const auto& g : core->CommittedOffsetsOf(group)) {
-      add(g.topic, g.partition, g.committed, 0);
+      if (may_describe(g.topic)) add(g.topic, g.partition, g.committed, 0);
     }
     return result;
   }
   for (const auto& t : *topics) {
+    const bool allowed = may_describe(t.name);
     for (int32_t partition : t.partition_indexes) {
       broker::CommittedOffset c;
+      if (!allowed) {
+        add(t.name, partition, c, Code(ErrorCode::kTopicAuthorizationFailed));
+        continue;
+      }
       const broker::Errc e = core->CommittedOffsetOf(group, t.name, partition, &c);
       add(t.name, partition, c, ToKafkaError(e));
     }
@@ -219,21 +248,29 @@ std::vector<TopicOut> GroupOffsets(broker::BrokerCore* core, std::string_view gr
 
 }  // namespace
 
-Outcome KafkaFrontend::HandleOffsetFetch(Session&, const Header& h, Reader& r,
+Outcome KafkaFrontend::HandleOffsetFetch(Session& s, const Header& h, Reader& r,
                                          ResponseOut& out) {
   kafka::OffsetFetchRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   kafka::OffsetFetchResponse resp;
   // Cluster mode: only the group coordinator answers.
   const int16_t here = ToKafkaError(core_->GroupsHere());
+  auto may_describe = [&](std::string_view topic) {
+    return AllowedTopic(s, security::AclOperation::kDescribe, topic);
+  };
+  auto may_describe_group = [&](std::string_view group) {
+    return AllowedGroup(s, security::AclOperation::kDescribe, group);
+  };
   if (h.api_version < 8) {
     if (req.group_id.empty()) {
       resp.error_code = Code(ErrorCode::kInvalidGroupId);
+    } else if (!may_describe_group(req.group_id)) {
+      resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
     } else if (here != 0) {
       resp.error_code = here;
     } else {
       resp.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(
-          core_, req.group_id, req.topics);
+          core_, req.group_id, req.topics, may_describe);
     }
   } else {
     for (const auto& g : req.groups) {
@@ -241,11 +278,13 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session&, const Header& h, Reader& r,
       rg.group_id = std::string(g.group_id);
       if (g.group_id.empty()) {
         rg.error_code = Code(ErrorCode::kInvalidGroupId);
+      } else if (!may_describe_group(g.group_id)) {
+        rg.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
       } else if (here != 0) {
         rg.error_code = here;
       } else {
         rg.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(
-            core_, g.group_id, g.topics);
+            core_, g.group_id, g.topics, may_describe);
       }
       resp.groups.push_back(std::move(rg));
     }

@@ -14,6 +14,7 @@
 #include "kafka/header.h"
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
+#include "security/authorizer.h"
 #include "security/scram.h"
 
 namespace sentry::frontend {
@@ -99,6 +100,10 @@ struct KafkaFrontend::Session final : net::Session {
   std::string mechanism;
   std::string pending_mechanism;  // chosen by the handshake in progress
   bool reauthenticating = false;
+  // Authorization (authorizer.enabled): the client's address as ACL hosts
+  // name it, and the decisions this connection already got.
+  std::string host;
+  security::AuthCache auth_cache;
 };
 
 struct KafkaFrontend::FetchPlan final : net::ParkedState {

@@ -123,6 +123,9 @@ Outcome KafkaFrontend::HandleProduce(Session& s, const Header& h, Reader& r,
   const bool all = SubmitSlots(
       core_, s.core, *s.writes, req.topic_data, partitions_of,
       [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
+        if (!AllowedTopic(s, security::AclOperation::kWrite, t.name)) {
+          return Code(ErrorCode::kTopicAuthorizationFailed);
+        }
         if (p.index < 0) return Code(ErrorCode::kUnknownTopicOrPartition);
         if (!p.records || p.records->data.empty()) return Code(ErrorCode::kCorruptMessage);
         if (int16_t e = CheckKafkaBatch(p.records->data, h.api_version); e != 0) return e;
@@ -141,6 +144,8 @@ Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r
     int16_t refuse = Code(ErrorCode::kNone);
     if (req.group_id.empty()) {
       refuse = Code(ErrorCode::kInvalidGroupId);
+    } else if (!AllowedGroup(s, security::AclOperation::kRead, req.group_id)) {
+      refuse = Code(ErrorCode::kGroupAuthorizationFailed);
     } else if (core_->groups()) {
       // Kafka's fencing: a member of the group's current generation, or a
       // standalone consumer (generation -1) while the group is Empty.
@@ -157,6 +162,9 @@ Outcome KafkaFrontend::HandleOffsetCommit(Session& s, const Header& h, Reader& r
   const bool all = SubmitSlots(
       core_, s.core, *s.writes, req.topics, partitions_of,
       [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
+        if (!AllowedTopic(s, security::AclOperation::kRead, t.name)) {
+          return Code(ErrorCode::kTopicAuthorizationFailed);
+        }
         broker::OffsetCommitOp op{req.group_id, t.name, p.partition_index, p.committed_offset,
                                   p.committed_metadata.value_or(std::string_view())};
         return ToKafkaError(core_->PrepareOffsetCommit(op, wr));
@@ -176,6 +184,11 @@ Outcome KafkaFrontend::HandleOffsetDelete(Session& s, const Header& h, Reader& r
     group::GroupErrc ge = group::GroupErrc::kNone;
     if (group.empty()) {
       ge = group::GroupErrc::kInvalidGroupId;
+    } else if (!AllowedGroup(s, security::AclOperation::kDelete, group)) {
+      kafka::OffsetDeleteResponse resp;
+      resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
+      Respond(out, Asker::Of(h), resp);
+      return Outcome::kDone;
     } else {
       // Unknown group, or one whose members' reading is unknown (non-empty,
       // not of the "consumer" protocol type); topics are checked below.
@@ -195,6 +208,9 @@ Outcome KafkaFrontend::HandleOffsetDelete(Session& s, const Header& h, Reader& r
       core_, s.core, *s.writes, req.topics, partitions_of,
       [&](const auto& t, const auto& p, pipeline::WriteRequestPtr* wr) -> int16_t {
         const std::string topic(t.name);
+        if (!AllowedTopic(s, security::AclOperation::kRead, topic)) {
+          return Code(ErrorCode::kTopicAuthorizationFailed);
+        }
         if (auto e = core_->groups()->CheckOffsetDelete(group, topic);
             e != group::GroupErrc::kNone) {
           return ToKafkaError(e);

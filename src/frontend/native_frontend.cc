@@ -54,9 +54,10 @@ std::string_view MetricApi(uint16_t key) {
 }  // namespace
 
 std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& route,
-                                                         const std::string&) {
+                                                         const std::string& peer) {
   auto s = std::make_unique<NativeSession>();
   s->core.route = route;
+  s->host = !peer.empty() && peer[0] == '/' ? peer.substr(1) : peer;
   return s;
 }
 
@@ -96,8 +97,17 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
   ByteReader r(frame.subspan(frame_layout::kRequestHeaderBytes));
   ThreadMetrics::BeginRequest(metrics::Listener::kNative, MetricApi(h.api_key),
                               metrics::ThreadMetrics::Now());
+  if (authorizer_) {
+    const ErrorCode refused =
+        Authorize(session, h, frame.subspan(frame_layout::kRequestHeaderBytes));
+    if (refused != ErrorCode::kNone) {
+      WriteError(out, h, refused);
+      ThreadMetrics::EndRequest();
+      return Outcome::kDone;
+    }
+  }
   try {
-    const Outcome o = Dispatch(CoreOf(session), h, r, hold, out, parked);
+    const Outcome o = Dispatch(session, h, r, hold, out, parked);
     if (o == Outcome::kDone) ThreadMetrics::EndRequest();
     return o;
   } catch (const std::exception& e) {
@@ -107,21 +117,22 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
   }
 }
 
-Outcome NativeFrontend::Dispatch(broker::ClientSession& s, const Header& h, ByteReader& r,
+Outcome NativeFrontend::Dispatch(net::Session& ns, const Header& h, ByteReader& r,
                                  const std::shared_ptr<const void>& hold, ResponseOut& out,
                                  net::ParkedRead* parked) {
+  broker::ClientSession& s = CoreOf(ns);
   switch (static_cast<ApiKey>(h.api_key)) {
     case ApiKey::kApiVersions: return HandleApiVersions(h, r, out);
     case ApiKey::kProduce: return HandleProduce(s, h, r, hold, out);
     case ApiKey::kFetch: return HandleFetch(s, h, r, out, parked);
     case ApiKey::kListOffsets: return HandleListOffsets(s, h, r, out);
-    case ApiKey::kMetadata: return HandleMetadata(h, r, out);
+    case ApiKey::kMetadata: return HandleMetadata(ns, h, r, out);
     case ApiKey::kCreateTopic: return HandleCreateTopic(s, h, r, out);
     case ApiKey::kDeleteTopic: return HandleDeleteTopic(s, h, r, out);
     case ApiKey::kDeleteRecords: return HandleDeleteRecords(s, h, r, out);
     case ApiKey::kAlterTopicConfig: return HandleAlterTopicConfig(s, h, r, out);
     case ApiKey::kDescribeLog: return HandleDescribeLog(h, r, out);
-    case ApiKey::kDescribeCluster: return HandleDescribeCluster(h, r, out);
+    case ApiKey::kDescribeCluster: return HandleDescribeCluster(ns, h, r, out);
     case ApiKey::kOffsetCommit: return HandleOffsetCommit(s, h, r, out);
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
@@ -275,7 +286,8 @@ Outcome NativeFrontend::HandleListOffsets(broker::ClientSession& s, const Header
   return Respond(out, h, ListOffsetsResponse{l.partition, l.offset, l.timestamp});
 }
 
-Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseOut& out) {
+Outcome NativeFrontend::HandleMetadata(net::Session& ns, const Header& h, ByteReader& r,
+                                       ResponseOut& out) {
   MetadataRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
   const broker::BrokerIdentity& id = core_->identity();
@@ -285,6 +297,13 @@ Outcome NativeFrontend::HandleMetadata(const Header& h, ByteReader& r, ResponseO
   resp.port = port_ >= 0 ? port_ : id.port;
   for (broker::TopicState& t : core_->Describe(req.topics)) {
     TopicMetadata tm;
+    if (!MayDescribe(ns, t.name)) {
+      if (req.topics.empty()) continue;  // every topic: only those it may describe
+      tm.name = std::move(t.name);
+      tm.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+      resp.topics.push_back(std::move(tm));
+      continue;
+    }
     tm.name = std::move(t.name);
     tm.error_code = static_cast<int16_t>(ToNativeError(t.error));
     for (auto& p : t.partitions) {
@@ -307,7 +326,7 @@ Outcome NativeFrontend::HandleInitProducerId(const Header& h, ByteReader& r, Res
   return Respond(out, h, InitProducerIdResponse{*id, 0});
 }
 
-Outcome NativeFrontend::HandleDescribeCluster(const Header& h, ByteReader& r,
+Outcome NativeFrontend::HandleDescribeCluster(net::Session& ns, const Header& h, ByteReader& r,
                                               ResponseOut& out) {
   DescribeClusterRequest req;
   if (!Decode(&r, &req)) return Malformed(out, h);
@@ -326,6 +345,13 @@ Outcome NativeFrontend::HandleDescribeCluster(const Header& h, ByteReader& r,
   }
   for (broker::TopicState& t : core_->Describe(req.topics)) {
     ClusterTopicInfo ti;
+    if (!MayDescribe(ns, t.name)) {
+      if (req.topics.empty()) continue;  // every topic: only those it may describe
+      ti.name = std::move(t.name);
+      ti.error_code = static_cast<int16_t>(ErrorCode::kTopicAuthorizationFailed);
+      resp.topics.push_back(std::move(ti));
+      continue;
+    }
     ti.name = std::move(t.name);
     ti.error_code = static_cast<int16_t>(ToNativeError(t.error));
     for (const auto& p : t.partitions) {

@@ -18,6 +18,8 @@
 #include "protocol/codec.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
+#include "common/log_limiter.h"
+#include "security/authorizer.h"
 
 namespace sentry::frontend {
 
@@ -25,12 +27,16 @@ class NativeFrontend final : public net::FrameHandler {
  public:
   // `port`: the listener's, for Metadata and DescribeCluster (-1: the
   // broker's native port, which the core knows). A TLS listener names its own.
-  explicit NativeFrontend(broker::BrokerCore* core, int32_t port = -1)
-      : core_(core), port_(port) {}
+  // `authorizer` (authorizer.enabled): every request is checked against the
+  // ACLs first; null: everything is allowed.
+  explicit NativeFrontend(broker::BrokerCore* core, int32_t port = -1,
+                          security::Authorizer* authorizer = nullptr)
+      : core_(core), port_(port), authorizer_(authorizer) {}
 
   // net::FrameHandler
   std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
                                           const std::string& peer) override;
+  void OnTlsEstablished(net::Session& s, const std::string& peer_subject) override;
   bool Paused(const net::Session& s) const override;
   uint32_t min_frame_bytes() const override;
   net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
@@ -44,9 +50,17 @@ class NativeFrontend final : public net::FrameHandler {
 
  private:
   using Header = protocol::RequestHeader;
+  // native_acls.cc: the error that refuses request `h` (body `body`) to the
+  // session's principal, or kNone. A body that does not decode is left to
+  // its handler, which refuses it as malformed.
+  protocol::ErrorCode Authorize(net::Session& s, const Header& h, std::span<const uint8_t> body);
+  // Metadata and DescribeCluster: whether the topic is shown (true without
+  // an authorizer). Every-topic answers leave the others out; named ones
+  // answer TOPIC_AUTHORIZATION_FAILED for them, as Kafka.
+  bool MayDescribe(net::Session& s, std::string_view topic);
   // Answers one completion whose turn it is (see OnCompletion).
   void Answer(const pipeline::Completion* c, net::Session& s, net::ResponseOut& out);
-  net::Outcome Dispatch(broker::ClientSession& s, const Header& h, protocol::ByteReader& r,
+  net::Outcome Dispatch(net::Session& ns, const Header& h, protocol::ByteReader& r,
                         const std::shared_ptr<const void>& hold, net::ResponseOut& out,
                         net::ParkedRead* parked);
   net::Outcome HandleApiVersions(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
@@ -56,7 +70,8 @@ class NativeFrontend final : public net::FrameHandler {
                            net::ResponseOut& out, net::ParkedRead* parked);
   net::Outcome HandleListOffsets(broker::ClientSession& s, const Header& h,
                                  protocol::ByteReader& r, net::ResponseOut& out);
-  net::Outcome HandleMetadata(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
+  net::Outcome HandleMetadata(net::Session& ns, const Header& h, protocol::ByteReader& r,
+                              net::ResponseOut& out);
   net::Outcome HandleCreateTopic(broker::ClientSession& s, const Header& h,
                                  protocol::ByteReader& r, net::ResponseOut& out);
   net::Outcome HandleDeleteTopic(broker::ClientSession& s, const Header& h,
@@ -65,7 +80,7 @@ class NativeFrontend final : public net::FrameHandler {
                                    protocol::ByteReader& r, net::ResponseOut& out);
   net::Outcome HandleAlterTopicConfig(broker::ClientSession& s, const Header& h,
                                       protocol::ByteReader& r, net::ResponseOut& out);
-  net::Outcome HandleDescribeCluster(const Header& h, protocol::ByteReader& r,
+  net::Outcome HandleDescribeCluster(net::Session& ns, const Header& h, protocol::ByteReader& r,
                                      net::ResponseOut& out);
   net::Outcome HandleInitProducerId(const Header& h, protocol::ByteReader& r,
                                     net::ResponseOut& out);
@@ -90,6 +105,8 @@ class NativeFrontend final : public net::FrameHandler {
 
   broker::BrokerCore* const core_;
   const int32_t port_;
+  security::Authorizer* const authorizer_;
+  LogLimiter deny_log_;  // requests the ACLs refuse
 };
 
 }  // namespace sentry::frontend

@@ -7,11 +7,18 @@
 #include "net/frame_handler.h"
 #include "protocol/codec.h"
 #include "protocol/messages.h"
+#include "security/authorizer.h"
 
 namespace sentry::frontend {
 
 struct NativeSession final : net::Session {
   broker::ClientSession core;
+  // Authorization (authorizer.enabled): the native protocol has no SASL, so
+  // the principal is User:ANONYMOUS, or the client certificate's subject on
+  // a mutual-TLS listener.
+  std::string principal = "User:ANONYMOUS";
+  std::string host;
+  security::AuthCache auth_cache;
 };
 
 inline broker::ClientSession& CoreOf(net::Session& s) {

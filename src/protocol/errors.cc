@@ -39,6 +39,9 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kFencedInstanceId: return "FENCED_INSTANCE_ID";
     case ErrorCode::kUnreleasedInstanceId: return "UNRELEASED_INSTANCE_ID";
     case ErrorCode::kStaleMemberEpoch: return "STALE_MEMBER_EPOCH";
+    case ErrorCode::kTopicAuthorizationFailed: return "TOPIC_AUTHORIZATION_FAILED";
+    case ErrorCode::kGroupAuthorizationFailed: return "GROUP_AUTHORIZATION_FAILED";
+    case ErrorCode::kClusterAuthorizationFailed: return "CLUSTER_AUTHORIZATION_FAILED";
   }
   return "UNKNOWN_ERROR_CODE";
 }
@@ -78,6 +81,10 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kFencedInstanceId: return "Another process took this group.instance.id.";
     case ErrorCode::kUnreleasedInstanceId: return "A live member still holds this instance id; stop it first.";
     case ErrorCode::kStaleMemberEpoch: return "Heartbeat again and use the member epoch it returns.";
+    case ErrorCode::kTopicAuthorizationFailed:
+    case ErrorCode::kGroupAuthorizationFailed:
+    case ErrorCode::kClusterAuthorizationFailed:
+      return "The broker's ACLs do not allow this principal to do that (docs/security.md).";
   }
   return "Unknown error code.";
 }

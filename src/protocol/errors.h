@@ -41,6 +41,10 @@ enum class ErrorCode : int16_t {
   kFencedInstanceId = 82,
   kUnreleasedInstanceId = 111,
   kStaleMemberEpoch = 113,
+  // Authorization (authorizer.enabled)
+  kTopicAuthorizationFailed = 29,
+  kGroupAuthorizationFailed = 30,
+  kClusterAuthorizationFailed = 31,
 };
 
 const char* ErrorName(ErrorCode code);

@@ -115,6 +115,27 @@ bool Authorizer::Authorize(std::string_view principal, std::string_view host, Ac
   return allowed;
 }
 
+bool Authorizer::MayOnSome(std::string_view principal, std::string_view host, AclOperation op,
+                           ResourceType type) const {
+  if (IsSuperUser(principal)) return true;
+  std::shared_lock l(mu_);
+  bool allowed = false;
+  for (const AclBinding& b : acls_) {
+    if (b.resource_type != type) continue;
+    if (b.principal != principal && b.principal != "User:*") continue;
+    if (b.host != host && b.host != kWildcard) continue;
+    if (b.permission == AclPermission::kDeny) {
+      if ((b.operation == op || b.operation == AclOperation::kAll) &&
+          b.pattern_type == PatternType::kLiteral && b.resource_name == kWildcard) {
+        return false;
+      }
+    } else if (Implies(b.operation, op)) {
+      allowed = true;
+    }
+  }
+  return allowed;
+}
+
 bool Authorizer::Authorize(AuthCache* cache, const std::string& principal, std::string_view host,
                            AclOperation op, ResourceType type, std::string_view name) const {
   const uint64_t gen = generation();
@@ -131,6 +152,7 @@ bool Authorizer::Authorize(AuthCache* cache, const std::string& principal, std::
   auto it = cache->decisions.find(key);
   if (it != cache->decisions.end()) {
     stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
+    (it->second ? stats_.allowed : stats_.denied).fetch_add(1, std::memory_order_relaxed);
     return it->second;
   }
   // A decision cached against the generation read before it was made: a

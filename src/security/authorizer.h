@@ -47,6 +47,7 @@ struct AuthCache {
   std::unordered_map<std::string, bool> decisions;
 };
 
+// Every decision, cached or not.
 struct AuthorizerStats {
   std::atomic<uint64_t> allowed{0};
   std::atomic<uint64_t> denied{0};
@@ -68,6 +69,11 @@ class Authorizer {
   bool Authorize(AuthCache* cache, const std::string& principal, std::string_view host,
                  AclOperation op, ResourceType type, std::string_view name) const;
   bool IsSuperUser(std::string_view principal) const;
+  // Whether the principal may do `op` on at least one resource of `type`:
+  // some ALLOW covers it and no DENY of every name ("*") refuses it (Kafka's
+  // authorizeByResourceType, used for idempotent producers).
+  bool MayOnSome(std::string_view principal, std::string_view host, AclOperation op,
+                 ResourceType type) const;
 
   // Adds each binding (one already present is no change). Per binding: OK,
   // or InvalidArgument naming what is wrong; the valid ones are durable

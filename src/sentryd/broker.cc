@@ -183,6 +183,16 @@ Status Broker::Start() {
                              "--data-dir, docs/security.md)"
                            : "");
   }
+  if (cfg_.authorizer_enabled) {
+    SENTRY_ASSIGN_OR_RETURN(
+        authorizer_, security::Authorizer::Open(
+                         cfg_.data_dir, security::Authorizer::ParseSuperUsers(cfg_.super_users)));
+    const size_t acls = authorizer_->List(security::AclFilter{}).size();
+    spdlog::info("Authorizer enabled: {} ACL(s), super users: {}", acls,
+                 authorizer_->super_users().empty() ? std::string("none")
+                                                    : fmt::format("{}", fmt::join(
+                                                          authorizer_->super_users(), "; ")));
+  }
   admin_ = std::make_unique<broker::AdminExecutor>(sinks);
   core_ = std::make_unique<broker::BrokerCore>(
       registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
@@ -190,7 +200,7 @@ Status Broker::Start() {
       [this](const std::shared_ptr<pipeline::Partition>& p) { WakeFetches(p); },
       producer_ids_.get());
   SENTRY_RETURN_IF_ERROR(StartGroups(sinks));
-  native_ = std::make_unique<frontend::NativeFrontend>(core_.get());
+  native_ = std::make_unique<frontend::NativeFrontend>(core_.get(), -1, authorizer_.get());
   if (kafka_server_ || kafka_tls_server_) {
     frontend::KafkaOptions kopt;
     kopt.advertised_host = advertised;
@@ -202,6 +212,7 @@ Status Broker::Start() {
     kopt.credentials = credentials_.get();
     kopt.sasl_plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
     kopt.max_reauth_ms = cfg_.connections_max_reauth_ms;
+    kopt.authorizer = authorizer_.get();
     // One front end per listener: Metadata names the listener's own port.
     if (kafka_tls_server_) {
       frontend::KafkaOptions topt = kopt;
@@ -216,7 +227,8 @@ Status Broker::Start() {
   }
   if (native_tls_server_) {
     native_tls_frontend_ =
-        std::make_unique<frontend::NativeFrontend>(core_.get(), native_tls_server_->port());
+        std::make_unique<frontend::NativeFrontend>(core_.get(), native_tls_server_->port(),
+                                                   authorizer_.get());
   }
   recovery::MaintenanceOptions mopt;
   mopt.data_dir = cfg_.data_dir;
@@ -457,6 +469,7 @@ void Broker::FillView() {
   }
   view_.http = http_.get();
   view_.age_clock = age_clock_.get();
+  view_.authorizer = authorizer_.get();
 }
 
 std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups() {

@@ -26,6 +26,7 @@
 #include "broker/topic_registry.h"
 #include "cluster/cluster_manager.h"
 #include "common/age_clock.h"
+#include "security/authorizer.h"
 #include "security/credential_store.h"
 #include "common/status.h"
 #include "frontend/kafka_frontend.h"
@@ -108,6 +109,7 @@ class Broker {
   // everything that holds a pointer to it.
   std::unique_ptr<AgeClock> age_clock_;
   std::unique_ptr<security::CredentialStore> credentials_;  // users (docs/security.md)
+  std::unique_ptr<security::Authorizer> authorizer_;  // ACLs; null: authorizer.enabled=false
   std::vector<std::unique_ptr<net::NetworkThread>> nets_;
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<Prefaulter> prefaulter_;

@@ -89,6 +89,8 @@ struct BrokerConfig {
   std::string tls_key_file;                         // tls.key.file (PEM)
   std::string tls_ca_file;                          // tls.ca.file (PEM, client certificates)
   std::string tls_client_auth = "none";             // tls.client.auth (none|requested|required)
+  bool authorizer_enabled = false;                  // authorizer.enabled (ACLs)
+  std::string super_users;                          // super.users ("User:a;User:b" or commas)
   broker::TopicConfig topic_defaults;               // segment.bytes, flush.ms, ... as broker defaults
 
   // Parses flags (and the TOML file they name). On --help, prints and sets

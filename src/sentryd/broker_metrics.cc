@@ -307,6 +307,18 @@ void WriteHost(const BrokerView& v, Exposition* e) {
                 static_cast<double>(tls->reloads.load(std::memory_order_relaxed)));
     }
   }
+  if (const security::Authorizer* a = v.authorizer) {
+    e->Family("sentry_authorizer_decisions_total", Type::kCounter,
+              "Authorization decisions on every listener (authorizer.enabled), by result; a "
+              "denied one is a request, or part of one, refused by the ACLs.");
+    e->Sample("sentry_authorizer_decisions_total", {{"result", "allowed"}},
+              static_cast<double>(a->stats().allowed.load(std::memory_order_relaxed)));
+    e->Sample("sentry_authorizer_decisions_total", {{"result", "denied"}},
+              static_cast<double>(a->stats().denied.load(std::memory_order_relaxed)));
+    e->Family("sentry_authorizer_acls", Type::kGauge, "ACLs the broker holds.");
+    e->Sample("sentry_authorizer_acls", {},
+              static_cast<double>(a->List(security::AclFilter{}).size()));
+  }
   struct statvfs fs {};
   if (::statvfs(v.cfg->data_dir.c_str(), &fs) == 0) {
     e->Family("sentry_disk_free_bytes", Type::kGauge,

@@ -15,6 +15,7 @@
 #include "net/network_thread.h"
 #include "net/server.h"
 #include "pipeline/pipeline.h"
+#include "security/authorizer.h"
 #include "sentryd/broker_config.h"
 
 namespace sentry::http {
@@ -53,6 +54,7 @@ struct BrokerView {
   RecoveryFacts recovery;
   int64_t start_wall_ms = 0;
   AgeClock* age_clock = nullptr;  // retention's "now"
+  const security::Authorizer* authorizer = nullptr;  // null: authorizer.enabled=false
 };
 
 // The version and the git commit this binary was built from.
