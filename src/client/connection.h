@@ -66,6 +66,10 @@ class Connection {
   // True when a response is parked or bytes arrive on the socket within
   // timeout (0 = just look). Lets a caller multiplex without blocking in Receive.
   bool WaitReadable(int timeout_ms);
+  // Reads exactly n bytes (through TLS when the connection has it) within
+  // timeout_ms: for callers that frame another protocol (sentryctl's Kafka
+  // admin requests).
+  Status ReadExact(uint8_t* p, size_t n, int timeout_ms);
   // True when the broker closed the connection (read returns EOF) within timeout.
   bool WaitClosed(int timeout_ms);
   int fd() const { return fd_; }
@@ -88,7 +92,6 @@ class Connection {
   // TLS handshake on the connected socket (within timeout_ms).
   Status StartTls(const std::string& host, const TlsOptions& opt, int timeout_ms);
   Result<Response> ReadFrame(int timeout_ms);
-  Status ReadExact(uint8_t* p, size_t n, int timeout_ms);
   int fd_;
   std::unique_ptr<Tls> tls_;
   uint32_t next_correlation_ = 1;

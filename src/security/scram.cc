@@ -262,4 +262,82 @@ Result<std::string> ScramServer::Finish(std::string_view client_final) {
   return "v=" + Base64Encode(Hmac(mechanism_, credential_->server_key, auth_message));
 }
 
+namespace {
+
+// saslname: ',' is "=2C" and '=' is "=3D".
+std::string Escape(std::string_view name) {
+  std::string out;
+  for (char c : name) {
+    if (c == ',') {
+      out += "=2C";
+    } else if (c == '=') {
+      out += "=3D";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+ScramClient::ScramClient(ScramMechanism m, std::string user, std::string password,
+                         std::string client_nonce)
+    : mechanism_(m), user_(std::move(user)), password_(std::move(password)),
+      nonce_(std::move(client_nonce)) {
+  if (nonce_.empty()) {
+    nonce_ = Base64Encode(RandomBytes(18));  // 24 printable characters, no ','
+  }
+}
+
+std::string ScramClient::First() const { return "n,,n=" + Escape(user_) + ",r=" + nonce_; }
+
+Result<std::string> ScramClient::Final(std::string_view server_first) {
+  auto attrs = Attributes(server_first);
+  if (!attrs || attrs->size() < 3 || (*attrs)[0].first != 'r' || (*attrs)[1].first != 's' ||
+      (*attrs)[2].first != 'i') {
+    return Status::InvalidArgument("SCRAM: server-first must be 'r=...,s=...,i=...'");
+  }
+  const std::string_view nonce = (*attrs)[0].second;
+  if (!nonce.starts_with(nonce_) || nonce.size() == nonce_.size() || !Printable(nonce)) {
+    return Status::InvalidArgument("SCRAM: the server's nonce does not extend ours");
+  }
+  auto salt = Base64Decode((*attrs)[1].second);
+  if (!salt || salt->empty()) return Status::InvalidArgument("SCRAM: the salt is not base64");
+  int64_t iterations = 0;
+  for (char c : (*attrs)[2].second) {
+    if (c < '0' || c > '9' || iterations > kScramMaxIterations) {
+      return Status::InvalidArgument("SCRAM: a bad iteration count");
+    }
+    iterations = iterations * 10 + (c - '0');
+  }
+  if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
+    return Status::InvalidArgument("SCRAM: an iteration count outside 4096..16384");
+  }
+  const std::string salted =
+      SaltedPassword(mechanism_, password_, *salt, static_cast<int32_t>(iterations));
+  const std::string client_key = Hmac(mechanism_, salted, "Client Key");
+  server_key_ = Hmac(mechanism_, salted, "Server Key");
+  const std::string without_proof = "c=biws,r=" + std::string(nonce);
+  auth_message_ = First().substr(3) + "," + std::string(server_first) + "," + without_proof;
+  const std::string signature = Hmac(mechanism_, Hash(mechanism_, client_key), auth_message_);
+  return without_proof + ",p=" + Base64Encode(Xor(client_key, signature));
+}
+
+Status ScramClient::Verify(std::string_view server_final) const {
+  if (server_final.starts_with("e=")) {
+    return Status::PermissionDenied("SCRAM: the server says " +
+                                    std::string(server_final.substr(2)));
+  }
+  if (auth_message_.empty() || !server_final.starts_with("v=")) {
+    return Status::PermissionDenied("SCRAM: no server signature");
+  }
+  auto v = Base64Decode(server_final.substr(2));
+  if (!v || !ConstantTimeEqual(*v, Hmac(mechanism_, server_key_, auth_message_))) {
+    return Status::PermissionDenied("SCRAM: the server's signature is wrong");
+  }
+  return Status::OK();
+}
+
 }  // namespace sentry::security
+

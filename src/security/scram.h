@@ -86,4 +86,28 @@ class ScramServer {
   std::string fake_salt_;
 };
 
+// The client side of one exchange (sentryctl's, and the unit tests'):
+// First() is client-first; Final(server_first) checks it and answers
+// client-final with the proof; Verify(server_final) checks the broker's
+// signature, so a broker that does not hold the credential is caught.
+class ScramClient {
+ public:
+  ScramClient(ScramMechanism m, std::string user, std::string password,
+              std::string client_nonce = "");
+  std::string First() const;
+  // InvalidArgument: a malformed server-first, a nonce that does not extend
+  // ours, or an iteration count outside 4096..16384.
+  Result<std::string> Final(std::string_view server_first);
+  // PermissionDenied when the server's signature is wrong (or an e=error).
+  Status Verify(std::string_view server_final) const;
+
+ private:
+  ScramMechanism mechanism_;
+  std::string user_;
+  std::string password_;
+  std::string nonce_;
+  std::string auth_message_;
+  std::string server_key_;
+};
+
 }  // namespace sentry::security

@@ -47,6 +47,40 @@ TEST(ScramTest, Rfc7677ExchangeGivesTheRfcsMessages) {
   EXPECT_EQ(s.user(), "user");
 }
 
+TEST(ScramClientTest, SpeaksTheRfc7677ExchangeByteForByte) {
+  ScramClient c(ScramMechanism::kSha256, "user", "pencil", "rOprNGfwEbeRWgbNEkqO");
+  EXPECT_EQ(c.First(), kClientFirst);
+  auto final_message = c.Final(kServerFirst);
+  ASSERT_TRUE(final_message.ok()) << final_message.status().ToString();
+  EXPECT_EQ(*final_message, kClientFinal);
+  EXPECT_TRUE(c.Verify(kServerFinal).ok());
+  std::string forged = kServerFinal;
+  forged[4] = forged[4] == 'A' ? 'B' : 'A';
+  EXPECT_EQ(c.Verify(forged).code(), Status::Code::kPermissionDenied);
+  EXPECT_EQ(c.Verify("e=invalid-proof").code(), Status::Code::kPermissionDenied);
+}
+
+TEST(ScramClientTest, RefusesAServerFirstItCannotTrust) {
+  ScramClient c(ScramMechanism::kSha512, "a,b=c", "pw", "abc");
+  EXPECT_EQ(c.First(), "n,,n=a=2Cb=3Dc,r=abc");
+  EXPECT_FALSE(c.Final("r=xyz1,s=QUJD,i=4096").ok()) << "the nonce must extend ours";
+  EXPECT_FALSE(c.Final("r=abc,s=QUJD,i=4096").ok()) << "and add to it";
+  EXPECT_FALSE(c.Final("r=abcd,s=QUJD,i=1").ok()) << "too few iterations";
+  EXPECT_FALSE(c.Final("r=abcd,s=!!,i=4096").ok());
+  EXPECT_FALSE(c.Verify("v=AAAA").ok()) << "no exchange yet";
+  // Against our own server, with a stored credential.
+  auto cred = MakeScramCredential(ScramMechanism::kSha512, "pw").value();
+  ScramServer s(ScramMechanism::kSha512, Only("a,b=c", cred));
+  ScramClient ok(ScramMechanism::kSha512, "a,b=c", "pw");
+  auto server_first = s.Start(ok.First());
+  ASSERT_TRUE(server_first.ok());
+  auto client_final = ok.Final(*server_first);
+  ASSERT_TRUE(client_final.ok());
+  auto server_final = s.Finish(*client_final);
+  ASSERT_TRUE(server_final.ok()) << server_final.status().ToString();
+  EXPECT_TRUE(ok.Verify(*server_final).ok());
+}
+
 TEST(ScramTest, AWrongProofIsPermissionDenied) {
   ScramServer s(ScramMechanism::kSha256, Only("user", Pencil()), kServerNonce);
   ASSERT_TRUE(s.Start(kClientFirst).ok());

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "client/client.h"
+#include "sentryctl/acl_commands.h"
 #include "sentryctl/commands.h"
 #include "sentryctl/dump.h"
 #include "sentryctl/user_commands.h"
@@ -235,6 +236,61 @@ int main(int argc, char** argv) {
   ulist->add_option("--data-dir", ua.data_dir, "the broker's --data-dir");
   ulist->callback([&] {
     run = [&](const BrokerAddress&) { return sentry::tools::UserList(ua); };
+  });
+
+  // acl add / list / remove: online (--kafka, --user) or offline (--data-dir)
+  sentry::tools::AclArgs aa;
+  auto* acl = app.add_subcommand(
+      "acl", "ACLs: through a broker's Kafka listener (--kafka, --user) or offline (--data-dir)");
+  acl->require_subcommand(1);
+  auto acl_options = [&aa](CLI::App* c, bool filter) {
+    c->add_option("--principal", aa.principal, "e.g. User:alice, or User:* for everyone");
+    c->add_option("--operation", aa.operation,
+                  "read, write, create, delete, describe, alter, describe_configs, "
+                  "alter_configs, idempotent_write, cluster_action or all");
+    c->add_option("--topic", aa.topic, "a topic (literal name; * for every topic)");
+    c->add_option("--topic-prefix", aa.topic_prefix, "every topic whose name starts so");
+    c->add_option("--group", aa.group, "a consumer group (literal; * for every group)");
+    c->add_option("--group-prefix", aa.group_prefix, "every group whose id starts so");
+    c->add_flag("--cluster", aa.cluster, "the cluster (ACL and broker administration)");
+    if (!filter) {
+      c->add_flag("--deny", aa.deny, "a DENY (it beats every ALLOW); default ALLOW");
+      c->add_option("--host", aa.host, "the client address it applies to")
+          ->capture_default_str();
+    }
+    c->add_option("--data-dir", aa.data_dir,
+                  "offline: the stopped broker's --data-dir instead of --kafka");
+    c->add_option("--kafka", aa.kafka, "the broker's Kafka listener HOST:PORT")
+        ->capture_default_str();
+    c->add_option("--user", aa.user, "authenticate with SASL/SCRAM as this user");
+    c->add_option("--password", aa.password, "its password (visible to ps: prefer a file)");
+    c->add_option("--password-file", aa.password_file, "a file whose first line is it");
+    c->add_option("--mechanism", aa.mechanism, "SCRAM-SHA-256 or SCRAM-SHA-512")
+        ->capture_default_str();
+  };
+  auto* aadd = acl->add_subcommand("add", "allow (or --deny) an operation on a resource");
+  acl_options(aadd, false);
+  aadd->callback([&] {
+    run = [&](const BrokerAddress& b) {
+      aa.tls = b.tls;
+      return sentry::tools::AclAdd(aa);
+    };
+  });
+  auto* alist = acl->add_subcommand("list", "the ACLs (of a principal, operation or resource)");
+  acl_options(alist, true);
+  alist->callback([&] {
+    run = [&](const BrokerAddress& b) {
+      aa.tls = b.tls;
+      return sentry::tools::AclList(aa);
+    };
+  });
+  auto* aremove = acl->add_subcommand("remove", "remove exactly this ACL");
+  acl_options(aremove, false);
+  aremove->callback([&] {
+    run = [&](const BrokerAddress& b) {
+      aa.tls = b.tls;
+      return sentry::tools::AclRemove(aa);
+    };
   });
 
   try {

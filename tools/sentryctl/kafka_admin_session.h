@@ -1,0 +1,62 @@
+// KafkaAdminSession: sentryctl speaking the Kafka protocol to a broker's
+// Kafka listener for what the native protocol does not carry (ACLs): a
+// connection (TLS with --tls-ca), SASL/SCRAM as --user/--password when
+// given, then one request at a time with the generated codecs.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/connection.h"
+#include "common/status.h"
+#include "kafka/messages.h"
+#include "kafka/wire.h"
+
+namespace sentry::tools {
+
+struct KafkaLogin {
+  std::string host = "127.0.0.1";
+  int port = 9092;
+  bool use_tls = false;
+  client::TlsOptions tls;
+  std::string user;  // empty: no SASL (the broker must not require it)
+  std::string password;
+  std::string mechanism = "SCRAM-SHA-512";
+};
+
+class KafkaAdminSession {
+ public:
+  // Connects and, with a user, authenticates; errors say which step failed.
+  static Result<std::unique_ptr<KafkaAdminSession>> Open(const KafkaLogin& login);
+
+  // Sends `req` as `version` of API `Req::kApiKey` (a version without the
+  // flexible header) and decodes the answer into *resp.
+  template <typename Req, typename Resp>
+  Status Call(int16_t version, const Req& req, Resp* resp) {
+    std::vector<uint8_t> body;
+    kafka::Writer w(&body);
+    kafka::Encode(w, version, req);
+    SENTRY_RETURN_IF_ERROR(Exchange(Req::kApiKey, version, body));
+    kafka::Reader r(answer_);
+    if (!kafka::Decode(r, version, resp)) {
+      return Status::Corruption("the broker's answer to API " + std::to_string(Req::kApiKey) +
+                                " does not decode");
+    }
+    return Status::OK();
+  }
+
+ private:
+  explicit KafkaAdminSession(std::unique_ptr<client::Connection> c) : conn_(std::move(c)) {}
+  // One request frame out, its answer's body (after the correlation id)
+  // into answer_.
+  Status Exchange(int16_t api_key, int16_t version, const std::vector<uint8_t>& body);
+  Status Authenticate(const KafkaLogin& login);
+
+  std::unique_ptr<client::Connection> conn_;
+  int32_t correlation_ = 0;
+  std::vector<uint8_t> answer_;
+};
+
+}  // namespace sentry::tools
