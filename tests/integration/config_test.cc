@@ -123,7 +123,12 @@ INSTANTIATE_TEST_SUITE_P(
                                  "", "not supported in cluster mode"},
                       BadSetting{{"--kafka.sasl", "required", "--cluster.etcd",
                                   "http://127.0.0.1:1"},
-                                 "", "kafka.sasl=required is not supported in cluster mode"}));
+                                 "", "kafka.sasl=required is not supported in cluster mode"},
+                      BadSetting{{"--authorizer.enabled", "yes"}, "", "authorizer.enabled"},
+                      BadSetting{{"--super.users", "admin"}, "", "super.users: 'admin'"},
+                      BadSetting{{"--authorizer.enabled", "true", "--cluster.etcd",
+                                  "http://127.0.0.1:1"},
+                                 "", "authorizer.enabled is not supported in cluster mode"}));
 
 }  // namespace
 }  // namespace sentry
