@@ -166,6 +166,9 @@ Outcome KafkaFrontend::Dispatch(Session& s, const Header& h, Reader& r,
     case ApiKey::kDescribeAcls: return HandleDescribeAcls(s, h, r, out);
     case ApiKey::kCreateAcls: return HandleCreateAcls(s, h, r, out);
     case ApiKey::kDeleteAcls: return HandleDeleteAcls(s, h, r, out);
+    case ApiKey::kDescribeUserScramCredentials:
+      return HandleDescribeUserScramCredentials(s, h, r, out);
+    case ApiKey::kAlterUserScramCredentials: return HandleAlterUserScramCredentials(s, h, r, out);
   }
   return Outcome::kClose;
 }

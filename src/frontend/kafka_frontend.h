@@ -153,6 +153,11 @@ class KafkaFrontend final : public net::FrameHandler {
   net::Outcome HandleDescribeAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleCreateAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleDeleteAcls(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
+  // Users (kafka_users.cc): KIP-554 on the credential store.
+  net::Outcome HandleDescribeUserScramCredentials(Session& s, const Header& h, Reader& r,
+                                                  net::ResponseOut& out);
+  net::Outcome HandleAlterUserScramCredentials(Session& s, const Header& h, Reader& r,
+                                               net::ResponseOut& out);
   // Groups (kafka_groups.cc).
   net::Outcome HandleJoinGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);
   net::Outcome HandleSyncGroup(Session& s, const Header& h, Reader& r, net::ResponseOut& out);

@@ -143,15 +143,39 @@ Result<ScramCredential> MakeScramCredential(ScramMechanism m, std::string_view p
                                    std::to_string(kScramMaxIterations));
   }
   if (password.empty()) return Status::InvalidArgument("an empty password");
+  std::string the_salt = salt ? std::move(*salt) : RandomBytes(32);
+  const std::string salted = SaltedPassword(m, password, the_salt, iterations);
+  return ScramCredentialFromSalted(m, std::move(the_salt), iterations, salted);
+}
+
+Result<ScramCredential> ScramCredentialFromSalted(ScramMechanism m, std::string salt,
+                                                  int32_t iterations,
+                                                  std::string_view salted_password) {
+  if (iterations < kScramMinIterations || iterations > kScramMaxIterations) {
+    return Status::InvalidArgument("SCRAM iterations must be " +
+                                   std::to_string(kScramMinIterations) + " to " +
+                                   std::to_string(kScramMaxIterations));
+  }
+  if (salt.empty()) return Status::InvalidArgument("an empty salt");
+  if (salted_password.size() != static_cast<size_t>(EVP_MD_get_size(Digest(m)))) {
+    return Status::InvalidArgument("the salted password is not one " +
+                                   std::string(ScramMechanismName(m)) + " digest long");
+  }
   ScramCredential c;
   c.mechanism = m;
   c.iterations = iterations;
-  c.salt = salt ? std::move(*salt) : RandomBytes(32);
-  const std::string salted = SaltedPassword(m, password, c.salt, iterations);
-  c.stored_key = Hash(m, Hmac(m, salted, "Client Key"));
-  c.server_key = Hmac(m, salted, "Server Key");
+  c.salt = std::move(salt);
+  c.stored_key = Hash(m, Hmac(m, salted_password, "Client Key"));
+  c.server_key = Hmac(m, salted_password, "Server Key");
   return c;
 }
+
+std::string ScramSaltedPassword(ScramMechanism m, std::string_view password,
+                                std::string_view salt, int32_t iterations) {
+  return SaltedPassword(m, password, salt, iterations);
+}
+
+std::string ScramRandomSalt() { return RandomBytes(32); }
 
 bool ScramPasswordMatches(const ScramCredential& c, std::string_view password) {
   const std::string salted = SaltedPassword(c.mechanism, password, c.salt, c.iterations);

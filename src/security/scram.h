@@ -48,6 +48,19 @@ Result<ScramCredential> MakeScramCredential(ScramMechanism m, std::string_view p
                                             int32_t iterations = kScramMinIterations,
                                             std::optional<std::string> salt = std::nullopt);
 
+// The credential of a password already salted by the client (Kafka's
+// AlterUserScramCredentials carries SaltedPassword, never the password).
+// InvalidArgument: iterations out of range, an empty salt, or a salted
+// password that is not one digest long.
+Result<ScramCredential> ScramCredentialFromSalted(ScramMechanism m, std::string salt,
+                                                  int32_t iterations,
+                                                  std::string_view salted_password);
+// SaltedPassword = PBKDF2(password, salt, iterations), for a client that
+// sends it (sentryctl user create --kafka); a fresh 32-byte random salt.
+std::string ScramSaltedPassword(ScramMechanism m, std::string_view password,
+                                std::string_view salt, int32_t iterations);
+std::string ScramRandomSalt();
+
 // Whether `password` is the one `c` was made from (PLAIN against a stored
 // SCRAM credential). Constant time in the comparison.
 bool ScramPasswordMatches(const ScramCredential& c, std::string_view password);

@@ -277,7 +277,8 @@ TEST(KafkaCodecTest, AdvertisedRangesMatchTheIssue) {
                        {14, 0, 5}, {15, 0, 5}, {16, 0, 4}, {17, 0, 1}, {18, 0, 3},
                        {19, 0, 7}, {20, 0, 6}, {21, 0, 2}, {22, 0, 4}, {23, 2, 4}, {29, 0, 3},
                        {30, 0, 3}, {31, 0, 3}, {32, 0, 4},
-                       {33, 0, 2}, {36, 0, 2}, {44, 0, 1}, {47, 0, 0}};
+                       {33, 0, 2}, {36, 0, 2}, {44, 0, 1}, {47, 0, 0}, {50, 0, 0},
+                       {51, 0, 0}};
   ASSERT_EQ(std::size(kApiRanges), std::size(want));
   for (size_t i = 0; i < std::size(want); i++) {
     EXPECT_EQ(kApiRanges[i].key, want[i].key);

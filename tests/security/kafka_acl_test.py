@@ -20,7 +20,11 @@ kafka-python:
   5. the native listener: User:ANONYMOUS (sentryctl) is refused with
      TOPIC_AUTHORIZATION_FAILED until an ACL allows it;
   6. 200 refused requests in a row are logged rate-limited, and admin keeps
-     being served.
+     being served;
+  7. users through the running broker: `sentryctl user create/list/delete
+     --kafka` as admin (AlterUserScramCredentials / DescribeUserScram-
+     Credentials); bob may not; a user created so logs in at once, and no
+     longer once deleted.
 
 usage: kafka_acl_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 """
@@ -338,6 +342,35 @@ def main():
                           "--topic", "orders")
         check(r.returncode == 1 and "no such ACL" in r.stderr,
               f"removing it twice says there is none: {r.stderr.strip()!r}")
+
+        # 7 (before 6, which fills the log). Users through the running broker.
+        def sentryctl_user(*argv, login=ADMIN):
+            return subprocess.run([args.sentryctl, "user"] + list(argv) +
+                                  ["--kafka", broker.bootstrap, "--login-user", login[0],
+                                   "--login-password", login[1], "--login-mechanism",
+                                   "SCRAM-SHA-256"],
+                                  capture_output=True, text=True, timeout=60)
+
+        dave = ("dave", "dave-secret-4")
+        r = sentryctl_user("create", dave[0], "--mechanism", "SCRAM-SHA-256", "--password",
+                           dave[1], login=BOB)
+        check(r.returncode == 1 and "Kafka error 31" in r.stderr,
+              f"bob may not create users: {r.stderr.strip()!r}")
+        r = sentryctl_user("create", dave[0], "--mechanism", "SCRAM-SHA-256", "--password", dave[1])
+        check(r.returncode == 0, f"sentryctl user create --kafka as admin: {r.stdout}{r.stderr}")
+        check(cl.produce(dave, "orders") == TOPIC_AUTHORIZATION_FAILED,
+              "dave, created online, authenticates (and is refused by the ACLs, not at login)")
+        r = sentryctl_user("list")
+        check("dave SCRAM-SHA-256" in r.stdout.splitlines(),
+              f"sentryctl user list --kafka shows dave: {r.stdout!r}{r.stderr!r}")
+        r = sentryctl_user("delete", dave[0])
+        check(r.returncode == 0, f"sentryctl user delete --kafka: {r.stdout}{r.stderr}")
+        code = cl.produce(dave, "orders")
+        check(code not in (0, TOPIC_AUTHORIZATION_FAILED),
+              f"deleted online, dave can no longer log in (error {code})")
+        r = sentryctl_user("delete", dave[0])
+        check(r.returncode == 1 and "Kafka error 91" in r.stderr,
+              f"deleting dave again: RESOURCE_NOT_FOUND: {r.stderr.strip()!r}")
 
         # 6. Refusals at a high rate: 200 metadata requests naming a topic bob
         # may not describe; counted, logged rate-limited, admin served.

@@ -1,10 +1,8 @@
 #include "sentryctl/acl_commands.h"
 
 #include <cstdio>
-#include <fstream>
 #include <vector>
 
-#include "client/client.h"
 #include "sentryctl/kafka_admin_session.h"
 #include "security/authorizer.h"
 
@@ -95,39 +93,15 @@ std::unique_ptr<security::Authorizer> OpenOffline(const AclArgs& a, int* rc) {
 }
 
 std::unique_ptr<KafkaAdminSession> OpenOnline(const AclArgs& a, int* rc) {
-  KafkaLogin login;
-  auto hp = client::ParseHostPort(a.kafka);
-  if (!hp.ok()) {
-    std::fprintf(stderr, "sentryctl acl: --kafka: %s\n", hp.status().message().c_str());
-    *rc = 2;
+  auto login = LoginFromFlags(a.kafka, a.tls, a.user, a.password, a.password_file, a.mechanism);
+  if (!login.ok()) {
+    std::fprintf(stderr, "sentryctl acl: %s\n", login.status().ToString().c_str());
+    *rc = login.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
     return nullptr;
   }
-  login.host = hp->first;
-  login.port = hp->second;
-  if (a.tls) {
-    login.use_tls = true;
-    login.tls = *a.tls;
-  }
-  login.user = a.user;
-  login.password = a.password;
-  login.mechanism = a.mechanism;
-  if (!a.password_file.empty()) {
-    std::ifstream in(a.password_file);
-    if (!in || !std::getline(in, login.password)) {
-      std::fprintf(stderr, "sentryctl acl: cannot read a password from %s\n",
-                   a.password_file.c_str());
-      *rc = 1;
-      return nullptr;
-    }
-  }
-  if (!login.user.empty() && login.password.empty()) {
-    std::fprintf(stderr, "sentryctl acl: --user needs --password or --password-file\n");
-    *rc = 2;
-    return nullptr;
-  }
-  auto s = KafkaAdminSession::Open(login);
+  auto s = KafkaAdminSession::Open(*login);
   if (!s.ok()) {
-    std::fprintf(stderr, "sentryctl acl: %s:%d: %s\n", login.host.c_str(), login.port,
+    std::fprintf(stderr, "sentryctl acl: %s:%d: %s\n", login->host.c_str(), login->port,
                  s.status().ToString().c_str());
     *rc = 1;
     return nullptr;

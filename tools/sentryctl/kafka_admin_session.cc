@@ -3,6 +3,9 @@
 #include <arpa/inet.h>
 
 #include <cstring>
+#include <fstream>
+
+#include "client/client.h"
 
 #include "kafka/errors.h"
 #include "security/scram.h"
@@ -15,6 +18,34 @@ constexpr int kTimeoutMs = 15000;
 constexpr uint32_t kMaxAnswer = 64u << 20;
 constexpr int16_t kSaslVersion = 1;  // SaslHandshake v1 then SaslAuthenticate v1 frames
 }  // namespace
+
+Result<KafkaLogin> LoginFromFlags(const std::string& kafka,
+                                  const std::optional<client::TlsOptions>& tls,
+                                  const std::string& user, const std::string& password,
+                                  const std::string& password_file, const std::string& mechanism) {
+  KafkaLogin login;
+  auto hp = client::ParseHostPort(kafka);
+  if (!hp.ok()) return Status::InvalidArgument("--kafka: " + hp.status().message());
+  login.host = hp->first;
+  login.port = hp->second;
+  if (tls) {
+    login.use_tls = true;
+    login.tls = *tls;
+  }
+  login.user = user;
+  login.password = password;
+  login.mechanism = mechanism;
+  if (!password_file.empty()) {
+    std::ifstream in(password_file);
+    if (!in || !std::getline(in, login.password)) {
+      return Status::IoError("cannot read a password from " + password_file);
+    }
+  }
+  if (!login.user.empty() && login.password.empty()) {
+    return Status::InvalidArgument("a login user needs a password (or a password file)");
+  }
+  return login;
+}
 
 Result<std::unique_ptr<KafkaAdminSession>> KafkaAdminSession::Open(const KafkaLogin& login) {
   auto conn = client::Connection::Connect(login.host, login.port, 5000,
@@ -34,7 +65,8 @@ Status KafkaAdminSession::Exchange(int16_t api_key, int16_t version,
   w.Int16(version);
   const int32_t corr = ++correlation_;
   w.Int32(corr);
-  w.String(false, kClientId);
+  w.String(false, kClientId);  // a classic string in header v2 as well
+  if (kafka::IsFlexible(api_key, version)) w.EmptyTaggedFields();
   frame.insert(frame.end(), body.begin(), body.end());
   const uint32_t len = htonl(static_cast<uint32_t>(frame.size() - 4));
   std::memcpy(frame.data(), &len, 4);

@@ -6,11 +6,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "client/connection.h"
 #include "common/status.h"
+#include "kafka/header.h"
 #include "kafka/messages.h"
 #include "kafka/wire.h"
 
@@ -26,13 +28,21 @@ struct KafkaLogin {
   std::string mechanism = "SCRAM-SHA-512";
 };
 
+// The login that sentryctl's flags describe: `kafka` is HOST:PORT, the
+// password read from `password_file` when one is named. InvalidArgument for
+// flags that do not fit together, IoError for an unreadable file.
+Result<KafkaLogin> LoginFromFlags(const std::string& kafka,
+                                  const std::optional<client::TlsOptions>& tls,
+                                  const std::string& user, const std::string& password,
+                                  const std::string& password_file, const std::string& mechanism);
+
 class KafkaAdminSession {
  public:
   // Connects and, with a user, authenticates; errors say which step failed.
   static Result<std::unique_ptr<KafkaAdminSession>> Open(const KafkaLogin& login);
 
-  // Sends `req` as `version` of API `Req::kApiKey` (a version without the
-  // flexible header) and decodes the answer into *resp.
+  // Sends `req` as `version` of API `Req::kApiKey` (request header v1, or v2
+  // for a flexible version) and decodes the answer into *resp.
   template <typename Req, typename Resp>
   Status Call(int16_t version, const Req& req, Resp* resp) {
     std::vector<uint8_t> body;
@@ -40,7 +50,9 @@ class KafkaAdminSession {
     kafka::Encode(w, version, req);
     SENTRY_RETURN_IF_ERROR(Exchange(Req::kApiKey, version, body));
     kafka::Reader r(answer_);
-    if (!kafka::Decode(r, version, resp)) {
+    // A flexible answer's header ends with tagged fields.
+    const bool flexible = kafka::IsFlexible(Req::kApiKey, version);
+    if ((flexible && !r.SkipTaggedFields()) || !kafka::Decode(r, version, resp)) {
       return Status::Corruption("the broker's answer to API " + std::to_string(Req::kApiKey) +
                                 " does not decode");
     }

@@ -209,8 +209,19 @@ int main(int argc, char** argv) {
 
   // user create / delete / list (offline for now: --data-dir)
   sentry::tools::UserArgs ua;
-  auto* user = app.add_subcommand("user", "SCRAM users of a stopped broker (--data-dir)");
+  auto* user = app.add_subcommand(
+      "user", "SCRAM users: through a broker's Kafka listener (--kafka) or offline (--data-dir)");
   user->require_subcommand(1);
+  auto login_options = [&ua](CLI::App* c) {
+    c->add_option("--kafka", ua.kafka, "online: the broker's Kafka listener HOST:PORT")
+        ->capture_default_str();
+    c->add_option("--login-user", ua.login_user, "log in with SASL/SCRAM as this user");
+    c->add_option("--login-password", ua.login_password, "its password");
+    c->add_option("--login-password-file", ua.login_password_file,
+                  "a file whose first line is it");
+    c->add_option("--login-mechanism", ua.login_mechanism, "SCRAM-SHA-256 or SCRAM-SHA-512")
+        ->capture_default_str();
+  };
   auto* ucreate = user->add_subcommand("create", "add a user, or replace its credential");
   ucreate->add_option("NAME", ua.name, "user name")->required();
   ucreate->add_option("--mechanism", ua.mechanism, "SCRAM-SHA-256 or SCRAM-SHA-512")
@@ -219,23 +230,35 @@ int main(int argc, char** argv) {
   ucreate->add_option("--password-file", ua.password_file, "a file whose first line is it");
   ucreate->add_option("--iterations", ua.iterations, "PBKDF2 iterations (4096-16384)")
       ->capture_default_str();
-  ucreate->add_option("--data-dir", ua.data_dir, "the stopped broker's --data-dir");
+  ucreate->add_option("--data-dir", ua.data_dir, "offline: the stopped broker's --data-dir");
+  login_options(ucreate);
   ucreate->callback([&] {
-    run = [&](const BrokerAddress&) { return sentry::tools::UserCreate(ua); };
+    run = [&](const BrokerAddress& b) {
+      ua.tls = b.tls;
+      return sentry::tools::UserCreate(ua);
+    };
   });
   auto* udelete = user->add_subcommand("delete", "remove a user's credentials");
   udelete->add_option("NAME", ua.name, "user name")->required();
   std::string delete_mechanism;  // empty: every mechanism
   udelete->add_option("--mechanism", delete_mechanism, "only this mechanism's (default: all)");
-  udelete->add_option("--data-dir", ua.data_dir, "the stopped broker's --data-dir");
+  udelete->add_option("--data-dir", ua.data_dir, "offline: the stopped broker's --data-dir");
+  login_options(udelete);
   udelete->callback([&] {
     ua.mechanism = delete_mechanism;
-    run = [&](const BrokerAddress&) { return sentry::tools::UserDelete(ua); };
+    run = [&](const BrokerAddress& b) {
+      ua.tls = b.tls;
+      return sentry::tools::UserDelete(ua);
+    };
   });
   auto* ulist = user->add_subcommand("list", "users and their mechanisms");
-  ulist->add_option("--data-dir", ua.data_dir, "the broker's --data-dir");
+  ulist->add_option("--data-dir", ua.data_dir, "offline: the broker's --data-dir");
+  login_options(ulist);
   ulist->callback([&] {
-    run = [&](const BrokerAddress&) { return sentry::tools::UserList(ua); };
+    run = [&](const BrokerAddress& b) {
+      ua.tls = b.tls;
+      return sentry::tools::UserList(ua);
+    };
   });
 
   // acl add / list / remove: online (--kafka, --user) or offline (--data-dir)
