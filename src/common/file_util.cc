@@ -1,6 +1,7 @@
 #include "common/file_util.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -75,6 +76,19 @@ Result<std::string> ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+Status CheckDataDirUnlocked(const std::string& data_dir) {
+  const std::string path = data_dir + "/" + kDataDirLockFile;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::OK();  // no lock file: no broker ever ran here
+  const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0;
+  ::close(fd);  // drops our lock too, if we got it
+  if (held) {
+    return Status::Unavailable("a sentryd runs on " + data_dir +
+                               ": stop it first, or change it online (--kafka)");
+  }
+  return Status::OK();
 }
 
 }  // namespace sentry

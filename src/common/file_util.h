@@ -18,4 +18,11 @@ Status RemoveFileDurably(const std::string& path);
 Status SyncDirectory(const std::string& dir);
 Result<std::string> ReadFile(const std::string& path);
 
+// The file in a data directory that a running sentryd holds an exclusive
+// flock on (one broker per data directory).
+inline constexpr const char* kDataDirLockFile = ".lock";
+// OK when no process holds `data_dir`'s lock (no broker runs on it);
+// Unavailable otherwise. For tools that write into a stopped broker's files.
+Status CheckDataDirUnlocked(const std::string& data_dir);
+
 }  // namespace sentry

@@ -52,15 +52,21 @@ std::optional<AclFilter> FilterOf(const Wire& w, std::string* why) {
 
 }  // namespace
 
-bool KafkaFrontend::Allowed(Session& s, AclOperation op, ResourceType type,
-                            std::string_view name) {
+bool KafkaFrontend::Probe(Session& s, AclOperation op, ResourceType type, std::string_view name) {
   if (!opt_.authorizer) return true;
-  const bool ok = opt_.authorizer->Authorize(&s.auth_cache, s.principal, s.host, op, type, name);
-  if (!ok && deny_log_.Allow()) {
+  return opt_.authorizer->Authorize(&s.auth_cache, s.principal, s.host, op, type, name,
+                                    /*count=*/false);
+}
+
+bool KafkaFrontend::Record(Session& s, bool allowed, AclOperation op, ResourceType type,
+                           std::string_view name) {
+  if (!opt_.authorizer) return true;
+  opt_.authorizer->Count(allowed);
+  if (!allowed && deny_log_.Allow()) {
     spdlog::info("kafka: {} from {} may not {} {} '{}'{}", s.principal, s.peer,
                  security::Name(op), security::Name(type), name, deny_log_.Suppressed());
   }
-  return ok;
+  return allowed;
 }
 
 Outcome KafkaFrontend::HandleDescribeAcls(Session& s, const Header& h, Reader& r,

@@ -196,6 +196,8 @@ Outcome KafkaFrontend::HandleDeleteTopics(Session& s, const Header& h, Reader& r
         if (topic && TopicIdOf(*topic) == t.topic_id) found = ts.name;
       }
       add(found);
+      pa->items.back().by_id = true;
+      pa->items.back().topic_id = t.topic_id;
       if (found.empty()) {
         Settle(pa->items.back(), Code(ErrorCode::kUnknownTopicId), "no topic has this id");
       }
@@ -319,14 +321,19 @@ void KafkaFrontend::AuthorizeAdmin(Session& s, PendingAdmin& pa) {
   using security::AclOperation;
   const int16_t key = pa.asker.api_key;
   const bool may_create_any =
-      key == kCreateTopicsKey && AllowedCluster(s, AclOperation::kCreate);
+      key == kCreateTopicsKey &&
+      Probe(s, AclOperation::kCreate, security::ResourceType::kCluster, security::kClusterName);
   for (PendingAdmin::Item& item : pa.items) {
     // Refused before any other check, so a request learns nothing of a
     // resource it may not touch.
     bool allowed = true;
     int16_t refusal = Code(ErrorCode::kTopicAuthorizationFailed);
     if (key == kCreateTopicsKey) {
-      allowed = may_create_any || AllowedTopic(s, AclOperation::kCreate, item.name);
+      allowed = Record(s,
+                       may_create_any ||
+                           Probe(s, AclOperation::kCreate, security::ResourceType::kTopic,
+                                 item.name),
+                       AclOperation::kCreate, security::ResourceType::kTopic, item.name);
     } else if (key == kDeleteTopicsKey) {
       if (item.name.empty()) continue;  // an unknown topic id: UNKNOWN_TOPIC_ID as it is
       allowed = AllowedTopic(s, AclOperation::kDelete, item.name);
@@ -344,6 +351,15 @@ void KafkaFrontend::AuthorizeAdmin(Session& s, PendingAdmin& pa) {
       item.settled = false;
       item.message.reset();
       Settle(item, refusal, "not authorized (docs/security.md)");
+      if (key == kDeleteTopicsKey) {
+        // Tell nothing of a topic it may not touch: by name, no id; by id,
+        // no name (as Kafka).
+        if (item.by_id) {
+          item.name.clear();
+        } else {
+          item.topic_id = kafka::Uuid{};
+        }
+      }
     }
   }
 }
@@ -383,7 +399,7 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
     kafka::DeleteTopicsResponse resp;
     for (const auto& item : pa->items) {
       kafka::DeleteTopicsResponse::DeletableTopicResult res;
-      res.name = item.name;
+      if (!item.by_id || !item.name.empty()) res.name = item.name;
       res.topic_id = item.topic_id;
       res.error_code = item.error;
       res.error_message = item.message;
@@ -425,8 +441,12 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
         } else {
           core_->ValidateCreateTopic(item.name, item.partitions, item.configs, &cfg);
         }
-        res.configs.emplace();
+        // Its settings only to one who may read them (as Kafka).
+        if (AllowedTopic(s, security::AclOperation::kDescribeConfigs, item.name)) {
+          res.configs.emplace();
+        }
         for (auto& e : TopicEntries(cfg, core_->topic_defaults())) {
+          if (!res.configs) break;
           res.configs->push_back({e.name, e.value, e.read_only, e.source, false});
         }
       }
@@ -434,7 +454,7 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
     }
     Respond(out, pa->asker, resp);
   } else {  // Metadata that auto-created its topics
-    WriteMetadata(s, pa->asker, false, pa->metadata_topics, out);
+    WriteMetadata(s, pa->asker, false, pa->metadata_topics, pa->metadata_refused, out);
   }
 }
 

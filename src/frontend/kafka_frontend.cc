@@ -44,7 +44,7 @@ std::unique_ptr<net::Session> KafkaFrontend::NewSession(const pipeline::Route& r
   s->authenticated = !opt_.sasl_required;
   s->core.route = route;
   s->peer = peer;
-  s->host = !peer.empty() && peer[0] == '/' ? peer.substr(1) : peer;
+  s->host = security::AclHost(peer);
   return s;
 }
 
@@ -230,7 +230,9 @@ Outcome KafkaFrontend::HandleApiVersions(const Header& h, Reader& r, ResponseOut
 }
 
 void KafkaFrontend::WriteMetadata(Session& s, const Asker& a, bool all_topics,
-                                  const std::vector<std::string>& names, ResponseOut& out) {
+                                  const std::vector<std::string>& names,
+                                  const std::vector<std::string>& create_refused,
+                                  ResponseOut& out) {
   const int32_t me = core_->identity().broker_id;
   broker::ClusterHooks* cluster = core_->cluster();
   kafka::MetadataResponse resp;
@@ -252,7 +254,9 @@ void KafkaFrontend::WriteMetadata(Session& s, const Asker& a, bool all_topics,
     for (broker::TopicState& t : core_->Describe(views)) {
       // Only topics the principal may DESCRIBE: the others are left out of
       // "every topic" and refused when named (existing or not), as Kafka.
-      if (!AllowedTopic(s, security::AclOperation::kDescribe, t.name)) {
+      const bool refused = std::find(create_refused.begin(), create_refused.end(), t.name) !=
+                           create_refused.end();
+      if (refused || !AllowedTopic(s, security::AclOperation::kDescribe, t.name)) {
         if (all_topics) continue;
         kafka::MetadataResponse::MetadataResponseTopic mt;
         mt.error_code = Code(ErrorCode::kTopicAuthorizationFailed);
@@ -299,17 +303,27 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
   if (!all) {
     for (const auto& t : *req.topics) names.emplace_back(t.name ? *t.name : std::string_view());
   }
-  const bool may_create = opt_.auto_create_topics && (h.api_version < 4 || req.allow_auto_topic_creation);
-  if (may_create) {
+  const bool auto_create =
+      opt_.auto_create_topics && (h.api_version < 4 || req.allow_auto_topic_creation);
+  std::vector<std::string> create_refused;
+  if (auto_create) {
     auto pa = std::make_unique<PendingAdmin>();
     pa->asker = Asker::Of(h);
     for (const auto& n : names) {
       // Auto-creation needs CREATE on the cluster or the topic (and
       // DESCRIBE to see it), as Kafka.
-      if (!core_->FindTopic(n) && broker::TopicRegistry::ValidTopicName(n) &&
-          AllowedTopic(s, security::AclOperation::kDescribe, n) &&
-          (AllowedCluster(s, security::AclOperation::kCreate) ||
-           AllowedTopic(s, security::AclOperation::kCreate, n))) {
+      if (core_->FindTopic(n) || !broker::TopicRegistry::ValidTopicName(n) ||
+          !Probe(s, security::AclOperation::kDescribe, security::ResourceType::kTopic, n)) {
+        continue;  // (WriteMetadata answers a topic it may not describe)
+      }
+      const bool may_create =
+          Probe(s, security::AclOperation::kCreate, security::ResourceType::kCluster,
+                security::kClusterName) ||
+          Probe(s, security::AclOperation::kCreate, security::ResourceType::kTopic, n);
+      if (!Record(s, may_create, security::AclOperation::kCreate, security::ResourceType::kTopic,
+                  n)) {
+        create_refused.push_back(n);  // answered TOPIC_AUTHORIZATION_FAILED, as Kafka
+      } else {
         PendingAdmin::Item item;
         item.name = n;
         item.partitions = opt_.default_partitions;
@@ -318,11 +332,12 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
     }
     if (!pa->items.empty()) {
       pa->metadata_topics = std::move(names);
+      pa->metadata_refused = std::move(create_refused);
       s.admin = std::move(pa);
       return ContinueAdmin(s, out) ? Outcome::kDone : Outcome::kSubmitted;
     }
   }
-  WriteMetadata(s, Asker::Of(h), all, names, out);
+  WriteMetadata(s, Asker::Of(h), all, names, create_refused, out);
   return Outcome::kDone;
 }
 
@@ -394,9 +409,15 @@ Outcome KafkaFrontend::HandleInitProducerId(Session& s, const Header& h, Reader&
   if (req.transactional_id) {
     // Transactions are out of scope (docs/kafka.md): refused, never faked.
     resp.error_code = Code(ErrorCode::kTransactionalIdAuthorizationFailed);
-  } else if (opt_.authorizer && !AllowedCluster(s, security::AclOperation::kIdempotentWrite) &&
-             !opt_.authorizer->MayOnSome(s.principal, s.host, security::AclOperation::kWrite,
-                                         security::ResourceType::kTopic)) {
+  } else if (opt_.authorizer &&
+             !Record(s,
+                     Probe(s, security::AclOperation::kIdempotentWrite,
+                           security::ResourceType::kCluster, security::kClusterName) ||
+                         opt_.authorizer->MayOnSome(s.principal, s.host,
+                                                    security::AclOperation::kWrite,
+                                                    security::ResourceType::kTopic),
+                     security::AclOperation::kIdempotentWrite, security::ResourceType::kCluster,
+                     security::kClusterName)) {
     // An idempotent producer needs IDEMPOTENT_WRITE on the cluster or WRITE
     // on some topic (Kafka 3's rule, KIP-679).
     resp.error_code = Code(ErrorCode::kClusterAuthorizationFailed);

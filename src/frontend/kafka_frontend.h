@@ -140,7 +140,15 @@ class KafkaFrontend final : public net::FrameHandler {
   // Authorization (kafka_acls.cc): true when there is no authorizer or the
   // session's principal may do `op` on the resource.
   bool Allowed(Session& s, security::AclOperation op, security::ResourceType type,
-               std::string_view name);
+               std::string_view name) {
+    return Record(s, Probe(s, op, type, name), op, type, name);
+  }
+  // A check that is one of several ways to be allowed: neither counted nor
+  // logged; Record() the request's outcome once it is known.
+  bool Probe(Session& s, security::AclOperation op, security::ResourceType type,
+             std::string_view name);
+  bool Record(Session& s, bool allowed, security::AclOperation op, security::ResourceType type,
+              std::string_view name);
   bool AllowedTopic(Session& s, security::AclOperation op, std::string_view topic) {
     return Allowed(s, op, security::ResourceType::kTopic, topic);
   }
@@ -170,8 +178,11 @@ class KafkaFrontend final : public net::FrameHandler {
   bool NoCoordinator(const Header& h);
   void AnswerGroup(Session& s, const group::GroupCompletion& c, net::ResponseOut& out);
 
-  void WriteMetadata(Session& s, const Asker& a, bool all_topics, const std::vector<std::string>& names,
-                     net::ResponseOut& out);
+  // `create_refused`: topics it may describe but not auto-create (they do
+  // not exist): answered TOPIC_AUTHORIZATION_FAILED, as Kafka.
+  void WriteMetadata(Session& s, const Asker& a, bool all_topics,
+                     const std::vector<std::string>& names,
+                     const std::vector<std::string>& create_refused, net::ResponseOut& out);
   // Writes: once every write of the request is submitted, waits for them
   // (kSubmitted) or, when none is outstanding, answers now.
   net::Outcome SubmittedOrAnswered(Session& s, net::ResponseOut& out);

@@ -202,7 +202,8 @@ Outcome KafkaFrontend::HandleListGroups(Session& s, const Header& h, Reader& r,
   kafka::ListGroupsResponse resp;
   // DESCRIBE on the cluster lists every group; without it, those the
   // principal may DESCRIBE (as Kafka).
-  const bool every = AllowedCluster(s, security::AclOperation::kDescribe);
+  const bool every = Probe(s, security::AclOperation::kDescribe, security::ResourceType::kCluster,
+                           security::kClusterName);
   for (auto& g : core_->groups()->List()) {
     if (!every && !AllowedGroup(s, security::AclOperation::kDescribe, g.group_id)) continue;
     if (!states.empty() &&

@@ -55,6 +55,7 @@ struct PendingWrites {
 struct PendingAdmin {
   Asker asker;
   std::vector<std::string> metadata_topics;  // Metadata: the topics it names
+  std::vector<std::string> metadata_refused;  // ... and those it may not auto-create
   bool validate_only = false;
   size_t next = 0;  // the item in flight, or the next to start
   struct Item {
@@ -73,6 +74,7 @@ struct PendingAdmin {
     // (Incremental)AlterConfigs: one item per resource.
     int8_t resource_type = 0;
     std::vector<broker::TopicRegistry::ConfigChange> changes;
+    bool by_id = false;  // DeleteTopics v6+ naming the topic by its id
   };
   std::vector<Item> items;
 };

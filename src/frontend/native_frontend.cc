@@ -57,7 +57,7 @@ std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& 
                                                          const std::string& peer) {
   auto s = std::make_unique<NativeSession>();
   s->core.route = route;
-  s->host = !peer.empty() && peer[0] == '/' ? peer.substr(1) : peer;
+  s->host = security::AclHost(peer);
   return s;
 }
 
@@ -137,7 +137,7 @@ Outcome NativeFrontend::Dispatch(net::Session& ns, const Header& h, ByteReader& 
     case ApiKey::kOffsetFetch: return HandleOffsetFetch(s, h, r, out);
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
     case ApiKey::kListGroups: return HandleListGroups(h, r, out);
-    case ApiKey::kDescribeGroup: return HandleDescribeGroup(h, r, out);
+    case ApiKey::kDescribeGroup: return HandleDescribeGroup(ns, h, r, out);
     case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
   }
   return Malformed(out, h);

@@ -94,7 +94,7 @@ class NativeFrontend final : public net::FrameHandler {
   net::Outcome HandleGroupHeartbeat(const Header& h, protocol::ByteReader& r,
                                     net::ResponseOut& out);
   net::Outcome HandleListGroups(const Header& h, protocol::ByteReader& r, net::ResponseOut& out);
-  net::Outcome HandleDescribeGroup(const Header& h, protocol::ByteReader& r,
+  net::Outcome HandleDescribeGroup(net::Session& ns, const Header& h, protocol::ByteReader& r,
                                    net::ResponseOut& out);
   // Hands a prepared write to the core with this request's reply context.
   net::Outcome SubmitWrite(broker::ClientSession& s, const Header& h,

@@ -35,6 +35,15 @@ std::string Trim(std::string_view s) {
 
 }  // namespace
 
+std::string AclHost(std::string_view peer) {
+  if (peer.starts_with("/")) peer.remove_prefix(1);
+  // An IPv4 client of a dual-stack listener: as ACLs name it (Kafka does the same).
+  if (peer.starts_with("::ffff:") && peer.find('.') != std::string_view::npos) {
+    peer.remove_prefix(7);
+  }
+  return std::string(peer);
+}
+
 std::vector<std::string> Authorizer::ParseSuperUsers(std::string_view text) {
   const char sep = text.find(';') != std::string_view::npos ? ';' : ',';
   std::vector<std::string> out;
@@ -92,6 +101,17 @@ bool Authorizer::IsSuperUser(std::string_view principal) const {
 
 bool Authorizer::Authorize(std::string_view principal, std::string_view host, AclOperation op,
                            ResourceType type, std::string_view name) const {
+  const bool allowed = Decide(principal, host, op, type, name);
+  Count(allowed);
+  return allowed;
+}
+
+void Authorizer::Count(bool allowed) const {
+  (allowed ? stats_.allowed : stats_.denied).fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Authorizer::Decide(std::string_view principal, std::string_view host, AclOperation op,
+                        ResourceType type, std::string_view name) const {
   bool allowed = IsSuperUser(principal);
   if (!allowed) {
     std::shared_lock l(mu_);
@@ -111,7 +131,6 @@ bool Authorizer::Authorize(std::string_view principal, std::string_view host, Ac
     }
     if (denied) allowed = false;
   }
-  (allowed ? stats_.allowed : stats_.denied).fetch_add(1, std::memory_order_relaxed);
   return allowed;
 }
 
@@ -119,25 +138,42 @@ bool Authorizer::MayOnSome(std::string_view principal, std::string_view host, Ac
                            ResourceType type) const {
   if (IsSuperUser(principal)) return true;
   std::shared_lock l(mu_);
-  bool allowed = false;
+  auto applies = [&](const AclBinding& b) {
+    return b.resource_type == type && (b.principal == principal || b.principal == "User:*") &&
+           (b.host == host || b.host == kWildcard);
+  };
+  // As Kafka's authorizeByResourceType: some ALLOW pattern that no DENY
+  // pattern covers (a DENY of the literal "*" covers everything; a DENY
+  // prefix covers the names and prefixes that start with it; a DENY literal
+  // covers that literal).
+  std::vector<const AclBinding*> denies;
   for (const AclBinding& b : acls_) {
-    if (b.resource_type != type) continue;
-    if (b.principal != principal && b.principal != "User:*") continue;
-    if (b.host != host && b.host != kWildcard) continue;
-    if (b.permission == AclPermission::kDeny) {
-      if ((b.operation == op || b.operation == AclOperation::kAll) &&
-          b.pattern_type == PatternType::kLiteral && b.resource_name == kWildcard) {
-        return false;
-      }
-    } else if (Implies(b.operation, op)) {
-      allowed = true;
+    if (applies(b) && b.permission == AclPermission::kDeny &&
+        (b.operation == op || b.operation == AclOperation::kAll)) {
+      denies.push_back(&b);
     }
   }
-  return allowed;
+  for (const AclBinding& b : acls_) {
+    if (!applies(b) || b.permission != AclPermission::kAllow || !Implies(b.operation, op)) continue;
+    bool covered = false;
+    for (const AclBinding* d : denies) {
+      if (d->pattern_type == PatternType::kLiteral && d->resource_name == kWildcard) {
+        covered = true;
+      } else if (d->pattern_type == PatternType::kPrefixed) {
+        covered = b.resource_name.starts_with(d->resource_name) && b.resource_name != kWildcard;
+      } else {
+        covered = b.pattern_type == PatternType::kLiteral && b.resource_name == d->resource_name;
+      }
+      if (covered) break;
+    }
+    if (!covered) return true;
+  }
+  return false;
 }
 
 bool Authorizer::Authorize(AuthCache* cache, const std::string& principal, std::string_view host,
-                           AclOperation op, ResourceType type, std::string_view name) const {
+                           AclOperation op, ResourceType type, std::string_view name,
+                           bool count) const {
   const uint64_t gen = generation();
   if (cache->generation != gen || cache->principal != principal) {
     cache->decisions.clear();
@@ -152,12 +188,13 @@ bool Authorizer::Authorize(AuthCache* cache, const std::string& principal, std::
   auto it = cache->decisions.find(key);
   if (it != cache->decisions.end()) {
     stats_.cache_hits.fetch_add(1, std::memory_order_relaxed);
-    (it->second ? stats_.allowed : stats_.denied).fetch_add(1, std::memory_order_relaxed);
+    if (count) Count(it->second);
     return it->second;
   }
   // A decision cached against the generation read before it was made: a
   // change in between bumps the generation and drops it at the next call.
-  const bool allowed = Authorize(principal, host, op, type, name);
+  const bool allowed = Decide(principal, host, op, type, name);
+  if (count) Count(allowed);
   if (cache->decisions.size() >= 4096) cache->decisions.clear();  // bounded per connection
   cache->decisions.emplace(std::move(key), allowed);
   return allowed;
@@ -165,8 +202,13 @@ bool Authorizer::Authorize(AuthCache* cache, const std::string& principal, std::
 
 std::vector<Status> Authorizer::Add(const std::vector<AclBinding>& bindings) {
   std::vector<Status> out(bindings.size());
-  std::unique_lock l(mu_);
-  std::set<AclBinding> next = acls_;
+  // Changes one at a time; decisions go on (shared) while the file is written.
+  std::lock_guard w(write_mu_);
+  std::set<AclBinding> next;
+  {
+    std::shared_lock l(mu_);
+    next = acls_;
+  }
   bool changed = false;
   for (size_t i = 0; i < bindings.size(); i++) {
     const std::string why = InvalidBindingReason(bindings[i]);
@@ -184,21 +226,25 @@ std::vector<Status> Authorizer::Add(const std::vector<AclBinding>& bindings) {
     }
     return out;
   }
-  acls_ = std::move(next);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  Install(std::move(next));
   return out;
 }
 
 Result<std::vector<std::vector<AclBinding>>> Authorizer::Remove(
     const std::vector<AclFilter>& filters) {
   std::vector<std::vector<AclBinding>> removed(filters.size());
-  std::unique_lock l(mu_);
-  std::set<AclBinding> next = acls_;
+  std::lock_guard w(write_mu_);
+  std::set<AclBinding> before;
+  {
+    std::shared_lock l(mu_);
+    before = acls_;
+  }
+  std::set<AclBinding> next = before;
   bool changed = false;
   for (size_t i = 0; i < filters.size(); i++) {
     // Each filter reports what it matches of the ACLs before the request,
     // as Kafka does: two filters matching one ACL both name it.
-    for (const AclBinding& b : acls_) {
+    for (const AclBinding& b : before) {
       if (!filters[i].Matches(b)) continue;
       removed[i].push_back(b);
       changed |= next.erase(b) > 0;
@@ -206,9 +252,14 @@ Result<std::vector<std::vector<AclBinding>>> Authorizer::Remove(
   }
   if (!changed) return removed;
   SENTRY_RETURN_IF_ERROR(Save(next));
-  acls_ = std::move(next);
-  generation_.fetch_add(1, std::memory_order_acq_rel);
+  Install(std::move(next));
   return removed;
+}
+
+void Authorizer::Install(std::set<AclBinding> acls) {
+  std::unique_lock l(mu_);
+  acls_ = std::move(acls);
+  generation_.fetch_add(1, std::memory_order_acq_rel);
 }
 
 std::vector<AclBinding> Authorizer::List(const AclFilter& filter) const {

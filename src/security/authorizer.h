@@ -27,6 +27,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <shared_mutex>
 #include <string>
@@ -54,6 +55,10 @@ struct AuthorizerStats {
   std::atomic<uint64_t> cache_hits{0};
 };
 
+// A client's address as ACL hosts name it: without the "/" of a peer name,
+// and an IPv4-mapped IPv6 address ("::ffff:10.0.0.7") as plain IPv4.
+std::string AclHost(std::string_view peer);
+
 class Authorizer {
  public:
   static constexpr const char* kFileName = "acls";
@@ -66,8 +71,14 @@ class Authorizer {
   bool Authorize(std::string_view principal, std::string_view host, AclOperation op,
                  ResourceType type, std::string_view name) const;
   // The same, remembered in `cache` until the ACLs or the principal change.
+  // `count`: false for a probe whose outcome is recorded later with Count()
+  // (one of several ways a request may be allowed), so the metrics count
+  // requests, not probes.
   bool Authorize(AuthCache* cache, const std::string& principal, std::string_view host,
-                 AclOperation op, ResourceType type, std::string_view name) const;
+                 AclOperation op, ResourceType type, std::string_view name,
+                 bool count = true) const;
+  // Counts a decision made of probes.
+  void Count(bool allowed) const;
   bool IsSuperUser(std::string_view principal) const;
   // Whether the principal may do `op` on at least one resource of `type`:
   // some ALLOW covers it and no DENY of every name ("*") refuses it (Kafka's
@@ -97,9 +108,14 @@ class Authorizer {
   Authorizer(std::string path, std::vector<std::string> super_users)
       : path_(std::move(path)), super_users_(std::move(super_users)) {}
   Status Save(const std::set<AclBinding>& acls) const;
+  bool Decide(std::string_view principal, std::string_view host, AclOperation op,
+              ResourceType type, std::string_view name) const;
+  // The new set, under the exclusive lock, and a new generation.
+  void Install(std::set<AclBinding> acls);
 
   const std::string path_;
   const std::vector<std::string> super_users_;
+  std::mutex write_mu_;                      // one change at a time, file included
   mutable std::shared_mutex mu_;
   std::set<AclBinding> acls_;                // guarded by mu_
   std::atomic<uint64_t> generation_{1};      // bumped under mu_ (exclusive)

@@ -20,7 +20,7 @@ namespace sentry::sentryd {
 
 namespace {
 constexpr const char* kCleanShutdownMarker = ".clean_shutdown";
-constexpr const char* kLockFile = ".lock";
+constexpr const char* kLockFile = kDataDirLockFile;
 
 std::string AdvertisedHost(const std::string& host) {
   return host == "0.0.0.0" || host == "::" ? "127.0.0.1" : host;
@@ -59,12 +59,15 @@ Status Broker::LockDataDir() {
   }
   const std::string marker = cfg_.data_dir + "/" + kCleanShutdownMarker;
   clean_start_ = std::filesystem::exists(marker);
-  // Nothing but the lock file (and users made offline before the first
-  // start, docs/security.md): this data directory never held a broker.
+  // Nothing but the lock file (and users or ACLs made offline before the
+  // first start, docs/security.md): this data directory never held a broker.
   size_t entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(cfg_.data_dir, ec)) {
     const auto name = e.path().filename();
-    if (name != kLockFile && name != security::CredentialStore::kFileName) entries++;
+    if (name != kLockFile && name != security::CredentialStore::kFileName &&
+        name != security::Authorizer::kFileName) {
+      entries++;
+    }
   }
   view_.recovery.first_start = entries == 0;
   view_.recovery.clean_shutdown = clean_start_;

@@ -158,6 +158,29 @@ TEST_F(AuthorizerTest, AnUnreadableLineIsCorruptionNamingIt) {
   EXPECT_NE(r.status().message().find("line 2"), std::string::npos) << r.status().ToString();
 }
 
+TEST_F(AuthorizerTest, MayOnSomeIsKafkasRuleByResourceType) {
+  EXPECT_FALSE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kTopic));
+  EXPECT_TRUE(auth_->MayOnSome("User:admin", "h", Op::kWrite, RT::kTopic));
+  Add(Acl(RT::kTopic, "orders", PatternType::kLiteral, "User:alice", Op::kWrite));
+  EXPECT_TRUE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kTopic));
+  EXPECT_FALSE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kGroup));
+  // A deny of the same literal, or of a prefix of it, covers the allow.
+  Add(Acl(RT::kTopic, "ord", PatternType::kPrefixed, "User:alice", Op::kWrite,
+          AclPermission::kDeny));
+  EXPECT_FALSE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kTopic));
+  Add(Acl(RT::kTopic, "logs.", PatternType::kPrefixed, "User:alice", Op::kAll));
+  EXPECT_TRUE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kTopic)) << "logs. is not covered";
+  Add(Acl(RT::kTopic, "*", PatternType::kLiteral, "User:*", Op::kWrite, AclPermission::kDeny));
+  EXPECT_FALSE(auth_->MayOnSome("User:alice", "h", Op::kWrite, RT::kTopic));
+}
+
+TEST(AuthorizerNamesTest, AclHostsAreHowClientsConnect) {
+  EXPECT_EQ(AclHost("/10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(AclHost("::ffff:10.0.0.7"), "10.0.0.7");
+  EXPECT_EQ(AclHost("/::1"), "::1");
+  EXPECT_EQ(AclHost("fe80::1"), "fe80::1");
+}
+
 TEST(AuthorizerNamesTest, SuperUsersAndNamesParse) {
   EXPECT_EQ(Authorizer::ParseSuperUsers("User:a, User:b"),
             (std::vector<std::string>{"User:a", "User:b"}));

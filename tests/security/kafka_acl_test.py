@@ -31,6 +31,8 @@ usage: kafka_acl_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 
 import argparse
 import os
+import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -334,6 +336,42 @@ def main():
         check(r.returncode == 0, f"sentryctl acl add as admin: {r.stdout}{r.stderr}")
         r = native_produce("orders")
         check(r.returncode == 0, f"with WRITE for User:ANONYMOUS it produces: {r.stderr.strip()!r}")
+        # A native consumer that may read the topic but not use the group:
+        # its offset commit is refused, not stored.
+        cl.grant(acl("User:ANONYMOUS", ACLOperation.READ, ResourceType.TOPIC, "orders"))
+        r = subprocess.run([args.sentryctl, "--broker", native, "consume", "orders",
+                            "--partition", "0", "--group", "ng", "--count", "1"],
+                           capture_output=True, text=True, timeout=60)
+        check(r.returncode != 0 and "GROUP_AUTHORIZATION_FAILED" in r.stdout + r.stderr,
+              f"a native commit into a group without READ on it is refused: "
+              f"{(r.stdout + r.stderr).strip()[-160:]!r}")
+        # The same commit sent raw, as a group member commits (v2) and as a
+        # standalone one (v1), and a v2 body cut short.
+        def native_commit(version, tail):
+            s_ = lambda t: struct.pack(">H", len(t)) + t  # noqa: E731
+            body = s_(b"ng") + s_(b"orders") + struct.pack(">iq", 0, 1) + s_(b"") + tail
+            frame = struct.pack(">HHI", 7, version, 42) + body
+            with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as sock:
+                sock.sendall(struct.pack(">I", len(frame)) + frame)
+                head = b""
+                while len(head) < 14:
+                    chunk = sock.recv(14 - len(head))
+                    if not chunk:
+                        return None
+                    head += chunk
+            return struct.unpack(">h", head[12:14])[0]
+
+        codes = (native_commit(2, struct.pack(">H", 0) + struct.pack(">i", -1)),
+                 native_commit(1, b""), native_commit(2, b"\x00"))
+        check(codes == (GROUP_AUTHORIZATION_FAILED, GROUP_AUTHORIZATION_FAILED, 42),
+              f"raw native OFFSET_COMMIT v2 and v1 refused, a cut v2 body INVALID_REQUEST {codes}")
+        offsets = cl.admin.list_consumer_group_offsets("ng")
+        check(not offsets, f"... and nothing was committed ({offsets})")
+        r = subprocess.run([args.sentryctl, "acl", "add", "--data-dir", broker.data_dir,
+                            "--principal", "User:x", "--operation", "read", "--topic", "x"],
+                           capture_output=True, text=True)
+        check(r.returncode == 1 and "a sentryd runs on" in r.stderr,
+              f"offline sentryctl acl add is refused while the broker runs: {r.stderr.strip()!r}")
         r = sentryctl_acl("remove", "--principal", "User:ANONYMOUS", "--operation", "write",
                           "--topic", "orders")
         check(r.returncode == 0 and native_produce("orders").returncode != 0,

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "common/file_util.h"
 #include "sentryctl/kafka_admin_session.h"
 #include "security/authorizer.h"
 
@@ -82,7 +83,12 @@ AclFilter ExactFilter(const AclBinding& b) {
   return f;
 }
 
-std::unique_ptr<security::Authorizer> OpenOffline(const AclArgs& a, int* rc) {
+std::unique_ptr<security::Authorizer> OpenOffline(const AclArgs& a, int* rc, bool writes) {
+  if (Status s = CheckDataDirUnlocked(a.data_dir); writes && !s.ok()) {
+    std::fprintf(stderr, "sentryctl acl: %s\n", s.message().c_str());
+    *rc = 1;
+    return nullptr;
+  }
   auto auth = security::Authorizer::Open(a.data_dir, {});
   if (!auth.ok()) {
     std::fprintf(stderr, "sentryctl acl: %s\n", auth.status().ToString().c_str());
@@ -147,7 +153,7 @@ int AclAdd(const AclArgs& a) {
   if (!b) return 2;
   int rc = 0;
   if (!a.data_dir.empty()) {
-    auto auth = OpenOffline(a, &rc);
+    auto auth = OpenOffline(a, &rc, /*writes=*/true);
     if (!auth) return rc;
     Status s = auth->Add({*b})[0];
     if (!s.ok()) {
@@ -200,7 +206,7 @@ int AclList(const AclArgs& a) {
   std::vector<AclBinding> acls;
   int rc = 0;
   if (!a.data_dir.empty()) {
-    auto auth = OpenOffline(a, &rc);
+    auto auth = OpenOffline(a, &rc, /*writes=*/false);
     if (!auth) return rc;
     acls = auth->List(f);
   } else {
@@ -237,7 +243,7 @@ int AclRemove(const AclArgs& a) {
   size_t removed = 0;
   int rc = 0;
   if (!a.data_dir.empty()) {
-    auto auth = OpenOffline(a, &rc);
+    auto auth = OpenOffline(a, &rc, /*writes=*/true);
     if (!auth) return rc;
     auto r = auth->Remove({f});
     if (!r.ok()) {

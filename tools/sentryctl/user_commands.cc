@@ -4,6 +4,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/file_util.h"
 #include "sentryctl/kafka_admin_session.h"
 #include "security/credential_store.h"
 
@@ -12,8 +13,15 @@ namespace {
 
 using security::CredentialStore;
 
-// The store of a.data_dir, or an error printed (exit status 1 in *rc).
-std::unique_ptr<CredentialStore> OpenStore(const UserArgs& a, int* rc) {
+// The store of a.data_dir, or an error printed (exit status 1 in *rc);
+// `writes`: refused while a broker runs on it (it would not see the change,
+// and its next online change would overwrite it).
+std::unique_ptr<CredentialStore> OpenStore(const UserArgs& a, int* rc, bool writes) {
+  if (Status s = CheckDataDirUnlocked(a.data_dir); writes && !s.ok()) {
+    std::fprintf(stderr, "sentryctl user: %s\n", s.message().c_str());
+    *rc = 1;
+    return nullptr;
+  }
   auto store = CredentialStore::Open(a.data_dir);
   if (!store.ok()) {
     std::fprintf(stderr, "sentryctl user: %s\n", store.status().ToString().c_str());
@@ -112,7 +120,7 @@ int UserCreate(const UserArgs& a) {
                 security::ScramMechanismName(*m), a.iterations);
     return 0;
   }
-  auto store = OpenStore(a, &rc);
+  auto store = OpenStore(a, &rc, /*writes=*/true);
   if (!store) return rc;
   auto c = security::MakeScramCredential(*m, password, a.iterations);
   if (!c.ok()) {
@@ -185,7 +193,7 @@ int UserDelete(const UserArgs& a) {
     std::printf("user %s: deleted\n", a.name.c_str());
     return 0;
   }
-  auto store = OpenStore(a, &rc);
+  auto store = OpenStore(a, &rc, /*writes=*/true);
   if (!store) return rc;
   Status s = store->Remove(a.name, m);
   if (!s.ok()) {
@@ -222,7 +230,7 @@ int UserList(const UserArgs& a) {
     }
     return 0;
   }
-  auto store = OpenStore(a, &rc);
+  auto store = OpenStore(a, &rc, /*writes=*/false);
   if (!store) return rc;
   for (const auto& [user, mechanisms] : store->List()) {
     std::string names;
