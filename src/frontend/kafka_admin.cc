@@ -441,8 +441,10 @@ void KafkaFrontend::AnswerAdmin(Session& s, ResponseOut& out) {
         } else {
           core_->ValidateCreateTopic(item.name, item.partitions, item.configs, &cfg);
         }
-        // Its settings only to one who may read them (as Kafka).
-        if (AllowedTopic(s, security::AclOperation::kDescribeConfigs, item.name)) {
+        // Its settings only to one who may read them (as Kafka); a creator
+        // without that is not refused anything, so this is not counted.
+        if (Probe(s, security::AclOperation::kDescribeConfigs, security::ResourceType::kTopic,
+                  item.name)) {
           res.configs.emplace();
         }
         for (auto& e : TopicEntries(cfg, core_->topic_defaults())) {
