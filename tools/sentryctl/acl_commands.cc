@@ -99,21 +99,10 @@ std::unique_ptr<security::Authorizer> OpenOffline(const AclArgs& a, int* rc, boo
 }
 
 std::unique_ptr<KafkaAdminSession> OpenOnline(const AclArgs& a, int* rc) {
-  auto login = LoginFromFlags(a.kafka, a.tls, a.user, a.password, a.password_file, a.mechanism);
-  if (!login.ok()) {
-    std::fprintf(stderr, "sentryctl acl: %s\n", login.status().ToString().c_str());
-    *rc = login.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
-    return nullptr;
-  }
-  auto s = KafkaAdminSession::Open(*login);
-  if (!s.ok()) {
-    std::fprintf(stderr, "sentryctl acl: %s:%d: %s\n", login->host.c_str(), login->port,
-                 s.status().ToString().c_str());
-    *rc = 1;
-    return nullptr;
-  }
-  return std::move(s).value();
+  return OpenSessionOrReport("acl", a.kafka, a.tls, a.user, a.password, a.password_file,
+                             a.mechanism, "", rc);
 }
+
 
 // A failed exchange, with a hint when the broker hung up on a client that
 // did not authenticate (kafka.sasl=required closes such connections).

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -45,6 +46,26 @@ Result<KafkaLogin> LoginFromFlags(const std::string& kafka,
     return Status::InvalidArgument("a login user needs a password (or a password file)");
   }
   return login;
+}
+
+std::unique_ptr<KafkaAdminSession> OpenSessionOrReport(
+    const char* cmd, const std::string& kafka, const std::optional<client::TlsOptions>& tls,
+    const std::string& user, const std::string& password, const std::string& password_file,
+    const std::string& mechanism, const char* no_user_hint, int* rc) {
+  auto login = LoginFromFlags(kafka, tls, user, password, password_file, mechanism);
+  if (!login.ok()) {
+    std::fprintf(stderr, "sentryctl %s: %s\n", cmd, login.status().ToString().c_str());
+    *rc = login.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+    return nullptr;
+  }
+  auto s = KafkaAdminSession::Open(*login);
+  if (!s.ok()) {
+    std::fprintf(stderr, "sentryctl %s: %s:%d: %s%s\n", cmd, login->host.c_str(), login->port,
+                 s.status().ToString().c_str(), user.empty() ? no_user_hint : "");
+    *rc = 1;
+    return nullptr;
+  }
+  return std::move(s).value();
 }
 
 Result<std::unique_ptr<KafkaAdminSession>> KafkaAdminSession::Open(const KafkaLogin& login) {

@@ -36,6 +36,17 @@ Result<KafkaLogin> LoginFromFlags(const std::string& kafka,
                                   const std::string& user, const std::string& password,
                                   const std::string& password_file, const std::string& mechanism);
 
+class KafkaAdminSession;
+
+// sentryctl's commands that speak Kafka (acl, user --kafka): logs in as the
+// flags say, or prints "sentryctl CMD: why" (plus `no_user_hint` when the
+// connection or login failed without a user) and sets *rc: 2 for flags that
+// do not fit together, 1 otherwise.
+std::unique_ptr<KafkaAdminSession> OpenSessionOrReport(
+    const char* cmd, const std::string& kafka, const std::optional<client::TlsOptions>& tls,
+    const std::string& user, const std::string& password, const std::string& password_file,
+    const std::string& mechanism, const char* no_user_hint, int* rc);
+
 class KafkaAdminSession {
  public:
   // Connects and, with a user, authenticates; errors say which step failed.

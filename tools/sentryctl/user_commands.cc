@@ -33,23 +33,11 @@ std::unique_ptr<CredentialStore> OpenStore(const UserArgs& a, int* rc, bool writ
 
 // The broker's Kafka listener, logged in; or an error printed.
 std::unique_ptr<KafkaAdminSession> OpenOnline(const UserArgs& a, int* rc) {
-  auto login = LoginFromFlags(a.kafka, a.tls, a.login_user, a.login_password,
-                              a.login_password_file, a.login_mechanism);
-  if (!login.ok()) {
-    std::fprintf(stderr, "sentryctl user: %s\n", login.status().ToString().c_str());
-    *rc = login.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
-    return nullptr;
-  }
-  auto s = KafkaAdminSession::Open(*login);
-  if (!s.ok()) {
-    std::fprintf(stderr, "sentryctl user: %s:%d: %s%s\n", login->host.c_str(), login->port,
-                 s.status().ToString().c_str(),
-                 a.login_user.empty() ? " (give --login-user if the broker requires SASL)" : "");
-    *rc = 1;
-    return nullptr;
-  }
-  return std::move(s).value();
+  return OpenSessionOrReport("user", a.kafka, a.tls, a.login_user, a.login_password,
+                             a.login_password_file, a.login_mechanism,
+                             " (give --login-user if the broker requires SASL)", rc);
 }
+
 
 // KIP-554's mechanism numbers.
 int8_t WireMechanism(security::ScramMechanism m) {
