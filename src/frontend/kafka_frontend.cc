@@ -108,7 +108,7 @@ Outcome KafkaFrontend::OnFrame(net::Session& ns, std::span<const uint8_t> frame,
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, MetricApi(h.api_key),
                                        metrics::ThreadMetrics::Now());
   if (!s.authenticated && !AllowedBeforeAuthentication(s, h)) return Outcome::kClose;
-  if (s.session_expires_ms > 0 && !SessionValid(s, h)) return Outcome::kClose;
+  if (s.sasl.expires_ms() > 0 && !SessionValid(s, h)) return Outcome::kClose;
   try {
     const Outcome o = Dispatch(s, h, r, hold, out, parked);
     if (o == Outcome::kDone) {

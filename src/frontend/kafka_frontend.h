@@ -30,6 +30,7 @@
 #include "net/frame_handler.h"
 #include "security/authorizer.h"
 #include "security/credential_store.h"
+#include "security/sasl_session.h"
 
 namespace sentry::frontend {
 
@@ -47,16 +48,11 @@ struct KafkaOptions {
   // kafka.sasl=required: every request but ApiVersions, SaslHandshake and
   // SaslAuthenticate waits for a successful SASL exchange (docs/security.md).
   bool sasl_required = false;
-  std::vector<std::string> sasl_mechanisms;  // enabled, as clients name them
-  security::CredentialStore* credentials = nullptr;  // required with sasl_required
-  bool tls = false;  // this listener speaks TLS (SSL / SASL_SSL)
-  // PLAIN sends the password itself: offered on TLS listeners, and on
-  // plaintext ones only with this (sasl.plain.allow.plaintext).
-  bool sasl_plain_allow_plaintext = false;
-  // connections.max.reauth.ms (KIP-368): an authenticated session lasts
-  // this long; the client re-authenticates on the same connection before
-  // it ends, or is disconnected at its next request. 0: forever.
-  int64_t max_reauth_ms = 0;
+  // The mechanisms, credentials, TLS-ness (PLAIN only over TLS unless
+  // allowed) and session lifetime (connections.max.reauth.ms, KIP-368: the
+  // client re-authenticates on the same connection before it ends, or is
+  // disconnected at its next request).
+  security::SaslPolicy sasl;
   // authorizer.enabled: every request is checked against the ACLs
   // (docs/security.md); null: everything is allowed, as before.
   security::Authorizer* authorizer = nullptr;
@@ -123,9 +119,6 @@ class KafkaFrontend final : public net::FrameHandler {
   // A bare SASL token after SaslHandshake v0: answered with a bare token, or
   // the connection closed on failure (that framing has no error field).
   net::Outcome OnRawSaslToken(Session& s, std::span<const uint8_t> token, net::ResponseOut& out);
-  // sasl.mechanisms as this listener offers them (PLAIN only over TLS
-  // unless sasl.plain.allow.plaintext).
-  std::vector<std::string> OfferedMechanisms() const;
   // Feeds one client message to the session's exchange: the server's
   // answer, or the failure (logged, rate-limited).
   // *done: the exchange finished (authenticated or re-authenticated).

@@ -25,7 +25,6 @@
 #include "frontend/kafka_session.h"
 #include "common/clock.h"
 #include "metrics/thread_metrics.h"
-#include "security/plain.h"
 
 namespace sentry::frontend {
 
@@ -52,7 +51,7 @@ Outcome KafkaFrontend::Malformed(Session& s, const Header& h) {
 }
 
 bool KafkaFrontend::SessionValid(Session& s, const Header& h) {
-  if (SteadyMillis() < s.session_expires_ms) return true;
+  if (!s.sasl.Expired(SteadyMillis())) return true;
   if (IsSaslApi(h.api_key) && !s.sasl_raw) return true;  // re-authenticating
   if (auth_warn_.Allow()) {
     spdlog::info("kafka connection {} ({}): {}'s session expired (connections.max.reauth.ms) "
@@ -73,14 +72,6 @@ bool KafkaFrontend::AllowedBeforeAuthentication(Session& s, const Header& h) {
   return false;
 }
 
-std::vector<std::string> KafkaFrontend::OfferedMechanisms() const {
-  std::vector<std::string> offered;
-  for (const auto& m : opt_.sasl_mechanisms) {
-    if (m != "PLAIN" || opt_.tls || opt_.sasl_plain_allow_plaintext) offered.push_back(m);
-  }
-  return offered;
-}
-
 void KafkaFrontend::OnTlsEstablished(net::Session& ns, const std::string& peer_subject) {
   // Kafka's default principal builder: the certificate's distinguished
   // name; SASL, when it follows, names the principal instead.
@@ -92,36 +83,25 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
   kafka::SaslHandshakeRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
   kafka::SaslHandshakeResponse resp;
-  const std::vector<std::string> offered = OfferedMechanisms();
-  for (const auto& m : offered) resp.mechanisms.push_back(m);
+  for (const auto& m : opt_.sasl.Offered()) resp.mechanisms.push_back(m);
   const Asker a = Asker::Of(h);
-  // Re-authentication: SaslHandshake v1 on an authenticated connection.
-  const bool reauth = opt_.sasl_required && opt_.max_reauth_ms > 0 && s.authenticated &&
-                      h.api_version >= 1 && !s.scram && !s.plain;
-  if (!opt_.sasl_required || (s.authenticated && !reauth) || s.scram || s.plain) {
+  // Re-authentication (KIP-368) is SaslHandshake v1 on an authenticated
+  // connection; the session allows it only with connections.max.reauth.ms.
+  auto begin = security::SaslSession::Begin::kIllegalState;
+  if (opt_.sasl_required && (!s.authenticated || h.api_version >= 1)) {
+    begin = s.sasl.Start(opt_.sasl, req.mechanism);
+  }
+  if (begin == security::SaslSession::Begin::kIllegalState) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return opt_.sasl_required ? Outcome::kClose : Outcome::kDone;
   }
-  const auto mechanism = security::ParseScramMechanism(req.mechanism);
-  const bool plain = req.mechanism == "PLAIN";
-  const bool enabled = std::find(offered.begin(), offered.end(), req.mechanism) != offered.end();
-  if ((!mechanism && !plain) || !enabled) {
+  if (begin == security::SaslSession::Begin::kUnsupported) {
     resp.error_code = Code(ErrorCode::kUnsupportedSaslMechanism);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     Respond(out, a, resp);
     return Outcome::kDone;  // the client may pick another one
-  }
-  s.reauthenticating = reauth;
-  s.pending_mechanism = req.mechanism;
-  if (plain) {
-    s.plain = true;
-  } else {
-    security::CredentialStore* store = opt_.credentials;
-    const security::ScramMechanism m = *mechanism;
-    s.scram = std::make_unique<security::ScramServer>(
-        m, [store, m](const std::string& user) { return store->Find(user, m); });
   }
   s.sasl_raw = h.api_version == 0;
   Respond(out, a, resp);
@@ -130,52 +110,25 @@ Outcome KafkaFrontend::HandleSaslHandshake(Session& s, const Header& h, Reader& 
 
 Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_message,
                                             bool* done) {
-  *done = false;
-  // PLAIN is one message; SCRAM two, and the exchange's state says which.
-  const bool plain = s.plain;
-  const bool last = plain || !s.scram->user().empty();
-  Result<std::string> answer = std::string();
+  const bool reauthenticating = s.sasl.reauthenticating();
   std::string user;
-  if (plain) {
-    s.plain = false;
-    auto checked = security::CheckPlain(client_message, *opt_.credentials);
-    if (checked.ok()) {
-      user = *checked;
-    } else {
-      answer = checked.status();
-    }
-  } else {
-    answer = last ? s.scram->Finish(client_message) : s.scram->Start(client_message);
-    user = s.scram->user();
-  }
-  if (answer.ok() && last && s.reauthenticating &&
-      ("User:" + user != s.principal || s.pending_mechanism != s.mechanism)) {
-    // KIP-368: a connection keeps its principal and mechanism.
-    answer = Status::PermissionDenied("re-authentication as " + s.pending_mechanism + " User:" +
-                                      user + " on a connection of " + s.mechanism + " " +
-                                      s.principal);
-  }
+  auto answer = s.sasl.Step(opt_.sasl, client_message, done, &user);
   if (!answer.ok()) {
     if (auth_warn_.Allow()) {
-      spdlog::warn("kafka connection {} ({}): SASL authentication failed ({}){}: {}{}",
-                   s.core.route.conn_id, s.peer, plain ? "PLAIN" : "SCRAM",
+      spdlog::warn("kafka connection {} ({}): SASL authentication failed{}: {}{}",
+                   s.core.route.conn_id, s.peer,
                    user.empty() ? "" : " for user '" + user + "'", answer.status().message(),
                    auth_warn_.Suppressed());
     }
-    s.scram.reset();
     return answer;
   }
-  if (last) {
+  if (*done) {
     s.authenticated = true;
-    s.principal = "User:" + user;
-    s.mechanism = s.pending_mechanism;
-    s.session_expires_ms = opt_.max_reauth_ms > 0 ? SteadyMillis() + opt_.max_reauth_ms : 0;
-    spdlog::debug("kafka connection {} ({}): {} as {}", s.core.route.conn_id, s.peer,
-                  s.reauthenticating ? "re-authenticated" : "authenticated", s.principal);
-    s.reauthenticating = false;
-    s.scram.reset();
+    s.principal = s.sasl.principal();
     s.sasl_raw = false;
-    *done = true;
+    spdlog::debug("kafka connection {} ({}): {} as {} ({})", s.core.route.conn_id, s.peer,
+                  reauthenticating ? "re-authenticated" : "authenticated", s.principal,
+                  s.sasl.mechanism());
   }
   return answer;
 }
@@ -186,7 +139,7 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
   if (!kafka::Decode(r, h.api_version, &req)) return Malformed(s, h);
   kafka::SaslAuthenticateResponse resp;
   const Asker a = Asker::Of(h);
-  if (!s.scram && !s.plain) {
+  if (!s.sasl.exchanging()) {
     resp.error_code = Code(ErrorCode::kIllegalSaslState);
     metrics::ThreadMetrics::ErrorInRequest(resp.error_code);
     resp.error_message = "SaslAuthenticate without a SaslHandshake v1 first";
@@ -210,14 +163,14 @@ Outcome KafkaFrontend::HandleSaslAuthenticate(Session& s, const Header& h, Reade
   resp.auth_bytes.assign(answer->begin(), answer->end());
   // v1+: how long the session lasts (0: forever); the client re-authenticates
   // before then (KIP-368).
-  if (done) resp.session_lifetime_ms = opt_.max_reauth_ms;
+  if (done) resp.session_lifetime_ms = opt_.sasl.max_reauth_ms;
   Respond(out, a, resp);
   return Outcome::kDone;
 }
 
 Outcome KafkaFrontend::OnRawSaslToken(Session& s, std::span<const uint8_t> token,
                                       net::ResponseOut& out) {
-  if (!s.scram && !s.plain) return Outcome::kClose;
+  if (!s.sasl.exchanging()) return Outcome::kClose;
   // Counted as SaslAuthenticate requests, which they stand for.
   metrics::ThreadMetrics::BeginRequest(metrics::Listener::kKafka, "sasl_authenticate",
                                        metrics::ThreadMetrics::Now());

@@ -15,7 +15,7 @@
 #include "kafka/messages.h"
 #include "net/frame_handler.h"
 #include "security/authorizer.h"
-#include "security/scram.h"
+#include "security/sasl_session.h"
 
 namespace sentry::frontend {
 
@@ -89,19 +89,12 @@ struct KafkaFrontend::Session final : net::Session {
   std::unique_ptr<PendingWrites> writes;
   std::unique_ptr<PendingAdmin> admin;
   // SASL (kafka_sasl.cc). Without kafka.sasl=required a connection is
-  // authenticated from the start, as User:ANONYMOUS.
+  // authenticated from the start, as User:ANONYMOUS (or its certificate's
+  // subject); with it, as the principal its SASL exchange proved.
   bool authenticated = false;
   std::string principal = "User:ANONYMOUS";
   bool sasl_raw = false;  // after SaslHandshake v0: frames are bare SASL tokens
-  std::unique_ptr<security::ScramServer> scram;  // the exchange in progress
-  bool plain = false;  // SaslHandshake chose PLAIN: its one message comes next
-  // KIP-368 (connections.max.reauth.ms): when the authenticated session
-  // ends (steady ms; 0 = never), the mechanism it used, and whether the
-  // exchange in progress is a re-authentication.
-  int64_t session_expires_ms = 0;
-  std::string mechanism;
-  std::string pending_mechanism;  // chosen by the handshake in progress
-  bool reauthenticating = false;
+  security::SaslSession sasl;
   // Authorization (authorizer.enabled): the client's address as ACL hosts
   // name it, and the decisions this connection already got.
   std::string host;

@@ -40,14 +40,14 @@ Outcome KafkaFrontend::HandleDescribeUserScramCredentials(Session& s, const Head
     Respond(out, Asker::Of(h), resp);
     return Outcome::kDone;
   }
-  const auto users = opt_.credentials->List();
+  const auto users = opt_.sasl.credentials->List();
   auto describe = [&](const std::string& name) {
     kafka::DescribeUserScramCredentialsResponse::DescribeUserScramCredentialsResult res;
     res.user = name;
     for (const auto& [user, mechanisms] : users) {
       if (user != name) continue;
       for (ScramMechanism m : mechanisms) {
-        if (auto c = opt_.credentials->Find(user, m)) {
+        if (auto c = opt_.sasl.credentials->Find(user, m)) {
           res.credential_infos.push_back({WireOf(m), c->iterations});
         }
       }
@@ -124,7 +124,7 @@ Outcome KafkaFrontend::HandleAlterUserScramCredentials(Session& s, const Header&
     const std::string user = note(d.name);
     auto m = check(user, d.mechanism);
     if (!m || result[user].first != 0) continue;
-    Status st = opt_.credentials->Remove(user, *m);
+    Status st = opt_.sasl.credentials->Remove(user, *m);
     if (st.code() == Status::Code::kNotFound) {
       fail(user, ErrorCode::kResourceNotFound, st.message());
     } else if (!st.ok()) {
@@ -146,7 +146,7 @@ Outcome KafkaFrontend::HandleAlterUserScramCredentials(Session& s, const Header&
       fail(user, ErrorCode::kUnacceptableCredential, c.status().message());
       continue;
     }
-    if (Status st = opt_.credentials->Upsert(user, *c); !st.ok()) {
+    if (Status st = opt_.sasl.credentials->Upsert(user, *c); !st.ok()) {
       fail(user, ErrorCode::kUnknownServerError, st.message());
     } else {
       spdlog::info("kafka: {} stored a {} credential for user {}", s.principal,

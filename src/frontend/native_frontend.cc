@@ -58,6 +58,8 @@ std::unique_ptr<net::Session> NativeFrontend::NewSession(const pipeline::Route& 
   auto s = std::make_unique<NativeSession>();
   s->core.route = route;
   s->host = security::AclHost(peer);
+  s->peer = peer;
+  s->authenticated = !opt_.sasl_required;
   return s;
 }
 
@@ -97,6 +99,12 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
   ByteReader r(frame.subspan(frame_layout::kRequestHeaderBytes));
   ThreadMetrics::BeginRequest(metrics::Listener::kNative, MetricApi(h.api_key),
                               metrics::ThreadMetrics::Now());
+  if (opt_.sasl_required && !MaySend(session, h)) {
+    WriteError(out, h, ErrorCode::kIllegalSaslState);
+    ThreadMetrics::ErrorInRequest(static_cast<int16_t>(ErrorCode::kIllegalSaslState));
+    ThreadMetrics::EndRequest();
+    return Outcome::kClose;
+  }
   if (authorizer_) {
     const ErrorCode refused =
         Authorize(session, h, frame.subspan(frame_layout::kRequestHeaderBytes));
@@ -108,7 +116,8 @@ Outcome NativeFrontend::OnFrame(net::Session& session, std::span<const uint8_t> 
   }
   try {
     const Outcome o = Dispatch(session, h, r, hold, out, parked);
-    if (o == Outcome::kDone) ThreadMetrics::EndRequest();
+    // kClose: answered, then the connection is closed (AUTHENTICATE).
+    if (o == Outcome::kDone || o == Outcome::kClose) ThreadMetrics::EndRequest();
     return o;
   } catch (const std::exception& e) {
     spdlog::error("{} (correlation {}) failed: {}", ApiName(h.api_key), h.correlation_id,
@@ -138,6 +147,7 @@ Outcome NativeFrontend::Dispatch(net::Session& ns, const Header& h, ByteReader& 
     case ApiKey::kConsumerGroupHeartbeat: return HandleGroupHeartbeat(h, r, out);
     case ApiKey::kListGroups: return HandleListGroups(h, r, out);
     case ApiKey::kDescribeGroup: return HandleDescribeGroup(ns, h, r, out);
+    case ApiKey::kAuthenticate: return HandleAuthenticate(ns, h, r, out);
     case ApiKey::kInitProducerId: return HandleInitProducerId(h, r, out);
   }
   return Malformed(out, h);

@@ -20,18 +20,27 @@
 #include "protocol/messages.h"
 #include "common/log_limiter.h"
 #include "security/authorizer.h"
+#include "security/sasl_session.h"
 
 namespace sentry::frontend {
 
+struct NativeOptions {
+  // The listener's port, for Metadata and DescribeCluster (-1: the broker's
+  // native port, which the core knows). A TLS listener names its own.
+  int32_t port = -1;
+  // authorizer.enabled: every request is checked against the ACLs first;
+  // null: everything is allowed.
+  security::Authorizer* authorizer = nullptr;
+  // native.sasl=required: every request but API_VERSIONS and AUTHENTICATE
+  // waits for a successful SASL exchange (native_sasl.cc).
+  bool sasl_required = false;
+  security::SaslPolicy sasl;
+};
+
 class NativeFrontend final : public net::FrameHandler {
  public:
-  // `port`: the listener's, for Metadata and DescribeCluster (-1: the
-  // broker's native port, which the core knows). A TLS listener names its own.
-  // `authorizer` (authorizer.enabled): every request is checked against the
-  // ACLs first; null: everything is allowed.
-  explicit NativeFrontend(broker::BrokerCore* core, int32_t port = -1,
-                          security::Authorizer* authorizer = nullptr)
-      : core_(core), port_(port), authorizer_(authorizer) {}
+  explicit NativeFrontend(broker::BrokerCore* core, NativeOptions opt = {})
+      : core_(core), opt_(std::move(opt)), port_(opt_.port), authorizer_(opt_.authorizer) {}
 
   // net::FrameHandler
   std::unique_ptr<net::Session> NewSession(const pipeline::Route& route,
@@ -84,6 +93,13 @@ class NativeFrontend final : public net::FrameHandler {
                                      net::ResponseOut& out);
   net::Outcome HandleInitProducerId(const Header& h, protocol::ByteReader& r,
                                     net::ResponseOut& out);
+  // SASL (native_sasl.cc): AUTHENTICATE, and the gate before it succeeded.
+  net::Outcome HandleAuthenticate(net::Session& ns, const Header& h, protocol::ByteReader& r,
+                                  net::ResponseOut& out);
+  // kDone (answered ILLEGAL_SASL_STATE, then closed: kClose) unless the
+  // session may send `h` now: authenticated and not expired, or `h` is
+  // API_VERSIONS or AUTHENTICATE.
+  bool MaySend(net::Session& ns, const Header& h);
   net::Outcome HandleDescribeLog(const Header& h, protocol::ByteReader& r,
                                  net::ResponseOut& out);
   net::Outcome HandleOffsetCommit(broker::ClientSession& s, const Header& h,
@@ -104,9 +120,11 @@ class NativeFrontend final : public net::FrameHandler {
                    net::ResponseOut& out);
 
   broker::BrokerCore* const core_;
+  const NativeOptions opt_;
   const int32_t port_;
   security::Authorizer* const authorizer_;
   LogLimiter deny_log_;  // requests the ACLs refuse
+  LogLimiter auth_log_;  // failed or missing authentication
 };
 
 }  // namespace sentry::frontend

@@ -8,17 +8,23 @@
 #include "protocol/codec.h"
 #include "protocol/messages.h"
 #include "security/authorizer.h"
+#include "security/sasl_session.h"
 
 namespace sentry::frontend {
 
 struct NativeSession final : net::Session {
   broker::ClientSession core;
-  // Authorization (authorizer.enabled): the native protocol has no SASL, so
-  // the principal is User:ANONYMOUS, or the client certificate's subject on
-  // a mutual-TLS listener.
+  // Authorization (authorizer.enabled): the principal is the one SASL
+  // proved (native.sasl=required), else User:ANONYMOUS, or the client
+  // certificate's subject on a mutual-TLS listener.
   std::string principal = "User:ANONYMOUS";
   std::string host;
+  std::string peer;  // "ip:port", for the log
   security::AuthCache auth_cache;
+  // native.sasl=required: nothing but API_VERSIONS and AUTHENTICATE until
+  // an exchange succeeded (native_sasl.cc).
+  bool authenticated = true;
+  security::SaslSession sasl;
 };
 
 inline broker::ClientSession& CoreOf(net::Session& s) {

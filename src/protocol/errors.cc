@@ -42,6 +42,9 @@ const char* ErrorName(ErrorCode code) {
     case ErrorCode::kTopicAuthorizationFailed: return "TOPIC_AUTHORIZATION_FAILED";
     case ErrorCode::kGroupAuthorizationFailed: return "GROUP_AUTHORIZATION_FAILED";
     case ErrorCode::kClusterAuthorizationFailed: return "CLUSTER_AUTHORIZATION_FAILED";
+    case ErrorCode::kUnsupportedSaslMechanism: return "UNSUPPORTED_SASL_MECHANISM";
+    case ErrorCode::kIllegalSaslState: return "ILLEGAL_SASL_STATE";
+    case ErrorCode::kSaslAuthenticationFailed: return "SASL_AUTHENTICATION_FAILED";
   }
   return "UNKNOWN_ERROR_CODE";
 }
@@ -85,6 +88,12 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kGroupAuthorizationFailed:
     case ErrorCode::kClusterAuthorizationFailed:
       return "The broker's ACLs do not allow this principal to do that (docs/security.md).";
+    case ErrorCode::kUnsupportedSaslMechanism:
+      return "The listener does not offer that SASL mechanism; use one its answer lists.";
+    case ErrorCode::kIllegalSaslState:
+      return "Authenticate first (--user/--password), or this listener does not ask for SASL (native.sasl=none).";
+    case ErrorCode::kSaslAuthenticationFailed:
+      return "Wrong user name or password, or no credential for this mechanism (sentryctl user list).";
   }
   return "Unknown error code.";
 }
@@ -95,7 +104,7 @@ const char* ApiName(uint16_t key) {
                                  "DELETE_TOPIC",  "OFFSET_COMMIT", "OFFSET_FETCH",
                                  "CONSUMER_GROUP_HEARTBEAT", "LIST_GROUPS", "DESCRIBE_GROUP",
                                  "DELETE_RECORDS", "ALTER_TOPIC_CONFIG", "DESCRIBE_LOG",
-                                 "DESCRIBE_CLUSTER", "INIT_PRODUCER_ID"};
+                                 "DESCRIBE_CLUSTER", "INIT_PRODUCER_ID", "AUTHENTICATE"};
   return key < kApiKeyCount ? kNames[key] : "UNKNOWN";
 }
 

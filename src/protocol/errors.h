@@ -45,6 +45,10 @@ enum class ErrorCode : int16_t {
   kTopicAuthorizationFailed = 29,
   kGroupAuthorizationFailed = 30,
   kClusterAuthorizationFailed = 31,
+  // Authentication (native.sasl=required, AUTHENTICATE)
+  kUnsupportedSaslMechanism = 33,
+  kIllegalSaslState = 34,
+  kSaslAuthenticationFailed = 58,
 };
 
 const char* ErrorName(ErrorCode code);
@@ -70,8 +74,9 @@ enum class ApiKey : uint16_t {
   kDescribeLog = 14,
   kDescribeCluster = 15,
   kInitProducerId = 16,
+  kAuthenticate = 17,
 };
-constexpr uint16_t kApiKeyCount = 17;
+constexpr uint16_t kApiKeyCount = 18;
 constexpr uint16_t kApiVersion = 1;  // every API is served at version 1...
 constexpr uint16_t kOffsetCommitMemberVersion = 2;  // ...and OFFSET_COMMIT at 2 as well
 // The highest version of `key` served (the lowest is kApiVersion for all).

@@ -187,6 +187,46 @@ bool Decode(ByteReader* r, InitProducerIdResponse* m) {
   return r->Done();
 }
 
+namespace {
+bool BytesAsString(ByteReader* r, std::string* out) {
+  std::optional<std::span<const uint8_t>> b;
+  if (!r->Bytes(&b) || !b) return false;  // no null bytes in AUTHENTICATE
+  out->assign(reinterpret_cast<const char*>(b->data()), b->size());
+  return true;
+}
+std::span<const uint8_t> AsBytes(const std::string& s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
+}  // namespace
+
+bool Decode(ByteReader* r, AuthenticateRequest* m) {
+  return r->String(&m->mechanism) && BytesAsString(r, &m->auth_bytes) && r->Done();
+}
+void Encode(ByteWriter* w, const AuthenticateRequest& m) {
+  w->String(m.mechanism);
+  w->Bytes(AsBytes(m.auth_bytes));
+}
+void Encode(ByteWriter* w, const AuthenticateResponse& m) {
+  w->Bytes(AsBytes(m.auth_bytes));
+  w->I8(m.authenticated);
+  w->I64(m.session_lifetime_ms);
+}
+bool Decode(ByteReader* r, AuthenticateResponse* m) {
+  return BytesAsString(r, &m->auth_bytes) && r->I8(&m->authenticated) &&
+         r->I64(&m->session_lifetime_ms) && r->Done();
+}
+void Encode(ByteWriter* w, const SaslMechanisms& m) {
+  w->I32(static_cast<int32_t>(m.mechanisms.size()));
+  for (const auto& s : m.mechanisms) w->String(s);
+}
+bool Decode(ByteReader* r, SaslMechanisms* m) {
+  int32_t n = 0;
+  if (!r->ArrayCount(&n, 2)) return false;
+  m->mechanisms.resize(static_cast<size_t>(n));
+  for (auto& s : m->mechanisms) r->String(&s);
+  return r->Done();
+}
+
 void Encode(ByteWriter* w, const DeleteRecordsResponse& m) { w->I64(m.low_watermark); }
 bool Decode(ByteReader* r, DeleteRecordsResponse* m) {
   r->I64(&m->low_watermark);

@@ -197,6 +197,27 @@ struct InitProducerIdResponse {
 void Encode(ByteWriter* w, const InitProducerIdResponse& m);
 bool Decode(ByteReader* r, InitProducerIdResponse* m);
 
+// AUTHENTICATE: one step of a SASL exchange (docs/protocol.md).
+struct AuthenticateRequest {
+  std::string mechanism;  // PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512
+  std::string auth_bytes;  // the client's SASL message of this step
+};
+struct AuthenticateResponse {
+  std::string auth_bytes;  // the server's SASL message (empty for PLAIN)
+  int8_t authenticated = 0;  // 1: the exchange is done and succeeded
+  int64_t session_lifetime_ms = 0;  // when authenticated: 0 = forever
+};
+// The body of an UNSUPPORTED_SASL_MECHANISM answer: what the listener offers.
+struct SaslMechanisms {
+  std::vector<std::string> mechanisms;
+};
+bool Decode(ByteReader* r, AuthenticateRequest* m);
+void Encode(ByteWriter* w, const AuthenticateRequest& m);
+void Encode(ByteWriter* w, const AuthenticateResponse& m);
+bool Decode(ByteReader* r, AuthenticateResponse* m);
+void Encode(ByteWriter* w, const SaslMechanisms& m);
+bool Decode(ByteReader* r, SaslMechanisms* m);
+
 // Requests (broker decodes, client encodes).
 bool Decode(ByteReader* r, ProduceRequest* m);
 bool Decode(ByteReader* r, FetchRequest* m);

@@ -177,10 +177,13 @@ Status Broker::Start() {
   producer_ids_ = std::make_unique<broker::ProducerIds>(cfg_.data_dir);
   SENTRY_RETURN_IF_ERROR(producer_ids_->Load());
   SENTRY_ASSIGN_OR_RETURN(credentials_, security::CredentialStore::Open(cfg_.data_dir));
-  if (cfg_.kafka_sasl_required) {
+  if (cfg_.kafka_sasl_required || cfg_.native_sasl_required) {
     const size_t users = credentials_->List().size();
     spdlog::log(users == 0 ? spdlog::level::warn : spdlog::level::info,
-                "Kafka listener: SASL required ({}); {} user(s) with SCRAM credentials{}",
+                "{} listener: SASL required ({}); {} user(s) with SCRAM credentials{}",
+                cfg_.kafka_sasl_required && cfg_.native_sasl_required ? "Kafka and native"
+                : cfg_.kafka_sasl_required                            ? "Kafka"
+                                                                      : "Native",
                 fmt::join(cfg_.sasl_mechanisms, ", "), users,
                 users == 0 ? ": no Kafka client can authenticate (sentryctl user create "
                              "--data-dir, docs/security.md)"
@@ -203,7 +206,22 @@ Status Broker::Start() {
       [this](const std::shared_ptr<pipeline::Partition>& p) { WakeFetches(p); },
       producer_ids_.get());
   SENTRY_RETURN_IF_ERROR(StartGroups(sinks));
-  native_ = std::make_unique<frontend::NativeFrontend>(core_.get(), -1, authorizer_.get());
+  security::SaslPolicy sasl;
+  sasl.mechanisms = cfg_.sasl_mechanisms;
+  sasl.credentials = credentials_.get();
+  sasl.plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
+  sasl.max_reauth_ms = cfg_.connections_max_reauth_ms;
+  frontend::NativeOptions native_opt;
+  native_opt.authorizer = authorizer_.get();
+  native_opt.sasl_required = cfg_.native_sasl_required;
+  native_opt.sasl = sasl;
+  if (native_tls_server_) {
+    frontend::NativeOptions topt = native_opt;
+    topt.port = native_tls_server_->port();
+    topt.sasl.tls = true;
+    native_tls_frontend_ = std::make_unique<frontend::NativeFrontend>(core_.get(), topt);
+  }
+  native_ = std::make_unique<frontend::NativeFrontend>(core_.get(), std::move(native_opt));
   if (kafka_server_ || kafka_tls_server_) {
     frontend::KafkaOptions kopt;
     kopt.advertised_host = advertised;
@@ -211,27 +229,19 @@ Status Broker::Start() {
     kopt.default_partitions = cfg_.num_partitions;
     kopt.broker_configs = cfg_.Describe();
     kopt.sasl_required = cfg_.kafka_sasl_required;
-    kopt.sasl_mechanisms = cfg_.sasl_mechanisms;
-    kopt.credentials = credentials_.get();
-    kopt.sasl_plain_allow_plaintext = cfg_.sasl_plain_allow_plaintext;
-    kopt.max_reauth_ms = cfg_.connections_max_reauth_ms;
+    kopt.sasl = sasl;
     kopt.authorizer = authorizer_.get();
     // One front end per listener: Metadata names the listener's own port.
     if (kafka_tls_server_) {
       frontend::KafkaOptions topt = kopt;
       topt.port = kafka_tls_server_->port();
-      topt.tls = true;
+      topt.sasl.tls = true;
       kafka_tls_frontend_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), topt);
     }
     if (kafka_server_) {
       kopt.port = kafka_server_->port();
       kafka_ = std::make_unique<frontend::KafkaFrontend>(core_.get(), std::move(kopt));
     }
-  }
-  if (native_tls_server_) {
-    native_tls_frontend_ =
-        std::make_unique<frontend::NativeFrontend>(core_.get(), native_tls_server_->port(),
-                                                   authorizer_.get());
   }
   recovery::MaintenanceOptions mopt;
   mopt.data_dir = cfg_.data_dir;

@@ -114,17 +114,24 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
                    return Status::OK();
                  }});
   };
-  s.push_back({"kafka.sasl",
-               "none | required: whether the Kafka listener demands SASL authentication "
-               "(SASL_PLAINTEXT; docs/security.md)",
-               c->kafka_sasl_required ? "required" : "none", [c](const std::string& v) {
-                 if (v != "none" && v != "required") {
-                   return Status::InvalidArgument("kafka.sasl: '" + v +
-                                                  "' is not none or required");
-                 }
-                 c->kafka_sasl_required = v == "required";
-                 return Status::OK();
-               }});
+  auto add_sasl = [&s](const char* name, const char* help, bool* field) {
+    s.push_back({name, help, *field ? "required" : "none", [name, field](const std::string& v) {
+                   if (v != "none" && v != "required") {
+                     return Status::InvalidArgument(std::string(name) + ": '" + v +
+                                                    "' is not none or required");
+                   }
+                   *field = v == "required";
+                   return Status::OK();
+                 }});
+  };
+  add_sasl("kafka.sasl",
+           "none | required: whether the Kafka listeners demand SASL authentication "
+           "(SASL_PLAINTEXT / SASL_SSL; docs/security.md)",
+           &c->kafka_sasl_required);
+  add_sasl("native.sasl",
+           "none | required: whether the native listeners demand SASL authentication "
+           "(AUTHENTICATE, docs/protocol.md; docs/security.md)",
+           &c->native_sasl_required);
   s.push_back({"sasl.mechanisms",
                "SASL mechanisms offered, comma-separated: SCRAM-SHA-256, SCRAM-SHA-512, PLAIN "
                "(PLAIN only on a TLS listener unless sasl.plain.allow.plaintext)",
@@ -560,6 +567,14 @@ bool BrokerConfig::Parse(int argc, char** argv, BrokerConfig* out, int* exit_cod
     // authenticate yet: replication would stop (docs/security.md).
     std::cerr << "sentryd: kafka.sasl=required is not supported in cluster mode yet (replica "
                  "fetchers do not authenticate)\n";
+    *exit_code = 2;
+    return false;
+  }
+  if (out->native_sasl_required && !out->cluster_etcd.empty()) {
+    // The credentials live in one broker's data dir; a cluster would need
+    // them in etcd.
+    std::cerr << "sentryd: native.sasl=required is not supported in cluster mode yet "
+                 "(credentials are not replicated)\n";
     *exit_code = 2;
     return false;
   }

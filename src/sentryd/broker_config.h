@@ -79,6 +79,7 @@ struct BrokerConfig {
   int64_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
   // Security (docs/security.md).
   bool kafka_sasl_required = false;                 // kafka.sasl (none | required)
+  bool native_sasl_required = false;                // native.sasl (none | required)
   std::vector<std::string> sasl_mechanisms{"SCRAM-SHA-256", "SCRAM-SHA-512"};  // sasl.mechanisms
   bool sasl_plain_allow_plaintext = false;          // sasl.plain.allow.plaintext
   int64_t connections_max_reauth_ms = 0;            // connections.max.reauth.ms (KIP-368)

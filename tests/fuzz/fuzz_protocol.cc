@@ -33,7 +33,7 @@ void DecodeOnly(const uint8_t* data, size_t size) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
-  const uint8_t kind = data[0] % 19;
+  const uint8_t kind = data[0] % 22;
   ++data;
   --size;
   switch (kind) {
@@ -56,6 +56,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 16: DecodeOnly<ConsumerGroupHeartbeatResponse>(data, size); break;
     case 17: DecodeOnly<ListGroupsResponse>(data, size); break;
     case 18: DecodeOnly<DescribeGroupResponse>(data, size); break;
+    case 19: RoundTrip<AuthenticateRequest>(data, size); break;
+    case 20: DecodeOnly<AuthenticateResponse>(data, size); break;
+    case 21: DecodeOnly<SaslMechanisms>(data, size); break;
   }
   return 0;
 }

@@ -77,6 +77,9 @@ int main(int argc, char** argv) {
                            {{"m-1", "", "c", "", 4, {{"t", {0}}}}},
                            {{"t", 0, 5, 9, 4, "m-1"}}};
   Write(out + "/protocol", n++, Body(18, dg));
+  Write(out + "/protocol", n++, Body(19, AuthenticateRequest{"SCRAM-SHA-512", "n,,n=u,r=abc"}));
+  Write(out + "/protocol", n++, Body(20, AuthenticateResponse{"r=abcdef,s=c2FsdA==,i=4096", 0, 0}));
+  Write(out + "/protocol", n++, Body(21, SaslMechanisms{{"SCRAM-SHA-256", "PLAIN"}}));
   n = 0;
   Write(out + "/record_batch", n++, batch);
   auto two = batch;

@@ -75,14 +75,14 @@ class BrokerTest : public testing::BrokerFixture {
 
 };
 
-TEST_F(BrokerTest, ApiVersionsListsAllSeventeenApisAtVersionOne) {
+TEST_F(BrokerTest, ApiVersionsListsAllEighteenApisAtVersionOne) {
   auto r = client_->ApiVersions();
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->error, 0);
   // 12: DELETE_RECORDS, 13: ALTER_TOPIC_CONFIG, 14: DESCRIBE_LOG, 15: DESCRIBE_CLUSTER,
-  // 16: INIT_PRODUCER_ID
-  ASSERT_EQ(r->body.apis.size(), 17u);
-  for (uint16_t k = 0; k < 17; k++) {
+  // 16: INIT_PRODUCER_ID, 17: AUTHENTICATE
+  ASSERT_EQ(r->body.apis.size(), 18u);
+  for (uint16_t k = 0; k < 18; k++) {
     EXPECT_EQ(r->body.apis[k].api_key, k);
     EXPECT_EQ(r->body.apis[k].min_version, 1);
     // OFFSET_COMMIT also takes version 2 (a commit by a group member).

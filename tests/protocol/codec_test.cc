@@ -76,6 +76,46 @@ TEST(CodecTest, EveryRequestTruncatedAtEveryByteIsRejected) {
   EXPECT_EQ(out.configs[0].second, "4096");
 }
 
+TEST(CodecTest, AuthenticateRoundTripsAndRejectsCutsAndNullBytes) {
+  std::vector<uint8_t> buf;
+  ByteWriter w(&buf);
+  Encode(&w, AuthenticateRequest{"SCRAM-SHA-512", std::string("n,,n=a\0b", 9)});
+  for (size_t cut = 0; cut < buf.size(); cut++) {
+    AuthenticateRequest out;
+    ByteReader r(buf.data(), cut);
+    EXPECT_FALSE(Decode(&r, &out)) << cut;
+  }
+  AuthenticateRequest req;
+  ByteReader r(buf.data(), buf.size());
+  ASSERT_TRUE(Decode(&r, &req));
+  EXPECT_EQ(req.mechanism, "SCRAM-SHA-512");
+  EXPECT_EQ(req.auth_bytes, std::string("n,,n=a\0b", 9));
+  // auth_bytes may not be null.
+  std::vector<uint8_t> null_bytes;
+  ByteWriter nw(&null_bytes);
+  nw.String("PLAIN");
+  nw.I32(-1);
+  ByteReader nr(null_bytes.data(), null_bytes.size());
+  EXPECT_FALSE(Decode(&nr, &req));
+
+  std::vector<uint8_t> resp_buf;
+  ByteWriter rw(&resp_buf);
+  Encode(&rw, AuthenticateResponse{"v=sig", 1, 1500});
+  AuthenticateResponse resp;
+  ByteReader rr(resp_buf.data(), resp_buf.size());
+  ASSERT_TRUE(Decode(&rr, &resp));
+  EXPECT_EQ(resp.auth_bytes, "v=sig");
+  EXPECT_EQ(resp.authenticated, 1);
+  EXPECT_EQ(resp.session_lifetime_ms, 1500);
+  std::vector<uint8_t> list_buf;
+  ByteWriter lw(&list_buf);
+  Encode(&lw, SaslMechanisms{{"SCRAM-SHA-256", "SCRAM-SHA-512"}});
+  SaslMechanisms list;
+  ByteReader lr(list_buf.data(), list_buf.size());
+  ASSERT_TRUE(Decode(&lr, &list));
+  EXPECT_EQ(list.mechanisms, (std::vector<std::string>{"SCRAM-SHA-256", "SCRAM-SHA-512"}));
+}
+
 TEST(CodecTest, ResponseFrameLengthCountsExternalPayload) {
   std::vector<uint8_t> buf;
   ByteWriter w(&buf);
