@@ -9,17 +9,17 @@
 namespace sentry::client {
 
 BrokerPool::BrokerPool(std::string host, int port, int connect_timeout_ms,
-                       int refresh_backoff_ms, std::optional<TlsOptions> tls)
+                       int refresh_backoff_ms, Security security)
     : bootstrap_{std::move(host), port},
       connect_timeout_ms_(connect_timeout_ms),
-      tls_(std::move(tls)),
+      security_(std::move(security)),
       refresh_backoff_ms_(refresh_backoff_ms) {}
 
 Result<std::unique_ptr<Client>> BrokerPool::ConnectToCoordinator(const std::string& host,
                                                                  int port,
                                                                  int connect_timeout_ms,
-                                                                 const TlsOptions* tls) {
-  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(host, port, connect_timeout_ms, tls));
+                                                                 const Security& security) {
+  SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(host, port, connect_timeout_ms, security));
   SENTRY_ASSIGN_OR_RETURN(auto r, c->DescribeCluster({kOffsetsTopic}, connect_timeout_ms));
   if (!r.ok()) return ErrorStatus(r.error, "DESCRIBE_CLUSTER");
   if (r.body.cluster_mode == 0) return c;  // a single node coordinates its groups
@@ -30,7 +30,7 @@ Result<std::unique_ptr<Client>> BrokerPool::ConnectToCoordinator(const std::stri
     }
   }
   for (const auto& b : r.body.brokers) {
-    if (b.broker_id == leader) return Client::Connect(b.host, b.port, connect_timeout_ms, tls);
+    if (b.broker_id == leader) return Client::Connect(b.host, b.port, connect_timeout_ms, security);
   }
   return Status::Unavailable("no group coordinator right now (the offsets log has no leader)");
 }
@@ -52,7 +52,7 @@ Result<Reply<protocol::DescribeClusterResponse>> BrokerPool::Ask(const std::stri
   std::vector<Address> candidates{bootstrap_};
   for (const auto& [id, a] : ever_) candidates.push_back(a);
   for (const auto& a : candidates) {
-    auto c = Client::Connect(a.host, a.port, connect_timeout_ms_, tls_ ? &*tls_ : nullptr);
+    auto c = Client::Connect(a.host, a.port, connect_timeout_ms_, security_);
     if (!c.ok()) {
       last = c.status();
       continue;
@@ -137,7 +137,7 @@ Result<Client*> BrokerPool::Get(int32_t broker) {
     return Status::Unavailable("broker " + std::to_string(broker) + " is not in the cluster");
   }
   SENTRY_ASSIGN_OR_RETURN(
-      auto c, Client::Connect(a.host, a.port, connect_timeout_ms_, tls_ ? &*tls_ : nullptr));
+      auto c, Client::Connect(a.host, a.port, connect_timeout_ms_, security_));
   Client* raw = c.get();
   clients_[broker] = Open{std::move(c), next_serial_++};
   return raw;

@@ -35,16 +35,17 @@ class BrokerPool {
   // The bootstrap connection's pseudo broker id in single-node mode.
   static constexpr int32_t kBootstrap = -2;
 
-  // `tls`: every connection speaks TLS (the brokers' native.tls.port).
+  // `security`: every connection's TLS and SASL (the brokers' native.tls.port,
+  // native.sasl).
   BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100,
-             std::optional<TlsOptions> tls = std::nullopt);
+             Security security = {});
 
   // A connection of its own to the group coordinator, as DESCRIBE_CLUSTER
   // names it (in a cluster, the offsets log's leader; on a single node, the
   // broker at host:port).
   static Result<std::unique_ptr<Client>> ConnectToCoordinator(const std::string& host, int port,
                                                               int connect_timeout_ms,
-                                                              const TlsOptions* tls = nullptr);
+                                                              const Security& security = {});
 
   // Reads the topic's leaders (and partition count). NotFound when the topic
   // does not exist; another error when no broker answered.
@@ -90,7 +91,7 @@ class BrokerPool {
 
   Address bootstrap_;
   int connect_timeout_ms_;
-  std::optional<TlsOptions> tls_;
+  Security security_;
   int refresh_backoff_ms_;
   bool cluster_mode_ = false;
   bool stale_ = true;

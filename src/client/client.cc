@@ -31,8 +31,8 @@ Result<std::pair<std::string, int>> ParseHostPort(std::string_view s) {
 }
 
 Result<std::unique_ptr<Client>> Client::Connect(const std::string& host, int port,
-                                                int timeout_ms, const TlsOptions* tls) {
-  SENTRY_ASSIGN_OR_RETURN(auto c, Connection::Connect(host, port, timeout_ms, tls));
+                                                int timeout_ms, const Security& security) {
+  SENTRY_ASSIGN_OR_RETURN(auto c, Connection::Connect(host, port, timeout_ms, security));
   return std::unique_ptr<Client>(new Client(std::move(c)));
 }
 

@@ -36,7 +36,7 @@ class Client {
  public:
   static Result<std::unique_ptr<Client>> Connect(const std::string& host, int port,
                                                  int timeout_ms = 5000,
-                                                 const TlsOptions* tls = nullptr);
+                                                 const Security& security = {});
   Connection& connection() { return *conn_; }
 
   Result<Reply<protocol::ApiVersionsResponse>> ApiVersions();

@@ -19,8 +19,12 @@
 
 #include "common/clock.h"
 #include "common/endian.h"
+#include "protocol/messages.h"
+#include "security/scram.h"
 
 namespace sentry::client {
+
+using namespace protocol;
 
 namespace {
 std::string fmt_errno_connect(const std::string& host, int port, int err) {
@@ -149,7 +153,7 @@ short Connection::PollEvents() const {
 }
 
 Result<std::unique_ptr<Connection>> Connection::Connect(const std::string& host, int port,
-                                                        int timeout_ms, const TlsOptions* tls) {
+                                                        int timeout_ms, const Security& security) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -183,7 +187,8 @@ Result<std::unique_ptr<Connection>> Connection::Connect(const std::string& host,
   int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   std::unique_ptr<Connection> c(new Connection(fd));
-  if (tls) SENTRY_RETURN_IF_ERROR(c->StartTls(host, *tls, timeout_ms));
+  if (security.tls) SENTRY_RETURN_IF_ERROR(c->StartTls(host, *security.tls, timeout_ms));
+  if (security.sasl) SENTRY_RETURN_IF_ERROR(c->Authenticate(*security.sasl, timeout_ms));
   return c;
 }
 
@@ -282,6 +287,69 @@ Result<Response> Connection::ReceiveFor(uint32_t corr, int timeout_ms) {
     if (id == corr) return r;
     parked_.emplace(id, std::move(r).value());
   }
+}
+
+Status Connection::Authenticate(const SaslOptions& opt, int timeout_ms) {
+  const auto scram_mechanism = security::ParseScramMechanism(opt.mechanism);
+  if (!scram_mechanism && opt.mechanism != "PLAIN") {
+    return Status::InvalidArgument("SASL mechanism '" + opt.mechanism +
+                                   "': use SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN");
+  }
+  const std::string who = "SASL " + opt.mechanism + " authentication as '" + opt.user + "'";
+  // One step: our message out, the broker's answer back.
+  auto step = [&](std::string message) -> Result<AuthenticateResponse> {
+    AuthenticateRequest req{opt.mechanism, std::move(message)};
+    std::vector<uint8_t> body;
+    ByteWriter w(&body);
+    Encode(&w, req);
+    auto r = Call(static_cast<uint16_t>(ApiKey::kAuthenticate), body, timeout_ms);
+    if (!r.ok()) return Status::Unavailable(who + ": " + r.status().message());
+    switch (static_cast<ErrorCode>(r->error_code)) {
+      case ErrorCode::kNone: break;
+      case ErrorCode::kSaslAuthenticationFailed:
+        return Status::PermissionDenied(who + " failed: wrong user name or password");
+      case ErrorCode::kUnsupportedSaslMechanism: {
+        SaslMechanisms offered;
+        ByteReader rd = r->reader();
+        std::string list;
+        if (Decode(&rd, &offered)) {
+          for (const auto& m : offered.mechanisms) list += (list.empty() ? "" : ", ") + m;
+        }
+        return Status::InvalidArgument(who + ": the broker does not offer " + opt.mechanism +
+                                       " (it offers: " + (list.empty() ? "none" : list) + ")");
+      }
+      case ErrorCode::kIllegalSaslState:
+        return Status::InvalidArgument(who + ": this broker port does not ask for SASL "
+                                       "(native.sasl=none); connect without --user");
+      default:
+        return Status::Unavailable(who + ": " + ErrorName(r->error_code));
+    }
+    AuthenticateResponse resp;
+    ByteReader rd = r->reader();
+    if (!Decode(&rd, &resp)) return Status::Corruption(who + ": malformed AUTHENTICATE answer");
+    return resp;
+  };
+  if (!scram_mechanism) {
+    std::string plain;
+    plain.push_back('\0');
+    plain += opt.user;
+    plain.push_back('\0');
+    plain += opt.password;
+    SENTRY_ASSIGN_OR_RETURN(auto done, step(std::move(plain)));
+    if (!done.authenticated) return Status::Corruption(who + ": the broker wants more than PLAIN");
+    return Status::OK();
+  }
+  security::ScramClient scram(*scram_mechanism, opt.user, opt.password);
+  SENTRY_ASSIGN_OR_RETURN(auto first, step(scram.First()));
+  auto final_message = scram.Final(first.auth_bytes);
+  if (!final_message.ok()) return Status::Corruption(who + ": " + final_message.status().message());
+  SENTRY_ASSIGN_OR_RETURN(auto last, step(std::move(*final_message)));
+  if (!last.authenticated) return Status::Corruption(who + ": the broker did not end the exchange");
+  if (Status st = scram.Verify(last.auth_bytes); !st.ok()) {
+    return Status::PermissionDenied(who + ": the broker's SCRAM signature is wrong (" +
+                                    st.message() + ")");
+  }
+  return Status::OK();
 }
 
 Result<Response> Connection::Call(uint16_t api_key, const std::vector<uint8_t>& body,

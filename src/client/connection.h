@@ -3,6 +3,12 @@
 // matched by correlation id. Call() sends one request and waits for its
 // answer, parking any other responses that arrive first.
 //
+// SASL (a broker's native.sasl=required): Connect() with SaslOptions runs
+// the AUTHENTICATE exchange before returning. The session lasts forever
+// unless the broker sets connections.max.reauth.ms; this client does not
+// re-authenticate, so the broker closes it when its session ends and the
+// caller reconnects, as after any disconnect.
+//
 // TLS (a broker's native.tls.port): Connect() with TlsOptions verifies the
 // broker's certificate against the given CAs and the host name (or IP)
 // connected to; everything after goes through TLS, including SendSome /
@@ -17,11 +23,13 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <optional>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "client/security.h"
 #include "common/status.h"
 #include "protocol/codec.h"
 #include "protocol/errors.h"
@@ -35,20 +43,14 @@ struct Response {
   protocol::ByteReader reader() const { return protocol::ByteReader(body.data(), body.size()); }
 };
 
-struct TlsOptions {
-  std::string ca_file;  // PEM CAs the broker's certificate must chain to
-  // Mutual TLS (the broker's tls.client.auth): this client's certificate
-  // chain and key, PEM; empty: none presented.
-  std::string cert_file;
-  std::string key_file;
-};
-
 class Connection {
  public:
-  // `tls` (may be null: plaintext) is read during the call only.
+  // `security` is read during the call only. With SASL, the connection
+  // is returned authenticated (or the failure, PermissionDenied for
+  // refused credentials).
   static Result<std::unique_ptr<Connection>> Connect(const std::string& host, int port,
                                                      int timeout_ms = 5000,
-                                                     const TlsOptions* tls = nullptr);
+                                                     const Security& security = {});
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -91,6 +93,8 @@ class Connection {
   explicit Connection(int fd);
   // TLS handshake on the connected socket (within timeout_ms).
   Status StartTls(const std::string& host, const TlsOptions& opt, int timeout_ms);
+  // The AUTHENTICATE exchange (docs/protocol.md) within timeout_ms.
+  Status Authenticate(const SaslOptions& opt, int timeout_ms);
   Result<Response> ReadFrame(int timeout_ms);
   int fd_;
   std::unique_ptr<Tls> tls_;

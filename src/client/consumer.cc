@@ -85,7 +85,7 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
                                                    std::vector<int32_t> partitions,
                                                    StartPosition start) {
   auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms,
-                                           100, options.tls);
+                                           100, options.security);
   SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
   const int32_t n = pool->partitions();
   if (partitions.empty()) {

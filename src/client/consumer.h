@@ -50,7 +50,7 @@ struct ConsumerRecord {
 struct ConsumerOptions {
   std::string host = "127.0.0.1";
   int port = 7070;
-  std::optional<TlsOptions> tls;  // set: the brokers' TLS port (native.tls.port)
+  Security security;  // TLS (native.tls.port) and SASL (native.sasl); empty: neither
   std::string group;             // empty: no committed offsets are read or written
   int32_t max_bytes = 1 << 20;   // per fetch
   int32_t max_wait_ms = 500;     // long-poll wait when a partition is caught up

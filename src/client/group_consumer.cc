@@ -20,7 +20,7 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const GroupConsumer
   SENTRY_ASSIGN_OR_RETURN(auto c, BrokerPool::ConnectToCoordinator(
                                       options.consumer.host, options.consumer.port,
                                       options.consumer.connect_timeout_ms,
-                                      options.consumer.tls ? &*options.consumer.tls : nullptr));
+                                      options.consumer.security));
   std::unique_ptr<GroupConsumer> g(new GroupConsumer(options, topic, std::move(c)));
   SENTRY_RETURN_IF_ERROR(g->Heartbeat());  // join
   return g;
@@ -104,7 +104,7 @@ Status GroupConsumer::EnsureCoordinator() {
   if (client_) return Status::OK();
   auto c = BrokerPool::ConnectToCoordinator(
       options_.consumer.host, options_.consumer.port, options_.consumer.connect_timeout_ms,
-      options_.consumer.tls ? &*options_.consumer.tls : nullptr);
+      options_.consumer.security);
   if (c.ok()) {
     client_ = std::move(c).value();
     return Status::OK();

@@ -25,7 +25,7 @@ Result<std::unique_ptr<Producer>> Producer::Create(const ProducerOptions& option
   }
   auto pool = std::make_unique<BrokerPool>(options.host, options.port, options.connect_timeout_ms,
                                            static_cast<int>(options.retry_backoff_ms),
-                                           options.tls);
+                                           options.security);
   SENTRY_RETURN_IF_ERROR(pool->Refresh(topic));
   if (pool->partitions() < 1) return Status::NotFound("topic '" + topic + "' has no partitions");
   std::unique_ptr<Producer> p(new Producer(options, topic, std::move(pool)));

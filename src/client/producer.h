@@ -42,7 +42,7 @@ namespace sentry::client {
 struct ProducerOptions {
   std::string host = "127.0.0.1";
   int port = 7070;
-  std::optional<TlsOptions> tls;  // set: the brokers' TLS port (native.tls.port)
+  Security security;  // TLS (native.tls.port) and SASL (native.sasl); empty: neither
   int16_t acks = -1;
   size_t batch_size = 64 * 1024;         // batch.size
   int64_t linger_ms = 5;                 // linger.ms

@@ -39,10 +39,10 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
-from cluster_harness import Broker, rmtree, wait_for  # noqa: E402
+from cluster_harness import Broker, rmtree  # noqa: E402
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Producer  # noqa: E402
-from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer  # noqa: E402
+from confluent_kafka import Consumer, KafkaError, Producer  # noqa: E402
+from kafka import KafkaAdminClient, KafkaConsumer  # noqa: E402
 from kafka.admin import (ACL, ACLFilter, ACLOperation, ACLPermissionType,  # noqa: E402
                          ACLResourcePatternType, ConfigResource, ConfigResourceType,
                          NewTopic, ResourcePattern, ResourcePatternFilter, ResourceType)

@@ -25,9 +25,6 @@ usage: kafka_sasl_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 """
 
 import argparse
-import base64
-import hashlib
-import hmac
 import os
 import shutil
 import socket
@@ -39,6 +36,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "cluster"))
 from cluster_harness import Broker, wait_for  # noqa: E402
+from scram_messages import ScramClient  # noqa: E402
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
@@ -156,30 +154,19 @@ def scram_exchange(raw, user, password, mechanism="SCRAM-SHA-256"):
     """One SCRAM exchange over SaslHandshake v1 + SaslAuthenticate v1 (RFC
     5802 client side) on `raw`: (final error code, session lifetime ms), or
     None when the broker closed the connection."""
-    h = hashlib.sha256 if mechanism == "SCRAM-SHA-256" else hashlib.sha512
     hs = raw.request(17, 1, kstring(mechanism))
     if hs is None:
         return None
     if struct.unpack(">h", hs[:2])[0] != 0:
         return struct.unpack(">h", hs[:2])[0], 0
-    cnonce = base64.b64encode(os.urandom(18)).decode()
-    first_bare = f"n={user},r={cnonce}"
-    answer = sasl_authenticate(raw, ("n,," + first_bare).encode())
+    scram = ScramClient(user, password, mechanism)
+    answer = sasl_authenticate(raw, scram.first())
     if answer is None:
         return None
     err, server_first = answer
     if err != 0:
         return err, 0
-    attrs = dict(kv.split("=", 1) for kv in server_first.decode().split(","))
-    salted = hashlib.pbkdf2_hmac(h().name, password.encode(), base64.b64decode(attrs["s"]),
-                                 int(attrs["i"]))
-    client_key = hmac.new(salted, b"Client Key", h).digest()
-    without_proof = f"c=biws,r={attrs['r']}"
-    auth_message = f"{first_bare},{server_first.decode()},{without_proof}".encode()
-    signature = hmac.new(h(client_key).digest(), auth_message, h).digest()
-    proof = bytes(a ^ b for a, b in zip(client_key, signature))
-    final = f"{without_proof},p={base64.b64encode(proof).decode()}".encode()
-    answer = sasl_authenticate(raw, final, with_lifetime=True)
+    answer = sasl_authenticate(raw, scram.final(server_first), with_lifetime=True)
     return None if answer is None else (answer[0], answer[2])
 
 

@@ -65,8 +65,8 @@ struct Options {
   std::string tls_cert, tls_key;  // mutual TLS
   std::string host;
   int port = 0;
-  std::optional<client::TlsOptions> tls;
-  const client::TlsOptions* tls_ptr() const { return tls ? &*tls : nullptr; }
+  std::string user, password, password_file, sasl_mechanism = "SCRAM-SHA-512";  // native.sasl
+  client::Security security;
 };
 
 // Shared counters for the progress line and the summary.
@@ -155,7 +155,7 @@ size_t StampOffset(const std::vector<uint8_t>& batch) {
 // used producer_id until the broker learned idempotence: a batch with a
 // producer id is then checked against that producer's sequence.)
 void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Totals* t) {
-  auto c = client::Connection::Connect(o.host, o.port, 5000, o.tls_ptr());
+  auto c = client::Connection::Connect(o.host, o.port, 5000, o.security);
   if (!c.ok()) return t->Fail(c.status().ToString());
   const std::vector<int32_t> parts = PartitionsOf(conn, o);
   const std::vector<uint8_t> batch = BenchBatch(o);
@@ -263,7 +263,7 @@ void ProduceWorker(int conn, const Options& o, int64_t requests, bool e2e, Total
 void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int64_t> from,
                    std::vector<int64_t> end, int64_t target, bool e2e,
                    const std::atomic<bool>* producers_done, Totals* t) {
-  auto c = client::Connection::Connect(o.host, o.port, 5000, o.tls_ptr());
+  auto c = client::Connection::Connect(o.host, o.port, 5000, o.security);
   if (!c.ok()) return t->Fail(c.status().ToString());
   BenchSocket sock(c.value().get(), 64 * 1024, static_cast<size_t>(o.fetch_bytes) * 4 + 65536);
   std::vector<int64_t> sent_at(parts.size(), 0);
@@ -349,7 +349,7 @@ void ConsumeWorker(const Options& o, std::vector<int32_t> parts, std::vector<int
 double Ms(uint64_t ns) { return static_cast<double>(ns) / 1e6; }
 
 int Run(const Options& o) {
-  auto client = client::Client::Connect(o.host, o.port, 5000, o.tls_ptr());
+  auto client = client::Client::Connect(o.host, o.port, 5000, o.security);
   if (!client.ok()) {
     std::fprintf(stderr, "sentry-bench: %s\n", client.status().message().c_str());
     return 1;
@@ -457,7 +457,7 @@ int Run(const Options& o) {
         ",\"seconds\":%.3f,\"records_per_sec\":%.0f,\"mb_per_sec\":%.2f,"
         "\"latency_ms\":{\"count\":%" PRIu64 ",\"p50\":%.3f,\"p99\":%.3f,\"p999\":%.3f,"
         "\"max\":%.3f},\"errors\":%" PRId64 "}\n",
-        o.mode.c_str(), o.tls ? "true" : "false", o.topic.c_str(), o.acks, opt.connections, opt.partitions, o.batch,
+        o.mode.c_str(), o.security.tls ? "true" : "false", o.topic.c_str(), o.acks, opt.connections, opt.partitions, o.batch,
         o.record_size, o.rate, t.records.load(), secs, rps, mbps, h.count(),
         Ms(h.Percentile(50)), Ms(h.Percentile(99)), Ms(h.Percentile(99.9)), Ms(h.max()),
         t.errors.load());
@@ -505,6 +505,12 @@ int main(int argc, char** argv) {
                     "speak TLS (the broker's native.tls.port), trusting the CAs in this PEM file");
     sub->add_option("--tls-cert", o.tls_cert, "with --tls-ca: present this client certificate");
     sub->add_option("--tls-key", o.tls_key, "the private key of --tls-cert");
+    sub->add_option("--user", o.user, "authenticate (SASL, the broker's native.sasl) as this user");
+    sub->add_option("--password", o.password, "with --user: the password (visible to ps)");
+    sub->add_option("--password-file", o.password_file,
+                    "with --user: a file whose first line is the password");
+    sub->add_option("--sasl-mechanism", o.sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+        ->capture_default_str();
     sub->add_option("--topic", o.topic, "topic (created when missing)")->capture_default_str();
     sub->add_option("--records", o.records, "records to send or read")
         ->capture_default_str()
@@ -573,7 +579,15 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "sentry-bench: --tls-cert and --tls-key go together, with --tls-ca\n");
     return 2;
   }
-  if (!o.tls_ca.empty()) o.tls = sentry::client::TlsOptions{o.tls_ca, o.tls_cert, o.tls_key};
+  if (!o.tls_ca.empty()) {
+    o.security.tls = sentry::client::TlsOptions{o.tls_ca, o.tls_cert, o.tls_key};
+  }
+  auto sasl = sentry::client::SaslFromFlags(o.user, o.password, o.password_file, o.sasl_mechanism);
+  if (!sasl.ok()) {
+    std::fprintf(stderr, "sentry-bench: %s\n", sasl.status().message().c_str());
+    return 2;
+  }
+  o.security.sasl = *sasl;
   if (o.partitions == 0) o.partitions = o.connections;
   if (o.mode == "e2e" && o.record_size < 8) {
     std::fprintf(stderr, "sentry-bench: e2e needs --record-size >= 8 (the send time rides in it)\n");

@@ -22,11 +22,11 @@ int Fail(const Status& s) {
 }
 
 Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
-  return client::Client::Connect(b.host, b.port, 5000, b.tls_ptr());
+  return client::Client::Connect(b.host, b.port, 5000, b.security);
 }
 
 Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b) {
-  return client::BrokerPool::ConnectToCoordinator(b.host, b.port, 5000, b.tls_ptr());
+  return client::BrokerPool::ConnectToCoordinator(b.host, b.port, 5000, b.security);
 }
 
 namespace {
@@ -116,7 +116,7 @@ int TopicTrim(const BrokerAddress& b, const std::string& name, int32_t partition
               int64_t before) {
   // The partition's leader moves its log start (in a cluster, not
   // necessarily the broker given; its followers follow).
-  client::BrokerPool pool(b.host, b.port, 5000, 100, b.tls);
+  client::BrokerPool pool(b.host, b.port, 5000, 100, b.security);
   if (Status s = pool.Refresh(name); !s.ok()) return Fail(s);
   auto c = pool.Get(pool.Leader(partition));
   if (!c.ok()) return Fail(c.status());
@@ -204,7 +204,7 @@ int Produce(const BrokerAddress& b, const ProduceArgs& a) {
   client::ProducerOptions o;
   o.host = b.host;
   o.port = b.port;
-  o.tls = b.tls;
+  o.security = b.security;
   o.acks = static_cast<int16_t>(a.acks);
   auto p = client::Producer::Create(o, a.topic);
   if (!p.ok()) return Fail(p.status());
@@ -279,7 +279,7 @@ int Consume(const BrokerAddress& b, const ConsumeArgs& a) {
   client::ConsumerOptions o;
   o.host = b.host;
   o.port = b.port;
-  o.tls = b.tls;
+  o.security = b.security;
   o.group = a.group;
   std::vector<int32_t> parts;
   if (a.partition >= 0) parts.push_back(a.partition);

@@ -18,8 +18,8 @@ namespace sentry::ctl {
 struct BrokerAddress {
   std::string host = "127.0.0.1";
   int port = 7070;
-  std::optional<client::TlsOptions> tls;  // --tls-ca: the broker's native.tls.port
-  const client::TlsOptions* tls_ptr() const { return tls ? &*tls : nullptr; }
+  // --tls-ca (the broker's native.tls.port) and --user (native.sasl).
+  client::Security security;
 };
 
 int TopicCreate(const BrokerAddress& b, const std::string& name, int32_t partitions,

@@ -19,7 +19,7 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
   client::GroupConsumerOptions o;
   o.consumer.host = b.host;
   o.consumer.port = b.port;
-  o.consumer.tls = b.tls;
+  o.consumer.security = b.security;
   o.consumer.group = a.group;
   o.client_id = "sentryctl";
   o.start = start;
@@ -27,7 +27,7 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
   if (!gc.ok()) return Fail(gc.status());
   client::GroupConsumer& cons = *gc.value();
   // Log ends are asked of each partition's leader.
-  client::BrokerPool leaders(b.host, b.port, 5000, 100, b.tls);
+  client::BrokerPool leaders(b.host, b.port, 5000, 100, b.security);
   if (Status s = leaders.Refresh(a.topic); !s.ok()) return Fail(s);
   // Without --follow: stop once every partition this member owns is read up
   // to the log end it had when the member got it (and it owns at least one).

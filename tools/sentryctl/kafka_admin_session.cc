@@ -4,7 +4,6 @@
 
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 
 #include "client/client.h"
 
@@ -37,10 +36,7 @@ Result<KafkaLogin> LoginFromFlags(const std::string& kafka,
   login.password = password;
   login.mechanism = mechanism;
   if (!password_file.empty()) {
-    std::ifstream in(password_file);
-    if (!in || !std::getline(in, login.password)) {
-      return Status::IoError("cannot read a password from " + password_file);
-    }
+    SENTRY_ASSIGN_OR_RETURN(login.password, client::ReadPasswordFile(password_file));
   }
   if (!login.user.empty() && login.password.empty()) {
     return Status::InvalidArgument("a login user needs a password (or a password file)");
@@ -69,8 +65,9 @@ std::unique_ptr<KafkaAdminSession> OpenSessionOrReport(
 }
 
 Result<std::unique_ptr<KafkaAdminSession>> KafkaAdminSession::Open(const KafkaLogin& login) {
-  auto conn = client::Connection::Connect(login.host, login.port, 5000,
-                                          login.use_tls ? &login.tls : nullptr);
+  client::Security security;
+  if (login.use_tls) security.tls = login.tls;
+  auto conn = client::Connection::Connect(login.host, login.port, 5000, security);
   if (!conn.ok()) return conn.status();
   std::unique_ptr<KafkaAdminSession> s(new KafkaAdminSession(std::move(conn).value()));
   if (!login.user.empty()) SENTRY_RETURN_IF_ERROR(s->Authenticate(login));

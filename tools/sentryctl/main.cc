@@ -34,6 +34,16 @@ int main(int argc, char** argv) {
   app.add_option("--tls-cert", tls_cert,
                  "with --tls-ca: present this client certificate (PEM chain; mutual TLS)");
   app.add_option("--tls-key", tls_key, "the private key of --tls-cert (PEM)");
+  // SASL on the native listener (native.sasl=required). The acl commands
+  // take their own --user/--password for the Kafka listener, and `user
+  // create --password` is the new user's.
+  std::string sasl_user, sasl_password, sasl_password_file, sasl_mechanism = "SCRAM-SHA-512";
+  app.add_option("--user", sasl_user, "authenticate (SASL, the broker's native.sasl) as this user");
+  app.add_option("--password", sasl_password, "with --user: the password (visible to ps)");
+  app.add_option("--password-file", sasl_password_file,
+                 "with --user: a file whose first line is the password");
+  app.add_option("--sasl-mechanism", sasl_mechanism, "SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN")
+      ->capture_default_str();
   std::function<int(const BrokerAddress&)> run;
 
   // topic create|delete|trim|alter|list|describe
@@ -234,7 +244,7 @@ int main(int argc, char** argv) {
   login_options(ucreate);
   ucreate->callback([&] {
     run = [&](const BrokerAddress& b) {
-      ua.tls = b.tls;
+      ua.tls = b.security.tls;
       return sentry::tools::UserCreate(ua);
     };
   });
@@ -247,7 +257,7 @@ int main(int argc, char** argv) {
   udelete->callback([&] {
     ua.mechanism = delete_mechanism;
     run = [&](const BrokerAddress& b) {
-      ua.tls = b.tls;
+      ua.tls = b.security.tls;
       return sentry::tools::UserDelete(ua);
     };
   });
@@ -256,7 +266,7 @@ int main(int argc, char** argv) {
   login_options(ulist);
   ulist->callback([&] {
     run = [&](const BrokerAddress& b) {
-      ua.tls = b.tls;
+      ua.tls = b.security.tls;
       return sentry::tools::UserList(ua);
     };
   });
@@ -295,7 +305,7 @@ int main(int argc, char** argv) {
   acl_options(aadd, false);
   aadd->callback([&] {
     run = [&](const BrokerAddress& b) {
-      aa.tls = b.tls;
+      aa.tls = b.security.tls;
       return sentry::tools::AclAdd(aa);
     };
   });
@@ -303,7 +313,7 @@ int main(int argc, char** argv) {
   acl_options(alist, true);
   alist->callback([&] {
     run = [&](const BrokerAddress& b) {
-      aa.tls = b.tls;
+      aa.tls = b.security.tls;
       return sentry::tools::AclList(aa);
     };
   });
@@ -311,7 +321,7 @@ int main(int argc, char** argv) {
   acl_options(aremove, false);
   aremove->callback([&] {
     run = [&](const BrokerAddress& b) {
-      aa.tls = b.tls;
+      aa.tls = b.security.tls;
       return sentry::tools::AclRemove(aa);
     };
   });
@@ -328,11 +338,20 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (!run) return 2;
-  BrokerAddress address{hp->first, hp->second, std::nullopt};
+  BrokerAddress address{hp->first, hp->second, {}};
   if (tls_cert.empty() != tls_key.empty() || (!tls_cert.empty() && tls_ca.empty())) {
     std::fprintf(stderr, "sentryctl: --tls-cert and --tls-key go together, with --tls-ca\n");
     return 2;
   }
-  if (!tls_ca.empty()) address.tls = sentry::client::TlsOptions{tls_ca, tls_cert, tls_key};
+  if (!tls_ca.empty()) {
+    address.security.tls = sentry::client::TlsOptions{tls_ca, tls_cert, tls_key};
+  }
+  auto sasl = sentry::client::SaslFromFlags(sasl_user, sasl_password, sasl_password_file,
+                                            sasl_mechanism);
+  if (!sasl.ok()) {
+    std::fprintf(stderr, "sentryctl: %s\n", sasl.status().message().c_str());
+    return sasl.status().code() == sentry::Status::Code::kInvalidArgument ? 2 : 1;
+  }
+  address.security.sasl = *sasl;
   return run(address);
 }

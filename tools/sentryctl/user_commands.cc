@@ -1,9 +1,9 @@
 #include "sentryctl/user_commands.h"
 
 #include <cstdio>
-#include <fstream>
 #include <sstream>
 
+#include "client/security.h"
 #include "common/file_util.h"
 #include "sentryctl/kafka_admin_session.h"
 #include "security/credential_store.h"
@@ -69,12 +69,12 @@ int UserCreate(const UserArgs& a) {
   }
   std::string password = a.password;
   if (!a.password_file.empty()) {
-    std::ifstream in(a.password_file);
-    if (!in || !std::getline(in, password)) {
-      std::fprintf(stderr, "sentryctl user create: cannot read a password from %s\n",
-                   a.password_file.c_str());
+    auto read = client::ReadPasswordFile(a.password_file);
+    if (!read.ok()) {
+      std::fprintf(stderr, "sentryctl user create: %s\n", read.status().message().c_str());
       return 1;
     }
+    password = *read;
   }
   if (password.empty()) {
     std::fprintf(stderr, "sentryctl user create: --password or --password-file is required\n");
