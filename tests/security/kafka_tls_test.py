@@ -27,7 +27,11 @@ tls.client.auth=requested, kafka.sasl=required and PLAIN enabled. Then:
   9. /metrics (read over HTTPS throughout) counts the handshakes (ok and
      failed) and the reloads; plain HTTP to the HTTPS port gets no answer;
  10. a second broker with only a TLS Kafka listener (kafka.port=-1) serves
-     kcat.
+     kcat;
+ 11. native.sasl=required with a native TLS port: sentryctl as bob with
+     PLAIN over TLS produces 50 records and reads them back; PLAIN on the
+     plaintext native port is refused with the offered list; sentry-bench
+     over TLS authenticates as alice (SCRAM-SHA-512).
 
 usage: kafka_tls_test.py --sentryd PATH --sentryctl PATH --sentry-bench PATH [--workdir DIR]
 """
@@ -443,6 +447,52 @@ def main():
             failures.append(f"kcat -L on a TLS-only Kafka listener: {r.stdout}{r.stderr}")
         print(f"TLS-only Kafka listener (kafka.port=-1): kcat lists broker 127.0.0.1:{only_port}",
               flush=True)
+
+        # 11. The native listeners with native.sasl=required: PLAIN is offered
+        # on the TLS port only; SCRAM on both.
+        native_sasl = Broker(args.sentryd, workdir, 2, None, [
+            "--native.sasl", "required", "--sasl.mechanisms", "SCRAM-SHA-256,SCRAM-SHA-512,PLAIN",
+            "--native.tls.port", "0", "--tls.cert.file", cert_file, "--tls.key.file", key_file])
+        others.append(native_sasl)
+        os.makedirs(native_sasl.data_dir, exist_ok=True)
+        for (user, password), mech in ((ALICE, "SCRAM-SHA-512"), (BOB, "SCRAM-SHA-256")):
+            subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mech,
+                            "--password", password, "--data-dir", native_sasl.data_dir],
+                           check=True, capture_output=True)
+        native_sasl.start()
+        out = wait_for(lambda: (lambda o: o if NATIVE_TLS.search(o) else None)(
+            native_sasl.output()), "the native TLS listener", 30)
+        sasl_tls = ["--broker", f"127.0.0.1:{int(NATIVE_TLS.search(out).group(1))}",
+                    "--tls-ca", ca]
+        bob_plain = ["--user", BOB[0], "--password", BOB[1], "--sasl-mechanism", "PLAIN"]
+        r = subprocess.run([args.sentryctl, *sasl_tls, *bob_plain, "topic", "create", "sasl-tls"],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            failures.append(f"sentryctl --tls-ca --user bob PLAIN topic create: {r.stderr}")
+        r = subprocess.run([args.sentryctl, *sasl_tls, *bob_plain, "produce", "sasl-tls"],
+                           input="".join(f"s{i}\n" for i in range(50)), capture_output=True,
+                           text=True, timeout=60)
+        if r.returncode != 0:
+            failures.append(f"sentryctl --tls-ca --user bob PLAIN produce: {r.stdout}{r.stderr}")
+        r = subprocess.run([args.sentryctl, *sasl_tls, *bob_plain, "consume", "sasl-tls",
+                            "--from", "earliest", "--count", "50"],
+                           capture_output=True, text=True, timeout=60)
+        sasl_read = len(set(r.stdout.split()))
+        if r.returncode != 0 or sasl_read != 50:
+            failures.append(f"sentryctl --tls-ca --user bob PLAIN consume read {sasl_read} of 50: "
+                            f"{r.stderr}")
+        r = subprocess.run([args.sentryctl, "--broker", f"127.0.0.1:{native_sasl.port}",
+                            *bob_plain, "topic", "list"], capture_output=True, text=True,
+                           timeout=60)
+        if r.returncode == 0 or "it offers: SCRAM-SHA-256, SCRAM-SHA-512)" not in r.stderr:
+            failures.append(f"PLAIN on the plaintext native port: rc {r.returncode} {r.stderr}")
+        r = subprocess.run([args.sentry_bench, "produce", *sasl_tls, "--user", ALICE[0],
+                            "--password", ALICE[1], "--topic", "bench-sasl-tls", "--records",
+                            "20000", "--json"], capture_output=True, text=True, timeout=120)
+        if r.returncode != 0 or '"tls":true' not in r.stdout or '"errors":0' not in r.stdout:
+            failures.append(f"sentry-bench over TLS as alice: rc {r.returncode} {r.stdout}{r.stderr}")
+        print(f"native.sasl over TLS: sentryctl as bob (PLAIN) read {sasl_read} of 50; PLAIN "
+              "refused on the plaintext port; sentry-bench as alice (SCRAM-SHA-512)", flush=True)
         for f in failures:
             print("FAIL:", f)
         if failures:
