@@ -150,7 +150,11 @@ done
 [ "$(dpkg-deb -I "$DEB" conffiles)" = /etc/sentry/sentryd.toml ] || fail "conffiles is not /etc/sentry/sentryd.toml"
 dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./etc/sentry/sentryd.toml >"$WORK/sentryd.toml"
 grep -qx '"data-dir" = "/var/lib/sentry"' "$WORK/sentryd.toml" || fail "packaged sentryd.toml does not set data-dir"
-pass "control: postinst, prerm, postrm, conffile /etc/sentry/sentryd.toml (data-dir set)"
+for setting in '"kafka.sasl" = "required"' '"native.sasl" = "required"' '"authorizer.enabled" = true' \
+               '"super.users" = "User:admin"'; do
+  grep -qxF "$setting" "$WORK/sentryd.toml" || fail "packaged sentryd.toml does not set $setting"
+done
+pass "control: postinst, prerm, postrm, conffile /etc/sentry/sentryd.toml (data-dir set, SASL and ACLs on)"
 
 # ---- 3. Install -----------------------------------------------------------
 INSTALLED=1
@@ -172,6 +176,15 @@ case "$shell" in */nologin|/bin/false) ;; *) fail "user sentry has a login shell
 [ "$(stat -c '%U:%G %a' /var/lib/sentry)" = "sentry:sentry 750" ] ||
   fail "/var/lib/sentry is $(stat -c '%U:%G %a' /var/lib/sentry), not sentry:sentry 750"
 pass "user and group sentry (uid $uid, home /var/lib/sentry, $shell); /var/lib/sentry sentry:sentry 0750"
+
+# The super user admin: a password only root and sentry read, and its
+# credentials in the data directory (owned by sentry).
+[ "$(stat -c '%U:%G %a' /etc/sentry/admin.password)" = "root:sentry 640" ] ||
+  fail "/etc/sentry/admin.password missing or not root:sentry 0640"
+[ "$(wc -c </etc/sentry/admin.password)" -ge 20 ] || fail "/etc/sentry/admin.password is too short"
+grep -q ' SCRAM-SHA-512 ' /var/lib/sentry/scram-credentials 2>/dev/null ||
+  fail "no SCRAM-SHA-512 credential of admin in /var/lib/sentry/scram-credentials"
+pass "super user admin created: /etc/sentry/admin.password (root:sentry 0640), its credentials in /var/lib/sentry"
 
 if [ -L /etc/systemd/system/multi-user.target.wants/$UNIT ]; then
   pass "$UNIT enabled (multi-user.target.wants)"
@@ -207,7 +220,8 @@ if /usr/bin/sentryd --help 2>/dev/null | grep -q -- '--http.port'; then
   ARGS+=(--http.port "$HTTP_PORT")
   command -v curl >/dev/null || apt_install curl || fail "cannot install curl"
 fi
-CTL=(/usr/bin/sentryctl --broker "127.0.0.1:$PORT")
+CTL=(/usr/bin/sentryctl --broker "127.0.0.1:$PORT" --user admin
+     --password-file /etc/sentry/admin.password)
 
 # When systemd runs, the package started the service with the file's ports:
 # first the real thing (Type=notify: start returns once READY=1 is sent),
@@ -303,6 +317,12 @@ got=$(wc -l <"$WORK/received")
 [ "$got" -eq "$RECORDS" ] || fail "consumed $got records, produced $RECORDS"
 sort -n "$WORK/received" | cmp -s - "$WORK/sent" || fail "consumed records differ from the produced ones"
 pass "topic $TOPIC (3 partitions): produced $RECORDS records, consumed the same $RECORDS back"
+if /usr/bin/sentryctl --broker "127.0.0.1:$PORT" topic list >"$WORK/anonymous.log" 2>&1; then
+  fail "sentryctl without --user was served by the packaged broker"
+fi
+grep -q ILLEGAL_SASL_STATE "$WORK/anonymous.log" || {
+  cat "$WORK/anonymous.log" >&2; fail "sentryctl without --user: no ILLEGAL_SASL_STATE"; }
+pass "without --user sentryctl is refused (ILLEGAL_SASL_STATE): security is on"
 
 stray=$(find /var/lib/sentry -mindepth 1 \( ! -user sentry -o ! -group sentry \) | head -n 3)
 [ -z "$stray" ] || fail "files in /var/lib/sentry not owned by sentry:sentry: $stray"
