@@ -151,7 +151,7 @@ done
 dpkg-deb --fsys-tarfile "$DEB" | tar -xOf - ./etc/sentry/sentryd.toml >"$WORK/sentryd.toml"
 grep -qx '"data-dir" = "/var/lib/sentry"' "$WORK/sentryd.toml" || fail "packaged sentryd.toml does not set data-dir"
 for setting in '"kafka.sasl" = "required"' '"native.sasl" = "required"' '"authorizer.enabled" = true' \
-               '"super.users" = "User:admin"'; do
+               '"super.users" = "User:admin"' '"http.host" = "127.0.0.1"'; do
   grep -qxF "$setting" "$WORK/sentryd.toml" || fail "packaged sentryd.toml does not set $setting"
 done
 pass "control: postinst, prerm, postrm, conffile /etc/sentry/sentryd.toml (data-dir set, SASL and ACLs on)"
