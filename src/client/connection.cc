@@ -188,7 +188,15 @@ Result<std::unique_ptr<Connection>> Connection::Connect(const std::string& host,
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   std::unique_ptr<Connection> c(new Connection(fd));
   if (security.tls) SENTRY_RETURN_IF_ERROR(c->StartTls(host, *security.tls, timeout_ms));
-  if (security.sasl) SENTRY_RETURN_IF_ERROR(c->Authenticate(*security.sasl, timeout_ms));
+  if (security.sasl) {
+    if (security.sasl->mechanism == "PLAIN" && !security.tls) {
+      return Status::InvalidArgument(
+          "SASL PLAIN would send the password in clear over a plaintext connection: use TLS "
+          "(--tls-ca, the broker's native.tls.port) or a SCRAM mechanism");
+    }
+    c->sasl_ = *security.sasl;
+    SENTRY_RETURN_IF_ERROR(c->Authenticate(*security.sasl, timeout_ms));
+  }
   return c;
 }
 
@@ -217,6 +225,9 @@ Status Connection::SendRaw(std::span<const uint8_t> bytes) {
 
 Result<uint32_t> Connection::Send(uint16_t api_key, const std::vector<uint8_t>& body,
                                   uint16_t api_version) {
+  if (reauth_at_ms_ > 0 && !authenticating_ && SteadyMillis() >= reauth_at_ms_) {
+    SENTRY_RETURN_IF_ERROR(Authenticate(*sasl_, 30000));  // KIP-368, before the session ends
+  }
   const uint32_t corr = next_correlation_++;
   scratch_.clear();
   protocol::ByteWriter w(&scratch_);
@@ -296,6 +307,17 @@ Status Connection::Authenticate(const SaslOptions& opt, int timeout_ms) {
                                    "': use SCRAM-SHA-512, SCRAM-SHA-256 or PLAIN");
   }
   const std::string who = "SASL " + opt.mechanism + " authentication as '" + opt.user + "'";
+  // Send() re-authenticates through Call(): not while this exchange runs.
+  authenticating_ = true;
+  struct Done {
+    bool* flag;
+    ~Done() { *flag = false; }
+  } done_guard{&authenticating_};
+  const int64_t started_ms = SteadyMillis();
+  // A session of `lifetime` ms (0: forever) is renewed at 85% of it.
+  auto schedule = [&](int64_t lifetime) {
+    reauth_at_ms_ = lifetime > 0 ? started_ms + lifetime * 85 / 100 : 0;
+  };
   // One step: our message out, the broker's answer back.
   auto step = [&](std::string message) -> Result<AuthenticateResponse> {
     AuthenticateRequest req{opt.mechanism, std::move(message)};
@@ -337,10 +359,12 @@ Status Connection::Authenticate(const SaslOptions& opt, int timeout_ms) {
     plain += opt.password;
     SENTRY_ASSIGN_OR_RETURN(auto done, step(std::move(plain)));
     if (!done.authenticated) return Status::Corruption(who + ": the broker wants more than PLAIN");
+    schedule(done.session_lifetime_ms);
     return Status::OK();
   }
   security::ScramClient scram(*scram_mechanism, opt.user, opt.password);
   SENTRY_ASSIGN_OR_RETURN(auto first, step(scram.First()));
+  if (first.authenticated) return Status::Corruption(who + ": the broker ended SCRAM after one step");
   auto final_message = scram.Final(first.auth_bytes);
   if (!final_message.ok()) return Status::Corruption(who + ": " + final_message.status().message());
   SENTRY_ASSIGN_OR_RETURN(auto last, step(std::move(*final_message)));
@@ -349,6 +373,7 @@ Status Connection::Authenticate(const SaslOptions& opt, int timeout_ms) {
     return Status::PermissionDenied(who + ": the broker's SCRAM signature is wrong (" +
                                     st.message() + ")");
   }
+  schedule(last.session_lifetime_ms);
   return Status::OK();
 }
 

@@ -4,10 +4,13 @@
 // answer, parking any other responses that arrive first.
 //
 // SASL (a broker's native.sasl=required): Connect() with SaslOptions runs
-// the AUTHENTICATE exchange before returning. The session lasts forever
-// unless the broker sets connections.max.reauth.ms; this client does not
-// re-authenticate, so the broker closes it when its session ends and the
-// caller reconnects, as after any disconnect.
+// the AUTHENTICATE exchange before returning. When the broker says the
+// session ends (connections.max.reauth.ms), Send() runs the exchange again
+// on the same connection once 85% of the session has passed, before it
+// sends the request (answers that arrive meanwhile are parked, as Call()
+// parks them). SendSome() does not: a caller driving the socket itself
+// (sentry-bench) is closed by the broker when its session ends. PLAIN is
+// refused without TLS: it would put the password on the wire in clear.
 //
 // TLS (a broker's native.tls.port): Connect() with TlsOptions verifies the
 // broker's certificate against the given CAs and the host name (or IP)
@@ -98,6 +101,10 @@ class Connection {
   Result<Response> ReadFrame(int timeout_ms);
   int fd_;
   std::unique_ptr<Tls> tls_;
+  // SASL: the credentials, and when to re-authenticate (steady ms; 0: never).
+  std::optional<SaslOptions> sasl_;
+  int64_t reauth_at_ms_ = 0;
+  bool authenticating_ = false;
   uint32_t next_correlation_ = 1;
   std::map<uint32_t, Response> parked_;
   std::vector<uint8_t> scratch_;

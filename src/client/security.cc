@@ -7,9 +7,8 @@ namespace sentry::client {
 Result<std::string> ReadPasswordFile(const std::string& path) {
   std::ifstream in(path);
   std::string line;
-  if (!in || !std::getline(in, line) || line.empty()) {
-    return Status::IoError("cannot read a password from " + path);
-  }
+  if (in && std::getline(in, line) && !line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) return Status::IoError("cannot read a password from " + path);
   return line;
 }
 
@@ -23,6 +22,9 @@ Result<std::optional<SaslOptions>> SaslFromFlags(const std::string& user,
   if (user.empty()) {
     if (!password.empty() || !password_file.empty()) {
       return Status::InvalidArgument("a password needs --user");
+    }
+    if (!mechanism.empty() && mechanism != SaslOptions().mechanism) {
+      return Status::InvalidArgument("--sasl-mechanism needs --user");
     }
     return std::optional<SaslOptions>();
   }

@@ -33,7 +33,7 @@ struct Security {
   std::optional<SaslOptions> sasl;
 };
 
-// The first line of `path` (a password file; the trailing newline dropped).
+// The first line of `path` (a password file; its line end, \n or \r\n, dropped).
 Result<std::string> ReadPasswordFile(const std::string& path);
 
 // The tools' --user/--password/--password-file/--sasl-mechanism: nullopt

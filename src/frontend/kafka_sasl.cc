@@ -115,9 +115,10 @@ Result<std::string> KafkaFrontend::SaslStep(Session& s, std::string_view client_
   auto answer = s.sasl.Step(opt_.sasl, client_message, done, &user);
   if (!answer.ok()) {
     if (auth_warn_.Allow()) {
-      spdlog::warn("kafka connection {} ({}): SASL authentication failed{}: {}{}",
-                   s.core.route.conn_id, s.peer,
-                   user.empty() ? "" : " for user '" + user + "'", answer.status().message(),
+      spdlog::warn("kafka connection {} ({}): SASL authentication failed ({}){}: {}{}",
+                   s.core.route.conn_id, s.peer, s.sasl.pending_mechanism(),
+                   user.empty() ? "" : " for user '" + security::LoggableUser(user) + "'",
+                   answer.status().message(),
                    auth_warn_.Suppressed());
     }
     return answer;

@@ -96,9 +96,9 @@ class NativeFrontend final : public net::FrameHandler {
   // SASL (native_sasl.cc): AUTHENTICATE, and the gate before it succeeded.
   net::Outcome HandleAuthenticate(net::Session& ns, const Header& h, protocol::ByteReader& r,
                                   net::ResponseOut& out);
-  // kDone (answered ILLEGAL_SASL_STATE, then closed: kClose) unless the
-  // session may send `h` now: authenticated and not expired, or `h` is
-  // API_VERSIONS or AUTHENTICATE.
+  // Whether the session may send `h` now: authenticated and its session
+  // not ended, or `h` is API_VERSIONS or AUTHENTICATE. False is logged
+  // (rate-limited); the caller answers ILLEGAL_SASL_STATE and closes.
   bool MaySend(net::Session& ns, const Header& h);
   net::Outcome HandleDescribeLog(const Header& h, protocol::ByteReader& r,
                                  net::ResponseOut& out);

@@ -106,7 +106,8 @@ Outcome NativeFrontend::HandleAuthenticate(net::Session& ns, const Header& h, By
     if (auth_log_.Allow()) {
       spdlog::warn("native connection {} ({}): SASL authentication failed ({}){}: {}{}",
                    s.core.route.conn_id, s.peer, req.mechanism,
-                   user.empty() ? "" : " for user '" + user + "'", answer.status().message(),
+                   user.empty() ? "" : " for user '" + security::LoggableUser(user) + "'",
+                   answer.status().message(),
                    auth_log_.Suppressed());
     }
     AnswerError(out, h, ErrorCode::kSaslAuthenticationFailed, none);

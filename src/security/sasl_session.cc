@@ -7,6 +7,14 @@
 
 namespace sentry::security {
 
+std::string LoggableUser(std::string_view user) {
+  std::string out(user);
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '?';
+  }
+  return out;
+}
+
 std::vector<std::string> SaslPolicy::Offered() const {
   std::vector<std::string> offered;
   for (const auto& m : mechanisms) {

@@ -37,6 +37,10 @@ struct SaslPolicy {
   std::vector<std::string> Offered() const;
 };
 
+// `user` fit for a log line: control characters (a client may put a newline
+// in a SCRAM user name) become '?'.
+std::string LoggableUser(std::string_view user);
+
 class SaslSession {
  public:
   enum class Begin { kStarted, kUnsupported, kIllegalState };

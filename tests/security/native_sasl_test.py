@@ -15,18 +15,20 @@ authorizer on (super user admin; alice may only write topic "t"). Then:
      ILLEGAL_SASL_STATE and the connection closed; an unoffered mechanism is
      UNSUPPORTED_SASL_MECHANISM with the offered list (PLAIN not offered on
      a plaintext port), and the same connection then authenticates; a
-     malformed SCRAM message and a wrong proof are SASL_AUTHENTICATION_FAILED
-     and close the connection; a second AUTHENTICATE without
+     malformed SCRAM message is SASL_AUTHENTICATION_FAILED and closes the
+     connection; a second AUTHENTICATE without
      re-authentication, or a change of mechanism mid-exchange, is
      ILLEGAL_SASL_STATE and closes it;
-  4. 200 wrong-password exchanges in a row: all refused and counted
+  4. 200 wrong-password exchanges in a row (a wrong proof): all refused, counted
      (sentry_request_errors_total), the log rate-limited, admin still
      served;
   5. on a second broker with connections.max.reauth.ms=1500: AUTHENTICATE
      says the session lasts 1500 ms; re-authenticating on the same
      connection keeps it usable past that; a connection that does not is
      refused (ILLEGAL_SASL_STATE, closed) after it; re-authenticating as
-     another user fails;
+     another user, or as the same user with another mechanism, fails; and
+     sentryctl consume --follow (the C++ client) re-authenticates by itself
+     and reads on across sessions;
   6. on a broker without native.sasl, AUTHENTICATE is ILLEGAL_SASL_STATE and
      the connection stays usable, and sentryctl --user says to drop --user.
 
@@ -184,9 +186,13 @@ def main():
     reauth = Broker(args.sentryd, workdir, 1, None,
                     ["--native.sasl", "required", "--connections.max.reauth.ms", str(REAUTH_MS)])
     plain = Broker(args.sentryd, workdir, 2, None, [])
-    for b in (broker, reauth):
+    # On the re-authentication broker everyone also has SCRAM-SHA-512, and
+    # bob SCRAM-SHA-256 too: a change of user and a change of mechanism are
+    # tested apart.
+    more = [(ALICE[0], ALICE[1], "SCRAM-SHA-512"), (BOB[0], BOB[1], "SCRAM-SHA-256")]
+    for b, users in ((broker, [ADMIN, ALICE, BOB]), (reauth, [ADMIN, ALICE, BOB] + more)):
         os.makedirs(b.data_dir, exist_ok=True)
-        for user, password, mechanism in (ADMIN, ALICE, BOB):
+        for user, password, mechanism in users:
             r = subprocess.run([args.sentryctl, "user", "create", user, "--mechanism", mechanism,
                                 "--password", password, "--data-dir", b.data_dir],
                                capture_output=True, text=True)
@@ -261,7 +267,8 @@ def main():
         check(answer is not None and answer[0] == UNSUPPORTED_SASL_MECHANISM
               and offered == ["SCRAM-SHA-256", "SCRAM-SHA-512"],
               f"an unoffered mechanism gets the offered list {offered}")
-        answer = c.authenticate("PLAIN", b"\0admin\0" + ADMIN[1].encode())
+        # (Not admin's real password: PLAIN would put it on the wire in clear.)
+        answer = c.authenticate("PLAIN", b"\0admin\0not-the-password")
         check(answer is not None and answer[0] == UNSUPPORTED_SASL_MECHANISM,
               "PLAIN is not offered on a plaintext port")
         answer = c.scram(*ADMIN)
@@ -333,11 +340,51 @@ def main():
         answer = lapse.request(METADATA, struct.pack(">i", 0))
         check(answer is not None and answer[0] == ILLEGAL_SASL_STATE and lapse.closed(),
               f"the one that did not: ILLEGAL_SASL_STATE, closed ({answer})")
-        answer = keep.scram(*ALICE)
+        answer = keep.scram(BOB[0], BOB[1], "SCRAM-SHA-256")
         check(answer is not None and answer[0] == SASL_AUTHENTICATION_FAILED and keep.closed(),
-              f"re-authenticating as another user fails and closes ({answer})")
-        keep.close()
-        lapse.close()
+              f"re-authenticating as the same user with another mechanism fails and closes "
+              f"({answer})")
+        other = Native(reauth.port)
+        check(other.scram(*BOB)[:2] == (0, 1), "a third connection authenticates as bob")
+        answer = other.scram(ALICE[0], ALICE[1], "SCRAM-SHA-512")
+        check(answer is not None and answer[0] == SASL_AUTHENTICATION_FAILED and other.closed(),
+              f"re-authenticating as another user (same mechanism) fails and closes ({answer})")
+        for c in (keep, lapse, other):
+            c.close()
+
+        # The C++ client re-authenticates by itself: a following consumer
+        # (long-poll fetches on one connection) outlives several sessions.
+        reauth_ctl = [args.sentryctl, "--broker", f"127.0.0.1:{reauth.port}", "--user",
+                      ADMIN[0], "--password", ADMIN[1], "--sasl-mechanism", ADMIN[2]]
+        r = subprocess.run(reauth_ctl + ["topic", "create", "r"], capture_output=True, text=True,
+                           timeout=60)
+        check(r.returncode == 0, f"admin creates topic r on the re-authentication broker: "
+              f"{r.stderr.strip()!r}")
+
+        def authentications():
+            return reauth.metric('sentry_requests_total{listener="native",api="authenticate"}') or 0
+
+        follower = subprocess.Popen(reauth_ctl + ["consume", "r", "--partition", "0", "--from",
+                                                  "earliest", "--follow"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            subprocess.run(reauth_ctl + ["produce", "r", "--partition", "0"], input="early\n",
+                           capture_output=True, text=True, timeout=60)
+            first_line = follower.stdout.readline().strip()
+            base = authentications()
+            # Two exchanges (four AUTHENTICATE requests) of the follower's own.
+            wait_for(lambda: authentications() >= base + 4 or follower.poll() is not None,
+                     "the following consumer to re-authenticate twice", 30)
+            subprocess.run(reauth_ctl + ["produce", "r", "--partition", "0"], input="late\n",
+                           capture_output=True, text=True, timeout=60)
+            second_line = follower.stdout.readline().strip()
+            alive = follower.poll() is None
+        finally:
+            follower.kill()
+            _, err = follower.communicate()
+        check((first_line, second_line, alive) == ("early", "late", True),
+              f"sentryctl consume --follow re-authenticates and reads on past two sessions "
+              f"({first_line!r}, {second_line!r}, alive {alive}, {err.strip()[-160:]!r})")
         reauth.stop()
 
         # 6. A broker without native.sasl.

@@ -110,9 +110,28 @@ TEST_F(SaslSessionTest, ReauthenticationKeepsThePrincipalAndRenewsTheSession) {
   EXPECT_EQ(s.Start(policy_, "SCRAM-SHA-512"), Begin::kIllegalState);
   SaslSession fresh;  // (the first exchange above is abandoned with `s`)
   ASSERT_TRUE(Scram(&fresh, "alice", "a-pw").ok());
+  const int64_t fresh_expiry = fresh.expires_ms();
+  // Once the clock has moved, a re-authentication ends the session later.
+  const int64_t at = SteadyMillis();
+  while (SteadyMillis() == at) {
+  }
   ASSERT_TRUE(Scram(&fresh, "alice", "a-pw").ok());  // same principal: renewed
-  EXPECT_GE(fresh.expires_ms(), first_expiry);
+  EXPECT_GT(fresh.expires_ms(), fresh_expiry);
   EXPECT_EQ(fresh.principal(), "User:alice");
+  // Same user, another mechanism: refused too (KIP-368 keeps both).
+  ASSERT_TRUE(store_->Upsert("alice", MakeScramCredential(ScramMechanism::kSha256, "a-pw").value())
+                  .ok());
+  ASSERT_EQ(fresh.Start(policy_, "SCRAM-SHA-256"), Begin::kStarted);
+  ScramClient other_mechanism(ScramMechanism::kSha256, "alice", "a-pw");
+  bool done = false;
+  std::string who;
+  auto first = fresh.Step(policy_, other_mechanism.First(), &done, &who);
+  ASSERT_TRUE(first.ok());
+  auto final_message = other_mechanism.Final(*first);
+  ASSERT_TRUE(final_message.ok());
+  EXPECT_EQ(fresh.Step(policy_, *final_message, &done, &who).status().code(),
+            Status::Code::kPermissionDenied);
+  EXPECT_EQ(fresh.mechanism(), "SCRAM-SHA-512");
   // As another user, with a correct password, it is refused and changes
   // nothing.
   const Status other = Scram(&fresh, "bob", "b-pw");
