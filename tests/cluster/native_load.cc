@@ -13,10 +13,12 @@
 // HOST:PORT is only where it starts: both follow the partition's leader
 // (client::BrokerPool) when that broker dies. Exit status 0 unless the
 // client itself gave up (a delivery failure is printed, not fatal).
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <deque>
 #include <string>
+#include <thread>
 
 #include "client/consumer.h"
 #include "client/producer.h"
@@ -81,7 +83,15 @@ int Consume(const std::string& host, int port, const std::string& topic) {
   o.host = host;
   o.port = port;
   o.max_wait_ms = 200;
+  // The topic was created through another broker: this one learns of it
+  // within cluster.poll.ms. NotFound is retried for a while, not fatal.
   auto c = Consumer::Create(o, topic, {0}, StartPosition{StartPosition::Kind::kOffset, 0});
+  for (int i = 0; i < 300 && !c.ok() && c.status().code() == sentry::Status::Code::kNotFound &&
+                  !g_stop;
+       i++) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c = Consumer::Create(o, topic, {0}, StartPosition{StartPosition::Kind::kOffset, 0});
+  }
   if (!c.ok()) {
     std::fprintf(stderr, "native_load: %s\n", c.status().ToString().c_str());
     return 1;

@@ -30,6 +30,12 @@ using testing::MetricValue;
 
 class HttpTest : public testing::BrokerFixture {
  protected:
+  void SetUp() override {
+    BrokerFixture::SetUp();
+    // The listeners are up (what Start() waits for) a moment before the
+    // broker calls itself ready; these tests read the ready state.
+    ASSERT_TRUE(broker_->WaitForOutput("Ready: recovery done")) << broker_->Output();
+  }
   int http() const { return broker_->http_port(); }
   std::string Metrics() {
     auto r = HttpGet(http(), "/metrics");
