@@ -132,8 +132,12 @@ TEST(ScaleTest, ManyPartitionsCostLittleUntilWrittenAndAllWork) {
   ASSERT_TRUE(broker.Start()) << broker.Output();
   const double start_s = SecondsSince(t0);
   std::printf("stop %.2f s, start %.2f s\n", stop_s, start_s);
-  EXPECT_LT(stop_s, 15.0);
-  EXPECT_LT(start_s, 15.0);
+  // Bounds that catch a broker that hangs or rescans everything, not speed
+  // goals (those are in bench/): ASan makes the start's recovery of 2,000
+  // partitions several times slower (15.4 s once on the CI machine).
+  const double limit_s = kCheckMemory ? 15.0 : 60.0;
+  EXPECT_LT(stop_s, limit_s);
+  EXPECT_LT(start_s, limit_s);
   c = broker.NewClient();
   ASSERT_TRUE(c);
   ExpectEveryRecord(c.get(), n);
