@@ -448,7 +448,12 @@ FetchResult BrokerCore::Fetch(Partition& p, const FetchOp& op, bool final) {
     } else {
       fr.error = LeadershipError(p);
     }
-    if (fr.error != Errc::kNone) return fr;
+    if (fr.error != Errc::kNone) {
+      // A follower out of range learns where the leader's log starts: when
+      // its own log ends below that, it starts over there.
+      if (fr.error == Errc::kOffsetOutOfRange) fr.log_start_offset = p.log()->log_start_offset();
+      return fr;
+    }
   }
   auto r = p.log()->Read(op.offset, static_cast<size_t>(std::max(op.max_bytes, 0)));
   // A follower reads to the log end; anyone else below the high watermark.

@@ -297,6 +297,7 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
     return false;
   }
   kafka::Reader r(*body);
+  bool started_over = false;
   kafka::FetchResponse resp;
   if (!kafka::Decode(r, kFetchVersion, &resp)) {
     spdlog::warn("replica fetcher: malformed fetch answer from leader {}", leader_id_);
@@ -311,6 +312,12 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
       pipeline::Partition* p = (*f)->p.get();
       using kafka::ErrorCode;
       if (pd.error_code == kafka::Code(ErrorCode::kOffsetOutOfRange)) {
+        if (pd.log_start_offset > p->log()->log_end_offset()) {
+          // This whole copy is below what the leader still has: start over
+          // at the leader's log start (Kafka's truncateFullyAndStartAt).
+          if (StartOver(p, pd.log_start_offset, pd.log_start_offset)) started_over = true;
+          continue;
+        }
         spdlog::info("replica fetcher: {}-{} at {} is out of the leader's range; truncating",
                      p->topic(), p->index(), p->log()->log_end_offset());
         Update(p, true, 0);
@@ -323,6 +330,16 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
       std::span<const uint8_t> batches;
       if (pd.records) batches = WholeBatches(pd.records->data);
       PartitionLog* log = p->log();
+      if (!batches.empty() && log->log_start_offset() == log->log_end_offset()) {
+        // Started over at the leader's log start, which is inside the first
+        // batch it sends: this copy starts at that batch instead.
+        const RecordBatchView first(batches.data());
+        const int64_t end = log->log_end_offset();
+        if (first.base_offset() < end && first.last_offset() >= end &&
+            StartOver(p, first.base_offset(), pd.log_start_offset)) {
+          started_over = true;
+        }
+      }
       if (!batches.empty()) {
         BatchSetSummary summary;
         Status v = ValidateBatches(batches, &summary);
@@ -369,6 +386,33 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
       if (pd.log_start_offset > log->log_start_offset()) FollowLogStart(p, pd.log_start_offset);
     }
   }
+  // The recovery checkpoint names recovery points of the dropped logs.
+  if (started_over && opt_.after_truncate) opt_.after_truncate();
+  return true;
+}
+
+bool ReplicaFetcher::StartOver(pipeline::Partition* p, int64_t offset, int64_t leader_start) {
+  MutexLock rl(&p->retention_mu());
+  MutexLock l(&p->append_mu());
+  if (p->deleted()) return false;
+  PartitionLog* log = p->log();
+  const int64_t start = log->log_start_offset();
+  const int64_t end = log->log_end_offset();
+  if (offset == end || (offset < end && start != end)) return false;  // moved meanwhile
+  Status s = log->StartOverAt(offset);
+  if (!s.ok()) {
+    if (append_error_.Allow()) {
+      spdlog::error("replica fetcher: starting {}-{} over at offset {} failed: {}{}", p->topic(),
+                    p->index(), offset, s.ToString(), append_error_.Suppressed());
+    }
+    Update(p, false, opt_.backoff_ms);
+    return false;
+  }
+  // Everything below the leader's log start was committed there.
+  if (leader_start > p->replica().hw_floor.load()) p->replica().hw_floor.store(leader_start);
+  spdlog::warn("replica fetcher: {}-{}: its log [{}, {}) is not within leader {}'s, which starts "
+               "at {}: dropped; it starts over at offset {}",
+               p->topic(), p->index(), start, end, leader_id_, leader_start, offset);
   return true;
 }
 

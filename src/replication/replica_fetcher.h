@@ -76,6 +76,11 @@ class ReplicaFetcher {
   // The leader's log start moved past this copy's: this one follows, up to
   // its own log end (flushed first, then AdvanceLogStart).
   void FollowLogStart(pipeline::Partition* p, int64_t leader_start);
+  // This copy ends below the leader's log start: it is dropped and starts
+  // over there; or it is empty and the leader's first batch starts below it:
+  // it starts at that batch (PartitionLog::StartOverAt). False when nothing
+  // changed.
+  bool StartOver(pipeline::Partition* p, int64_t offset, int64_t leader_start);
 
   const FetcherOptions opt_;
   const int32_t leader_id_;

@@ -419,6 +419,69 @@ Status PartitionLog::TruncateTo(int64_t offset) {
   return s;
 }
 
+Status PartitionLog::StartOverAt(int64_t offset) {
+  if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
+  // Past the end; or, on an empty log, anywhere else (a leader's log start
+  // inside a batch: the copy starts at that batch's base, as Kafka's does).
+  const bool empty = log_start_offset() == log_end_offset();
+  if (offset < 0 || offset == log_end_offset() || (offset < log_end_offset() && !empty)) {
+    return Status::InvalidArgument(fmt::format(
+        "{}: cannot start over at offset {}: the log holds [{}, {})", dir_, offset,
+        log_start_offset(), log_end_offset()));
+  }
+  SegmentList gone;
+  {
+    MutexLock flush_lock(&flush_mu_);
+    // 1. The new, empty segment.
+    SENTRY_ASSIGN_OR_RETURN(auto fresh, Segment::Create(dir_, offset, append_cfg_));
+    // 2. Durable: the next start begins at `offset` and deletes the rest.
+    if (Status s = WriteFileAtomically(dir_ + "/" + kLogStartFile, fmt::format("{}\n", offset));
+        !s.ok()) {
+      // Still the old log: its files must not be followed by a stray one.
+      if (Status r = Segment::RemoveFiles(dir_, offset); !r.ok()) {
+        SetOffline(fmt::format("starting over at offset {} failed: {}; removing the new "
+                               "segment failed: {}",
+                               offset, s.ToString(), r.ToString()));
+      }
+      return s;
+    }
+    // 3. Published, the high watermark before the durable offset as
+    // everywhere (durable <= high watermark at every step; nothing below
+    // `offset` exists any more, so all of it is durable).
+    high_watermark_.store(offset, std::memory_order_release);
+    durable_offset_.store(offset, std::memory_order_release);
+    log_start_offset_.store(offset, std::memory_order_release);
+    {
+      MutexLock l(&segments_mu_);
+      gone = *segments_;
+      segments_ = std::make_shared<const SegmentList>(SegmentList{fresh});
+    }
+    active_ = std::move(fresh);
+    synced_segment_base_ = offset;
+    synced_bytes_ = 0;
+  }
+  Status s;
+  // 4. The old files.
+  for (auto g = gone.rbegin(); g != gone.rend() && s.ok(); ++g) {
+    s = Segment::RemoveFiles(dir_, (*g)->base_offset());
+  }
+  // 5. The state that described them.
+  if (s.ok()) s = leader_epochs_.TruncateFromEnd(0);
+  if (s.ok() && has_cleaner_checkpoint()) s = SetCleanedOffset(offset);
+  if (s.ok()) {
+    MutexLock snapshot_lock(&snapshot_mu_);
+    const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
+    if (ReadFile(path).ok()) s = RemoveFileDurably(path);
+    if (s.ok()) {
+      MutexLock l(&producers_.mu());
+      producers_.Reset({});
+      producers_.snapshot_mark() = {};
+    }
+  }
+  if (!s.ok()) SetOffline(fmt::format("starting over at offset {} failed: {}", offset, s.ToString()));
+  return s;
+}
+
 Status PartitionLog::TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos,
                                       int64_t target) {
   // Unpublished first, the durable offset before the high watermark, so

@@ -128,6 +128,27 @@ class PartitionLog {
   // batches appended since. An error after the first byte changed takes the
   // partition offline.
   Status TruncateTo(int64_t offset);
+  // Kafka's truncateFullyAndStartAt: a follower whose whole log ends below
+  // its leader's log start (it was away while the leader's retention or a
+  // DeleteRecords removed what it lacks) drops every batch and continues,
+  // empty, at `offset`: past log_end_offset(), or, when the log is empty,
+  // also below it (the leader's log start fell inside a batch, and the copy
+  // starts at that batch's base; Kafka does the same). Otherwise
+  // InvalidArgument and nothing changes. Steps, each safe to crash after:
+  // (1) an empty segment at `offset` is created (a crash now leaves it past
+  // a gap above the recovery point, which the next start drops; or, below
+  // an empty log, a segment wholly below the persisted start, deleted);
+  // (2) the log start `offset` is persisted (from now on the next start
+  // deletes every older segment, or drops the empty later one); (3)
+  // the new segment alone is published: log start, log end, high watermark
+  // and durable offset all become `offset`; (4) the old segments' files are
+  // unlinked (readers keep their mappings); (5) leader_epochs() forgets
+  // every epoch, the cleaner checkpoint moves to `offset`, the producer
+  // snapshot goes and producers() is emptied. Preconditions as TruncateTo:
+  // the retention and append locks are held, and nothing below `offset` is
+  // being served as committed (the follower's high watermark). An error
+  // after step 2 takes the partition offline.
+  Status StartOverAt(int64_t offset);
   // True when that Append would neither roll nor allocate nor otherwise call
   // the file system (so a network thread may run it inline). A leader_epoch
   // newer than the latest known one means a file write.

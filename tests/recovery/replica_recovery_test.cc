@@ -246,6 +246,70 @@ TEST_F(ReplicaRecoveryTest, ATruncationCutShortByACrashIsFinishedAtTheNextStart)
   }
 }
 
+// PartitionLog::StartOverAt, crashed after each of its durable steps and
+// after it returned: the next start finds the old log or the new one, never a
+// mix, and nothing of the old log below the new start.
+TEST_F(ReplicaRecoveryTest, StartingOverSurvivesACrashAtEveryStep) {
+  std::vector<std::pair<int64_t, std::string>> old_records;
+  int64_t old_end = 0, checkpoint = 0;
+  {
+    auto log = Load(Crash());
+    Fill(log.get(), 100);
+    checkpoint = log->Flush().value();
+    old_end = log->log_end_offset();
+    old_records = Records(*log);
+    ASSERT_TRUE(log->Close().ok());
+  }
+  const int64_t start = old_end + 500;
+  const std::vector<int64_t> old_bases = Segment::ListBases(dir_).value();
+  // 1. Only the empty segment was created: it follows a gap above the
+  // recovery point, and goes.
+  ASSERT_TRUE(Segment::Create(dir_, start, cfg_).ok());
+  {
+    auto log = Load(Crash(checkpoint));
+    ASSERT_TRUE(log);
+    EXPECT_EQ(Records(*log), old_records);
+    EXPECT_EQ(log->log_end_offset(), old_end);
+    EXPECT_EQ(Segment::ListBases(dir_).value(), old_bases);
+    ASSERT_TRUE(log->Close().ok());
+  }
+  // 2. The segment and the persisted start: the old segments go.
+  ASSERT_TRUE(Segment::Create(dir_, start, cfg_).ok());
+  ASSERT_TRUE(WriteFileAtomically(dir_ + "/log-start-offset", std::to_string(start) + "\n").ok());
+  {
+    auto log = Load(Crash(checkpoint));
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log_start_offset(), start);
+    EXPECT_EQ(log->log_end_offset(), start);
+    EXPECT_TRUE(Records(*log).empty());
+    EXPECT_EQ(Segment::ListBases(dir_).value(), (std::vector<int64_t>{start}));
+    // The old epoch file's last entry, moved up to the new start (the load
+    // rules); the next epoch appended replaces it.
+    const Entries left = log->leader_epochs().entries();
+    ASSERT_LE(left.size(), 1u);
+    if (!left.empty()) {
+      EXPECT_EQ(left[0].start_offset, start);
+    }
+    ASSERT_TRUE(log->Close().ok());
+  }
+  // 3. The whole operation, then appends, then a crash.
+  std::filesystem::remove_all(dir_);
+  std::vector<std::pair<int64_t, std::string>> want;
+  {
+    auto log = Load(Crash());
+    Fill(log.get(), 60);
+    ASSERT_TRUE(log->StartOverAt(start).ok());
+    Fill(log.get(), 30, "new");
+    want = Records(*log);
+    ASSERT_EQ(want.front().first, start);
+  }
+  auto log = Load(Crash(0));
+  ASSERT_TRUE(log);
+  EXPECT_EQ(log->log_start_offset(), start);
+  EXPECT_EQ(Records(*log), want);
+  EXPECT_EQ(log->leader_epochs().entries().front().start_offset, start);
+}
+
 // The epoch a crash cut off the log is cut off the cache too, and the file
 // is rewritten (an entry left there could come back once the log grows past
 // it).

@@ -449,5 +449,86 @@ TEST_F(ReplicaLogTest, ADivergedFollowerTruncatesToTheLeadersEpochEndAndCatchesU
   EXPECT_EQ(follower->leader_epochs().entries(), leader->leader_epochs().entries());
 }
 
+// A follower that was away while the leader's retention removed everything
+// it lacks drops its log and continues at the leader's log start.
+TEST_F(ReplicaLogTest, AFollowerBelowTheLeadersLogStartStartsOverThereAndCatchesUp) {
+  auto leader = Leader();
+  auto follower = Create("follower-0");
+  for (int i = 0; i < 4; i++) AppendChecked(follower.get(), ProducerBatch(7, 2 * i));
+  ASSERT_TRUE(follower->SnapshotProducers(/*force=*/true).ok());
+  AppendBatch(follower.get(), 3, 1, "own");
+  ASSERT_TRUE(follower->leader_epochs().latest_epoch() == 1);
+  const std::string snapshot = follower->dir() + "/" + ProducerState::kSnapshotFile;
+  ASSERT_TRUE(fs::exists(snapshot));
+  const int64_t old_end = follower->log_end_offset();
+  // The leader's retention: everything below its third segment goes.
+  const int64_t start = Bases(*leader)[2];
+  ASSERT_GT(start, old_end);
+  ASSERT_TRUE(leader->AdvanceLogStart(start).ok());
+
+  // Not past the end: refused, nothing changes.
+  EXPECT_EQ(follower->StartOverAt(old_end).code(), Status::Code::kInvalidArgument);
+  EXPECT_EQ(follower->log_end_offset(), old_end);
+  EXPECT_EQ(follower->log_start_offset(), 0);
+
+  ASSERT_TRUE(follower->StartOverAt(start).ok());
+  EXPECT_EQ(follower->log_start_offset(), start);
+  EXPECT_EQ(follower->log_end_offset(), start);
+  EXPECT_EQ(follower->high_watermark(), start);
+  EXPECT_EQ(follower->durable_offset(), start);
+  EXPECT_EQ(Bases(*follower), (std::vector<int64_t>{start}));
+  EXPECT_EQ(BasesOnDisk("follower-0"), (std::vector<int64_t>{start}));
+  EXPECT_EQ(follower->leader_epochs().latest_epoch(), -1);
+  EXPECT_TRUE(LeaderEpochCache::ReadCheckpoint(follower->dir()).value().empty());
+  EXPECT_FALSE(fs::exists(snapshot));
+  // The producer is forgotten with its batches: its next batch is new.
+  EXPECT_FALSE(Check(follower.get(), ProducerBatch(7, 0)).duplicate);
+  EXPECT_EQ(follower->Read(start - 1, 1 << 10).status().code(), Status::Code::kOutOfRange);
+
+  Replicate(*leader, follower.get(), 5000);
+  EXPECT_EQ(LogBytes(*follower), LogBytes(*leader));
+  EXPECT_EQ(Records(*follower), Records(*leader));
+  EXPECT_EQ(follower->leader_epochs().entries(), leader->leader_epochs().entries());
+}
+
+// The leader's log start inside a batch (DeleteRecords to any offset): the
+// empty copy starts again at that batch's base, and the leader's log start
+// follows as the fetcher moves it (AdvanceLogStart).
+TEST_F(ReplicaLogTest, AnEmptyCopyStartsOverAtTheBatchHoldingTheLeadersLogStart) {
+  auto leader = Leader();
+  const int64_t base = Bases(*leader)[2];
+  auto first = leader->Read(base, 1);
+  ASSERT_TRUE(first.ok());
+  const RecordBatchView batch(first->data);
+  ASSERT_GT(batch.last_offset(), base) << "the test needs a batch of several records";
+  const int64_t start = base + 1;
+  ASSERT_TRUE(leader->AdvanceLogStart(start).ok());
+  auto follower = Create("follower-0");
+  AppendBatch(follower.get(), 2, 1, "own");
+  ASSERT_TRUE(follower->StartOverAt(start).ok());
+  // Not empty any more: only past the end.
+  AppendBatch(follower.get(), 1, -1, "x");
+  EXPECT_EQ(follower->StartOverAt(base).code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(follower->StartOverAt(start + 5).ok());
+  // Empty: below is allowed, at the end is not.
+  EXPECT_EQ(follower->StartOverAt(start + 5).code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(follower->StartOverAt(start).ok());
+  // The fetch at `start` is answered with the batch holding it.
+  auto r = leader->Read(start, 3000);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(RecordBatchView(r->data).base_offset(), base);
+  BatchSetSummary sum;
+  ASSERT_TRUE(ValidateBatches(r->bytes(), &sum).ok());
+  EXPECT_EQ(follower->AppendReplica(r->bytes(), sum).status().code(), Status::Code::kOutOfRange);
+  ASSERT_TRUE(follower->StartOverAt(base).ok());
+  EXPECT_EQ(follower->log_start_offset(), base);
+  EXPECT_EQ(BasesOnDisk("follower-0"), (std::vector<int64_t>{base}));
+  ASSERT_TRUE(follower->AppendReplica(r->bytes(), sum).ok());
+  Replicate(*leader, follower.get(), 3000);
+  ASSERT_TRUE(follower->AdvanceLogStart(leader->log_start_offset()).ok());
+  EXPECT_EQ(follower->log_start_offset(), start);
+  EXPECT_EQ(Records(*follower), Records(*leader));
+}
+
 }  // namespace
 }  // namespace sentry
