@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "frontend/kafka_errors.h"
@@ -54,6 +55,11 @@ bool KafkaFrontend::Paused(const net::Session& ns) const {
 }
 
 uint32_t KafkaFrontend::min_frame_bytes() const { return kHeaderStartBytes; }
+
+int64_t KafkaFrontend::max_frame_bytes(const net::Session& s, int64_t configured) const {
+  if (static_cast<const Session&>(s).authenticated) return configured;
+  return std::min(configured, security::kMaxUnauthenticatedFrameBytes);
+}
 
 void KafkaFrontend::OnBadLength(net::Session&, uint32_t length, std::span<const uint8_t>,
                                 ResponseOut&) {

@@ -71,6 +71,7 @@ class KafkaFrontend final : public net::FrameHandler {
   void OnTlsEstablished(net::Session& s, const std::string& peer_subject) override;
   bool Paused(const net::Session& s) const override;
   uint32_t min_frame_bytes() const override;
+  int64_t max_frame_bytes(const net::Session& s, int64_t configured) const override;
   net::Outcome OnFrame(net::Session& s, std::span<const uint8_t> frame,
                        const std::shared_ptr<const void>& hold, net::ResponseOut& out,
                        net::ParkedRead* parked) override;

@@ -71,6 +71,11 @@ uint32_t NativeFrontend::min_frame_bytes() const {
   return static_cast<uint32_t>(frame_layout::kRequestHeaderBytes);
 }
 
+int64_t NativeFrontend::max_frame_bytes(const net::Session& s, int64_t configured) const {
+  if (static_cast<const NativeSession&>(s).authenticated) return configured;
+  return std::min(configured, security::kMaxUnauthenticatedFrameBytes);
+}
+
 void NativeFrontend::OnBadLength(net::Session&, uint32_t length,
                                  std::span<const uint8_t> available, ResponseOut& out) {
   // A frame too large is answered MESSAGE_TOO_LARGE under its own header

@@ -76,6 +76,13 @@ class FrameHandler {
   virtual bool Paused(const Session& s) const = 0;
   // Smallest valid frame length (the bytes after the 4-byte length).
   virtual uint32_t min_frame_bytes() const = 0;
+  // Largest frame length this connection may send now: `configured` (the
+  // broker's max.frame.bytes), or less (before a SASL listener's client
+  // authenticated).
+  virtual int64_t max_frame_bytes(const Session& s, int64_t configured) const {
+    (void)s;
+    return configured;
+  }
   // One complete frame, `frame` = the bytes after the length. `hold` keeps
   // them alive for operations that outlive this call.
   virtual Outcome OnFrame(Session& s, std::span<const uint8_t> frame,

@@ -164,9 +164,9 @@ bool NetworkThread::Paused(const Connection* c) const {
          static_cast<int64_t>(c->pending_output()) >= opt_.max_output_bytes_per_connection;
 }
 
-void NetworkThread::RejectFrame(Connection* c, uint32_t len) {
+void NetworkThread::RejectFrame(Connection* c, uint32_t len, int64_t max) {
   spdlog::warn("connection {}: frame length {} is outside [{}, {}]; closing it", c->id, len,
-               c->handler->min_frame_bytes(), opt_.max_frame_bytes);
+               c->handler->min_frame_bytes(), max);
   const uint8_t* p = c->block->data.data() + c->rstart;
   c->handler->OnBadLength(*c->session, len, {p, c->rend - c->rstart}, *c);
   c->closing = true;
@@ -178,9 +178,9 @@ void NetworkThread::ProcessFrames(Connection* c) {
     if (avail < protocol::frame_layout::kLengthBytes) break;
     const uint8_t* p = c->block->data.data() + c->rstart;
     const uint32_t len = protocol::frame_layout::FrameLength(p);
-    if (len < c->handler->min_frame_bytes() ||
-        len > static_cast<uint64_t>(opt_.max_frame_bytes)) {
-      RejectFrame(c, len);
+    const int64_t max = c->handler->max_frame_bytes(*c->session, opt_.max_frame_bytes);
+    if (len < c->handler->min_frame_bytes() || len > static_cast<uint64_t>(max)) {
+      RejectFrame(c, len, max);
       return;
     }
     const size_t whole = protocol::frame_layout::kLengthBytes + len;

@@ -108,7 +108,7 @@ class NetworkThread final : public pipeline::CompletionSink {
   void CloseConnection(Connection* c);
   // Drops the watches a parked read holds on its partitions.
   void Unwatch(ParkedRead& pr);
-  void RejectFrame(Connection* c, uint32_t len);
+  void RejectFrame(Connection* c, uint32_t len, int64_t max);
   void OnConnectionMessage(Message& m, std::vector<uint64_t>* touched);
   void OnCompletion(pipeline::CompletionPtr c, std::vector<uint64_t>* touched);
   void OnWakeMessage(Message& m, std::vector<uint64_t>* touched);

@@ -21,6 +21,12 @@
 
 namespace sentry::security {
 
+// The largest frame a connection that has not authenticated yet may send on
+// a listener that requires SASL (Kafka's sasl.server.max.receive.size
+// default): an anonymous client cannot make the broker buffer a whole
+// max.frame.bytes.
+inline constexpr int64_t kMaxUnauthenticatedFrameBytes = 512 * 1024;
+
 // What a listener accepts (kafka.sasl / native.sasl and the sasl.* settings).
 struct SaslPolicy {
   std::vector<std::string> mechanisms;  // sasl.mechanisms, as clients name them

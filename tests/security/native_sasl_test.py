@@ -18,7 +18,9 @@ authorizer on (super user admin; alice may only write topic "t"). Then:
      malformed SCRAM message is SASL_AUTHENTICATION_FAILED and closes the
      connection; a second AUTHENTICATE without
      re-authentication, or a change of mechanism mid-exchange, is
-     ILLEGAL_SASL_STATE and closes it;
+     ILLEGAL_SASL_STATE and closes it; a frame over 512 KiB before
+     AUTHENTICATE is MESSAGE_TOO_LARGE and closes the connection, after it
+     is served;
   4. 200 wrong-password exchanges in a row (a wrong proof): all refused, counted
      (sentry_request_errors_total), the log rate-limited, admin still
      served;
@@ -296,6 +298,21 @@ def main():
         answer = c.request(AUTHENTICATE, body)
         check(answer is not None and answer[0] == 42,
               f"a cut AUTHENTICATE body is INVALID_REQUEST ({answer})")
+        c.close()
+        # A frame over 512 KiB before AUTHENTICATE is not read: it is
+        # answered MESSAGE_TOO_LARGE (10) and the connection closed, as for
+        # any frame over max.frame.bytes (Kafka: sasl.server.max.receive.size);
+        # after AUTHENTICATE the same frame is served.
+        big = struct.pack(">i", 0) + b"\0" * (600 << 10)
+        c = Native(broker.port)
+        answer = c.request(METADATA, big)
+        check((answer is None or answer[0] == 10) and c.closed(),
+              f"a 600 KiB frame before AUTHENTICATE: MESSAGE_TOO_LARGE, closed unread ({answer})")
+        c.close()
+        c = Native(broker.port)
+        answer = c.scram(*ADMIN)
+        check(answer == (0, 1, 0, True) and c.request(METADATA, big) is not None,
+              f"after AUTHENTICATE a 600 KiB frame is served ({answer})")
         c.close()
 
         # 4. Wrong passwords at a high rate.
