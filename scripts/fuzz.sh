@@ -10,7 +10,7 @@ SECONDS_PER_TARGET=${1:-60}
 bash scripts/install-deps.sh
 B=build-fuzz
 CC=clang-14 CXX=clang++-14 cmake -S . -B $B -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_FUZZ=ON \
-  -DSENTRY_BUILD_TESTS=OFF -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF >/dev/null
+  -DSENTRY_BUILD_TESTS=OFF -DSENTRY_BUILD_BENCH=OFF -DSENTRY_BUILD_TOOLS=OFF $(bash scripts/unity.sh) >/dev/null
 cmake --build $B -j"$(nproc)" --target fuzz_protocol fuzz_record_batch fuzz_recovery fuzz_kafka fuzz_scram \
   make_fuzz_seeds
 rm -rf $B/seeds && $B/tests/fuzz/make_fuzz_seeds $B/seeds

@@ -7,7 +7,7 @@ namespace sentry::group {
 namespace {
 constexpr uint8_t kVersion = 1;
 
-void PutString(std::string* out, const std::string& s) {
+void PutShortString(std::string* out, const std::string& s) {
   uint8_t len[2];
   PutU16(len, static_cast<uint16_t>(s.size()));
   out->append(reinterpret_cast<const char*>(len), 2);
@@ -32,8 +32,8 @@ std::string GroupRecord::Encode() const {
   uint8_t gen[4];
   PutU32(gen, static_cast<uint32_t>(generation));
   out.append(reinterpret_cast<const char*>(gen), 4);
-  PutString(&out, protocol_type.substr(0, 0xffff));
-  PutString(&out, protocol_name.substr(0, 0xffff));
+  PutShortString(&out, protocol_type.substr(0, 0xffff));
+  PutShortString(&out, protocol_name.substr(0, 0xffff));
   return out;
 }
 

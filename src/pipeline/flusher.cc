@@ -12,7 +12,7 @@ namespace sentry::pipeline {
 
 namespace {
 // Items drained per group commit at most (more wait for the next round).
-constexpr size_t kBulk = 512;
+constexpr size_t kFlushBulk = 512;
 // The flusher wakes at least this often to run the flush.ms cadence.
 constexpr int64_t kCadenceUs = 10000;
 }  // namespace
@@ -31,7 +31,7 @@ void Flusher::Stop() {
 }
 
 void Flusher::Run() {
-  std::vector<FlushItem> items(kBulk);
+  std::vector<FlushItem> items(kFlushBulk);
   while (true) {
     size_t n = queue_.wait_dequeue_bulk_timed(items.begin(), items.size(), kCadenceUs);
     Handle(std::span<FlushItem>(items.data(), n));

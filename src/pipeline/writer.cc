@@ -11,7 +11,7 @@ namespace sentry::pipeline {
 namespace {
 // Requests taken from the queue at once: one wake-up, one completion post
 // per network thread for all of them.
-constexpr size_t kBulk = 64;
+constexpr size_t kWriteBulk = 64;
 // The longest the writer sleeps on an empty queue before re-checking stop_.
 constexpr int64_t kIdleWaitUs = 100000;
 }  // namespace
@@ -43,7 +43,7 @@ void Writer::Stop() {
 }
 
 void Writer::Run() {
-  std::vector<WriteRequest*> items(kBulk);
+  std::vector<WriteRequest*> items(kWriteBulk);
   std::vector<std::shared_ptr<Partition>> touched;
   metrics::ThreadMetrics::SetCurrent(&metrics_);
   while (true) {

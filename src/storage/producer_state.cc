@@ -18,7 +18,7 @@ namespace {
 //   per producer: id i64, epoch i16, batch count u8,
 //                 per batch: first_seq i32, last_seq i32, first_offset i64, last_offset i64
 //   crc32c u32 of everything before it.
-constexpr char kMagic[4] = {'S', 'P', 'S', '1'};
+constexpr char kSnapshotMagic[4] = {'S', 'P', 'S', '1'};
 constexpr size_t kBatchBytes = 4 + 4 + 8 + 8;
 
 int32_t NextSeq(int32_t seq) {
@@ -161,7 +161,7 @@ void ProducerState::Reset(std::map<int64_t, Entry> producers) {
 }
 
 std::string ProducerState::Serialize(int64_t offset) const {
-  std::string out(kMagic, sizeof(kMagic));
+  std::string out(kSnapshotMagic, sizeof(kSnapshotMagic));
   auto put = [&out](auto v, size_t n) {
     uint8_t buf[8];
     if (n == 8) PutU64(buf, static_cast<uint64_t>(v));
@@ -190,14 +190,15 @@ std::string ProducerState::Serialize(int64_t offset) const {
 Status ProducerState::Parse(std::string_view bytes, int64_t* offset,
                             std::map<int64_t, Entry>* producers) {
   auto bad = [](const char* why) { return Status::Corruption(std::string("producer snapshot: ") + why); };
-  if (bytes.size() < sizeof(kMagic) + 8 + 4 + 4) return bad("too short");
+  if (bytes.size() < sizeof(kSnapshotMagic) + 8 + 4 + 4) return bad("too short");
   const auto* p = reinterpret_cast<const uint8_t*>(bytes.data());
   const size_t body = bytes.size() - 4;
   if (Crc32c(p, body) != GetU32(p + body)) return bad("CRC mismatch");
-  if (std::string_view(bytes.data(), sizeof(kMagic)) != std::string_view(kMagic, sizeof(kMagic))) {
+  const std::string_view magic(kSnapshotMagic, sizeof(kSnapshotMagic));
+  if (std::string_view(bytes.data(), magic.size()) != magic) {
     return bad("bad magic");
   }
-  size_t pos = sizeof(kMagic);
+  size_t pos = sizeof(kSnapshotMagic);
   *offset = GetI64(p + pos);
   pos += 8;
   const uint32_t count = GetU32(p + pos);

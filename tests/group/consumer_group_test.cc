@@ -15,10 +15,10 @@ namespace {
 
 using Partition = std::pair<std::string, int32_t>;
 
-constexpr int32_t kSession = 10000;
+constexpr int32_t kMemberSessionMs = 10000;
 constexpr int32_t kInterval = 1000;
 
-size_t Count(const TopicPartitions& tp) {
+size_t CountOwned(const TopicPartitions& tp) {
   size_t n = 0;
   for (const auto& [t, ps] : tp) n += ps.size();
   return n;
@@ -47,7 +47,7 @@ class ConsumerGroupTest : public ::testing::Test {
   ConsumerGroupTest() : g_("g", Config()) {}
   static ConsumerGroupConfig Config() {
     ConsumerGroupConfig c;
-    c.session_timeout_ms = kSession;
+    c.session_timeout_ms = kMemberSessionMs;
     c.heartbeat_interval_ms = kInterval;
     c.max_size = 50;
     return c;
@@ -159,7 +159,7 @@ TEST_F(ConsumerGroupTest, ThreeMembersConvergeToDisjointCompleteAssignments) {
   ASSERT_EQ(ja.error, GroupErrc::kNone);
   EXPECT_EQ(a.id, "m1") << "the caller's fresh id";
   ASSERT_TRUE(ja.assignment);
-  EXPECT_EQ(Count(a.owned), 6u) << "alone: everything";
+  EXPECT_EQ(CountOwned(a.owned), 6u) << "alone: everything";
   EXPECT_EQ(a.epoch, 1);
   ASSERT_EQ(Beat(b).error, GroupErrc::kNone);
   ASSERT_EQ(Beat(c).error, GroupErrc::kNone);
@@ -168,9 +168,9 @@ TEST_F(ConsumerGroupTest, ThreeMembersConvergeToDisjointCompleteAssignments) {
   EXPECT_STREQ(g_.state_name(), "Reconciling");
   Rounds({&a, &b, &c}, 3);
   ExpectSettled({&a, &b, &c}, {{"t", 6}});
-  EXPECT_EQ(Count(a.owned), 2u);
-  EXPECT_EQ(Count(b.owned), 2u);
-  EXPECT_EQ(Count(c.owned), 2u);
+  EXPECT_EQ(CountOwned(a.owned), 2u);
+  EXPECT_EQ(CountOwned(b.owned), 2u);
+  EXPECT_EQ(CountOwned(c.owned), 2u);
   EXPECT_EQ(g_.group_epoch(), 3);
   EXPECT_EQ(g_.assignment_epoch(), 3);
 }
@@ -178,16 +178,16 @@ TEST_F(ConsumerGroupTest, ThreeMembersConvergeToDisjointCompleteAssignments) {
 TEST_F(ConsumerGroupTest, RevokedPartitionsMoveOnlyAfterTheOwnerReportsThemReleased) {
   Client a, b;
   Beat(a);
-  ASSERT_EQ(Count(a.owned), 6u);
+  ASSERT_EQ(CountOwned(a.owned), 6u);
   Beat(b);
   EXPECT_TRUE(b.owned.empty());
   // a is told to shrink to its target...
   const int32_t a_epoch = a.epoch;
   auto out = Beat(a);
   ASSERT_TRUE(out.assignment);
-  EXPECT_EQ(Count(a.owned), 3u);
+  EXPECT_EQ(CountOwned(a.owned), 3u);
   EXPECT_EQ(out.member_epoch, a_epoch) << "not reconciled until it reports the release";
-  EXPECT_EQ(Count(View(a.id)->revoking), 3u);
+  EXPECT_EQ(CountOwned(View(a.id)->revoking), 3u);
   // ...but until it reports owning only those, b gets none of the others,
   // even when a's heartbeat says nothing about what it owns.
   Beat(b);
@@ -201,7 +201,7 @@ TEST_F(ConsumerGroupTest, RevokedPartitionsMoveOnlyAfterTheOwnerReportsThemRelea
   EXPECT_TRUE(View(a.id)->revoking.empty());
   EXPECT_EQ(a.epoch, g_.group_epoch()) << "reconciled";
   Beat(b);
-  EXPECT_EQ(Count(b.owned), 3u);
+  EXPECT_EQ(CountOwned(b.owned), 3u);
   Rounds({&a, &b}, 1);
   ExpectSettled({&a, &b}, {{"t", 6}});
 }
@@ -226,7 +226,7 @@ TEST_F(ConsumerGroupTest, RevokeFirstThenAssign) {
   EXPECT_EQ(*out.assignment, (TopicPartitions{{"u", {0, 1}}}));
   EXPECT_EQ(out.member_epoch, g_.group_epoch());
   Rounds({&a, &b}, 2);
-  EXPECT_EQ(Count(b.owned), 6u);
+  EXPECT_EQ(CountOwned(b.owned), 6u);
   EXPECT_EQ(b.epoch, g_.group_epoch());
   EXPECT_STREQ(g_.state_name(), "Stable");
 }
@@ -274,7 +274,7 @@ TEST_F(ConsumerGroupTest, LostAnswersAreRepeatedAndThePreviousEpochAccepted) {
   auto out = Beat(a);  // a still reports 3: it is told again
   ASSERT_EQ(out.error, GroupErrc::kNone);
   ASSERT_TRUE(out.assignment);
-  EXPECT_EQ(Count(a.owned), 2u);
+  EXPECT_EQ(CountOwned(a.owned), 2u);
   EXPECT_EQ(a.epoch, 2);
   Beat(a);  // reports 2: reconciled, new epoch
   ASSERT_EQ(a.epoch, 3);
@@ -314,11 +314,11 @@ TEST_F(ConsumerGroupTest, LeaveFreesPartitionsAtOnceAndOthersPickThemUp) {
 TEST_F(ConsumerGroupTest, SessionExpiryRemovesASilentMember) {
   Client a, b;
   Rounds({&a, &b}, 3);
-  EXPECT_EQ(g_.NextDeadline(), now_ + kSession);
-  now_ += kSession / 2;
+  EXPECT_EQ(g_.NextDeadline(), now_ + kMemberSessionMs);
+  now_ += kMemberSessionMs / 2;
   Beat(a);
-  EXPECT_EQ(g_.NextDeadline(), now_ - kSession / 2 + kSession) << "b's";
-  now_ += kSession / 2 - 1;
+  EXPECT_EQ(g_.NextDeadline(), now_ - kMemberSessionMs / 2 + kMemberSessionMs) << "b's";
+  now_ += kMemberSessionMs / 2 - 1;
   Expire();
   EXPECT_EQ(g_.size(), 2u) << "b has 1 ms left";
   now_ += 1;
@@ -328,14 +328,14 @@ TEST_F(ConsumerGroupTest, SessionExpiryRemovesASilentMember) {
   EXPECT_EQ(g_.group_epoch(), epoch + 1);
   Rounds({&a}, 2);
   ExpectSettled({&a}, {{"t", 6}});
-  EXPECT_EQ(g_.NextDeadline(), now_ + kSession);
+  EXPECT_EQ(g_.NextDeadline(), now_ + kMemberSessionMs);
   EXPECT_EQ(Beat(b).error, GroupErrc::kUnknownMemberId);
 }
 
 TEST_F(ConsumerGroupTest, AHeartbeatAfterTheSessionEndedIsUnknownEvenBeforeExpireRuns) {
   Client a;
   Rounds({&a}, 2);
-  now_ += kSession;
+  now_ += kMemberSessionMs;
   EXPECT_EQ(Beat(a).error, GroupErrc::kUnknownMemberId);
   EXPECT_TRUE(g_.empty());
   EXPECT_EQ(g_.NextDeadline(), std::numeric_limits<int64_t>::max());
@@ -353,9 +353,9 @@ TEST_F(ConsumerGroupTest, StaticMemberComesBackToItsPartitionsWithoutANewEpoch) 
   EXPECT_EQ(out.member_epoch, ConsumerGroup::kStaticLeaveEpoch);
   EXPECT_EQ(g_.size(), 2u) << "still a member while away";
   EXPECT_EQ(g_.group_epoch(), epoch);
-  now_ += kSession / 2;
+  now_ += kMemberSessionMs / 2;
   Rounds({&a}, 2);
-  EXPECT_EQ(Count(a.owned), 3u) << "b's partitions stay reserved";
+  EXPECT_EQ(CountOwned(a.owned), 3u) << "b's partitions stay reserved";
   // The old member id is done; the instance id brings it back.
   Client old_b = b;
   EXPECT_EQ(Beat(old_b).error, GroupErrc::kUnknownMemberId);
@@ -383,10 +383,10 @@ TEST_F(ConsumerGroupTest, LiveStaticInstanceIdCannotBeTakenOver) {
   EXPECT_EQ(Beat(b2).error, GroupErrc::kUnreleasedInstanceId);
   EXPECT_EQ(g_.size(), 1u);
   // Once b's session has ended, the instance id is free again.
-  now_ += kSession;
+  now_ += kMemberSessionMs;
   auto out = Beat(b2);
   ASSERT_EQ(out.error, GroupErrc::kNone);
-  EXPECT_EQ(Count(b2.owned), 6u);
+  EXPECT_EQ(CountOwned(b2.owned), 6u);
 }
 
 TEST_F(ConsumerGroupTest, StaticMemberAwayTooLongLosesItsPartitions) {
@@ -396,7 +396,7 @@ TEST_F(ConsumerGroupTest, StaticMemberAwayTooLongLosesItsPartitions) {
   LeaveWith(b, ConsumerGroup::kStaticLeaveEpoch);
   const int32_t epoch = g_.group_epoch();
   for (int i = 0; i < 11; i++) {  // a heartbeats through b's session
-    now_ += kSession / 10;
+    now_ += kMemberSessionMs / 10;
     Beat(a);
   }
   EXPECT_EQ(g_.size(), 1u);
@@ -706,7 +706,7 @@ void RandomChurnTest::Run(uint32_t seed) {
       }
       // Live clients keep their sessions (the real ones heartbeat on time).
       for (auto& other : sims) {
-        if (other.live && now_ - other.last_beat > kSession / 2) beat(other, false);
+        if (other.live && now_ - other.last_beat > kMemberSessionMs / 2) beat(other, false);
       }
       if (step % 5 == 0) Expire();
       check_clients();
@@ -716,7 +716,7 @@ void RandomChurnTest::Run(uint32_t seed) {
     // Quiet: every live client heartbeats each second, long enough for
     // crashed and away members' sessions to end, then a few rounds more.
     std::vector<Client*> live;
-    for (int round = 0; round < kSession / kInterval + 6; round++) {
+    for (int round = 0; round < kMemberSessionMs / kInterval + 6; round++) {
       now_ += kInterval;
       for (auto& s : sims) {
         if (s.live) beat(s, false);

@@ -24,7 +24,7 @@ JoinRequest Req(const std::string& member, const std::vector<std::string>& topic
   return r;
 }
 
-ConsumerGroup::PartitionCountFn Counts() {
+ConsumerGroup::PartitionCountFn PartitionCounts() {
   return [](const std::string& t) { return t == "t" ? 4 : -1; };
 }
 
@@ -79,7 +79,7 @@ TEST_F(GroupCoordinatorTest, RefusedJoinsLeaveNoGroupBehind) {
   ASSERT_EQ(out.joins.size(), 1u);
   EXPECT_EQ(out.joins[0].second.error, GroupErrc::kInvalidSessionTimeout);
   ConsumerGroup::HeartbeatIn no_subscription;
-  EXPECT_EQ(c_.NativeHeartbeat("n", no_subscription, now_, Counts(), "y").error,
+  EXPECT_EQ(c_.NativeHeartbeat("n", no_subscription, now_, PartitionCounts(), "y").error,
             GroupErrc::kInvalidRequest);
   EXPECT_TRUE(c_.List().empty());
   EXPECT_TRUE(c_.TakeDirty().empty());
@@ -135,10 +135,10 @@ TEST_F(GroupCoordinatorTest, KindsDoNotMix) {
   ConsumerGroup::HeartbeatIn in;
   in.member_epoch = 0;
   in.subscribed_topics = std::vector<std::string>{"t"};
-  auto hb = c_.NativeHeartbeat("classic", in, now_, Counts(), "n1");
+  auto hb = c_.NativeHeartbeat("classic", in, now_, PartitionCounts(), "n1");
   EXPECT_EQ(hb.error, GroupErrc::kGroupIdNotFound);
 
-  hb = c_.NativeHeartbeat("native", in, now_, Counts(), "n1");
+  hb = c_.NativeHeartbeat("native", in, now_, PartitionCounts(), "n1");
   ASSERT_EQ(hb.error, GroupErrc::kNone);
   Replies out;
   c_.Join(1, "native", Req(""), "x", now_, &out);
@@ -150,7 +150,7 @@ TEST_F(GroupCoordinatorTest, KindsDoNotMix) {
   ConsumerGroup::HeartbeatIn leave;
   leave.member_id = hb.member_id;
   leave.member_epoch = -1;
-  EXPECT_EQ(c_.NativeHeartbeat("native", leave, now_, Counts(), "").error, GroupErrc::kNone);
+  EXPECT_EQ(c_.NativeHeartbeat("native", leave, now_, PartitionCounts(), "").error, GroupErrc::kNone);
   c_.Join(2, "native", Req(""), "x", now_, &out);
   c_.Tick(now_, &out);
   ASSERT_EQ(out.joins.size(), 2u);

@@ -16,6 +16,7 @@
 #include "common/endian.h"
 #include "common/murmur2.h"
 #include "integration/broker_fixture.h"
+#include "integration/error_code.h"
 #include "protocol/errors.h"
 #include "storage/record_batch.h"
 #include "storage/record_batch_builder.h"
@@ -29,7 +30,7 @@ using protocol::ErrorCode;
 using testing::BrokerProcess;
 using testing::MakeBatch;
 
-constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
+using testing::E;
 
 class BrokerTest : public testing::BrokerFixture {
  protected:

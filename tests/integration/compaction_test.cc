@@ -17,6 +17,7 @@
 
 #include "common/file_util.h"
 #include "integration/broker_process.h"
+#include "integration/error_code.h"
 #include "protocol/errors.h"
 #include "storage/record_batch_builder.h"
 #include "storage/segment.h"
@@ -31,7 +32,7 @@ namespace fs = std::filesystem;
 using protocol::ErrorCode;
 using testing::BrokerProcess;
 
-constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
+using testing::E;
 
 using testing::Apply;
 using testing::Rec;

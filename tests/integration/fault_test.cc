@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "integration/broker_process.h"
+#include "integration/error_code.h"
 #include "protocol/errors.h"
 #include "protocol/messages.h"
 #include "storage/record_batch.h"
@@ -25,7 +26,7 @@ namespace fs = std::filesystem;
 using protocol::ErrorCode;
 using testing::BrokerProcess;
 
-constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
+using testing::E;
 
 // A tmpfs of `size` mounted under `dir` for the test's lifetime.
 class Tmpfs {

@@ -10,6 +10,7 @@
 
 #include "common/endian.h"
 #include "integration/broker_process.h"
+#include "integration/error_code.h"
 #include "protocol/errors.h"
 #include "test_util.h"
 
@@ -19,7 +20,7 @@ namespace {
 using protocol::ErrorCode;
 using testing::BrokerProcess;
 
-constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
+using testing::E;
 
 std::vector<uint8_t> Frame(uint16_t api_key, uint16_t version, uint32_t corr,
                            const std::vector<uint8_t>& body) {

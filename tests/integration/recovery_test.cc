@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "integration/broker_process.h"
+#include "integration/error_code.h"
 #include "protocol/errors.h"
 #include "storage/segment.h"
 #include "test_util.h"
@@ -19,7 +20,7 @@ namespace fs = std::filesystem;
 using protocol::ErrorCode;
 using testing::BrokerProcess;
 
-constexpr int16_t E(ErrorCode c) { return static_cast<int16_t>(c); }
+using testing::E;
 
 class RecoveryIntegrationTest : public ::testing::Test {
  protected:
