@@ -11,7 +11,7 @@ WERROR=OFF; [ -n "${CI:-}" ] && WERROR=ON
 # and failures still name file and line. Locally: full -g for the debugger.
 # In CI also a unity build (scripts/unity.sh says why); locally each file
 # compiles alone, so an edit rebuilds one file.
-FLAGS=()
+FLAGS=(-DCMAKE_UNITY_BUILD=OFF)  # also in a build directory CI configured
 if [ -n "${CI:-}" ]; then
   FLAGS=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" $(bash scripts/unity.sh))
 fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prints the CMake flags of a unity build, which CI uses for its three full
 # builds (normal, ASan+UBSan, TSan): CMake compiles each target's .cc files
-# in batches of 8 as one translation unit, so the headers (fmt, spdlog, the
+# in batches of 8 as one translation unit (src/frontend: one unit per
+# protocol, see its CMakeLists.txt), so the headers (fmt, spdlog, the
 # standard library, gtest) are parsed and their templates instantiated once
 # per batch instead of once per file. Measured on the 2-core CI machine:
 # see BENCHMARKS.md, "CI build time". Set SENTRY_UNITY=0 to build file by

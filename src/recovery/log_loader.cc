@@ -110,7 +110,11 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
   bases_r.erase(bases_r.begin(), bases_r.begin() + static_cast<std::ptrdiff_t>(below));
   const std::vector<int64_t> bases = std::move(bases_r);
   if (bases.empty()) {
-    SENTRY_ASSIGN_OR_RETURN(auto fresh, PartitionLog::Create(dir, cfg, opt.sync_new_dirs));
+    // No segment: a new partition (log start 0), or one whose follower was
+    // starting over (PartitionLog::StartOverAt) or lost its files: it opens
+    // empty at the persisted log start, so no offset below it is given again.
+    SENTRY_ASSIGN_OR_RETURN(auto fresh,
+                            PartitionLog::Create(dir, cfg, opt.sync_new_dirs, log_start));
     report->segments = 1;
     // Normally no file, so nothing read or written; one left by a leader
     // that began an epoch on the empty log loses that entry (at the end).

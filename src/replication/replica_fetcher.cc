@@ -330,13 +330,14 @@ bool ReplicaFetcher::Fetch(std::vector<Followed*>& todo) {
       std::span<const uint8_t> batches;
       if (pd.records) batches = WholeBatches(pd.records->data);
       PartitionLog* log = p->log();
-      if (!batches.empty() && log->log_start_offset() == log->log_end_offset()) {
-        // Started over at the leader's log start, which is inside the first
-        // batch it sends: this copy starts at that batch instead.
+      if (!batches.empty()) {
+        // This copy ends at or below the leader's log start (it started over
+        // there), which is inside the first batch the leader sends: it
+        // starts over at that batch instead.
         const RecordBatchView first(batches.data());
         const int64_t end = log->log_end_offset();
-        if (first.base_offset() < end && first.last_offset() >= end &&
-            StartOver(p, first.base_offset(), pd.log_start_offset)) {
+        if (end <= pd.log_start_offset && first.base_offset() < end &&
+            first.last_offset() >= end && StartOver(p, first.base_offset(), pd.log_start_offset)) {
           started_over = true;
         }
       }
@@ -398,7 +399,7 @@ bool ReplicaFetcher::StartOver(pipeline::Partition* p, int64_t offset, int64_t l
   PartitionLog* log = p->log();
   const int64_t start = log->log_start_offset();
   const int64_t end = log->log_end_offset();
-  if (offset == end || (offset < end && start != end)) return false;  // moved meanwhile
+  if (start == offset && end == offset) return false;  // already there
   Status s = log->StartOverAt(offset);
   if (!s.ok()) {
     if (append_error_.Allow()) {

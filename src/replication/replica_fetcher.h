@@ -77,9 +77,9 @@ class ReplicaFetcher {
   // its own log end (flushed first, then AdvanceLogStart).
   void FollowLogStart(pipeline::Partition* p, int64_t leader_start);
   // This copy ends below the leader's log start: it is dropped and starts
-  // over there; or it is empty and the leader's first batch starts below it:
-  // it starts at that batch (PartitionLog::StartOverAt). False when nothing
-  // changed.
+  // over there; or it ends at the leader's log start and the leader's first
+  // batch starts below that: it starts over at that batch
+  // (PartitionLog::StartOverAt). False when nothing changed.
   bool StartOver(pipeline::Partition* p, int64_t offset, int64_t leader_start);
 
   const FetcherOptions opt_;

@@ -23,7 +23,7 @@ namespace sentry {
 
 Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& dir,
                                                            const LogConfig& cfg,
-                                                           bool sync_dirs) {
+                                                           bool sync_dirs, int64_t base_offset) {
   if (cfg.segment_bytes < 1024 || cfg.segment_bytes > 0x7FFFFFFFu) {
     return Status::InvalidArgument(fmt::format("segment.bytes {} is outside [1024, 2^31-1]",
                                                cfg.segment_bytes));
@@ -36,11 +36,12 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::Create(const std::string& di
   if (!bases.empty()) {
     return Status::AlreadyExists(dir + " already holds a partition: open it with recovery");
   }
-  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, 0, cfg, sync_dirs));
+  if (base_offset < 0) return Status::InvalidArgument("a log cannot start below offset 0");
+  SENTRY_ASSIGN_OR_RETURN(auto seg, Segment::Create(dir, base_offset, cfg, sync_dirs));
   std::unique_ptr<PartitionLog> log(new PartitionLog(dir, cfg));
   SegmentList list;
   list.push_back(std::move(seg));
-  log->Init(std::move(list), 0);
+  log->Init(std::move(list), base_offset);
   return log;
 }
 
@@ -421,63 +422,55 @@ Status PartitionLog::TruncateTo(int64_t offset) {
 
 Status PartitionLog::StartOverAt(int64_t offset) {
   if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
-  // Past the end; or, on an empty log, anywhere else (a leader's log start
-  // inside a batch: the copy starts at that batch's base, as Kafka's does).
-  const bool empty = log_start_offset() == log_end_offset();
-  if (offset < 0 || offset == log_end_offset() || (offset < log_end_offset() && !empty)) {
-    return Status::InvalidArgument(fmt::format(
-        "{}: cannot start over at offset {}: the log holds [{}, {})", dir_, offset,
-        log_start_offset(), log_end_offset()));
+  if (offset < 0) {
+    return Status::InvalidArgument(
+        fmt::format("{}: cannot start over at offset {}, below 0", dir_, offset));
   }
-  SegmentList gone;
+  if (log_start_offset() == offset && log_end_offset() == offset) return Status::OK();
+  // 0. The producers of the batches about to go. (A snapshot the
+  // maintenance thread takes meanwhile holds none, at the old end: the next
+  // start ignores it for a log that does not reach that far.)
+  {
+    MutexLock snapshot_lock(&snapshot_mu_);
+    const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
+    if (ReadFile(path).ok()) SENTRY_RETURN_IF_ERROR(RemoveFileDurably(path));
+    MutexLock l(&producers_.mu());
+    producers_.Reset({});
+    producers_.snapshot_mark() = {};
+  }
+  // 1. The old files, newest first: a crash leaves a prefix of the log. The
+  // published list keeps its mappings (nobody reads a follower's log).
+  const auto old = segments();
+  for (auto g = old->rbegin(); g != old->rend(); ++g) {
+    SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir_, (*g)->base_offset()));
+  }
+  // 2. Durable: with no segment left, the next start opens the log empty
+  // here (recovery::LoadPartition).
+  SENTRY_RETURN_IF_ERROR(
+      WriteFileAtomically(dir_ + "/" + kLogStartFile, fmt::format("{}\n", offset)));
+  // 3. The new segment, alone. Files a failed attempt left at this base go
+  // first (no published segment owns them: step 1 unlinked every one).
+  SENTRY_RETURN_IF_ERROR(Segment::RemoveFiles(dir_, offset));
+  SENTRY_ASSIGN_OR_RETURN(auto fresh, Segment::Create(dir_, offset, append_cfg_));
   {
     MutexLock flush_lock(&flush_mu_);
-    // 1. The new, empty segment.
-    SENTRY_ASSIGN_OR_RETURN(auto fresh, Segment::Create(dir_, offset, append_cfg_));
-    // 2. Durable: the next start begins at `offset` and deletes the rest.
-    if (Status s = WriteFileAtomically(dir_ + "/" + kLogStartFile, fmt::format("{}\n", offset));
-        !s.ok()) {
-      // Still the old log: its files must not be followed by a stray one.
-      if (Status r = Segment::RemoveFiles(dir_, offset); !r.ok()) {
-        SetOffline(fmt::format("starting over at offset {} failed: {}; removing the new "
-                               "segment failed: {}",
-                               offset, s.ToString(), r.ToString()));
-      }
-      return s;
-    }
-    // 3. Published, the high watermark before the durable offset as
-    // everywhere (durable <= high watermark at every step; nothing below
-    // `offset` exists any more, so all of it is durable).
+    // The high watermark before the durable offset, as everywhere (durable
+    // <= high watermark at every step; nothing below `offset` exists, so all
+    // of it is durable).
     high_watermark_.store(offset, std::memory_order_release);
     durable_offset_.store(offset, std::memory_order_release);
     log_start_offset_.store(offset, std::memory_order_release);
     {
       MutexLock l(&segments_mu_);
-      gone = *segments_;
       segments_ = std::make_shared<const SegmentList>(SegmentList{fresh});
     }
     active_ = std::move(fresh);
     synced_segment_base_ = offset;
     synced_bytes_ = 0;
   }
-  Status s;
-  // 4. The old files.
-  for (auto g = gone.rbegin(); g != gone.rend() && s.ok(); ++g) {
-    s = Segment::RemoveFiles(dir_, (*g)->base_offset());
-  }
-  // 5. The state that described them.
-  if (s.ok()) s = leader_epochs_.TruncateFromEnd(0);
+  // 4. The state that described the old batches.
+  Status s = leader_epochs_.TruncateFromEnd(0);
   if (s.ok() && has_cleaner_checkpoint()) s = SetCleanedOffset(offset);
-  if (s.ok()) {
-    MutexLock snapshot_lock(&snapshot_mu_);
-    const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
-    if (ReadFile(path).ok()) s = RemoveFileDurably(path);
-    if (s.ok()) {
-      MutexLock l(&producers_.mu());
-      producers_.Reset({});
-      producers_.snapshot_mark() = {};
-    }
-  }
   if (!s.ok()) SetOffline(fmt::format("starting over at offset {} failed: {}", offset, s.ToString()));
   return s;
 }

@@ -62,13 +62,17 @@ struct ReadResult {
 
 class PartitionLog {
  public:
-  // A new, empty partition in `dir` (created if missing) with segment 0.
-  // AlreadyExists when `dir` holds segments: an existing partition is opened
-  // only by recovery::LoadPartition, the one loader (broker, tests, benches).
-  // `sync_dirs` false: the caller fsyncs `dir` and its parent (batched).
+  // A new, empty partition in `dir` (created if missing) with one segment
+  // at `base_offset` (0 for a new partition; the recovery loader passes a
+  // persisted log start when no segment is left, so that no offset is given
+  // twice). AlreadyExists when `dir` holds segments: an existing partition
+  // is opened only by recovery::LoadPartition, the one loader (broker,
+  // tests, benches). `sync_dirs` false: the caller fsyncs `dir` and its
+  // parent (batched).
   static Result<std::unique_ptr<PartitionLog>> Create(const std::string& dir,
                                                       const LogConfig& cfg,
-                                                      bool sync_dirs = true);
+                                                      bool sync_dirs = true,
+                                                      int64_t base_offset = 0);
   // Takes segments that recovery already opened and restored (ordered,
   // contiguous; the last one becomes active). `durable_offset`: what is known
   // to be on stable storage.
@@ -128,26 +132,28 @@ class PartitionLog {
   // batches appended since. An error after the first byte changed takes the
   // partition offline.
   Status TruncateTo(int64_t offset);
-  // Kafka's truncateFullyAndStartAt: a follower whose whole log ends below
-  // its leader's log start (it was away while the leader's retention or a
-  // DeleteRecords removed what it lacks) drops every batch and continues,
-  // empty, at `offset`: past log_end_offset(), or, when the log is empty,
-  // also below it (the leader's log start fell inside a batch, and the copy
-  // starts at that batch's base; Kafka does the same). Otherwise
-  // InvalidArgument and nothing changes. Steps, each safe to crash after:
-  // (1) an empty segment at `offset` is created (a crash now leaves it past
-  // a gap above the recovery point, which the next start drops; or, below
-  // an empty log, a segment wholly below the persisted start, deleted);
-  // (2) the log start `offset` is persisted (from now on the next start
-  // deletes every older segment, or drops the empty later one); (3)
-  // the new segment alone is published: log start, log end, high watermark
-  // and durable offset all become `offset`; (4) the old segments' files are
-  // unlinked (readers keep their mappings); (5) leader_epochs() forgets
-  // every epoch, the cleaner checkpoint moves to `offset`, the producer
-  // snapshot goes and producers() is emptied. Preconditions as TruncateTo:
-  // the retention and append locks are held, and nothing below `offset` is
-  // being served as committed (the follower's high watermark). An error
-  // after step 2 takes the partition offline.
+  // Kafka's truncateFullyAndStartAt: a follower whose log is of no use any
+  // more (it ends at or below its leader's log start: it was away while the
+  // leader's retention or a DeleteRecords removed what it lacks) drops every
+  // batch and continues, empty, at `offset`, which may lie past the log end
+  // (the leader's log start) or below it (the base of the leader's batch
+  // that holds its log start; Kafka does the same). The caller decides that
+  // the log is of no use; offset < 0 is InvalidArgument, and an empty log
+  // already at `offset` is left as it is. Steps, each safe to crash after:
+  // (0) producers() is emptied and the producer snapshot removed (a crash
+  // leaves the old log, whose producers the next start replays); (1) the
+  // old segments' files are unlinked, newest first (a crash leaves a prefix
+  // of the old log, or no segment, which the next start opens empty at the
+  // persisted log start); (2) the log start `offset` is persisted (a crash:
+  // no segment, opened empty at `offset`); (3) an empty segment at `offset`
+  // is created and published alone: log start, log end, high watermark and
+  // durable offset all become `offset`; (4) leader_epochs() forgets every
+  // epoch and the cleaner checkpoint moves to `offset`. There is never a gap
+  // between segments on disk. An error in steps 0-2 leaves the published
+  // log as it was and may be retried (a retry cleans up what a failed
+  // attempt left); an error after it takes the partition offline.
+  // Preconditions as TruncateTo: the retention and append locks are held,
+  // and nothing of this log is being served as committed (a follower).
   Status StartOverAt(int64_t offset);
   // True when that Append would neither roll nor allocate nor otherwise call
   // the file system (so a network thread may run it inline). A leader_epoch

@@ -247,41 +247,57 @@ TEST_F(ReplicaRecoveryTest, ATruncationCutShortByACrashIsFinishedAtTheNextStart)
 }
 
 // PartitionLog::StartOverAt, crashed after each of its durable steps and
-// after it returned: the next start finds the old log or the new one, never a
-// mix, and nothing of the old log below the new start.
+// after it returned: the next start finds a prefix of the old log, or an
+// empty log at the old or the new start, never a gap, never an offset below
+// a persisted start given again. (The states are made by hand: the steps'
+// files in the order StartOverAt writes them.)
 TEST_F(ReplicaRecoveryTest, StartingOverSurvivesACrashAtEveryStep) {
-  std::vector<std::pair<int64_t, std::string>> old_records;
-  int64_t old_end = 0, checkpoint = 0;
-  {
+  int64_t old_end = 0, checkpoint = 0, old_start = 0;
+  std::vector<int64_t> old_bases;
+  auto fill = [&] {
+    std::filesystem::remove_all(dir_);
     auto log = Load(Crash());
-    Fill(log.get(), 100);
+    Fill(log.get(), 300);
+    old_start = Bases(*log)[1] + 2;
+    ASSERT_TRUE(log->AdvanceLogStart(old_start).ok());
     checkpoint = log->Flush().value();
     old_end = log->log_end_offset();
-    old_records = Records(*log);
+    old_bases = Segment::ListBases(dir_).value();
+    ASSERT_GT(old_bases.size(), 3u);
     ASSERT_TRUE(log->Close().ok());
+  };
+  const int64_t start = 100000;
+  // 1. Some of the old segments unlinked (newest first): a prefix.
+  fill();
+  for (size_t i = old_bases.size() - 2; i < old_bases.size(); i++) {
+    ASSERT_TRUE(Segment::RemoveFiles(dir_, old_bases[i]).ok());
   }
-  const int64_t start = old_end + 500;
-  const std::vector<int64_t> old_bases = Segment::ListBases(dir_).value();
-  // 1. Only the empty segment was created: it follows a gap above the
-  // recovery point, and goes.
-  ASSERT_TRUE(Segment::Create(dir_, start, cfg_).ok());
   {
     auto log = Load(Crash(checkpoint));
     ASSERT_TRUE(log);
-    EXPECT_EQ(Records(*log), old_records);
-    EXPECT_EQ(log->log_end_offset(), old_end);
-    EXPECT_EQ(Segment::ListBases(dir_).value(), old_bases);
+    EXPECT_EQ(log->log_start_offset(), old_start);
+    EXPECT_EQ(log->log_end_offset(), old_bases[old_bases.size() - 2]);
     ASSERT_TRUE(log->Close().ok());
   }
-  // 2. The segment and the persisted start: the old segments go.
-  ASSERT_TRUE(Segment::Create(dir_, start, cfg_).ok());
+  // ... all of them: empty at the old persisted start, not at 0.
+  fill();
+  for (int64_t b : old_bases) ASSERT_TRUE(Segment::RemoveFiles(dir_, b).ok());
+  {
+    auto log = Load(Crash(checkpoint));
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log_start_offset(), old_start);
+    EXPECT_EQ(log->log_end_offset(), old_start);
+    ASSERT_TRUE(log->Close().ok());
+  }
+  // 2. And the new start persisted: empty there.
+  fill();
+  for (int64_t b : old_bases) ASSERT_TRUE(Segment::RemoveFiles(dir_, b).ok());
   ASSERT_TRUE(WriteFileAtomically(dir_ + "/log-start-offset", std::to_string(start) + "\n").ok());
   {
     auto log = Load(Crash(checkpoint));
     ASSERT_TRUE(log);
     EXPECT_EQ(log->log_start_offset(), start);
     EXPECT_EQ(log->log_end_offset(), start);
-    EXPECT_TRUE(Records(*log).empty());
     EXPECT_EQ(Segment::ListBases(dir_).value(), (std::vector<int64_t>{start}));
     // The old epoch file's last entry, moved up to the new start (the load
     // rules); the next epoch appended replaces it.
@@ -292,22 +308,26 @@ TEST_F(ReplicaRecoveryTest, StartingOverSurvivesACrashAtEveryStep) {
     }
     ASSERT_TRUE(log->Close().ok());
   }
-  // 3. The whole operation, then appends, then a crash.
-  std::filesystem::remove_all(dir_);
-  std::vector<std::pair<int64_t, std::string>> want;
-  {
-    auto log = Load(Crash());
-    Fill(log.get(), 60);
-    ASSERT_TRUE(log->StartOverAt(start).ok());
-    Fill(log.get(), 30, "new");
-    want = Records(*log);
-    ASSERT_EQ(want.front().first, start);
+  // 3. The whole operation, then appends, then a crash; once past the end
+  // and once below it (a leader's batch holding its log start).
+  for (const int64_t at : {start, int64_t{7}}) {
+    SCOPED_TRACE(at);
+    fill();
+    std::vector<std::pair<int64_t, std::string>> want;
+    {
+      auto log = Load(Crash(checkpoint));
+      ASSERT_TRUE(log->StartOverAt(at).ok());
+      EXPECT_EQ(Segment::ListBases(dir_).value(), (std::vector<int64_t>{at}));
+      Fill(log.get(), 30, "new");
+      want = Records(*log);
+      ASSERT_EQ(want.front().first, at);
+    }
+    auto log = Load(Crash(0));
+    ASSERT_TRUE(log);
+    EXPECT_EQ(log->log_start_offset(), at);
+    EXPECT_EQ(Records(*log), want);
+    EXPECT_EQ(log->leader_epochs().entries().front().start_offset, at);
   }
-  auto log = Load(Crash(0));
-  ASSERT_TRUE(log);
-  EXPECT_EQ(log->log_start_offset(), start);
-  EXPECT_EQ(Records(*log), want);
-  EXPECT_EQ(log->leader_epochs().entries().front().start_offset, start);
 }
 
 // The epoch a crash cut off the log is cut off the cache too, and the file

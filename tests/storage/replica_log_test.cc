@@ -466,10 +466,11 @@ TEST_F(ReplicaLogTest, AFollowerBelowTheLeadersLogStartStartsOverThereAndCatches
   ASSERT_GT(start, old_end);
   ASSERT_TRUE(leader->AdvanceLogStart(start).ok());
 
-  // Not past the end: refused, nothing changes.
-  EXPECT_EQ(follower->StartOverAt(old_end).code(), Status::Code::kInvalidArgument);
+  // A negative offset: refused, nothing changes.
+  EXPECT_EQ(follower->StartOverAt(-1).code(), Status::Code::kInvalidArgument);
   EXPECT_EQ(follower->log_end_offset(), old_end);
   EXPECT_EQ(follower->log_start_offset(), 0);
+  EXPECT_TRUE(fs::exists(snapshot));
 
   ASSERT_TRUE(follower->StartOverAt(start).ok());
   EXPECT_EQ(follower->log_start_offset(), start);
@@ -505,13 +506,16 @@ TEST_F(ReplicaLogTest, AnEmptyCopyStartsOverAtTheBatchHoldingTheLeadersLogStart)
   ASSERT_TRUE(leader->AdvanceLogStart(start).ok());
   auto follower = Create("follower-0");
   AppendBatch(follower.get(), 2, 1, "own");
-  ASSERT_TRUE(follower->StartOverAt(start).ok());
-  // Not empty any more: only past the end.
+  // Below a non-empty log's end works too (the caller knows the log is of
+  // no use): everything goes.
   AppendBatch(follower.get(), 1, -1, "x");
-  EXPECT_EQ(follower->StartOverAt(base).code(), Status::Code::kInvalidArgument);
-  ASSERT_TRUE(follower->StartOverAt(start + 5).ok());
-  // Empty: below is allowed, at the end is not.
-  EXPECT_EQ(follower->StartOverAt(start + 5).code(), Status::Code::kInvalidArgument);
+  ASSERT_TRUE(follower->StartOverAt(1).ok());
+  EXPECT_EQ(follower->log_end_offset(), 1);
+  EXPECT_EQ(follower->log_start_offset(), 1);
+  EXPECT_TRUE(Records(*follower).empty());
+  // Already empty there: nothing to do.
+  ASSERT_TRUE(follower->StartOverAt(1).ok());
+  EXPECT_EQ(BasesOnDisk("follower-0"), (std::vector<int64_t>{1}));
   ASSERT_TRUE(follower->StartOverAt(start).ok());
   // The fetch at `start` is answered with the batch holding it.
   auto r = leader->Read(start, 3000);
