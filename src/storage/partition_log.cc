@@ -468,8 +468,19 @@ Status PartitionLog::StartOverAt(int64_t offset) {
     synced_segment_base_ = offset;
     synced_bytes_ = 0;
   }
-  // 4. The state that described the old batches.
-  Status s = leader_epochs_.TruncateFromEnd(0);
+  // 4. The state that described the old batches: a producer snapshot the
+  // maintenance thread wrote since step 0 (of no producers, at the old end)
+  // would look usable once the new log grows past its offset; the epochs;
+  // the cleaner's offset.
+  Status s;
+  {
+    MutexLock snapshot_lock(&snapshot_mu_);
+    const std::string path = dir_ + "/" + ProducerState::kSnapshotFile;
+    if (ReadFile(path).ok()) s = RemoveFileDurably(path);
+    MutexLock l(&producers_.mu());
+    producers_.snapshot_mark() = {};
+  }
+  if (s.ok()) s = leader_epochs_.TruncateFromEnd(0);
   if (s.ok() && has_cleaner_checkpoint()) s = SetCleanedOffset(offset);
   if (!s.ok()) SetOffline(fmt::format("starting over at offset {} failed: {}", offset, s.ToString()));
   return s;

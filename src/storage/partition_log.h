@@ -147,8 +147,9 @@ class PartitionLog {
   // persisted log start); (2) the log start `offset` is persisted (a crash:
   // no segment, opened empty at `offset`); (3) an empty segment at `offset`
   // is created and published alone: log start, log end, high watermark and
-  // durable offset all become `offset`; (4) leader_epochs() forgets every
-  // epoch and the cleaner checkpoint moves to `offset`. There is never a gap
+  // durable offset all become `offset`; (4) a producer snapshot written
+  // since step 0 is removed, leader_epochs() forgets every epoch and the
+  // cleaner checkpoint moves to `offset`. There is never a gap
   // between segments on disk. An error in steps 0-2 leaves the published
   // log as it was and may be retried (a retry cleans up what a failed
   // attempt left); an error after it takes the partition offline.
