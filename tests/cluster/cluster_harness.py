@@ -292,6 +292,17 @@ def leader_and_isr(admin, topic):
     return p.leader, sorted(p.isrs)
 
 
+def create_replicated_topic(admin, topic):
+    """Creates `topic` (one partition, 3 replicas, min.insync.replicas=2)
+    and waits for a leader and a full ISR; returns the leader's id."""
+    from confluent_kafka.admin import NewTopic
+    admin.create_topics([NewTopic(topic, 1, 3, config={"min.insync.replicas": "2"})])[
+        topic].result(30)
+    leader, _ = wait_for(lambda: (s := leader_and_isr(admin, topic)) and s[0] >= 0
+                         and len(s[1]) == 3 and s, "a leader and a full ISR", 30)
+    return leader
+
+
 def decode_batches(data):
     """(base_offset, leader_epoch, [(offset, value bytes)]) for each RecordBatch
     v2 in `data` (uncompressed batches; stops at zero padding)."""

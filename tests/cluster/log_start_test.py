@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import cluster_harness as ch  # noqa: E402
 
 from confluent_kafka import Producer  # noqa: E402
-from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
+from confluent_kafka.admin import AdminClient  # noqa: E402
 
 TOPIC = "trimmed"
 EXTRA = ["--broker.session.timeout.ms", "3000", "--cluster.poll.ms", "100",
@@ -75,10 +75,7 @@ def main():
     try:
         cluster.start()
         admin = AdminClient({"bootstrap.servers": cluster.bootstrap()})
-        admin.create_topics([NewTopic(TOPIC, 1, 3, config={"min.insync.replicas": "2"})])[
-            TOPIC].result(30)
-        leader_id, _ = ch.wait_for(lambda: (s := ch.leader_and_isr(admin, TOPIC)) and s[0] >= 0
-                                   and len(s[1]) == 3 and s, "a leader and a full ISR", 30)
+        leader_id = ch.create_replicated_topic(admin, TOPIC)
         leader = cluster.broker(leader_id)
         follower = cluster.broker(next(i for i in (1, 2, 3) if i != leader_id))
         acked = {}
