@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/clock.h"
+#include "common/group_partition.h"
 #include "common/murmur2.h"
 #include "metrics/thread_metrics.h"
 #include "storage/log_cleaner.h"
@@ -25,10 +26,10 @@ constexpr int64_t kListEarliest = -2;
 constexpr int64_t kListMaxTimestamp = -3;
 }  // namespace
 
-BrokerCore::BrokerCore(TopicRegistry* registry, OffsetStore* offsets,
+BrokerCore::BrokerCore(TopicRegistry* registry, std::vector<OffsetStore*> offsets,
                        pipeline::Pipeline* pipeline, AdminExecutor* admin,
                        BrokerIdentity identity, WakeFn wake, ProducerIds* producer_ids)
-    : registry_(registry), offsets_(offsets), pipeline_(pipeline), admin_(admin),
+    : registry_(registry), offsets_(std::move(offsets)), pipeline_(pipeline), admin_(admin),
       identity_(std::move(identity)), wake_(std::move(wake)), producer_ids_(producer_ids) {}
 
 Error BrokerCore::ValidateCreateTopic(
@@ -48,16 +49,22 @@ std::shared_ptr<const Topic> BrokerCore::FindTopic(std::string_view name) const 
   return registry_->Find(name);
 }
 
+OffsetStore* BrokerCore::StoreFor(std::string_view group) const {
+  return offsets_[static_cast<size_t>(
+      OffsetsPartitionFor(group, static_cast<int32_t>(offsets_.size())))];
+}
+
 std::vector<GroupOffset> BrokerCore::CommittedOffsetsOf(std::string_view group) {
   std::vector<GroupOffset> out;
-  for (auto& [topic, partition, committed] : offsets_->GroupOffsets(group)) {
+  for (auto& [topic, partition, committed] : StoreFor(group)->GroupOffsets(group)) {
     out.push_back({std::move(topic), partition, std::move(committed)});
   }
   return out;
 }
 
-Errc BrokerCore::GroupsHere() const {
-  return groups_ && !groups_->active() ? Errc::kNotCoordinator : Errc::kNone;
+Errc BrokerCore::GroupHere(std::string_view group) const {
+  return groups_ && !groups_->Coordinates(std::string(group)) ? Errc::kNotCoordinator
+                                                              : Errc::kNone;
 }
 
 std::shared_ptr<const Topic> BrokerCore::FindTopicOrOffsetsLog(std::string_view name) const {
@@ -132,19 +139,20 @@ Errc BrokerCore::PrepareProduce(ClientSession& s, const ProduceOp& op, WriteRequ
 
 Errc BrokerCore::PrepareOffsetCommit(const OffsetCommitOp& op, WriteRequestPtr* out) {
   if (op.group.empty()) return Errc::kInvalidRequest;
-  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
+  if (Errc e = GroupHere(op.group); e != Errc::kNone) return e;
   if (!FindPartition(op.topic, op.partition)) return Errc::kUnknownTopicOrPartition;
   std::string key = OffsetStore::Key(op.group, op.topic, op.partition);
   auto bytes = std::make_shared<std::vector<uint8_t>>(
       OffsetStore::BuildCommit(key, op.offset, op.metadata));
+  OffsetStore* store = StoreFor(op.group);
   auto wr = std::make_unique<WriteRequest>();
-  wr->partition = offsets_->partition();
+  wr->partition = store->partition();
   wr->acks = -1;  // durable before the answer
   wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
   wr->records = *bytes;
   wr->frame_hold = bytes;
   (void)ValidateBatches(wr->records, &wr->summary);
-  wr->on_done = [store = offsets_, key = std::move(key), offset = op.offset,
+  wr->on_done = [store, key = std::move(key), offset = op.offset,
                  metadata = std::string(op.metadata)](pipeline::Completion& c) mutable {
     const auto& w = static_cast<const WriteRequest&>(c);
     if (w.status.ok()) {
@@ -160,7 +168,7 @@ void BrokerCore::AppendGroupRecord(std::string_view group,
   auto bytes =
       std::make_shared<std::vector<uint8_t>>(OffsetStore::BuildGroupRecord(group, value));
   auto wr = std::make_unique<WriteRequest>();
-  wr->partition = offsets_->partition();
+  wr->partition = StoreFor(group)->partition();
   wr->acks = 1;  // nobody waits: the completion goes to no connection (conn 0)
   wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
   wr->records = *bytes;
@@ -172,22 +180,22 @@ void BrokerCore::AppendGroupRecord(std::string_view group,
 Errc BrokerCore::PrepareOffsetDelete(std::string_view group, std::string_view topic,
                                      int32_t partition, WriteRequestPtr* out) {
   if (group.empty()) return Errc::kInvalidRequest;
-  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
+  if (Errc e = GroupHere(group); e != Errc::kNone) return e;
   if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
-  *out = TombstoneWrite(OffsetStore::Key(group, topic, partition));
+  *out = TombstoneWrite(StoreFor(group), OffsetStore::Key(group, topic, partition));
   return Errc::kNone;
 }
 
-WriteRequestPtr BrokerCore::TombstoneWrite(std::string key) {
+WriteRequestPtr BrokerCore::TombstoneWrite(OffsetStore* store, std::string key) {
   auto bytes = std::make_shared<std::vector<uint8_t>>(OffsetStore::BuildTombstone(key));
   auto wr = std::make_unique<WriteRequest>();
-  wr->partition = offsets_->partition();
+  wr->partition = store->partition();
   wr->acks = -1;
   wr->deadline_ms = SteadyMillis() + kOffsetCommitTimeoutMs;
   wr->records = *bytes;
   wr->frame_hold = bytes;
   (void)ValidateBatches(wr->records, &wr->summary);
-  wr->on_done = [store = offsets_, key = std::move(key)](pipeline::Completion& c) {
+  wr->on_done = [store, key = std::move(key)](pipeline::Completion& c) {
     const auto& w = static_cast<const WriteRequest&>(c);
     if (w.status.ok()) store->Erase(key, w.info.base_offset);
   };
@@ -200,13 +208,14 @@ bool BrokerCore::ExpireOffsets(const std::string& group, int64_t empty_for_ms,
   // and the moment the group became empty are both older than the retention.
   if (empty_for_ms >= 0 && empty_for_ms < retention_ms) return false;
   bool left = false;
-  for (const auto& [topic, partition, c] : offsets_->GroupOffsets(group)) {
+  OffsetStore* store = StoreFor(group);
+  for (const auto& [topic, partition, c] : store->GroupOffsets(group)) {
     if (now_wall_ms - c.commit_time_ms < retention_ms) {
       left = true;
       continue;
     }
     // Nobody waits for it: the completion goes to no connection.
-    pipeline_->Enqueue(TombstoneWrite(OffsetStore::Key(group, topic, partition)));
+    pipeline_->Enqueue(TombstoneWrite(store, OffsetStore::Key(group, topic, partition)));
     left = true;  // gone once the tombstone is durable: checked next time
   }
   return !left;
@@ -631,9 +640,9 @@ std::vector<TopicState> BrokerCore::Describe(std::span<const std::string_view> n
 Errc BrokerCore::CommittedOffsetOf(std::string_view group, std::string_view topic,
                                    int32_t partition, CommittedOffset* out) {
   if (group.empty()) return Errc::kInvalidRequest;
-  if (Errc e = GroupsHere(); e != Errc::kNone) return e;
+  if (Errc e = GroupHere(group); e != Errc::kNone) return e;
   if (!FindPartition(topic, partition)) return Errc::kUnknownTopicOrPartition;
-  *out = offsets_->Get(group, topic, partition);
+  *out = StoreFor(group)->Get(group, topic, partition);
   return Errc::kNone;
 }
 

@@ -170,17 +170,22 @@ struct GroupOffset {
 class BrokerCore {
  public:
   using WakeFn = std::function<void(const std::shared_ptr<pipeline::Partition>&)>;
-  // `producer_ids` may be null: idempotent producers are then refused.
-  BrokerCore(TopicRegistry* registry, OffsetStore* offsets, pipeline::Pipeline* pipeline,
+  // `offsets`: one store per partition of the offsets log (a group's commits
+  // go to the one its id hashes to). `producer_ids` may be null: idempotent
+  // producers are then refused.
+  BrokerCore(TopicRegistry* registry, std::vector<OffsetStore*> offsets,
+             pipeline::Pipeline* pipeline,
              AdminExecutor* admin, BrokerIdentity identity, WakeFn wake,
              ProducerIds* producer_ids = nullptr);
 
   const BrokerIdentity& identity() const { return identity_; }
   // The group coordinator (null in tests that need none).
   group::GroupService* groups() const { return groups_; }
-  // kNotCoordinator when another broker coordinates groups (cluster mode:
-  // the leader of __consumer_offsets-0), else kNone.
-  Errc GroupsHere() const;
+  // kNotCoordinator when another broker coordinates `group` (cluster mode:
+  // the leader of the __consumer_offsets partition it hashes to), else kNone.
+  Errc GroupHere(std::string_view group) const;
+  // Partitions of the offsets log (1 on a single node).
+  int32_t OffsetsPartitions() const { return static_cast<int32_t>(offsets_.size()); }
   void set_groups(group::GroupService* g) { groups_ = g; }
   // The cluster layer (null: a single-node broker). Set before serving.
   ClusterHooks* cluster() const { return cluster_; }
@@ -283,8 +288,8 @@ class BrokerCore {
   const TopicConfig& topic_defaults() const { return registry_->defaults(); }
 
  private:
-  // An acks=-1 append deleting `key` from the offsets log and the store.
-  pipeline::WriteRequestPtr TombstoneWrite(std::string key);
+  // An acks=-1 append deleting `key` from `store` and its offsets-log partition.
+  pipeline::WriteRequestPtr TombstoneWrite(OffsetStore* store, std::string key);
   std::shared_ptr<pipeline::Partition> FindPartition(std::string_view topic, int32_t partition);
   // A topic; in cluster mode also the offsets log by its name.
   std::shared_ptr<const Topic> FindTopicOrOffsetsLog(std::string_view name) const;
@@ -292,7 +297,10 @@ class BrokerCore {
                    AdminExecutor::Operation op);
 
   TopicRegistry* const registry_;
-  OffsetStore* const offsets_;
+  // The store of the offsets-log partition that keeps `group`.
+  OffsetStore* StoreFor(std::string_view group) const;
+
+  const std::vector<OffsetStore*> offsets_;
   pipeline::Pipeline* const pipeline_;
   AdminExecutor* const admin_;
   const BrokerIdentity identity_;

@@ -36,7 +36,7 @@ enum class Errc : uint8_t {
   kUnknownLeaderEpoch,    // the asker's leader epoch is newer than this broker knows
   kInvalidReplicationFactor,
   kClusterUnavailable,    // the metadata store (etcd) does not answer
-  kNotCoordinator,        // groups live on the leader of __consumer_offsets-0, not here
+  kNotCoordinator,        // the group lives on the leader of its __consumer_offsets partition
 };
 
 struct Error {

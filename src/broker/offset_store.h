@@ -1,5 +1,6 @@
 // OffsetStore: committed consumer offsets, kept in the broker's own log
-// format (an internal PartitionLog, `__consumer_offsets-0`), one record per
+// format (an internal PartitionLog, `__consumer_offsets-N`: one store per
+// partition of the offsets log, one on a single node), one record per
 // commit: key = group \0 topic \0 partition, value = offset i64 + metadata;
 // a null value deletes the offset (OffsetDelete). The same log carries each
 // group's record (group/group_record.h) under key group \0 \0 "group",
@@ -39,7 +40,7 @@ class OffsetStore {
   // Replays the log; returns how many records it read.
   Result<int64_t> Load();
   // Forgets everything, then Load() (cluster mode: this broker has just
-  // become the offsets log's leader; what it holds came by replication).
+  // become this partition's leader; what it holds came by replication).
   Result<int64_t> Reload();
   const std::shared_ptr<pipeline::Partition>& partition() const { return log_; }
 

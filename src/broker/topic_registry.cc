@@ -226,22 +226,21 @@ Status TopicRegistry::LoadAll(const recovery::StartupState& startup, LoadSummary
   return SyncDirectory(data_dir_);
 }
 
-Result<std::shared_ptr<pipeline::Partition>> TopicRegistry::OpenInternal(const std::string& name,
-                                                                         int64_t segment_bytes,
-                                                                         bool compact,
-                                                                         LoadSummary* summary) {
+Result<std::vector<std::shared_ptr<pipeline::Partition>>> TopicRegistry::OpenInternal(
+    const std::string& name, int32_t partitions, int64_t segment_bytes, bool compact,
+    LoadSummary* summary) {
   TopicConfig cfg;
   cfg.segment_bytes = segment_bytes;
   cfg.index_max_entries = 1 << 20;
   cfg.cleanup_compact = compact;
   cfg.cleanup_delete = false;
-  SENTRY_ASSIGN_OR_RETURN(auto topic, OpenTopic(name, TopicIdFromName(name), 1, cfg, summary));
-  SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directory may be new
-  auto p = topic->partitions[0];
+  SENTRY_ASSIGN_OR_RETURN(auto topic,
+                          OpenTopic(name, TopicIdFromName(name), partitions, cfg, summary));
+  SENTRY_RETURN_IF_ERROR(SyncDirectory(data_dir_));  // its directories may be new
   WriterLock l(&mu_);
-  internal_.push_back(p);
+  internal_.insert(internal_.end(), topic->partitions.begin(), topic->partitions.end());
   internal_topics_.push_back(topic);
-  return p;
+  return topic->partitions;
 }
 
 std::vector<std::shared_ptr<const Topic>> TopicRegistry::ListInternal() const {

@@ -90,15 +90,16 @@ class TopicRegistry {
   // Clean shutdown: flush and trim every partition (writers must be stopped).
   Status CloseAll();
 
-  // Opens (or creates) an internal single-partition log, e.g. consumer
-  // offsets: compacted (the latest record of each key is what a replay needs),
-  // `segment_bytes` per segment.
-  // `compact`: the log cleaner keeps the latest record per key (off for a
-  // replicated offsets log: followers cannot take a compacted leader's
-  // offset gaps yet, docs/cluster.md).
-  Result<std::shared_ptr<pipeline::Partition>> OpenInternal(const std::string& name,
-                                                            int64_t segment_bytes, bool compact,
-                                                            LoadSummary* summary);
+  // Opens (or creates) an internal topic of `partitions` partitions, e.g.
+  // the consumer offsets log, `segment_bytes` per segment; returns its
+  // partitions. `compact`: the log cleaner keeps the latest record per key
+  // (what a replay needs; off for a replicated offsets log: followers cannot
+  // take a compacted leader's offset gaps yet, docs/cluster.md).
+  Result<std::vector<std::shared_ptr<pipeline::Partition>>> OpenInternal(const std::string& name,
+                                                                         int32_t partitions,
+                                                                         int64_t segment_bytes,
+                                                                         bool compact,
+                                                                         LoadSummary* summary);
   // The internal topics (for the log cleaner; List() leaves them out).
   std::vector<std::shared_ptr<const Topic>> ListInternal() const;
 

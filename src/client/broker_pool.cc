@@ -4,6 +4,7 @@
 
 #include "client/error_status.h"
 #include "common/clock.h"
+#include "common/group_partition.h"
 #include "protocol/errors.h"
 
 namespace sentry::client {
@@ -15,24 +16,45 @@ BrokerPool::BrokerPool(std::string host, int port, int connect_timeout_ms,
       security_(std::move(security)),
       refresh_backoff_ms_(refresh_backoff_ms) {}
 
+namespace {
+// The leader of each partition of the offsets log as `r` lists it (empty:
+// not listed; -1: no leader).
+std::vector<int32_t> OffsetsLeaders(const protocol::DescribeClusterResponse& r) {
+  std::vector<int32_t> leaders;
+  for (const auto& t : r.topics) {
+    if (t.name != kOffsetsTopic || t.error_code != 0) continue;
+    leaders.assign(t.partitions.size(), -1);
+    for (const auto& p : t.partitions) {
+      if (p.partition >= 0 && static_cast<size_t>(p.partition) < leaders.size()) {
+        leaders[static_cast<size_t>(p.partition)] = p.leader;
+      }
+    }
+  }
+  return leaders;
+}
+
+int32_t CoordinatorOf(const std::vector<int32_t>& offsets_leaders, const std::string& group) {
+  if (offsets_leaders.empty()) return -1;
+  const auto n = static_cast<int32_t>(offsets_leaders.size());
+  return offsets_leaders[static_cast<size_t>(OffsetsPartitionFor(group, n))];
+}
+}  // namespace
+
 Result<std::unique_ptr<Client>> BrokerPool::ConnectToCoordinator(const std::string& host,
                                                                  int port,
+                                                                 const std::string& group,
                                                                  int connect_timeout_ms,
                                                                  const Security& security) {
   SENTRY_ASSIGN_OR_RETURN(auto c, Client::Connect(host, port, connect_timeout_ms, security));
   SENTRY_ASSIGN_OR_RETURN(auto r, c->DescribeCluster({kOffsetsTopic}, connect_timeout_ms));
   if (!r.ok()) return ErrorStatus(r.error, "DESCRIBE_CLUSTER");
   if (r.body.cluster_mode == 0) return c;  // a single node coordinates its groups
-  int32_t leader = -1;
-  for (const auto& t : r.body.topics) {
-    if (t.name == kOffsetsTopic && t.error_code == 0 && !t.partitions.empty()) {
-      leader = t.partitions[0].leader;
-    }
-  }
+  const int32_t leader = CoordinatorOf(OffsetsLeaders(r.body), group);
   for (const auto& b : r.body.brokers) {
     if (b.broker_id == leader) return Client::Connect(b.host, b.port, connect_timeout_ms, security);
   }
-  return Status::Unavailable("no group coordinator right now (the offsets log has no leader)");
+  return Status::Unavailable("no coordinator for group '" + group +
+                             "' right now (its offsets-log partition has no leader)");
 }
 
 Result<Reply<protocol::DescribeClusterResponse>> BrokerPool::Ask(const std::string& topic) {
@@ -64,15 +86,12 @@ Result<Reply<protocol::DescribeClusterResponse>> BrokerPool::Ask(const std::stri
 
 Status BrokerPool::Apply(const std::string& topic, const protocol::DescribeClusterResponse& r) {
   const protocol::ClusterTopicInfo* found = nullptr;
-  coordinator_ = -1;
   for (const auto& t : r.topics) {
     if (t.name == topic) found = &t;
-    // The group coordinator: the offsets log's leader (a cluster lists it
-    // when asked by name; a single node answers UNKNOWN_TOPIC_OR_PARTITION).
-    if (t.name == kOffsetsTopic && t.error_code == 0 && !t.partitions.empty()) {
-      coordinator_ = t.partitions[0].leader;
-    }
   }
+  // The group coordinators: the offsets partitions' leaders (a cluster lists it
+  // when asked by name; a single node answers UNKNOWN_TOPIC_OR_PARTITION).
+  offsets_leaders_ = OffsetsLeaders(r);
   if (!found) {
     return Status::Corruption("DESCRIBE_CLUSTER did not answer for topic '" + topic + "'");
   }
@@ -121,9 +140,9 @@ int32_t BrokerPool::Leader(int32_t partition) const {
   return leaders_[partition];
 }
 
-int32_t BrokerPool::Coordinator() const {
+int32_t BrokerPool::Coordinator(const std::string& group) const {
   if (!cluster_mode_) return kBootstrap;
-  return coordinator_;
+  return CoordinatorOf(offsets_leaders_, group);
 }
 
 Result<Client*> BrokerPool::Get(int32_t broker) {

@@ -27,7 +27,8 @@
 
 namespace sentry::client {
 
-// The offsets log's topic: its leader coordinates groups (docs/cluster.md).
+// The offsets log's topic: the leader of the partition a group id hashes to
+// (common/group_partition.h) coordinates that group (docs/cluster.md).
 inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
 
 class BrokerPool {
@@ -40,10 +41,11 @@ class BrokerPool {
   BrokerPool(std::string host, int port, int connect_timeout_ms, int refresh_backoff_ms = 100,
              Security security = {});
 
-  // A connection of its own to the group coordinator, as DESCRIBE_CLUSTER
-  // names it (in a cluster, the offsets log's leader; on a single node, the
-  // broker at host:port).
+  // A connection of its own to `group`'s coordinator, as DESCRIBE_CLUSTER
+  // names it (in a cluster, the leader of the offsets-log partition the
+  // group id hashes to; on a single node, the broker at host:port).
   static Result<std::unique_ptr<Client>> ConnectToCoordinator(const std::string& host, int port,
+                                                              const std::string& group,
                                                               int connect_timeout_ms,
                                                               const Security& security = {});
 
@@ -61,11 +63,11 @@ class BrokerPool {
   bool cluster_mode() const { return cluster_mode_; }
   // The broker leading `partition`: kBootstrap on a single node, -1 unknown.
   int32_t Leader(int32_t partition) const;
-  // The broker that coordinates every group and keeps committed offsets:
-  // in a cluster the leader of the offsets log (`__consumer_offsets-0`, as
-  // Kafka's FindCoordinator names it; -1 while it has none); kBootstrap on
-  // a single node. Known after Refresh().
-  int32_t Coordinator() const;
+  // The broker that coordinates `group` and keeps its committed offsets: in
+  // a cluster the leader of the offsets-log partition the group id hashes
+  // to (as Kafka's FindCoordinator names it; -1 while it has none);
+  // kBootstrap on a single node. Known after Refresh().
+  int32_t Coordinator(const std::string& group) const;
   // A connection to `broker`, opened now when there is none.
   Result<Client*> Get(int32_t broker);
   // The open connection to `broker`, or null.
@@ -98,7 +100,7 @@ class BrokerPool {
   int64_t next_refresh_ms_ = 0;
   Status last_refresh_;
   std::vector<int32_t> leaders_;
-  int32_t coordinator_ = -1;
+  std::vector<int32_t> offsets_leaders_;  // of each offsets-log partition
   std::map<int32_t, Address> brokers_;  // live brokers from the last answer
   std::map<int32_t, Address> ever_;     // every broker heard of (for Refresh)
   std::map<int32_t, Open> clients_;

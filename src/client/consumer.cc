@@ -129,10 +129,12 @@ Result<std::unique_ptr<Consumer>> Consumer::Create(const ConsumerOptions& option
 Consumer::~Consumer() = default;
 
 Result<Client*> Consumer::Coordinator() {
-  if (pool_->Coordinator() == -1) SENTRY_RETURN_IF_ERROR(pool_->Refresh(topic_));
-  const int32_t id = pool_->Coordinator();
+  const std::string& group = options_.group;
+  if (pool_->Coordinator(group) == -1) SENTRY_RETURN_IF_ERROR(pool_->Refresh(topic_));
+  const int32_t id = pool_->Coordinator(group);
   if (id == -1) {
-    return Status::Unavailable("no group coordinator right now (the offsets log has no leader)");
+    return Status::Unavailable("no coordinator for group '" + group +
+                               "' right now (its offsets-log partition has no leader)");
   }
   return pool_->Get(id);
 }

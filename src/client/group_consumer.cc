@@ -19,7 +19,7 @@ Result<std::unique_ptr<GroupConsumer>> GroupConsumer::Create(const GroupConsumer
   }
   SENTRY_ASSIGN_OR_RETURN(auto c, BrokerPool::ConnectToCoordinator(
                                       options.consumer.host, options.consumer.port,
-                                      options.consumer.connect_timeout_ms,
+                                      options.consumer.group, options.consumer.connect_timeout_ms,
                                       options.consumer.security));
   std::unique_ptr<GroupConsumer> g(new GroupConsumer(options, topic, std::move(c)));
   SENTRY_RETURN_IF_ERROR(g->Heartbeat());  // join
@@ -52,8 +52,8 @@ Status GroupConsumer::Heartbeat() {
   auto call = client_->GroupHeartbeat(req);
   if (!call.ok() || call->error == static_cast<int16_t>(ErrorCode::kNotCoordinator) ||
       call->error == static_cast<int16_t>(ErrorCode::kCoordinatorNotAvailable)) {
-    // The coordinator moved (cluster mode: a new leader of the offsets
-    // log) or is stopping: find it again and heartbeat there shortly. The
+    // The coordinator moved (cluster mode: a new leader of the group's
+    // offsets-log partition) or is stopping: find it again and heartbeat there shortly. The
     // membership stays; the new coordinator read the group from the log.
     const int64_t now = SteadyMillis();
     if (coordinator_lost_ms_ < 0) coordinator_lost_ms_ = now;
@@ -103,8 +103,8 @@ Status GroupConsumer::Heartbeat() {
 Status GroupConsumer::EnsureCoordinator() {
   if (client_) return Status::OK();
   auto c = BrokerPool::ConnectToCoordinator(
-      options_.consumer.host, options_.consumer.port, options_.consumer.connect_timeout_ms,
-      options_.consumer.security);
+      options_.consumer.host, options_.consumer.port, options_.consumer.group,
+      options_.consumer.connect_timeout_ms, options_.consumer.security);
   if (c.ok()) {
     client_ = std::move(c).value();
     return Status::OK();

@@ -210,7 +210,8 @@ void ClusterManager::RunController(const ClusterSnapshot& s) {
   if (!s.topics.count(kOffsetsTopic)) {
     const auto live = static_cast<int64_t>(s.brokers.size());
     if (live >= opt_.offsets_replication_factor) {
-      Status c = CreateTopic(kOffsetsTopic, 1, opt_.offsets_replication_factor, {});
+      Status c = CreateTopic(kOffsetsTopic, opt_.offsets_partitions,
+                             opt_.offsets_replication_factor, {});
       if (!c.ok() && c.code() != Status::Code::kAlreadyExists) {
         spdlog::warn("controller: cannot create {}: {}", kOffsetsTopic, c.ToString());
       }

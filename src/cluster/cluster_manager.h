@@ -44,6 +44,7 @@ struct ClusterOptions {
   int64_t poll_ms = 200;              // cluster.poll.ms
   bool unclean_leader_election = false;
   int16_t offsets_replication_factor = 3;  // offsets.topic.replication.factor
+  int32_t offsets_partitions = 50;         // offsets.topic.num.partitions
 };
 
 class ClusterManager {

@@ -31,9 +31,10 @@ struct BrokerInfo {
   int32_t kafka_port = -1;
 };
 
-// The offsets log's topic (broker::kOffsetsTopic): one partition, created by
-// the controller once offsets.topic.replication.factor brokers are alive;
-// its leader is the group coordinator.
+// The offsets log's topic (broker::kOffsetsTopic): offsets.topic.num.partitions
+// partitions, created by the controller once offsets.topic.replication.factor
+// brokers are alive; the leader of the partition a group id hashes to is
+// that group's coordinator.
 inline constexpr const char* kOffsetsTopic = "__consumer_offsets";
 
 struct TopicRecord {

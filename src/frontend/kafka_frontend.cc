@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <exception>
 
+#include "common/group_partition.h"
 #include "frontend/kafka_errors.h"
 #include "frontend/kafka_session.h"
 #include "metrics/thread_metrics.h"
@@ -350,57 +351,76 @@ Outcome KafkaFrontend::HandleMetadata(Session& s, const Header& h, Reader& r, Re
 Outcome KafkaFrontend::HandleFindCoordinator(Session& s, const Header& h, Reader& r, ResponseOut& out) {
   kafka::FindCoordinatorRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
-  int32_t node = core_->identity().broker_id;
-  std::string host = opt_.advertised_host;
-  int32_t port = opt_.port;
   // Groups are coordinated here; transactions are not served at all.
   const bool group = req.key_type == 0;
-  int16_t error = group ? Code(ErrorCode::kNone) : Code(ErrorCode::kCoordinatorNotAvailable);
-  std::optional<std::string> message;
-  if (!group) message = "transactions are not supported by this broker";
-  if (broker::ClusterHooks* cluster = core_->cluster(); cluster && group) {
-    // Cluster mode: every group is coordinated by the leader of the
-    // replicated offsets log (__consumer_offsets has one partition, so
-    // every group id hashes to it), as in Kafka.
-    node = -1;
-    const auto leadership = cluster->Leadership(broker::kOffsetsTopic, 0);
+  struct Found {
+    int16_t error = 0;
+    std::optional<std::string> message;
+    int32_t node = -1;
+    std::string host;
+    int32_t port = -1;
+  };
+  auto refused = [](int16_t error, std::string message) {
+    Found f;  // no node, host or port
+    f.error = error;
+    f.message = std::move(message);
+    return f;
+  };
+  auto locate = [&](std::string_view key) {
+    if (!group) {
+      return refused(Code(ErrorCode::kCoordinatorNotAvailable),
+                     "transactions are not supported by this broker");
+    }
+    Found f;
+    broker::ClusterHooks* cluster = core_->cluster();
+    if (!cluster) {
+      f.node = core_->identity().broker_id;
+      f.host = opt_.advertised_host;
+      f.port = opt_.port;
+      return f;
+    }
+    // Cluster mode: the leader of the offsets-log partition the group id
+    // hashes to, as in Kafka (docs/cluster.md).
+    const int32_t partitions = core_->OffsetsPartitions();
+    const auto leadership =
+        cluster->Leadership(broker::kOffsetsTopic, OffsetsPartitionFor(key, partitions));
     if (leadership && leadership->leader >= 0) {
       for (const auto& b : cluster->Brokers()) {
         if (b.id == leadership->leader && b.kafka_port >= 0) {
-          node = b.id;
-          host = b.host;
-          port = b.kafka_port;
+          f.node = b.id;
+          f.host = b.host;
+          f.port = b.kafka_port;
         }
       }
     }
-    if (node < 0) {
-      error = Code(ErrorCode::kCoordinatorNotAvailable);
-      message = "no group coordinator yet: the offsets log has no leader (docs/cluster.md)";
+    if (f.node < 0) {
+      return refused(Code(ErrorCode::kCoordinatorNotAvailable),
+                     "no group coordinator yet: the group's offsets-log partition has no "
+                     "leader (docs/cluster.md)");
     }
-  }
+    return f;
+  };
   // A group's coordinator is told only to those who may DESCRIBE the group.
-  auto error_for = [&](std::string_view key) {
+  auto find = [&](std::string_view key) {
     if (group && !AllowedGroup(s, security::AclOperation::kDescribe, key)) {
-      return std::make_pair(Code(ErrorCode::kGroupAuthorizationFailed),
-                            std::optional<std::string>("describing the group is not allowed"));
+      return refused(Code(ErrorCode::kGroupAuthorizationFailed),
+                     "describing the group is not allowed");
     }
-    return std::make_pair(error, message);
+    return locate(key);
   };
   kafka::FindCoordinatorResponse resp;
   if (h.api_version < 4) {
-    const auto [e, m] = error_for(req.key);
-    const bool found = e == Code(ErrorCode::kNone);
-    resp.error_code = e;
-    resp.error_message = m;
-    resp.node_id = found ? node : -1;
-    resp.host = found ? host : "";
-    resp.port = found ? port : -1;
+    Found f = find(req.key);
+    resp.error_code = f.error;
+    resp.error_message = f.message;
+    resp.node_id = f.node;
+    resp.host = f.host;
+    resp.port = f.port;
   } else {
     for (auto key : req.coordinator_keys) {
-      const auto [e, m] = error_for(key);
-      const bool found = e == Code(ErrorCode::kNone);
-      resp.coordinators.push_back({std::string(key), found ? node : -1, found ? host : "",
-                                   found ? port : -1, e, m});
+      Found f = find(key);
+      resp.coordinators.push_back(
+          {std::string(key), f.node, f.host, f.port, f.error, f.message});
     }
   }
   Respond(out, Asker::Of(h), resp);

@@ -253,8 +253,8 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session& s, const Header& h, Reader& r,
   kafka::OffsetFetchRequest req;
   if (!kafka::Decode(r, h.api_version, &req)) return Outcome::kClose;
   kafka::OffsetFetchResponse resp;
-  // Cluster mode: only the group coordinator answers.
-  const int16_t here = ToKafkaError(core_->GroupsHere());
+  // Cluster mode: only the group's coordinator answers.
+  auto here = [&](std::string_view group) { return ToKafkaError(core_->GroupHere(group)); };
   auto may_describe = [&](std::string_view topic) {
     return AllowedTopic(s, security::AclOperation::kDescribe, topic);
   };
@@ -266,8 +266,8 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session& s, const Header& h, Reader& r,
       resp.error_code = Code(ErrorCode::kInvalidGroupId);
     } else if (!may_describe_group(req.group_id)) {
       resp.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
-    } else if (here != 0) {
-      resp.error_code = here;
+    } else if (const int16_t e = here(req.group_id); e != 0) {
+      resp.error_code = e;
     } else {
       resp.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopic>(
           core_, req.group_id, req.topics, may_describe);
@@ -280,8 +280,8 @@ Outcome KafkaFrontend::HandleOffsetFetch(Session& s, const Header& h, Reader& r,
         rg.error_code = Code(ErrorCode::kInvalidGroupId);
       } else if (!may_describe_group(g.group_id)) {
         rg.error_code = Code(ErrorCode::kGroupAuthorizationFailed);
-      } else if (here != 0) {
-        rg.error_code = here;
+      } else if (const int16_t e = here(g.group_id); e != 0) {
+        rg.error_code = e;
       } else {
         rg.topics = GroupOffsets<kafka::OffsetFetchResponse::OffsetFetchResponseTopics>(
             core_, g.group_id, g.topics, may_describe);

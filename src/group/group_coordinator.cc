@@ -256,10 +256,19 @@ void GroupCoordinator::ShutdownAll(Replies* out) {
 }
 
 void GroupCoordinator::Clear(GroupErrc why, Replies* out) {
-  for (auto& [id, e] : groups_) {
-    if (e.classic) e.classic->Shutdown(why, out);
+  Clear(why, [](const std::string&) { return true; }, out);
+}
+
+void GroupCoordinator::Clear(GroupErrc why, const std::function<bool(const std::string&)>& which,
+                             Replies* out) {
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    if (!which(it->first)) {
+      ++it;
+      continue;
+    }
+    if (it->second.classic) it->second.classic->Shutdown(why, out);
+    it = groups_.erase(it);
   }
-  groups_.clear();
 }
 
 std::vector<GroupListing> GroupCoordinator::List() const {

@@ -32,6 +32,10 @@ struct CoordinatorConfig {
   ConsumerGroupConfig native;
   int64_t offsets_retention_ms = 7 * 24 * 3600 * 1000LL;  // offsets.retention.minutes
   int64_t retention_check_interval_ms = 600000;  // offsets.retention.check.interval.ms
+  // Partitions of the offsets log: a group belongs to the one its id hashes
+  // to (common/group_partition.h), and is coordinated here while this
+  // broker leads that partition (GroupService).
+  int32_t offsets_partitions = 1;
 };
 
 struct GroupListing {
@@ -99,6 +103,8 @@ class GroupCoordinator {
   // offsets log): waiting JoinGroup/SyncGroup answers get `why`, and every
   // group is forgotten (its state lives on in the offsets log).
   void Clear(GroupErrc why, Replies* out);
+  // The same for the groups `which` selects only (by group id).
+  void Clear(GroupErrc why, const std::function<bool(const std::string&)>& which, Replies* out);
 
   std::vector<GroupListing> List() const;
   GroupDescription Describe(const std::string& group_id) const;

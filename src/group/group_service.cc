@@ -1,5 +1,7 @@
 #include "group/group_service.h"
 
+#include "common/group_partition.h"
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -24,7 +26,9 @@ GroupService::GroupService(CoordinatorConfig config, std::vector<pipeline::Compl
       clock_(std::move(clock)),
       expire_(std::move(expire)),
       retention_check_interval_ms_(config.retention_check_interval_ms),
-      coordinator_(config) {}
+      offsets_partitions_(std::max(config.offsets_partitions, 1)),
+      coordinator_(config),
+      active_(static_cast<size_t>(offsets_partitions_), 1) {}
 
 GroupService::~GroupService() { Stop(); }
 
@@ -45,39 +49,68 @@ void GroupService::RestoreOffsetsOnly(const std::string& group_id) {
   coordinator_.RestoreOffsetsOnly(group_id);
 }
 
-void GroupService::ForgetGroups() {
+int32_t GroupService::PartitionOf(const std::string& group_id) const {
+  return OffsetsPartitionFor(group_id, offsets_partitions_);
+}
+
+bool GroupService::CoordinatesLocked(const std::string& group_id) const {
+  return active_[static_cast<size_t>(PartitionOf(group_id))] != 0;
+}
+
+bool GroupService::Coordinates(const std::string& group_id) {
+  MutexLock l(&mu_);
+  return CoordinatesLocked(group_id);
+}
+
+void GroupService::ForgetGroups(int32_t partition) {
+  auto mine = [this, partition](const std::string& id) {
+    return partition < 0 || PartitionOf(id) == partition;
+  };
   Replies replies;
-  coordinator_.Clear(GroupErrc::kNotCoordinator, &replies);
+  coordinator_.Clear(GroupErrc::kNotCoordinator, mine, &replies);
   for (auto& [t, r] : replies.joins) Deliver(t, std::move(r));
   for (auto& [t, r] : replies.syncs) Deliver(t, std::move(r));
-  unpersisted_.clear();
+  // Their records are the new leader's to write now.
+  std::erase_if(unpersisted_, [&mine](const auto& u) { return mine(u.first); });
 }
 
 void GroupService::Resign() {
   {
     MutexLock l(&mu_);
-    ForgetGroups();
-    active_ = false;
+    ForgetGroups(-1);
+    std::fill(active_.begin(), active_.end(), 0);
   }
   cv_.notify_all();
 }
 
-void GroupService::TakeOver(const std::vector<std::pair<std::string, GroupRecord>>& records,
-                            const std::vector<std::string>& offsets_only) {
+void GroupService::Resign(int32_t partition) {
+  if (partition < 0 || partition >= offsets_partitions_) return;
   {
     MutexLock l(&mu_);
-    ForgetGroups();
-    for (const auto& [id, rec] : records) coordinator_.Restore(id, rec);
-    for (const auto& id : offsets_only) coordinator_.RestoreOffsetsOnly(id);
-    next_retention_check_ = 0;  // the first check one interval from now
-    active_ = true;
+    ForgetGroups(partition);
+    active_[static_cast<size_t>(partition)] = 0;
   }
   cv_.notify_all();
 }
 
-bool GroupService::active() {
-  MutexLock l(&mu_);
-  return active_;
+void GroupService::TakeOver(int32_t partition,
+                            const std::vector<std::pair<std::string, GroupRecord>>& records,
+                            const std::vector<std::string>& offsets_only) {
+  if (partition < 0 || partition >= offsets_partitions_) return;
+  {
+    MutexLock l(&mu_);
+    ForgetGroups(partition);
+    // Only this partition's groups (a record elsewhere would be stale).
+    for (const auto& [id, rec] : records) {
+      if (PartitionOf(id) == partition) coordinator_.Restore(id, rec);
+    }
+    for (const auto& id : offsets_only) {
+      if (PartitionOf(id) == partition) coordinator_.RestoreOffsetsOnly(id);
+    }
+    next_retention_check_ = 0;  // the first check one interval from now
+    active_[static_cast<size_t>(partition)] = 1;
+  }
+  cv_.notify_all();
 }
 
 void GroupService::Start() {
@@ -132,7 +165,7 @@ void GroupService::Join(const pipeline::Route& route, const pipeline::ReplyConte
     const Ticket t = next_ticket_++;
     waiting_[t] = {route, reply};
     Replies replies;
-    if (stopped_ || !active_) {
+    if (stopped_ || !CoordinatesLocked(group_id)) {
       // Shutting down: no timer runs any more, so nothing may wait.
       JoinResponse r;
       r.error = stopped_ ? GroupErrc::kCoordinatorNotAvailable : GroupErrc::kNotCoordinator;
@@ -152,7 +185,7 @@ void GroupService::Sync(const pipeline::Route& route, const pipeline::ReplyConte
     const Ticket t = next_ticket_++;
     waiting_[t] = {route, reply};
     Replies replies;
-    if (stopped_ || !active_) {
+    if (stopped_ || !CoordinatesLocked(group_id)) {
       SyncResponse r;
       r.error = stopped_ ? GroupErrc::kCoordinatorNotAvailable : GroupErrc::kNotCoordinator;
       replies.syncs.emplace_back(t, std::move(r));
@@ -167,7 +200,7 @@ void GroupService::Sync(const pipeline::Route& route, const pipeline::ReplyConte
 GroupErrc GroupService::Heartbeat(const std::string& group_id, const std::string& member_id,
                                   const std::string& instance_id, int32_t generation) {
   MutexLock l(&mu_);
-  if (!active_) return GroupErrc::kNotCoordinator;
+  if (!CoordinatesLocked(group_id)) return GroupErrc::kNotCoordinator;
   return coordinator_.Heartbeat(group_id, member_id, instance_id, generation, clock_());
 }
 
@@ -179,7 +212,7 @@ std::vector<GroupErrc> GroupService::Leave(
     Replies replies;
     const int64_t now = clock_();
     for (const auto& [member, instance] : members) {
-      if (!active_) {
+      if (!CoordinatesLocked(group_id)) {
         out.push_back(GroupErrc::kNotCoordinator);
         continue;
       }
@@ -196,7 +229,7 @@ ConsumerGroup::HeartbeatOut GroupService::NativeHeartbeat(const std::string& gro
   ConsumerGroup::HeartbeatOut out;
   {
     MutexLock l(&mu_);
-    if (!active_) {
+    if (!CoordinatesLocked(group_id)) {
       out.error = GroupErrc::kNotCoordinator;
       return out;
     }
@@ -212,13 +245,13 @@ ConsumerGroup::HeartbeatOut GroupService::NativeHeartbeat(const std::string& gro
 GroupErrc GroupService::ValidateCommit(const std::string& group_id, const std::string& member_id,
                                        const std::string& instance_id, int32_t generation) {
   MutexLock l(&mu_);
-  if (!active_) return GroupErrc::kNotCoordinator;
+  if (!CoordinatesLocked(group_id)) return GroupErrc::kNotCoordinator;
   return coordinator_.ValidateCommit(group_id, member_id, instance_id, generation, clock_());
 }
 
 GroupErrc GroupService::CheckOffsetDelete(const std::string& group_id, const std::string& topic) {
   MutexLock l(&mu_);
-  if (!active_) return GroupErrc::kNotCoordinator;
+  if (!CoordinatesLocked(group_id)) return GroupErrc::kNotCoordinator;
   return coordinator_.CheckOffsetDelete(group_id, topic);
 }
 
@@ -229,7 +262,7 @@ std::vector<GroupListing> GroupService::List() {
 
 GroupDescription GroupService::Describe(const std::string& group_id) {
   MutexLock l(&mu_);
-  if (!active_) {
+  if (!CoordinatesLocked(group_id)) {
     GroupDescription d;
     d.error = GroupErrc::kNotCoordinator;
     d.group_id = group_id;
@@ -258,7 +291,8 @@ void GroupService::Run() {
     Replies replies;
     coordinator_.Tick(now, &replies);
     Settle(replies);
-    if (expire_ && active_ && now >= next_retention_check_) {
+    const bool any = std::find(active_.begin(), active_.end(), 1) != active_.end();
+    if (expire_ && any && now >= next_retention_check_) {
       // The first check runs one interval after start-up.
       if (next_retention_check_ > 0) ExpireOffsets(now);
       next_retention_check_ = now + retention_check_interval_ms_;

@@ -55,15 +55,20 @@ class GroupService {
   void Restore(const std::string& group_id, const GroupRecord& rec);
   void RestoreOffsetsOnly(const std::string& group_id);
 
-  // Cluster mode (docs/cluster.md): only the leader of the offsets log
-  // coordinates groups. Resign(): every group is forgotten, waiting
-  // JoinGroup/SyncGroup requests and every later call answer
-  // NOT_COORDINATOR. TakeOver(): coordinating again, from what the offsets
-  // log holds now (group records, and groups with offsets only).
+  // Cluster mode (docs/cluster.md): a group is coordinated by the leader of
+  // the offsets-log partition its id hashes to (OffsetsPartitionFor).
+  // Resign(p): the groups of partition p are forgotten; their waiting
+  // JoinGroup/SyncGroup requests and every later call for them answer
+  // NOT_COORDINATOR. Resign(): every partition. TakeOver(p): coordinating
+  // the groups of partition p again, from what that partition holds now
+  // (group records, and groups with offsets only).
   void Resign();
-  void TakeOver(const std::vector<std::pair<std::string, GroupRecord>>& records,
+  void Resign(int32_t partition);
+  void TakeOver(int32_t partition, const std::vector<std::pair<std::string, GroupRecord>>& records,
                 const std::vector<std::string>& offsets_only);
-  bool active();
+  // Whether `group_id` is coordinated here now.
+  bool Coordinates(const std::string& group_id);
+  int32_t PartitionOf(const std::string& group_id) const;
   void Start();
   // Answers every waiting JoinGroup/SyncGroup (COORDINATOR_NOT_AVAILABLE)
   // and stops the timer thread. Call before the network threads stop.
@@ -96,8 +101,10 @@ class GroupService {
   void Settle(Replies& replies) REQUIRES(mu_);
   // Sends one answer to the connection waiting on ticket `t`, if any.
   void Deliver(Ticket t, std::variant<JoinResponse, SyncResponse> answer) REQUIRES(mu_);
-  // Every group forgotten, waiting JoinGroup/SyncGroup answered NOT_COORDINATOR.
-  void ForgetGroups() REQUIRES(mu_);
+  // The groups of `partition` (-1: all) forgotten, their waiting
+  // JoinGroup/SyncGroup answered NOT_COORDINATOR.
+  void ForgetGroups(int32_t partition) REQUIRES(mu_);
+  bool CoordinatesLocked(const std::string& group_id) const REQUIRES(mu_);
   void Run();
   // With mu_ held: expires offsets of empty groups, deletes groups left with
   // no offset (their record is deleted too).
@@ -109,6 +116,7 @@ class GroupService {
   const ClockFn clock_;
   const ExpireFn expire_;
   const int64_t retention_check_interval_ms_;
+  const int32_t offsets_partitions_;
   int64_t next_retention_check_ GUARDED_BY(mu_) = 0;
   Mutex mu_;
   std::condition_variable_any cv_;
@@ -119,7 +127,8 @@ class GroupService {
   bool stop_ GUARDED_BY(mu_) = false;
   bool running_ GUARDED_BY(mu_) = false;
   bool stopped_ GUARDED_BY(mu_) = false;  // Stop() ran: waiting requests are refused
-  bool active_ GUARDED_BY(mu_) = true;    // coordinating (false: NOT_COORDINATOR)
+  // Per offsets-log partition: coordinating its groups (false: NOT_COORDINATOR).
+  std::vector<char> active_ GUARDED_BY(mu_);
   std::thread thread_;
 };
 

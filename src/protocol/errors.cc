@@ -73,7 +73,7 @@ const char* ErrorAdvice(int16_t code) {
     case ErrorCode::kOutOfOrderSequence: return "An idempotent producer's batch does not follow its last one (a batch was lost): start a new producer (INIT_PRODUCER_ID).";
     case ErrorCode::kInvalidProducerEpoch: return "A newer epoch of this producer id wrote since: this producer is stale; start a new one.";
     case ErrorCode::kCoordinatorNotAvailable: return "The broker is stopping, or the cluster has no group coordinator right now; reconnect and join again.";
-    case ErrorCode::kNotCoordinator: return "Another broker coordinates groups (the leader of __consumer_offsets-0): ask DESCRIBE_CLUSTER and go there.";
+    case ErrorCode::kNotCoordinator: return "Another broker coordinates this group (the leader of the __consumer_offsets partition its id hashes to): ask DESCRIBE_CLUSTER and go there.";
     case ErrorCode::kIllegalGeneration: return "The group moved on; rejoin before committing.";
     case ErrorCode::kInconsistentGroupProtocol: return "The group is of the other kind (Kafka classic vs native) or its members disagree.";
     case ErrorCode::kInvalidGroupId: return "Give a non-empty group id.";

@@ -237,15 +237,7 @@ void ReplicaManager::Apply(const std::shared_ptr<const cluster::ClusterSnapshot>
       ApplyPartition(part, t, i, *s);
     }
   }
-  if (offsets_) {
-    auto it = s->topics.find(broker::kOffsetsTopic);
-    if (it != s->topics.end() && it->second.partitions >= 1) {
-      ApplyPartition(offsets_, it->second, 0, *s);
-    } else {
-      BecomeNothing(offsets_, -1);  // not created yet: nobody coordinates groups
-    }
-    NoteOffsetsRole();
-  }
+  if (!offsets_.empty()) ApplyOffsetsLog(*s);
   for (const auto& topic : registry_->List()) {
     if (s->topics.count(topic->name)) continue;
     applied_configs_.erase(topic->name);
@@ -303,26 +295,64 @@ void ReplicaManager::ApplyPartition(const std::shared_ptr<Partition>& part,
   }
 }
 
-void ReplicaManager::SetOffsetsLog(std::shared_ptr<Partition> p, OffsetsRoleFn on_role) {
-  offsets_ = std::move(p);
+void ReplicaManager::SetOffsetsLog(std::vector<std::shared_ptr<Partition>> partitions,
+                                   OffsetsRoleFn on_role) {
+  offsets_.clear();
+  for (auto& p : partitions) {
+    // Until the cluster says otherwise, nobody leads it here.
+    p->replica().role.store(ReplicaRoleState::kNone);
+    p->replica().leader_id.store(-1);
+    p->replica().gate.store(this);
+    offsets_.push_back({std::move(p)});
+  }
   on_offsets_role_ = std::move(on_role);
-  // Until the cluster says otherwise, nobody leads it here.
-  offsets_->replica().role.store(ReplicaRoleState::kNone);
-  offsets_->replica().leader_id.store(-1);
-  offsets_->replica().gate.store(this);
 }
 
-void ReplicaManager::NoteOffsetsRole() {
-  const ReplicaRoleState& rs = offsets_->replica();
-  const bool leading = rs.role.load() == ReplicaRoleState::kLeader;
-  const int32_t epoch = rs.leader_epoch.load();
-  if (leading == offsets_leading_ && (!leading || epoch == offsets_epoch_)) return;
-  offsets_leading_ = leading;
-  offsets_epoch_ = epoch;
-  spdlog::info("cluster: {} the group coordinator{}", leading ? "now" : "no longer",
-               leading ? fmt::format(" (leading {}-0 in epoch {})", broker::kOffsetsTopic, epoch)
-                       : "");
-  if (on_offsets_role_) on_offsets_role_(leading);
+void ReplicaManager::ApplyOffsetsLog(const cluster::ClusterSnapshot& s) {
+  auto it = s.topics.find(broker::kOffsetsTopic);
+  const auto here = static_cast<int32_t>(offsets_.size());
+  const bool usable = it != s.topics.end() && it->second.partitions == here;
+  if (it != s.topics.end() && !usable && offsets_count_error_.Allow()) {
+    // Hashing groups over another count than the cluster's would send
+    // clients to the wrong coordinator: this broker coordinates nothing.
+    spdlog::error("cluster: {} has {} partitions in the cluster but offsets.topic.num.partitions "
+                  "is {} here: this broker coordinates no group and keeps no replica of it; "
+                  "set offsets.topic.num.partitions={} and restart it{}",
+                  broker::kOffsetsTopic, it->second.partitions, here, it->second.partitions,
+                  offsets_count_error_.Suppressed());
+  }
+  for (int32_t i = 0; i < here; i++) {
+    const auto& p = offsets_[static_cast<size_t>(i)].p;
+    if (usable) {
+      ApplyPartition(p, it->second, i, s);
+    } else {
+      BecomeNothing(p, -1);  // not created yet: nobody coordinates its groups
+    }
+  }
+  NoteOffsetsRoles();
+}
+
+void ReplicaManager::NoteOffsetsRoles() {
+  int32_t started = 0;
+  int32_t stopped = 0;
+  for (size_t i = 0; i < offsets_.size(); i++) {
+    OffsetsPartition& o = offsets_[i];
+    const ReplicaRoleState& rs = o.p->replica();
+    const bool leading = rs.role.load() == ReplicaRoleState::kLeader;
+    const int32_t epoch = rs.leader_epoch.load();
+    if (leading == o.leading && (!leading || epoch == o.epoch)) continue;
+    o.leading = leading;
+    o.epoch = epoch;
+    (leading ? started : stopped)++;
+    if (on_offsets_role_) on_offsets_role_(static_cast<int32_t>(i), leading);
+  }
+  if (started + stopped > 0) {
+    const auto led = std::count_if(offsets_.begin(), offsets_.end(),
+                                   [](const OffsetsPartition& o) { return o.leading; });
+    spdlog::info("cluster: group coordinator for {} of {} partitions of {} ({} started, {} "
+                 "stopped)",
+                 led, offsets_.size(), broker::kOffsetsTopic, started, stopped);
+  }
 }
 
 void ReplicaManager::BecomeLeader(const std::shared_ptr<Partition>& p,
@@ -466,7 +496,7 @@ void ReplicaManager::OnFenced() {
     spdlog::warn("cluster: fenced: stopped leading {} partition(s) until the cluster says again",
                  woken.size());
   }
-  if (offsets_) NoteOffsetsRole();
+  if (!offsets_.empty()) NoteOffsetsRoles();
 }
 
 void ReplicaManager::DropLed(const Partition* p, std::vector<WriteRequestPtr>* done) {

@@ -63,12 +63,16 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
                  WakeFn wake);
   ~ReplicaManager() override;
 
-  // The offsets log (`__consumer_offsets-0`, outside the registry) is
-  // replicated like a topic partition when the store has that topic;
-  // `on_role(true)` runs when this broker starts leading it (it becomes the
-  // group coordinator), `on_role(false)` when it stops. Before Start().
-  using OffsetsRoleFn = std::function<void(bool leading)>;
-  void SetOffsetsLog(std::shared_ptr<pipeline::Partition> p, OffsetsRoleFn on_role);
+  // The offsets log's partitions (`__consumer_offsets-N`, outside the
+  // registry) are replicated like a topic's when the store has that topic;
+  // `on_role(n, true)` runs when this broker starts leading partition n (it
+  // becomes the coordinator of the groups hashing there), `on_role(n,
+  // false)` when it stops. A store whose topic has another partition count
+  // than `partitions` makes this broker lead none of them (a misconfigured
+  // offsets.topic.num.partitions: logged). Before Start().
+  using OffsetsRoleFn = std::function<void(int32_t partition, bool leading)>;
+  void SetOffsetsLog(std::vector<std::shared_ptr<pipeline::Partition>> partitions,
+                     OffsetsRoleFn on_role);
 
   void Start();
   // Stops fetchers and the tick; answers waiting writes NOT_LEADER.
@@ -128,8 +132,10 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   void ApplyPartition(const std::shared_ptr<pipeline::Partition>& part,
                       const cluster::TopicRecord& t, int32_t index,
                       const cluster::ClusterSnapshot& s);
-  // Tells the offsets log's owner when leading it starts or stops.
-  void NoteOffsetsRole();
+  // Tells the offsets log's owner when leading a partition starts or stops.
+  void NoteOffsetsRoles();
+  // The offsets log's partitions from the snapshot.
+  void ApplyOffsetsLog(const cluster::ClusterSnapshot& s);
   ReplicaFetcher* FetcherFor(int32_t leader_id);
   void UnfollowEverywhere(const pipeline::Partition* p);
 
@@ -149,10 +155,14 @@ class ReplicaManager final : public broker::ClusterHooks, public pipeline::Repli
   // The settings of each topic as last applied here from its record.
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> applied_configs_;
   LogLimiter config_error_;  // a setting that cannot be applied is retried every poll
-  std::shared_ptr<pipeline::Partition> offsets_;
+  struct OffsetsPartition {
+    std::shared_ptr<pipeline::Partition> p;
+    bool leading = false;  // as last told to on_offsets_role_
+    int32_t epoch = -1;
+  };
+  std::vector<OffsetsPartition> offsets_;
   OffsetsRoleFn on_offsets_role_;
-  bool offsets_leading_ = false;  // as last told to on_offsets_role_
-  int32_t offsets_epoch_ = -1;
+  LogLimiter offsets_count_error_;
 
   mutable std::mutex snap_mu_;
   std::shared_ptr<const cluster::ClusterSnapshot> snapshot_;

@@ -102,24 +102,35 @@ Status Broker::Recover() {
   if (Status s = registry_->LoadAll(startup, &summary); !s.ok()) {
     return Status(s.code(), "loading topics: " + s.message());
   }
-  auto offsets_partition =
-      registry_->OpenInternal(broker::kOffsetsTopic, cfg_.offsets_topic_segment_bytes,
-                              /*compact=*/cfg_.cluster_etcd.empty(), &summary);
-  if (!offsets_partition.ok()) {
-    return Status(offsets_partition.status().code(),
-                  "consumer offsets: " + offsets_partition.status().message());
+  // One partition on a single node (it coordinates every group anyway); in
+  // a cluster, as many as the cluster's offsets log has (docs/cluster.md).
+  const bool clustered = !cfg_.cluster_etcd.empty();
+  const int32_t offsets_count =
+      clustered ? static_cast<int32_t>(cfg_.offsets_topic_num_partitions) : 1;
+  auto offsets_partitions =
+      registry_->OpenInternal(broker::kOffsetsTopic, offsets_count,
+                              cfg_.offsets_topic_segment_bytes, /*compact=*/!clustered, &summary);
+  if (!offsets_partitions.ok()) {
+    return Status(offsets_partitions.status().code(),
+                  "consumer offsets: " + offsets_partitions.status().message());
   }
-  offsets_ = std::make_unique<broker::OffsetStore>(offsets_partition.value());
   const int64_t replay_start = SteadyMillis();
-  auto replayed = offsets_->Load();
-  if (!replayed.ok()) {
-    return Status(replayed.status().code(), "consumer offsets: " + replayed.status().message());
+  int64_t replayed = 0;
+  size_t committed = 0;
+  for (auto& p : *offsets_partitions) {
+    offsets_.push_back(std::make_unique<broker::OffsetStore>(p));
+    auto n = offsets_.back()->Load();
+    if (!n.ok()) {
+      return Status(n.status().code(), fmt::format("consumer offsets, partition {}: {}",
+                                                   p->index(), n.status().message()));
+    }
+    replayed += *n;
+    committed += offsets_.back()->size();
   }
-  spdlog::info("Replayed {} records of the offsets log in {} ms ({})", *replayed,
-               SteadyMillis() - replay_start,
-               cfg_.cluster_etcd.empty()
-                   ? "it is compacted: the latest record of each key stays"
-                   : "replicated in a cluster, and not compacted there yet");
+  spdlog::info("Replayed {} records of the offsets log ({} partition{}) in {} ms ({})", replayed,
+               offsets_count, offsets_count == 1 ? "" : "s", SteadyMillis() - replay_start,
+               clustered ? "replicated in a cluster, and not compacted there yet"
+                         : "it is compacted: the latest record of each key stays");
   int64_t max_end = 0;
   for (auto& t : registry_->List()) {
     for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());
@@ -133,7 +144,7 @@ Status Broker::Recover() {
                summary.segments, SteadyMillis() - load_start, summary.topics, summary.partitions,
                summary.segments_walked, summary.truncations, summary.offline);
   spdlog::info("Recovered offsets up to {} ({} records, {} committed consumer offsets)", max_end,
-               summary.records, offsets_->size());
+               summary.records, committed);
   return Status::OK();
 }
 
@@ -200,8 +211,10 @@ Status Broker::Start() {
                                                           authorizer_->super_users(), "; ")));
   }
   admin_ = std::make_unique<broker::AdminExecutor>(sinks);
+  std::vector<broker::OffsetStore*> offset_stores;
+  for (const auto& store : offsets_) offset_stores.push_back(store.get());
   core_ = std::make_unique<broker::BrokerCore>(
-      registry_.get(), offsets_.get(), pipeline_.get(), admin_.get(),
+      registry_.get(), offset_stores, pipeline_.get(), admin_.get(),
       broker::BrokerIdentity{cfg_.broker_id, advertised, server_->port()},
       [this](const std::shared_ptr<pipeline::Partition>& p) { WakeFetches(p); },
       producer_ids_.get());
@@ -373,6 +386,7 @@ Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
   copt.poll_ms = cfg_.cluster_poll_ms;
   copt.unclean_leader_election = cfg_.unclean_leader_election;
   copt.offsets_replication_factor = static_cast<int16_t>(cfg_.offsets_topic_replication_factor);
+  copt.offsets_partitions = static_cast<int32_t>(offsets_.size());
   cluster_ = std::make_unique<cluster::ClusterManager>(std::move(*store), copt);
   replication::ReplicationOptions ropt;
   ropt.broker_id = cfg_.broker_id;
@@ -398,11 +412,14 @@ Status Broker::StartCluster(const std::vector<pipeline::CompletionSink*>& sinks,
     }
   }
   registry_->set_cluster_gate(replicas_.get());
-  // Groups are coordinated by the offsets log's leader; until this broker
-  // leads it, it coordinates none.
+  // A group is coordinated by the leader of its offsets-log partition; until
+  // this broker leads one, it coordinates none.
   groups_->Resign();
-  replicas_->SetOffsetsLog(offsets_->partition(),
-                           [this](bool leading) { OnCoordinatorRole(leading); });
+  std::vector<std::shared_ptr<pipeline::Partition>> offsets_log;
+  for (const auto& o : offsets_) offsets_log.push_back(o->partition());
+  replicas_->SetOffsetsLog(std::move(offsets_log), [this](int32_t partition, bool leading) {
+    OnCoordinatorRole(partition, leading);
+  });
   producer_ids_->set_block_source(
       [c = cluster_.get()](int64_t size) { return c->AllocateProducerIds(size); });
   core_->set_cluster(replicas_.get());
@@ -485,9 +502,10 @@ void Broker::FillView() {
   view_.authorizer = authorizer_.get();
 }
 
-std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups() {
+std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups(
+    const broker::OffsetStore& store) {
   std::vector<std::pair<std::string, group::GroupRecord>> out;
-  for (const auto& [id, bytes] : offsets_->GroupRecords()) {
+  for (const auto& [id, bytes] : store.GroupRecords()) {
     auto rec = group::GroupRecord::Decode(bytes);
     if (!rec) {
       spdlog::warn("consumer offsets: group '{}' has a record this version cannot read; "
@@ -500,26 +518,28 @@ std::vector<std::pair<std::string, group::GroupRecord>> Broker::StoredGroups() {
   return out;
 }
 
-void Broker::OnCoordinatorRole(bool leading) {
+void Broker::OnCoordinatorRole(int32_t partition, bool leading) {
+  if (partition < 0 || static_cast<size_t>(partition) >= offsets_.size()) return;
   if (!leading) {
-    groups_->Resign();
+    groups_->Resign(partition);
     return;
   }
-  // What the log holds now came by replication (or was written while this
-  // broker led it before): read it all again.
-  auto replayed = offsets_->Reload();
+  // What the partition holds now came by replication (or was written while
+  // this broker led it before): read it all again.
+  broker::OffsetStore& store = *offsets_[static_cast<size_t>(partition)];
+  auto replayed = store.Reload();
   if (!replayed.ok()) {
-    spdlog::error("consumer offsets: cannot read the offsets log as its new leader: {}; "
-                  "groups answer NOT_COORDINATOR",
-                  replayed.status().ToString());
-    groups_->Resign();
+    spdlog::error("consumer offsets: cannot read {}-{} as its new leader: {}; its groups "
+                  "answer NOT_COORDINATOR",
+                  broker::kOffsetsTopic, partition, replayed.status().ToString());
+    groups_->Resign(partition);
     return;
   }
-  const auto stored = StoredGroups();
-  groups_->TakeOver(stored, offsets_->Groups());
-  spdlog::info("Group coordinator: {} group(s) and {} committed offset(s) loaded from {} "
-               "records of the offsets log",
-               stored.size(), offsets_->size(), *replayed);
+  const auto stored = StoredGroups(store);
+  groups_->TakeOver(partition, stored, store.Groups());
+  spdlog::info("Group coordinator for {}-{}: {} group(s) and {} committed offset(s) loaded "
+               "from {} records",
+               broker::kOffsetsTopic, partition, stored.size(), store.size(), *replayed);
 }
 
 Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) {
@@ -534,6 +554,7 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
   gc.native.max_size = static_cast<int32_t>(cfg_.group_max_size);
   gc.offsets_retention_ms = cfg_.offsets_retention_minutes * 60000;
   gc.retention_check_interval_ms = cfg_.offsets_retention_check_interval_ms;
+  gc.offsets_partitions = static_cast<int32_t>(offsets_.size());
   broker::BrokerCore* core = core_.get();
   groups_ = std::make_unique<group::GroupService>(
       gc, sinks,
@@ -551,10 +572,14 @@ Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) 
           const std::string& group_id, int64_t empty_for) {
         return core->ExpireOffsets(group_id, empty_for, retention, age->Now());
       });
-  const auto stored = StoredGroups();
-  for (const auto& [id, rec] : stored) groups_->Restore(id, rec);
-  for (const auto& id : offsets_->Groups()) groups_->RestoreOffsetsOnly(id);
-  spdlog::info("Consumer groups: {} restored (members rejoin)", stored.size());
+  size_t restored = 0;
+  for (const auto& store : offsets_) {
+    const auto stored = StoredGroups(*store);
+    for (const auto& [id, rec] : stored) groups_->Restore(id, rec);
+    for (const auto& id : store->Groups()) groups_->RestoreOffsetsOnly(id);
+    restored += stored.size();
+  }
+  spdlog::info("Consumer groups: {} restored (members rejoin)", restored);
   core_->set_groups(groups_.get());
   return Status::OK();
 }

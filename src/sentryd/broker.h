@@ -87,11 +87,13 @@ class Broker {
                       const std::string& advertised);
   // The group coordinator, with the groups the offsets log remembers.
   Status StartGroups(const std::vector<pipeline::CompletionSink*>& sinks);
-  // The groups the offsets log holds (decodable group records).
-  std::vector<std::pair<std::string, group::GroupRecord>> StoredGroups();
-  // Cluster mode: this broker starts (true) or stops (false) leading the
-  // offsets log, i.e. coordinating every group. The cluster thread.
-  void OnCoordinatorRole(bool leading);
+  // The groups one partition of the offsets log holds (decodable group records).
+  std::vector<std::pair<std::string, group::GroupRecord>> StoredGroups(
+      const broker::OffsetStore& store);
+  // Cluster mode: this broker starts (true) or stops (false) leading a
+  // partition of the offsets log, i.e. coordinating the groups that hash to
+  // it. The cluster thread.
+  void OnCoordinatorRole(int32_t partition, bool leading);
   // kafka.tls.port / native.tls.port: their certificates and listeners
   // (bound, not yet accepting).
   Status ListenTls();
@@ -114,7 +116,8 @@ class Broker {
   std::unique_ptr<pipeline::Pipeline> pipeline_;
   std::unique_ptr<Prefaulter> prefaulter_;
   std::unique_ptr<broker::TopicRegistry> registry_;
-  std::unique_ptr<broker::OffsetStore> offsets_;
+  // One per partition of the offsets log (one on a single node).
+  std::vector<std::unique_ptr<broker::OffsetStore>> offsets_;
   std::unique_ptr<broker::AdminExecutor> admin_;
   std::unique_ptr<recovery::Maintenance> maintenance_;
   std::unique_ptr<broker::Retention> retention_;

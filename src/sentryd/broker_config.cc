@@ -260,6 +260,12 @@ std::vector<Setting> MakeSettings(BrokerConfig* c) {
           "creates it once this many brokers are alive, and until then groups have no "
           "coordinator",
           &c->offsets_topic_replication_factor, 1, 0x7FFF);
+  add_int("offsets.topic.num.partitions",
+          "partitions of the offsets log in cluster mode; a group is coordinated by the "
+          "leader of the partition its id hashes to. Must be the same on every broker of a "
+          "cluster (a broker whose count differs from the cluster's coordinates no group). "
+          "A single broker keeps one partition",
+          &c->offsets_topic_num_partitions, 1, 1000);
   add_small("num.network.threads", "epoll network threads", &c->num_network_threads, 1, 64);
   add_small("num.writer.threads", "partition writer threads", &c->num_writer_threads, 1, 64);
   add_int("queued.max.requests", "capacity of each writer queue", &c->queued_max_requests, 64,

@@ -77,6 +77,7 @@ struct BrokerConfig {
   bool unclean_leader_election = false;             // unclean.leader.election.enable
   int64_t default_replication_factor = 1;           // default.replication.factor
   int64_t offsets_topic_replication_factor = 3;     // offsets.topic.replication.factor
+  int64_t offsets_topic_num_partitions = 50;        // offsets.topic.num.partitions (Kafka's)
   // Security (docs/security.md).
   bool kafka_sasl_required = false;                 // kafka.sasl (none | required)
   bool native_sasl_required = false;                // native.sasl (none | required)

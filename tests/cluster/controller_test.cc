@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <set>
 
 #include "cluster/cluster_manager.h"
 #include "cluster/controller.h"
@@ -251,13 +252,26 @@ TEST(ClusterManagerTest, TheOffsetsLogIsCreatedOnceEnoughBrokersAreAlive) {
   EXPECT_EQ(b1->m->snapshot()->topics.count(kOffsetsTopic), 0u);
   auto b2 = Join(&store, 2);
   auto b3 = Join(&store, 3);
-  ASSERT_TRUE(Eventually(b1->m.get(), [](const ClusterSnapshot& s) {
-    const auto* r = s.Partition(kOffsetsTopic, 0);
-    return r && r->leader >= 0 && r->isr.size() == 3;
+  // offsets.topic.num.partitions (Kafka's 50), every one with a leader and
+  // three in-sync replicas, the leaders (coordinators) spread over all three.
+  const int32_t n = ClusterOptions{}.offsets_partitions;
+  ASSERT_EQ(n, 50);
+  ASSERT_TRUE(Eventually(b1->m.get(), [n](const ClusterSnapshot& s) {
+    for (int32_t p = 0; p < n; p++) {
+      const auto* r = s.Partition(kOffsetsTopic, p);
+      if (!r || r->leader < 0 || r->isr.size() != 3) return false;
+    }
+    return true;
   }));
-  const auto& t = b1->m->snapshot()->topics.at(kOffsetsTopic);
-  EXPECT_EQ(t.partitions, 1);
-  EXPECT_EQ(t.replicas.at(0).size(), 3u);
+  const auto snap = b1->m->snapshot();
+  const auto& t = snap->topics.at(kOffsetsTopic);
+  EXPECT_EQ(t.partitions, n);
+  std::set<int32_t> leaders;
+  for (int32_t p = 0; p < n; p++) {
+    EXPECT_EQ(t.replicas.at(static_cast<size_t>(p)).size(), 3u);
+    leaders.insert(snap->Partition(kOffsetsTopic, p)->leader);
+  }
+  EXPECT_EQ(leaders, (std::set<int32_t>{1, 2, 3}));
 }
 
 TEST(ClusterManagerTest, TopicSettingsChangeByCompareAndSet) {

@@ -1,9 +1,12 @@
-"""Consumer groups in a cluster (issue 17): every group is coordinated by the
-leader of the replicated offsets log (`__consumer_offsets-0`, 3 replicas),
-so committed offsets and group state survive the loss of that broker.
+"""Consumer groups in a cluster (issue 17): a group is coordinated by the
+leader of the partition of the replicated offsets log (`__consumer_offsets`,
+50 partitions, 3 replicas) its id hashes to, as in Kafka, so committed
+offsets and group state survive the loss of that broker, and the groups of
+other coordinators do not notice it.
 
 1. Three sentryd on one etcd; the controller creates `__consumer_offsets`
-   once three brokers are alive. A 2-partition, 3-replica topic gets 300
+   once three brokers are alive; its partitions are led by all three. A
+   2-partition, 3-replica topic gets 300
    records. (First, a topic setting changed through one broker, Kafka's
    AlterConfigs, is what DescribeConfigs answers on every broker; after the
    records, `sentryctl topic trim` (DeleteRecords) moves partition 0's log
@@ -12,9 +15,11 @@ so committed offsets and group state survive the loss of that broker.
    150 records and commits them synchronously. A native client commits an
    offset for another group (`sentryctl group commit`, sent to the
    coordinator).
-3. The coordinator (what FindCoordinator names; also the offsets log's
-   leader in `sentryctl topic describe __consumer_offsets`) is killed with
-   SIGKILL.
+   A member of a third group, coordinated by another broker, joins too;
+   `sentryctl group list` (asking every broker) lists both classic groups.
+3. The first group's coordinator (the leader of its offsets partition,
+   abs(Java hashCode) % 50, in `sentryctl topic describe __consumer_offsets`;
+   the broker FindCoordinator names) is killed with SIGKILL.
 4. From another broker, both groups' committed offsets read back exactly as
    committed before the kill (confluent-kafka `committed()`, and
    `sentryctl group fetch`), now from the new coordinator.
@@ -22,7 +27,9 @@ so committed offsets and group state survive the loss of that broker.
    commit succeeds at the new coordinator and reads back (the new
    coordinator read the group's generation and offsets from the log, not
    its members: they rejoin, as after a restart, within poll()).
-6. The killed broker comes back and rejoins the offsets log's ISR.
+6. The third group kept its generation and member through the kill (its
+   coordinator never moved).
+7. The killed broker comes back and rejoins that offsets partition's ISR.
 
 usage: groups_test.py --sentryd PATH --sentryctl PATH [--workdir DIR]
 """
@@ -44,6 +51,7 @@ from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic  # noqa:
 TOPIC = "orders"
 GROUP = "billing"
 NATIVE_GROUP = "native-billing"
+OFFSETS_PARTITIONS = 50  # offsets.topic.num.partitions, Kafka's default
 RECORDS = 300
 TRIMMED = 10  # partition 0's records below this offset are deleted (DeleteRecords)
 EXTRA = ["--broker.session.timeout.ms", "3000", "--cluster.poll.ms", "100",
@@ -57,19 +65,51 @@ def sentryctl(path, broker, *args):
     return r.returncode, r.stdout + r.stderr
 
 
-def offsets_leader(path, broker):
-    """(leader, isr) of __consumer_offsets-0 from `sentryctl topic describe`
-    (its PARTITION LEADER EPOCH REPLICAS ISR table), or None."""
+def java_hash(s):
+    """Java's String.hashCode (over UTF-16 code units, 32-bit)."""
+    units = s.encode("utf-16-be")
+    h = 0
+    for i in range(0, len(units), 2):
+        h = (h * 31 + int.from_bytes(units[i:i + 2], "big")) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h
+
+
+def offsets_partition(group):
+    """Kafka's rule: Utils.abs(group.hashCode) % partitions."""
+    h = java_hash(group)
+    return (0 if h == -(1 << 31) else abs(h)) % OFFSETS_PARTITIONS
+
+
+def offsets_table(path, broker):
+    """{partition: (leader, isr)} of __consumer_offsets from `sentryctl topic
+    describe` (its PARTITION LEADER EPOCH REPLICAS ISR table), or None."""
     rc, out = sentryctl(path, broker, "topic", "describe", "__consumer_offsets")
     if rc != 0 or "LEADER" not in out:
         return None
     table = out.split("LEADER", 1)[1].split("(this broker's copy", 1)[0]
+    rows = {}
     for line in table.splitlines():
         f = line.split()
-        if len(f) >= 5 and f[0] == "0":
+        if len(f) >= 5 and f[0].isdigit():
             leader = -1 if f[1] == "none" else int(f[1])
-            return leader, [int(x) for x in f[4].split(",") if x]
-    return None
+            rows[int(f[0])] = (leader, [int(x) for x in f[4].split(",") if x])
+    return rows
+
+
+def offsets_leader(path, broker, partition):
+    """(leader, isr) of __consumer_offsets-`partition`, or None."""
+    rows = offsets_table(path, broker)
+    return rows.get(partition) if rows else None
+
+
+def generation_and_members(path, broker, group):
+    """(generation, [member ids]) of `group` from `sentryctl group describe`."""
+    rc, out = sentryctl(path, broker, "group", "describe", group)
+    m = re.search(r"generation (\d+)", out)
+    if rc != 0 or not m:
+        return None
+    members = out.split("MEMBER", 1)[1].split("TOPIC", 1)[0].split()[3:]
+    return int(m.group(1)), [w for w in members if w.startswith("rdkafka-")]
 
 
 def topic_setting(broker, key):
@@ -173,10 +213,22 @@ def main():
         admin.create_topics([NewTopic(TOPIC, 2, 3)])[TOPIC].result(30)
         alter_setting_through_one_broker(cluster, failures)
         first = cluster.brokers[0]
-        coordinator, isr = ch.wait_for(
-            lambda: (s := offsets_leader(args.sentryctl, first)) and s[0] >= 0 and len(s[1]) == 3
-            and s, "the offsets log with a leader and three in-sync replicas", 60)
-        print(f"offsets log led by broker {coordinator}, isr {isr}", flush=True)
+        rows = ch.wait_for(
+            lambda: (t := offsets_table(args.sentryctl, first)) and
+            len(t) == OFFSETS_PARTITIONS and all(r[0] >= 0 and len(r[1]) == 3 for r in t.values())
+            and t, "every offsets partition with a leader and three in-sync replicas", 60)
+        # Coordination is spread over the brokers, not all on one.
+        leaders = sorted({r[0] for r in rows.values()})
+        if leaders != [1, 2, 3]:
+            failures.append(f"offsets partitions are led by brokers {leaders} only")
+        partition = offsets_partition(GROUP)
+        coordinator, isr = rows[partition]
+        print(f"offsets partitions led by brokers {leaders}; group {GROUP} hashes to partition "
+              f"{partition}, led by broker {coordinator}, isr {isr}", flush=True)
+        # A group coordinated elsewhere: it must not notice the kill below.
+        steady_group = next(g for g in (f"steady-{i}" for i in range(1000))
+                            if rows[offsets_partition(g)][0] != coordinator)
+        steady_coordinator = rows[offsets_partition(steady_group)][0]
 
         p = Producer({"bootstrap.servers": cluster.bootstrap(), "acks": "all"})
         for i in range(RECORDS):
@@ -209,6 +261,25 @@ def main():
         if rc != 0:
             failures.append(f"sentryctl group commit: rc {rc}: {out}")
 
+        steady = Consumer({"bootstrap.servers": cluster.bootstrap(), "group.id": steady_group,
+                           "enable.auto.commit": False, "auto.offset.reset": "earliest",
+                           "session.timeout.ms": 30000, "heartbeat.interval.ms": 500})
+        steady.subscribe([TOPIC])
+        ch.wait_for(lambda: steady.poll(0.2) is not None and len(steady.assignment()) == 2,
+                    f"a member of {steady_group} with both partitions", 60)
+        steady_before = ch.wait_for(
+            lambda: generation_and_members(args.sentryctl, first, steady_group),
+            f"sentryctl group describe {steady_group}", 30)
+        print(f"group {steady_group} (coordinator {steady_coordinator}): generation "
+              f"{steady_before[0]}, members {steady_before[1]}", flush=True)
+        # Each broker lists the groups it coordinates; sentryctl asks them all.
+        rc, out = sentryctl(args.sentryctl, first, "group", "list")
+        listed = {line.split()[0] for line in out.splitlines()[1:] if line.strip()}
+        if rc != 0 or not {GROUP, steady_group} <= listed:
+            failures.append(f"sentryctl group list: rc {rc}, lists {sorted(listed)}, not both "
+                            f"{GROUP} (broker {coordinator}) and {steady_group} "
+                            f"(broker {steady_coordinator}): {out}")
+
         # The coordinator goes.
         victim = cluster.broker(coordinator)
         victim.kill()
@@ -216,8 +287,8 @@ def main():
         bootstrap = ",".join(b.bootstrap for b in survivors)
         t0 = time.monotonic()
         new_leader, _ = ch.wait_for(
-            lambda: (s := offsets_leader(args.sentryctl, survivors[0])) and s[0] >= 0
-            and s[0] != coordinator and s, "a new leader of the offsets log", 60)
+            lambda: (s := offsets_leader(args.sentryctl, survivors[0], partition)) and s[0] >= 0
+            and s[0] != coordinator and s, f"a new leader of offsets partition {partition}", 60)
         print(f"broker {coordinator} killed; broker {new_leader} coordinates after "
               f"{time.monotonic() - t0:.2f} s", flush=True)
 
@@ -226,8 +297,17 @@ def main():
                             "the committed offsets from the new coordinator", 60)
         if after != before:
             failures.append(f"committed offsets changed over the failover: {before} -> {after}")
-        rc, out = sentryctl(args.sentryctl, survivors[0], "group", "fetch", NATIVE_GROUP, TOPIC,
-                            "1")
+        # The native group's partition may have moved too (NOT_COORDINATOR,
+        # or no leader, until its new leader has read it): asked again.
+        fetched = []
+
+        def native_fetch():
+            fetched[:] = sentryctl(args.sentryctl, survivors[0], "group", "fetch", NATIVE_GROUP,
+                                   TOPIC, "1")
+            moving = "NOT_COORDINATOR" in fetched[1] or "no coordinator" in fetched[1]
+            return fetched[0] == 0 or not moving
+        ch.wait_for(native_fetch, f"{NATIVE_GROUP}'s coordinator", 30, 0.2)
+        rc, out = fetched
         if rc != 0 or out.split()[0] != "42":
             failures.append(f"sentryctl group fetch after the failover: rc {rc}: {out}")
         # The member carries on at the new coordinator: it reads the rest and
@@ -266,10 +346,23 @@ def main():
                 failures.append(f"final commit {final} read back as {back}")
             print(f"member committed {final} at the new coordinator", flush=True)
 
+        # The other coordinator's group never moved: same generation, same
+        # member, and its member still reads.
+        steady_after = generation_and_members(args.sentryctl, survivors[0], steady_group)
+        if steady_after != steady_before:
+            failures.append(f"group {steady_group}, coordinated by broker {steady_coordinator}, "
+                            f"changed over the kill of broker {coordinator}: {steady_before} -> "
+                            f"{steady_after}")
+        else:
+            print(f"group {steady_group} kept generation {steady_after[0]} and its member",
+                  flush=True)
+        steady.close()
+
         victim.start()
-        ch.wait_for(lambda: (s := offsets_leader(args.sentryctl, survivors[0])) and
-                    coordinator in s[1], f"broker {coordinator} back in the offsets log's ISR", 60)
-        print(f"broker {coordinator} back in the offsets log's ISR", flush=True)
+        ch.wait_for(lambda: (s := offsets_leader(args.sentryctl, survivors[0], partition)) and
+                    coordinator in s[1],
+                    f"broker {coordinator} back in offsets partition {partition}'s ISR", 60)
+        print(f"broker {coordinator} back in offsets partition {partition}'s ISR", flush=True)
         ok = not failures
         return ch.verdict(failures, cluster)
     except Exception as e:  # noqa: BLE001

@@ -25,8 +25,9 @@ Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b) {
   return client::Client::Connect(b.host, b.port, 5000, b.security);
 }
 
-Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b) {
-  return client::BrokerPool::ConnectToCoordinator(b.host, b.port, 5000, b.security);
+Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b,
+                                                             const std::string& group) {
+  return client::BrokerPool::ConnectToCoordinator(b.host, b.port, group, 5000, b.security);
 }
 
 namespace {
@@ -373,7 +374,7 @@ int Offsets(const BrokerAddress& b, const std::string& topic, int32_t partition)
 int GroupCommit(const BrokerAddress& b, const std::string& group, const std::string& topic,
                 int32_t partition, int64_t offset) {
   // In a cluster the group's coordinator keeps its offsets: go there.
-  auto c = ConnectToCoordinator(b);
+  auto c = ConnectToCoordinator(b, group);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
   Status s = admin.CommitOffset(group, topic, partition, offset);
@@ -384,7 +385,7 @@ int GroupCommit(const BrokerAddress& b, const std::string& group, const std::str
 
 int GroupFetch(const BrokerAddress& b, const std::string& group, const std::string& topic,
                int32_t partition) {
-  auto c = ConnectToCoordinator(b);
+  auto c = ConnectToCoordinator(b, group);
   if (!c.ok()) return Fail(c.status());
   client::Admin admin(c->get());
   auto o = admin.FetchCommittedOffset(group, topic, partition);

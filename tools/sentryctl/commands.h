@@ -66,9 +66,10 @@ int Offsets(const BrokerAddress& b, const std::string& topic, int32_t partition)
 // Shared by the command files: prints "sentryctl: <message>", returns 1.
 int Fail(const Status& s);
 Result<std::unique_ptr<client::Client>> Connect(const BrokerAddress& b);
-// In a cluster, the group coordinator (the offsets log's leader); on a
-// single node, the broker itself.
-Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b);
+// In a cluster, `group`'s coordinator (the leader of the offsets-log
+// partition the group id hashes to); on a single node, the broker itself.
+Result<std::unique_ptr<client::Client>> ConnectToCoordinator(const BrokerAddress& b,
+                                                             const std::string& group);
 int GroupCommit(const BrokerAddress& b, const std::string& group, const std::string& topic,
                 int32_t partition, int64_t offset);
 int GroupFetch(const BrokerAddress& b, const std::string& group, const std::string& topic,

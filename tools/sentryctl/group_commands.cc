@@ -89,20 +89,42 @@ int ConsumeInGroup(const BrokerAddress& b, const ConsumeArgs& a, client::StartPo
 }
 
 int GroupList(const BrokerAddress& b) {
-  auto c = ConnectToCoordinator(b);
+  auto c = Connect(b);
   if (!c.ok()) return Fail(c.status());
-  auto r = c.value()->ListGroups();
-  if (!r.ok()) return Fail(r.status());
-  if (!r->ok()) return Fail(client::ErrorStatus(r->error, "list groups"));
+  // Each broker lists the groups it coordinates; in a cluster, ask them all
+  // (as Kafka's admin client does).
+  auto cl = c.value()->DescribeCluster({});
+  if (!cl.ok()) return Fail(cl.status());
+  if (!cl->ok()) return Fail(client::ErrorStatus(cl->error, "describe cluster"));
+  std::vector<std::unique_ptr<client::Client>> others;
+  std::vector<client::Client*> ask{c.value().get()};
+  if (cl->body.cluster_mode != 0) {
+    ask.clear();
+    for (const auto& broker : cl->body.brokers) {
+      auto o = client::Client::Connect(broker.host, broker.port, 5000, b.security);
+      if (!o.ok()) return Fail(o.status());
+      others.push_back(std::move(o).value());
+      ask.push_back(others.back().get());
+    }
+  }
+  std::vector<protocol::GroupListingEntry> groups;
+  for (client::Client* broker : ask) {
+    auto r = broker->ListGroups();
+    if (!r.ok()) return Fail(r.status());
+    if (!r->ok()) return Fail(client::ErrorStatus(r->error, "list groups"));
+    groups.insert(groups.end(), r->body.groups.begin(), r->body.groups.end());
+  }
+  std::sort(groups.begin(), groups.end(),
+            [](const auto& x, const auto& y) { return x.group < y.group; });
   fmt::print("{:<32} {:<8} {:<20} {:<14}\n", "GROUP", "KIND", "STATE", "PROTOCOL_TYPE");
-  for (const auto& g : r->body.groups) {
+  for (const auto& g : groups) {
     fmt::print("{:<32} {:<8} {:<20} {:<14}\n", g.group, g.kind, g.state, g.protocol_type);
   }
   return 0;
 }
 
 int GroupDescribe(const BrokerAddress& b, const std::string& group) {
-  auto c = ConnectToCoordinator(b);
+  auto c = ConnectToCoordinator(b, group);
   if (!c.ok()) return Fail(c.status());
   auto r = c.value()->DescribeGroup(group);
   if (!r.ok()) return Fail(r.status());
