@@ -298,6 +298,8 @@ class PartitionLog {
   const LogConfig& config() const { return cfg_; }
 
  private:
+  // The persisted log start offset, in the partition's directory.
+  static constexpr const char* kLogStartFile = "log-start-offset";
   PartitionLog(std::string dir, const LogConfig& cfg)
       : dir_(std::move(dir)), cfg_(cfg), append_cfg_(cfg), leader_epochs_(dir_) {}
   void Init(SegmentList list, int64_t durable_offset);
