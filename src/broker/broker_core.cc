@@ -265,12 +265,6 @@ bool BrokerCore::SubmitCreateTopic(ClientSession& s, std::unique_ptr<AdminComple
     if (cluster_) {
       TopicConfig cfg;  // checked here first: the store holds only valid topics
       e = registry_->Validate(name, partitions, views, &cfg);
-      if (e.ok() && cfg.cleanup_compact) {
-        // A follower cannot take a compacted leader's batches (offset gaps)
-        // yet: refused rather than a replica that stops (docs/cluster.md).
-        e = {Errc::kInvalidConfig,
-             "cleanup.policy=compact is not supported in cluster mode yet (docs/cluster.md)"};
-      }
       if (e.ok()) e = cluster_->CreateTopic(name, partitions, replication_factor, configs);
     } else if (replication_factor > 1) {
       e = {Errc::kInvalidReplicationFactor,
@@ -309,13 +303,6 @@ bool BrokerCore::SubmitAlterTopicConfig(ClientSession& s, std::unique_ptr<AdminC
         // Created through another broker, not applied here yet: what
         // Kafka's controller would know already.
         e = registry_->AlterConfig(name, changes, /*validate_only=*/true);
-      }
-      for (const auto& [key, value] : changes) {
-        if (e.ok() && key == "cleanup.policy" && value &&
-            value->find("compact") != std::string::npos) {
-          e = {Errc::kInvalidConfig,
-               "cleanup.policy=compact is not supported in cluster mode yet (docs/cluster.md)"};
-        }
       }
       if (e.ok() && !validate_only) e = cluster_->AlterTopicConfig(name, changes);
     } else {

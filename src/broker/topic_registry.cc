@@ -344,7 +344,7 @@ Error TopicRegistry::AlterConfig(std::string_view name, const std::vector<Config
     MutexLock append(&p->append_mu());
     p->log()->UpdateAppendConfig(static_cast<uint32_t>(cfg.segment_bytes),
                                  static_cast<uint32_t>(cfg.index_max_entries), cfg.segment_ms,
-                                 cfg.log_append_time);
+                                 cfg.log_append_time, cfg.cleanup_compact);
     p->set_policy(cfg.ToFlushPolicy());
   }
   auto fresh = std::make_shared<Topic>(*old);

@@ -93,8 +93,7 @@ class TopicRegistry {
   // Opens (or creates) an internal topic of `partitions` partitions, e.g.
   // the consumer offsets log, `segment_bytes` per segment; returns its
   // partitions. `compact`: the log cleaner keeps the latest record per key
-  // (what a replay needs; off for a replicated offsets log: followers cannot
-  // take a compacted leader's offset gaps yet, docs/cluster.md).
+  // (what a replay needs).
   Result<std::vector<std::shared_ptr<pipeline::Partition>>> OpenInternal(const std::string& name,
                                                                          int32_t partitions,
                                                                          int64_t segment_bytes,

@@ -109,7 +109,7 @@ Status Broker::Recover() {
       clustered ? static_cast<int32_t>(cfg_.offsets_topic_num_partitions) : 1;
   auto offsets_partitions =
       registry_->OpenInternal(broker::kOffsetsTopic, offsets_count,
-                              cfg_.offsets_topic_segment_bytes, /*compact=*/!clustered, &summary);
+                              cfg_.offsets_topic_segment_bytes, /*compact=*/true, &summary);
   if (!offsets_partitions.ok()) {
     return Status(offsets_partitions.status().code(),
                   "consumer offsets: " + offsets_partitions.status().message());
@@ -127,10 +127,10 @@ Status Broker::Recover() {
     replayed += *n;
     committed += offsets_.back()->size();
   }
-  spdlog::info("Replayed {} records of the offsets log ({} partition{}) in {} ms ({})", replayed,
-               offsets_count, offsets_count == 1 ? "" : "s", SteadyMillis() - replay_start,
-               clustered ? "replicated in a cluster, and not compacted there yet"
-                         : "it is compacted: the latest record of each key stays");
+  spdlog::info("Replayed {} records of the offsets log ({} partition{}) in {} ms (it is "
+               "compacted: the latest record of each key stays)",
+               replayed, offsets_count, offsets_count == 1 ? "" : "s",
+               SteadyMillis() - replay_start);
   int64_t max_end = 0;
   for (auto& t : registry_->List()) {
     for (auto& p : t->partitions) max_end = std::max(max_end, p->log()->log_end_offset());
@@ -537,9 +537,11 @@ void Broker::OnCoordinatorRole(int32_t partition, bool leading) {
   }
   const auto stored = StoredGroups(store);
   groups_->TakeOver(partition, stored, store.Groups());
-  spdlog::info("Group coordinator for {}-{}: {} group(s) and {} committed offset(s) loaded "
-               "from {} records",
-               broker::kOffsetsTopic, partition, stored.size(), store.size(), *replayed);
+  // One line per partition that holds anything (50 empty ones say nothing).
+  spdlog::log(stored.empty() && store.size() == 0 ? spdlog::level::debug : spdlog::level::info,
+              "Group coordinator for {}-{}: {} group(s) and {} committed offset(s) loaded "
+              "from {} records",
+              broker::kOffsetsTopic, partition, stored.size(), store.size(), *replayed);
 }
 
 Status Broker::StartGroups(const std::vector<pipeline::CompletionSink*>& sinks) {

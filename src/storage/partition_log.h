@@ -95,11 +95,14 @@ class PartitionLog {
                             int32_t leader_epoch = -1);
   // A follower's append of batches fetched from the leader, stored exactly as
   // given: they already carry their offsets, timestamps and leader epoch, and
-  // nothing is patched. `summary` from ValidateBatches (which also means a
-  // compacted leader's batches, with offset gaps, are not taken yet). The
-  // first batch must start at log_end_offset() (else OutOfRange) and each
-  // next one where the previous ended (else InvalidArgument); both leave
-  // the log unchanged. Each batch whose partition_leader_epoch is newer than
+  // nothing is patched. `summary` from ValidateBatches. The first batch must
+  // start at log_end_offset() (else OutOfRange) and each next one where the
+  // previous ended (else InvalidArgument); both leave the log unchanged.
+  // A log that may have offset gaps (its topic compacted, now or when it was
+  // opened, or cleaned before) also takes a batch that starts later: the
+  // offsets in between are ones the leader's cleaner removed, and are
+  // skipped here too (SkipTo). The first gap writes the cleaner checkpoint
+  // if there is none, so a restart knows the log may have gaps. Each batch whose partition_leader_epoch is newer than
   // the latest known one starts that epoch in leader_epochs() (written
   // before the batches, as Append does). Idempotent producers' batches are
   // recorded in producers() under its lock, as the leader's writer does
@@ -165,12 +168,15 @@ class PartitionLog {
   // A topic alter: segment.bytes, index.max.entries (for the segments rolled
   // from now on), segment.ms and message.timestamp.type (from the next
   // append). Appender only (hold the append lock).
+  // `compacted`: the topic is compacted now (a follower then takes its
+  // leader's offset gaps, AppendReplica).
   void UpdateAppendConfig(uint32_t segment_bytes, uint32_t index_max_entries, int64_t segment_ms,
-                          bool log_append_time) {
+                          bool log_append_time, bool compacted) {
     append_cfg_.segment_bytes = segment_bytes;
     append_cfg_.index_max_entries = index_max_entries;
     append_cfg_.segment_ms = segment_ms;
     append_cfg_.log_append_time = log_append_time;
+    append_cfg_.compacted = compacted;
   }
   // Clean stop: flushes, trims the active segment's files to their data.
   Status Close();
@@ -310,6 +316,14 @@ class PartitionLog {
   Result<AppendInfo> AppendToActive(std::span<const uint8_t> batches,
                                     const BatchSetSummary& summary, bool stamp_time,
                                     int32_t leader_epoch);
+  // A compacted follower: offsets [log_end_offset(), offset) hold nothing
+  // (the leader's cleaner removed them). The active segment's index covers
+  // them, pointing at its end, as the cleaner's segments do; a segment
+  // whose index is full is rolled first.
+  Status SkipTo(int64_t offset);
+  // AppendReplica of `batches` (checked, epochs assigned) with gaps before
+  // or between them: each run of contiguous batches after a SkipTo.
+  Result<AppendInfo> AppendReplicaRuns(std::span<const uint8_t> batches);
   // TruncateTo's destructive part: `seg` holds the new end `target`, at
   // position `pos`.
   Status TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos, int64_t target)

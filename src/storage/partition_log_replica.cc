@@ -19,13 +19,17 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
   if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
   SENTRY_RETURN_IF_ERROR(CheckFits(batches.size(), summary.record_count));
   // The leader's offsets are kept, so they must continue this log exactly:
-  // a gap or an overlap means the follower's idea of its log end is wrong.
+  // a gap or an overlap means the follower's idea of its log end is wrong,
+  // unless the log may have gaps (the leader's cleaner removed offsets).
+  const bool gaps_allowed =
+      cfg_.compacted || append_cfg_.compacted || has_cleaner_checkpoint();
   const int64_t end = log_end_offset();
   int64_t expect = end;
   int32_t index = 0;
+  bool gaps = false;
   for (size_t pos = 0; pos < batches.size(); index++) {
     const RecordBatchView v(batches.data() + pos);
-    if (v.base_offset() != expect) {
+    if (v.base_offset() != expect && !(gaps_allowed && v.base_offset() > expect)) {
       if (pos == 0) {
         return Status::OutOfRange(fmt::format(
             "{}: replica batches start at offset {}, but the log ends at {}", dir_,
@@ -36,6 +40,7 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
           "ended ({})",
           dir_, index, pos, v.base_offset(), expect));
     }
+    gaps = gaps || v.base_offset() != expect;
     expect = v.last_offset() + 1;
     pos += v.TotalSize();
   }
@@ -48,6 +53,11 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
       SENTRY_RETURN_IF_ERROR(leader_epochs_.Assign(latest, v.base_offset()));
     }
     pos += v.TotalSize();
+  }
+  if (gaps) {
+    // A restart must walk this log as one with gaps (LoadPartition).
+    if (!has_cleaner_checkpoint()) SENTRY_RETURN_IF_ERROR(SetCleanedOffset(cleaned_offset()));
+    return AppendReplicaRuns(batches);
   }
   // No LogAppendTime, no epoch: the bytes stay the leader's. (The segment
   // writes each base_offset, the very value checked above.)
@@ -63,6 +73,54 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
   return r;
 }
 
+Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batches) {
+  AppendInfo all;
+  size_t start = 0;
+  while (start < batches.size()) {
+    // One run: batches that continue each other.
+    size_t stop = start;
+    int64_t next = -1;
+    while (stop < batches.size()) {
+      const RecordBatchView v(batches.data() + stop);
+      if (next >= 0 && v.base_offset() != next) break;
+      next = v.last_offset() + 1;
+      stop += v.TotalSize();
+    }
+    const auto run = batches.subspan(start, stop - start);
+    BatchSetSummary summary;
+    SENTRY_RETURN_IF_ERROR(ValidateBatches(run, &summary, /*compacted=*/true));
+    SENTRY_RETURN_IF_ERROR(SkipTo(RecordBatchView(run.data()).base_offset()));
+    // Producers recorded as in AppendReplica.
+    auto r = [&]() -> Result<AppendInfo> {
+      if (!summary.has_producer_ids) {
+        return AppendToActive(run, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
+      }
+      MutexLock l(&producers_.mu());
+      auto a = AppendToActive(run, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
+      if (a.ok()) producers_.Record(run, a->base_offset);
+      return a;
+    }();
+    if (!r.ok()) return r.status();
+    if (start == 0) all = *r;
+    all.last_offset = r->last_offset;
+    start = stop;
+  }
+  return all;
+}
+
+Status PartitionLog::SkipTo(int64_t offset) {
+  while (active_->next_offset() < offset) {
+    // The most offsets one segment's index holds.
+    const int64_t limit = active_->base_offset() + int64_t{append_cfg_.index_max_entries};
+    if (active_->next_offset() < limit && !active_->sealed()) {
+      SENTRY_RETURN_IF_ERROR(active_->ExtendTo(std::min(offset, limit)));
+    } else {
+      SENTRY_RETURN_IF_ERROR(Roll());
+    }
+  }
+  high_watermark_.store(active_->next_offset(), std::memory_order_release);
+  return Status::OK();
+}
 
 Status PartitionLog::TruncateTo(int64_t offset) {
   if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());

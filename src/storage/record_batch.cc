@@ -64,7 +64,8 @@ void RecordBatchView::StampLogAppendTime(uint8_t* batch, int64_t now) {
   PutU32(batch + kCrc, Crc32c(batch + kCrcStart, total - kCrcStart));
 }
 
-Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary) {
+Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary,
+                       bool compacted) {
   *summary = BatchSetSummary{};
   if (bytes.empty()) return Status::Corruption("no record batch present");
   size_t pos = 0;
@@ -77,7 +78,10 @@ Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary)
     }
     // A produced batch numbers its records densely; only the log cleaner
     // leaves fewer records than offsets (Parse accepts that on disk).
-    if (view.last_offset_delta() != view.records_count() - 1) {
+    const bool dense = view.last_offset_delta() == view.records_count() - 1;
+    const bool sparse_ok = compacted && view.records_count() >= 0 &&
+                           view.last_offset_delta() >= view.records_count() - 1;
+    if (!dense && !sparse_ok) {
       return Status::Corruption(fmt::format("batch {} at byte {}: last_offset_delta {} != "
                                             "records_count - 1 ({})",
                                             summary->batch_count, pos, view.last_offset_delta(),
@@ -85,7 +89,7 @@ Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary)
     }
     size_t total = view.TotalSize();
     summary->batch_count++;
-    summary->record_count += view.records_count();
+    summary->record_count += int64_t{view.last_offset_delta()} + 1;
     if (view.max_timestamp() > summary->max_timestamp) {
       summary->max_timestamp = view.max_timestamp();
     }

@@ -121,13 +121,20 @@ class RecordBatchView {
 // Walks a buffer of concatenated batches, validating each.
 // Returns the number of batches and fills totals; any invalid batch (or
 // trailing bytes that are not a whole batch) is an error naming its position.
+// A produced batch numbers its records densely (last_offset_delta =
+// records_count - 1). `compacted`: batches a leader's log cleaner left are
+// taken too, with fewer records than the offsets they span (a follower of a
+// compacted topic fetches them).
 struct BatchSetSummary {
   int32_t batch_count = 0;
-  int64_t record_count = 0;   // sum of records_count
+  // Offsets the batches span (sum of last_offset_delta + 1): the records,
+  // except in compacted batches, which hold fewer.
+  int64_t record_count = 0;
   int64_t max_timestamp = -1;
   size_t largest_batch = 0;
   bool has_producer_ids = false;  // some batch carries a producer id (idempotent)
 };
-Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary);
+Status ValidateBatches(std::span<const uint8_t> bytes, BatchSetSummary* summary,
+                       bool compacted = false);
 
 }  // namespace sentry

@@ -95,7 +95,9 @@ Status Segment::Append(const uint8_t* bytes, size_t n, const BatchSetSummary& su
     RecordBatchView::SetBaseOffset(b, base_offset_ + rel);
     if (log_append_time >= 0) RecordBatchView::StampLogAppendTime(b, log_append_time);
     if (leader_epoch >= 0) RecordBatchView::SetPartitionLeaderEpoch(b, leader_epoch);
-    uint32_t count = static_cast<uint32_t>(view.records_count());
+    // The offsets the batch spans (a compacted leader's batch, which a
+    // follower stores, holds fewer records than that).
+    uint32_t count = static_cast<uint32_t>(view.last_offset_delta()) + 1;
     // Reserved above, so these cannot fail for lack of space.
     SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(rel), count,
                                           LogPosition(size_ + static_cast<uint32_t>(pos))));
@@ -126,6 +128,12 @@ Status Segment::ExtendTo(int64_t next_offset) {
                                           log_->path(), next_offset, cfg_.index_max_entries));
   }
   const uint32_t count = static_cast<uint32_t>(next_offset - this->next_offset());
+  // An active segment's index file grows in steps: room for the slots first
+  // (a follower skipping offsets its leader's cleaner removed).
+  if (!sealed()) {
+    SENTRY_RETURN_IF_ERROR(
+        index_->file()->Reserve((size_t{next_rel_} + count) * kIndexSlotBytes));
+  }
   SENTRY_RETURN_IF_ERROR(index_->Append(RelativeOffset(next_rel_), count, LogPosition(size_)));
   next_rel_ += count;
   if (sealed()) SENTRY_RETURN_IF_ERROR(index_->TrimTo(next_rel_));

@@ -89,9 +89,10 @@ class Segment {
   // Trims the three files to their data and makes the segment read-only.
   Status Seal();
   // Compacted logs: makes the segment cover offsets up to `next_offset`
-  // (the next segment's base) when its last surviving batch ends before:
-  // the index slots of the removed offsets point at the end of the log, so
-  // a read there moves on to the next segment.
+  // (the next segment's base, or on a follower the next batch's base) when
+  // its last surviving batch ends before: the index slots of the removed
+  // offsets point at the end of the log, so a read there moves on to what
+  // follows. Writer only (the loader, or the appender on an active segment).
   Status ExtendTo(int64_t next_offset);
   // Drops every batch from log position `pos` (a batch boundary, where
   // relative offset `rel` starts) on: unpublishes them, zeroes their .log

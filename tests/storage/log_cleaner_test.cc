@@ -17,6 +17,7 @@
 #include "common/file_util.h"
 #include "recovery/log_loader.h"
 #include "storage/record_batch_builder.h"
+#include "storage/replica_util.h"
 #include "compaction_model.h"
 #include "test_util.h"
 
@@ -381,6 +382,87 @@ TEST_F(LogCleanerTest, AGarbledManifestDeletesNothing) {
                           std::filesystem::directory_iterator()),
             static_cast<std::ptrdiff_t>(files_before));
   EXPECT_GT(LeftoverFiles(), 1u);  // the manifest and the cleaned files are still there
+}
+
+// A compacted topic in a cluster: a follower fetches what its leader's
+// cleaner left, offset gaps included (PartitionLog::AppendReplica, SkipTo),
+// and ends where the leader ends, every offset finding the same records, the
+// same after an unclean restart. Its index holds few offsets, so some gaps
+// span whole follower segments. A follower of a log that cannot have gaps
+// refuses the first gap.
+TEST_F(LogCleanerTest, AFollowerTakesACleanedLeadersBatchesGapsIncluded) {
+  auto leader = Create();
+  Produce(leader.get(), 1500, 40, 10, 1000);
+  ASSERT_TRUE(leader->Flush().ok());
+  OffsetMap map(1 << 20);
+  auto stats = CleanLog(leader.get(), &map, Options(2000));
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  ASSERT_GT(stats->cleaned_to, 0);
+  Produce(leader.get(), 50, 40, 10, 1000);  // a tail the cleaner has not seen
+  const std::vector<Rec> want = ReadAll(leader.get());
+  ASSERT_LT(want.size(), static_cast<size_t>(leader->log_end_offset()) / 4);  // gaps
+
+  LogConfig fcfg = cfg_;
+  fcfg.index_max_entries = 128;  // above the widest cleaned batch
+  const std::string fdir = dir_.path() + "/f-0";
+  auto created = PartitionLog::Create(fdir, fcfg);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  auto follower = std::move(created).value();
+  testing::Replicate(*leader, follower.get(), 4096);
+  EXPECT_EQ(follower->log_end_offset(), leader->log_end_offset());
+  // Some follower segment begins inside a gap: SkipTo filled a segment's
+  // index and rolled there.
+  int in_gaps = 0;
+  for (const auto& seg : *follower->SegmentsSnapshot()) {
+    auto r = leader->Read(seg->base_offset(), 1);
+    ASSERT_TRUE(r.ok() && r->size > 0);
+    if (RecordBatchView(r->data).base_offset() != seg->base_offset()) in_gaps++;
+  }
+  EXPECT_GT(in_gaps, 0);
+  auto same = [&](PartitionLog* f) {
+    const std::vector<Rec> got = ReadAll(f);
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); i++) {
+      EXPECT_EQ(got[i].offset, want[i].offset);
+      EXPECT_EQ(got[i].key, want[i].key);
+      EXPECT_EQ(got[i].value, want[i].value);
+    }
+    // A fetch at any offset starts at the batch the leader's would.
+    for (int64_t o = 0; o < leader->log_end_offset(); o++) {
+      auto a = leader->Read(o, 1);
+      auto b = f->Read(o, 1);
+      ASSERT_TRUE(a.ok() && b.ok()) << o;
+      ASSERT_GT(b->size, 0u) << o;
+      EXPECT_EQ(RecordBatchView(b->data).base_offset(), RecordBatchView(a->data).base_offset())
+          << o;
+    }
+  };
+  same(follower.get());
+  ASSERT_TRUE(follower->Flush().ok());
+  follower.reset();
+  recovery::RecoveryOptions o;
+  o.clean_shutdown = false;
+  recovery::RecoveryReport rep;
+  auto reopened = recovery::LoadPartition(fdir, fcfg, o, &rep);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_TRUE(rep.truncation.empty()) << rep.truncation;
+  EXPECT_EQ((*reopened)->log_end_offset(), leader->log_end_offset());
+  same(reopened->get());
+
+  LogConfig plain = cfg_;
+  plain.compacted = false;
+  auto strict = PartitionLog::Create(dir_.path() + "/g-0", plain);
+  ASSERT_TRUE(strict.ok());
+  Status refused;
+  while (refused.ok() && (*strict)->log_end_offset() < leader->log_end_offset()) {
+    auto r = leader->Read((*strict)->log_end_offset(), 4096);
+    ASSERT_TRUE(r.ok());
+    BatchSetSummary sum;
+    ASSERT_TRUE(ValidateBatches(r->bytes(), &sum, /*compacted=*/true).ok());
+    refused = (*strict)->AppendReplica(r->bytes(), sum).status();
+  }
+  EXPECT_FALSE(refused.ok());
+  EXPECT_LT((*strict)->log_end_offset(), leader->log_end_offset());
 }
 
 }  // namespace

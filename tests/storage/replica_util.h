@@ -76,7 +76,7 @@ inline void Replicate(const PartitionLog& leader, PartitionLog* follower, size_t
     ASSERT_TRUE(r.ok()) << r.status().ToString();
     ASSERT_GT(r->size, 0u);
     BatchSetSummary sum;
-    ASSERT_TRUE(ValidateBatches(r->bytes(), &sum).ok());
+    ASSERT_TRUE(ValidateBatches(r->bytes(), &sum, /*compacted=*/true).ok());
     auto a = follower->AppendReplica(r->bytes(), sum);
     ASSERT_TRUE(a.ok()) << a.status().ToString();
     ASSERT_EQ(a->base_offset, RecordBatchView(r->data).base_offset());
