@@ -3,7 +3,7 @@
 //   abs(groupId.hashCode()) % partitions
 // with Java's String.hashCode (s[0]*31^(n-1) + ... + s[n-1] over the UTF-16
 // code units, in 32-bit two's complement) and Kafka's Utils.abs (abs, with
-// Integer.MIN_VALUE mapped to 0). The same group id lands on the same
+// Integer.MIN_VALUE mapped to 0). A group id in valid UTF-8 lands on the same
 // partition number as in Kafka. Any thread.
 #pragma once
 
@@ -14,8 +14,9 @@
 namespace sentry {
 
 // Java's String.hashCode of the string whose UTF-8 bytes are `utf8`. Bytes
-// that are not valid UTF-8 count as one U+FFFD each (Kafka clients send
-// UTF-8; broker and native client agree on any id either way).
+// that are not valid UTF-8 count as one U+FFFD each (Java's decoder may
+// count a truncated sequence once; Kafka clients send valid UTF-8, and broker
+// and native client agree on any id either way).
 inline int32_t JavaStringHash(std::string_view utf8) {
   uint32_t h = 0;
   auto add = [&h](uint32_t unit) { h = h * 31u + unit; };

@@ -382,6 +382,15 @@ Outcome KafkaFrontend::HandleFindCoordinator(Session& s, const Header& h, Reader
     // Cluster mode: the leader of the offsets-log partition the group id
     // hashes to, as in Kafka (docs/cluster.md).
     const int32_t partitions = core_->OffsetsPartitions();
+    // A cluster whose offsets log has another partition count than this
+    // broker hashes over would be sent to the wrong coordinator.
+    if (cluster->Leadership(broker::kOffsetsTopic, partitions) ||
+        (cluster->Leadership(broker::kOffsetsTopic, 0) &&
+         !cluster->Leadership(broker::kOffsetsTopic, partitions - 1))) {
+      return refused(Code(ErrorCode::kCoordinatorNotAvailable),
+                     "offsets.topic.num.partitions on this broker differs from the cluster's "
+                     "__consumer_offsets (docs/cluster.md)");
+    }
     const auto leadership =
         cluster->Leadership(broker::kOffsetsTopic, OffsetsPartitionFor(key, partitions));
     if (leadership && leadership->leader >= 0) {

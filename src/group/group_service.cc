@@ -107,7 +107,9 @@ void GroupService::TakeOver(int32_t partition,
     for (const auto& id : offsets_only) {
       if (PartitionOf(id) == partition) coordinator_.RestoreOffsetsOnly(id);
     }
-    next_retention_check_ = 0;  // the first check one interval from now
+    // Coordinating nothing before: the first check one interval from now
+    // (a schedule already running is kept, so moves cannot starve it).
+    if (std::find(active_.begin(), active_.end(), 1) == active_.end()) next_retention_check_ = 0;
     active_[static_cast<size_t>(partition)] = 1;
   }
   cv_.notify_all();

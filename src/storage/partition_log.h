@@ -322,8 +322,9 @@ class PartitionLog {
   // whose index is full is rolled first.
   Status SkipTo(int64_t offset);
   // AppendReplica of `batches` (checked, epochs assigned) with gaps before
-  // or between them: each run of contiguous batches after a SkipTo.
-  Result<AppendInfo> AppendReplicaRuns(std::span<const uint8_t> batches);
+  // or between them, or too many offsets for one segment: each run of
+  // contiguous batches (`one_per_run`: each batch) after a SkipTo.
+  Result<AppendInfo> AppendReplicaRuns(std::span<const uint8_t> batches, bool one_per_run);
   // TruncateTo's destructive part: `seg` holds the new end `target`, at
   // position `pos`.
   Status TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos, int64_t target)

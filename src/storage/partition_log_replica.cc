@@ -17,7 +17,15 @@ namespace sentry {
 Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
                                                const BatchSetSummary& summary) {
   if (offline()) return Status::IoError(dir_ + " is offline: " + offline_reason());
-  SENTRY_RETURN_IF_ERROR(CheckFits(batches.size(), summary.record_count));
+  // Each batch must fit a segment; a whole fetch of a compacted leader's
+  // batches may span more offsets than one index holds, and is then
+  // appended batch by batch (AppendReplicaRuns).
+  for (size_t pos = 0; pos < batches.size();) {
+    const RecordBatchView v(batches.data() + pos);
+    SENTRY_RETURN_IF_ERROR(CheckFits(v.TotalSize(), int64_t{v.last_offset_delta()} + 1));
+    pos += v.TotalSize();
+  }
+  const bool fits_whole = CheckFits(batches.size(), summary.record_count).ok();
   // The leader's offsets are kept, so they must continue this log exactly:
   // a gap or an overlap means the follower's idea of its log end is wrong,
   // unless the log may have gaps (the leader's cleaner removed offsets).
@@ -57,8 +65,8 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
   if (gaps) {
     // A restart must walk this log as one with gaps (LoadPartition).
     if (!has_cleaner_checkpoint()) SENTRY_RETURN_IF_ERROR(SetCleanedOffset(cleaned_offset()));
-    return AppendReplicaRuns(batches);
   }
+  if (gaps || !fits_whole) return AppendReplicaRuns(batches, /*one_per_run=*/!fits_whole);
   // No LogAppendTime, no epoch: the bytes stay the leader's. (The segment
   // writes each base_offset, the very value checked above.)
   if (!summary.has_producer_ids) {
@@ -73,7 +81,8 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
   return r;
 }
 
-Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batches) {
+Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batches,
+                                                    bool one_per_run) {
   AppendInfo all;
   size_t start = 0;
   while (start < batches.size()) {
@@ -82,7 +91,7 @@ Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batc
     int64_t next = -1;
     while (stop < batches.size()) {
       const RecordBatchView v(batches.data() + stop);
-      if (next >= 0 && v.base_offset() != next) break;
+      if (next >= 0 && (one_per_run || v.base_offset() != next)) break;
       next = v.last_offset() + 1;
       stop += v.TotalSize();
     }
@@ -111,7 +120,8 @@ Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batc
 Status PartitionLog::SkipTo(int64_t offset) {
   while (active_->next_offset() < offset) {
     // The most offsets one segment's index holds.
-    const int64_t limit = active_->base_offset() + int64_t{append_cfg_.index_max_entries};
+    // (its own, which a later index.max.entries does not change).
+    const int64_t limit = active_->base_offset() + int64_t{active_->index_capacity()};
     if (active_->next_offset() < limit && !active_->sealed()) {
       SENTRY_RETURN_IF_ERROR(active_->ExtendTo(std::min(offset, limit)));
     } else {

@@ -74,6 +74,8 @@ class Segment {
   // --- writer ---
   // True when `bytes` more log bytes and `records` more offsets fit.
   bool HasRoom(size_t bytes, int64_t records) const;
+  // The most offsets this segment's index holds (its config when created).
+  uint32_t index_capacity() const { return cfg_.index_max_entries; }
   // True when Append of these batches would make no file-system call: they
   // fit the segment and what its three files have already allocated, and a
   // prefaulter (not this thread) moves the allocation ahead.

@@ -388,7 +388,8 @@ TEST_F(LogCleanerTest, AGarbledManifestDeletesNothing) {
 // cleaner left, offset gaps included (PartitionLog::AppendReplica, SkipTo),
 // and ends where the leader ends, every offset finding the same records, the
 // same after an unclean restart. Its index holds few offsets, so some gaps
-// span whole follower segments. A follower of a log that cannot have gaps
+// span whole follower segments, and one fetch of the whole log spans more
+// offsets than a segment holds. A follower of a log that cannot have gaps
 // refuses the first gap.
 TEST_F(LogCleanerTest, AFollowerTakesACleanedLeadersBatchesGapsIncluded) {
   auto leader = Create();
@@ -448,6 +449,23 @@ TEST_F(LogCleanerTest, AFollowerTakesACleanedLeadersBatchesGapsIncluded) {
   EXPECT_TRUE(rep.truncation.empty()) << rep.truncation;
   EXPECT_EQ((*reopened)->log_end_offset(), leader->log_end_offset());
   same(reopened->get());
+
+  // One fetch of the whole log spans more offsets than a follower segment
+  // holds: it is stored batch by batch, rolling between them.
+  auto big = PartitionLog::Create(dir_.path() + "/h-0", fcfg);
+  ASSERT_TRUE(big.ok());
+  int64_t widest_read = 0;  // a read serves one leader segment at most
+  for (const auto& seg : *leader->SegmentsSnapshot()) {
+    auto whole = leader->Read(seg->base_offset(), 1 << 20);
+    ASSERT_TRUE(whole.ok());
+    BatchSetSummary sum;
+    ASSERT_TRUE(ValidateBatches(whole->bytes(), &sum, /*compacted=*/true).ok());
+    widest_read = std::max(widest_read, sum.record_count);
+  }
+  ASSERT_GT(widest_read, int64_t{fcfg.index_max_entries});
+  testing::Replicate(*leader, big->get(), 1 << 20);
+  EXPECT_EQ((*big)->log_end_offset(), leader->log_end_offset());
+  same(big->get());
 
   LogConfig plain = cfg_;
   plain.compacted = false;

@@ -98,11 +98,18 @@ int GroupList(const BrokerAddress& b) {
   if (!cl->ok()) return Fail(client::ErrorStatus(cl->error, "describe cluster"));
   std::vector<std::unique_ptr<client::Client>> others;
   std::vector<client::Client*> ask{c.value().get()};
+  bool incomplete = false;
   if (cl->body.cluster_mode != 0) {
     ask.clear();
     for (const auto& broker : cl->body.brokers) {
       auto o = client::Client::Connect(broker.host, broker.port, 5000, b.security);
-      if (!o.ok()) return Fail(o.status());
+      if (!o.ok()) {
+        // The others' groups are still listed; the exit status says some are missing.
+        fmt::print(stderr, "sentryctl: broker {} ({}:{}): {}; its groups are not listed\n",
+                   broker.broker_id, broker.host, broker.port, o.status().ToString());
+        incomplete = true;
+        continue;
+      }
       others.push_back(std::move(o).value());
       ask.push_back(others.back().get());
     }
@@ -110,8 +117,13 @@ int GroupList(const BrokerAddress& b) {
   std::vector<protocol::GroupListingEntry> groups;
   for (client::Client* broker : ask) {
     auto r = broker->ListGroups();
-    if (!r.ok()) return Fail(r.status());
-    if (!r->ok()) return Fail(client::ErrorStatus(r->error, "list groups"));
+    Status s = r.ok() ? (r->ok() ? Status::OK() : client::ErrorStatus(r->error, "list groups"))
+                      : r.status();
+    if (!s.ok()) {
+      fmt::print(stderr, "sentryctl: {}; that broker's groups are not listed\n", s.ToString());
+      incomplete = true;
+      continue;
+    }
     groups.insert(groups.end(), r->body.groups.begin(), r->body.groups.end());
   }
   std::sort(groups.begin(), groups.end(),
@@ -120,7 +132,7 @@ int GroupList(const BrokerAddress& b) {
   for (const auto& g : groups) {
     fmt::print("{:<32} {:<8} {:<20} {:<14}\n", g.group, g.kind, g.state, g.protocol_type);
   }
-  return 0;
+  return incomplete ? 1 : 0;
 }
 
 int GroupDescribe(const BrokerAddress& b, const std::string& group) {

@@ -1,7 +1,7 @@
 // `sentryctl verify DATA_DIR`: offline integrity check of every partition.
 //
 // For each partition directory (every directory holding .log files, the
-// internal __consumer_offsets-0 included; __topics and .deleted-* skipped):
+// internal __consumer_offsets-N included; __topics and .deleted-* skipped):
 //  - every batch parses and its CRC-32C matches;
 //  - offsets continue: each batch starts where the previous one ended, the
 //    first at the segment's base offset, and each segment at the previous
