@@ -514,8 +514,10 @@ TEST_F(BrokerTest, FetchAfterProduceOnOneConnectionSeesTheProduce) {
 }
 
 // Liveness, not speed: a completion posted to a network thread must wake it.
-// A lost eventfd wake-up leaves responses waiting for the 1 s idle timer; the
-// bound below is 500x a normal round trip, so only such a stall can break it.
+// A lost eventfd wake-up leaves responses waiting for the 1 s idle timer (up
+// to a second; over 1,200 rounds a repeated loss reaches the bound). The
+// bound is far above a normal round trip, also under ThreadSanitizer on a
+// busy 2-core machine (one round took 527 ms there in CI).
 TEST_F(BrokerTest, NoResponseWaitsForTheIdleTimer) {
   CreateTopic("t", 4);
   std::atomic<int64_t> worst_us{0};
@@ -537,12 +539,12 @@ TEST_F(BrokerTest, NoResponseWaitsForTheIdleTimer) {
         int64_t prev = worst_us.load();
         while (us > prev && !worst_us.compare_exchange_weak(prev, us)) {
         }
-        if (us > 500000) return;  // stuck: no need to wait through every round
+        if (us > 900000) return;  // stuck: no need to wait through every round
       }
     });
   }
   for (auto& t : threads) t.join();
-  EXPECT_LT(worst_us.load(), 500000) << "a round of 32 pipelined produces took "
+  EXPECT_LT(worst_us.load(), 900000) << "a round of 32 pipelined produces took "
                                      << worst_us.load() << " us";
 }
 
