@@ -325,6 +325,10 @@ class PartitionLog {
   // or between them, or too many offsets for one segment: each run of
   // contiguous batches (`one_per_run`: each batch) after a SkipTo.
   Result<AppendInfo> AppendReplicaRuns(std::span<const uint8_t> batches, bool one_per_run);
+  // Appends checked replica batches as they are, recording idempotent
+  // producers under their lock (AppendReplica and each of its runs).
+  Result<AppendInfo> AppendVerbatim(std::span<const uint8_t> batches,
+                                    const BatchSetSummary& summary);
   // TruncateTo's destructive part: `seg` holds the new end `target`, at
   // position `pos`.
   Status TruncateSegments(std::shared_ptr<Segment> seg, uint32_t pos, int64_t target)

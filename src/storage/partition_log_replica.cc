@@ -67,8 +67,13 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
     if (!has_cleaner_checkpoint()) SENTRY_RETURN_IF_ERROR(SetCleanedOffset(cleaned_offset()));
   }
   if (gaps || !fits_whole) return AppendReplicaRuns(batches, /*one_per_run=*/!fits_whole);
+  return AppendVerbatim(batches, summary);
+}
+
+Result<AppendInfo> PartitionLog::AppendVerbatim(std::span<const uint8_t> batches,
+                                                const BatchSetSummary& summary) {
   // No LogAppendTime, no epoch: the bytes stay the leader's. (The segment
-  // writes each base_offset, the very value checked above.)
+  // writes each base_offset, the very value AppendReplica checked.)
   if (!summary.has_producer_ids) {
     return AppendToActive(batches, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
   }
@@ -99,16 +104,7 @@ Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batc
     BatchSetSummary summary;
     SENTRY_RETURN_IF_ERROR(ValidateBatches(run, &summary, /*compacted=*/true));
     SENTRY_RETURN_IF_ERROR(SkipTo(RecordBatchView(run.data()).base_offset()));
-    // Producers recorded as in AppendReplica.
-    auto r = [&]() -> Result<AppendInfo> {
-      if (!summary.has_producer_ids) {
-        return AppendToActive(run, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
-      }
-      MutexLock l(&producers_.mu());
-      auto a = AppendToActive(run, summary, /*stamp_time=*/false, /*leader_epoch=*/-1);
-      if (a.ok()) producers_.Record(run, a->base_offset);
-      return a;
-    }();
+    auto r = AppendVerbatim(run, summary);
     if (!r.ok()) return r.status();
     if (start == 0) all = *r;
     all.last_offset = r->last_offset;
@@ -119,8 +115,8 @@ Result<AppendInfo> PartitionLog::AppendReplicaRuns(std::span<const uint8_t> batc
 
 Status PartitionLog::SkipTo(int64_t offset) {
   while (active_->next_offset() < offset) {
-    // The most offsets one segment's index holds.
-    // (its own, which a later index.max.entries does not change).
+    // The most offsets this segment's index holds (its own capacity, which
+    // a later index.max.entries does not change).
     const int64_t limit = active_->base_offset() + int64_t{active_->index_capacity()};
     if (active_->next_offset() < limit && !active_->sealed()) {
       SENTRY_RETURN_IF_ERROR(active_->ExtendTo(std::min(offset, limit)));

@@ -44,6 +44,14 @@ class GroupServiceTest : public ::testing::Test {
     return svc_.NativeHeartbeat(group, in);
   }
 
+  // A heartbeat of the member `joined` made, as it stands.
+  static ConsumerGroup::HeartbeatIn Again(const ConsumerGroup::HeartbeatOut& joined) {
+    ConsumerGroup::HeartbeatIn in;
+    in.member_id = joined.member_id;
+    in.member_epoch = joined.member_epoch;
+    return in;
+  }
+
   int64_t now_ = 1000;
   std::vector<std::string> persisted_;
   GroupService svc_;
@@ -78,10 +86,7 @@ TEST_F(GroupServiceTest, ResignedAnswersNotCoordinatorAndTakeOverRestoresFromThe
   EXPECT_FALSE(svc_.Coordinates("h"));  // another partition's: not restored here
   ASSERT_EQ(svc_.List().size(), 1u);
   EXPECT_EQ(svc_.List()[0].group_id, "g");
-  ConsumerGroup::HeartbeatIn old;
-  old.member_id = joined.member_id;
-  old.member_epoch = joined.member_epoch;
-  EXPECT_EQ(svc_.NativeHeartbeat("g", old).error, GroupErrc::kUnknownMemberId);
+  EXPECT_EQ(svc_.NativeHeartbeat("g", Again(joined)).error, GroupErrc::kUnknownMemberId);
   EXPECT_EQ(Join("g").error, GroupErrc::kNone);
 }
 
@@ -105,16 +110,13 @@ TEST_F(GroupServiceTest, PartitionsAreCoordinatedOneByOne) {
   EXPECT_EQ(svc_.Describe("k").error, GroupErrc::kNotCoordinator);
   ASSERT_EQ(svc_.List().size(), 1u);
   EXPECT_EQ(svc_.List()[0].group_id, "h");
-  ConsumerGroup::HeartbeatIn again;
-  again.member_id = h.member_id;
-  again.member_epoch = h.member_epoch;
-  EXPECT_EQ(svc_.NativeHeartbeat("h", again).error, GroupErrc::kNone);
+  EXPECT_EQ(svc_.NativeHeartbeat("h", Again(h)).error, GroupErrc::kNone);
 
   // Taking partition 3 over again restores only what hashes there.
   svc_.TakeOver(kPartitionOfG, {}, {"g", "h", "k"});
   EXPECT_TRUE(svc_.Coordinates("g"));
   EXPECT_EQ(svc_.List().size(), 3u);
-  EXPECT_EQ(svc_.NativeHeartbeat("h", again).error, GroupErrc::kNone);  // untouched
+  EXPECT_EQ(svc_.NativeHeartbeat("h", Again(h)).error, GroupErrc::kNone);  // untouched
 
   // Out-of-range partitions change nothing.
   svc_.Resign(kPartitions);
