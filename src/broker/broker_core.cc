@@ -63,8 +63,7 @@ std::vector<GroupOffset> BrokerCore::CommittedOffsetsOf(std::string_view group) 
 }
 
 Errc BrokerCore::GroupHere(std::string_view group) const {
-  return groups_ && !groups_->Coordinates(std::string(group)) ? Errc::kNotCoordinator
-                                                              : Errc::kNone;
+  return groups_ && !groups_->Coordinates(group) ? Errc::kNotCoordinator : Errc::kNone;
 }
 
 std::shared_ptr<const Topic> BrokerCore::FindTopicOrOffsetsLog(std::string_view name) const {

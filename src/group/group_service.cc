@@ -49,15 +49,15 @@ void GroupService::RestoreOffsetsOnly(const std::string& group_id) {
   coordinator_.RestoreOffsetsOnly(group_id);
 }
 
-int32_t GroupService::PartitionOf(const std::string& group_id) const {
+int32_t GroupService::PartitionOf(std::string_view group_id) const {
   return OffsetsPartitionFor(group_id, offsets_partitions_);
 }
 
-bool GroupService::CoordinatesLocked(const std::string& group_id) const {
+bool GroupService::CoordinatesLocked(std::string_view group_id) const {
   return active_[static_cast<size_t>(PartitionOf(group_id))] != 0;
 }
 
-bool GroupService::Coordinates(const std::string& group_id) {
+bool GroupService::Coordinates(std::string_view group_id) {
   MutexLock l(&mu_);
   return CoordinatesLocked(group_id);
 }

@@ -14,6 +14,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <variant>
@@ -67,8 +68,8 @@ class GroupService {
   void TakeOver(int32_t partition, const std::vector<std::pair<std::string, GroupRecord>>& records,
                 const std::vector<std::string>& offsets_only);
   // Whether `group_id` is coordinated here now.
-  bool Coordinates(const std::string& group_id);
-  int32_t PartitionOf(const std::string& group_id) const;
+  bool Coordinates(std::string_view group_id);
+  int32_t PartitionOf(std::string_view group_id) const;
   void Start();
   // Answers every waiting JoinGroup/SyncGroup (COORDINATOR_NOT_AVAILABLE)
   // and stops the timer thread. Call before the network threads stop.
@@ -104,7 +105,7 @@ class GroupService {
   // The groups of `partition` (-1: all) forgotten, their waiting
   // JoinGroup/SyncGroup answered NOT_COORDINATOR.
   void ForgetGroups(int32_t partition) REQUIRES(mu_);
-  bool CoordinatesLocked(const std::string& group_id) const REQUIRES(mu_);
+  bool CoordinatesLocked(std::string_view group_id) const REQUIRES(mu_);
   void Run();
   // With mu_ held: expires offsets of empty groups, deletes groups left with
   // no offset (their record is deleted too).
