@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <optional>
 #include <vector>
 
 #include "recovery/leader_epoch_loader.h"
@@ -41,6 +42,18 @@ Status RemoveFrom(const std::string& dir, const std::vector<int64_t>& bases, siz
 Status CloseGap(Segment* seg, int64_t next_base, const LogConfig& cfg) {
   if (!cfg.compacted || seg->next_offset() >= next_base) return Status::OK();
   return seg->ExtendTo(next_base);
+}
+
+// The same picture above the recovery point is also what a power cut leaves
+// when it took a segment's unsynced tail after the next segment was made.
+// There the gap is closed only when the segment's files, as found before
+// the walk, show the cleaner's end (Segment::GapEndOnDisk) and its batches
+// reach that end (`valid_bytes`); otherwise the tail was lost and the log is
+// cut there, as a log without gaps is. Closing a lost tail instead would
+// retire offsets nobody can read and, when no later batch survived, leave a
+// log end no fetch reaches.
+bool MayCloseGap(bool may_be_unflushed, std::optional<uint32_t> gap_end, uint32_t valid_bytes) {
+  return !may_be_unflushed || gap_end == valid_bytes;
 }
 
 // The partition's leader epochs (leader_epoch_loader.h); a failure takes it
@@ -160,6 +173,8 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
     const int64_t next_base = last ? INT64_MAX : bases[i + 1];
     const bool may_be_unflushed = !opt.clean_shutdown && next_base > opt.recovery_point;
     const bool walk = may_be_unflushed || opt.truncate_corrupt;
+    const std::optional<uint32_t> gap_end =
+        cfg.compacted && !last && may_be_unflushed ? seg->GapEndOnDisk(next_base) : std::nullopt;
     if (!walk) {
       Status s = seg->RestoreFromIndexes();
       if (unreadable(*seg)) {
@@ -183,7 +198,7 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
       auto tail = seg->RestoreFromPoint(opt.recovery_point);
       if (tail.ok()) {
         report->segments_walked++;
-        if (tail->clean_end && !last) {
+        if (tail->clean_end && !last && MayCloseGap(true, gap_end, tail->valid_bytes)) {
           SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
         }
         if (!tail->clean_end || !last) {
@@ -230,7 +245,9 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
       break;
     }
     SENTRY_ASSIGN_OR_RETURN(auto w, Walk(seg.get(), /*truncate_log=*/true, report));
-    if (w.clean_end && !last) SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
+    if (w.clean_end && !last && MayCloseGap(may_be_unflushed, gap_end, w.valid_bytes)) {
+      SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
+    }
     if (!w.clean_end || (!last && seg->next_offset() != next_base)) {
       std::string why = w.clean_end ? "later segments do not continue the log" : w.reason;
       if (!may_be_unflushed && opt.truncate_corrupt) {

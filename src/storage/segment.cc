@@ -432,6 +432,19 @@ Status Segment::CheckIndexes() const {
   return Status::OK();
 }
 
+std::optional<uint32_t> Segment::GapEndOnDisk(int64_t end) const {
+  if (end <= base_offset_ || end - base_offset_ > int64_t{cfg_.index_max_entries}) {
+    return std::nullopt;
+  }
+  // Both files trimmed to their data, as the cleaner writes them and Seal
+  // leaves them; an active segment's files end at an allocation step.
+  const auto slots = static_cast<size_t>(end - base_offset_);
+  if (index_->file_bytes() != slots * kIndexSlotBytes) return std::nullopt;
+  auto pos = index_->Lookup(RelativeOffset(static_cast<uint32_t>(slots - 1)));
+  if (!pos.ok() || size_t{pos->value} != log_->backed_size()) return std::nullopt;
+  return pos->value;
+}
+
 Status Segment::RestoreFromIndexes() {
   const size_t log_bytes = log_->backed_size();
   const size_t idx_bytes = index_->file_bytes();

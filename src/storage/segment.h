@@ -140,6 +140,15 @@ class Segment {
   // Trusts existing indexes after cheap checks (last slot names the batch that
   // ends the log, sizes are whole slots); used for rolled segments.
   Status RestoreFromIndexes();
+  // Recovery of a log with gaps, before a walk rebuilds the index: the
+  // position the index as found gives for offset `end - 1`, when the index
+  // ends there and that position is the end of the .log file. That is the
+  // mark of a segment whose last offsets the cleaner removed (a cleaned
+  // segment, or a follower's sealed copy of one); a segment that lost its
+  // unsynced tail to a power cut does not carry it, unless the cut took
+  // exactly one batch and reverted the .log's size to that batch's start
+  // while keeping the index. nullopt otherwise.
+  std::optional<uint32_t> GapEndOnDisk(int64_t end) const;
 
   // --- verification of bytes that came from disk (any thread) ---
   // Bytes [0, verified_bytes()) passed the batch checks (header, CRC, offset

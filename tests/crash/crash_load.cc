@@ -174,7 +174,8 @@ void VerifyKept(client::Client* c, Acked* acked, int partitions, bool compacted,
       }
       ASSERT_EQ(f->error, 0) << acked->topic << "-" << p << " offset " << next;
       const auto& bytes = f->body.records;
-      ASSERT_FALSE(bytes.empty()) << acked->topic << "-" << p << " offset " << next;
+      ASSERT_FALSE(bytes.empty()) << acked->topic << "-" << p << " offset " << next
+                                  << ": nothing served below the log end " << log_end;
       size_t pos = 0;
       int64_t batch_end = next;
       while (pos < bytes.size()) {

@@ -418,6 +418,72 @@ TEST_F(LogLoaderTest, TornRolledSegmentAboveTheRecoveryPointDropsLaterSegments) 
   EXPECT_EQ(log->Append(b, s)->base_offset, end);
 }
 
+// A compacted log's rolled segment that lost its last batch to a power cut
+// after the next segment was made: zeros where the batch was, the later
+// segments there. That is not the cleaner's gap (a cleaned segment's index
+// ends at the end of its .log): the log is cut after the last whole batch
+// and the later segments go, so no offset below the end is unreadable and
+// the next append continues there. Both walks: the whole segment, and the
+// tail after a recovery point inside it.
+TEST_F(LogLoaderTest, ACompactedSegmentsLostTailIsCutNotTakenForACleanedGap) {
+  cfg_.compacted = true;
+  for (const bool from_point : {false, true}) {
+    SCOPED_TRACE(from_point ? "recovery point inside the segment" : "no recovery point");
+    fs::remove_all(dir_);
+    RecoveryOptions opt;
+    {
+      auto log = PartitionLog::Create(dir_, cfg_).value();
+      int in_second = 0;
+      while (log->segment_count() < 4) {
+        auto b = MakeBatch(2, 60);
+        BatchSetSummary s;
+        ASSERT_TRUE(ValidateBatches(b, &s).ok());
+        ASSERT_TRUE(log->Append(b, s).ok());
+        if (log->segment_count() == 2 && ++in_second == 3 && from_point) {
+          opt.recovery_point = log->Flush().value();
+        }
+      }
+    }
+    const auto bases = Bases();
+    ASSERT_EQ(bases.size(), 4u);
+    if (from_point) {
+      ASSERT_GT(opt.recovery_point, bases[1]);
+      ASSERT_LT(opt.recovery_point, bases[2]);
+    }
+    // The last batch of the second segment: its bytes become zeros.
+    const std::string path = SegPath(bases[1], ".log");
+    std::vector<uint8_t> bytes;
+    {
+      std::ifstream in(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), {});
+    }
+    size_t last = 0;
+    for (size_t pos = 0; pos < bytes.size(); pos += 12 + GetI32(bytes.data() + pos + 8)) {
+      last = pos;
+    }
+    const int64_t lost_from = static_cast<int64_t>(GetI64(bytes.data() + last));
+    ASSERT_GT(lost_from, std::max(bases[1], opt.recovery_point));
+    {
+      std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+      f.seekp(static_cast<std::streamoff>(last));
+      const std::string zeros(bytes.size() - last, '\0');
+      f.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+    }
+    RecoveryReport report;
+    auto log = Load(opt, &report);
+    ASSERT_TRUE(log);
+    EXPECT_FALSE(log->offline());
+    EXPECT_EQ(log->high_watermark(), lost_from);
+    EXPECT_FALSE(report.truncation.empty());
+    EXPECT_EQ(Bases().size(), 2u);
+    EXPECT_EQ(ReadAll(log.get()), lost_from);
+    auto b = MakeBatch(1);
+    BatchSetSummary s;
+    ASSERT_TRUE(ValidateBatches(b, &s).ok());
+    EXPECT_EQ(log->Append(b, s)->base_offset, lost_from);
+  }
+}
+
 TEST_F(LogLoaderTest, CheckpointFileRoundTripsAndRejectsGarbage) {
   RecoveryPoints points = {{"a-0", 5}, {"b.c-12", 1234567890123}};
   ASSERT_TRUE(WriteRecoveryCheckpoint(tmp_.path(), points).ok());
