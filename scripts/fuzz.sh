@@ -25,19 +25,26 @@ for path in sys.argv[2:]:
     data = bytes.fromhex("".join(open(path).read().split()))
     open(os.path.join(out, "golden-" + os.path.basename(path)[:-4]), "wb").write(data)
 PY
-status=0
-for t in protocol record_batch recovery kafka scram; do
-  corpus=$B/corpus/$t
+# One target per core at a time: libFuzzer runs on one thread, so on two
+# cores two targets take the time of one.
+run_target() {
+  local t=$1 corpus=$B/corpus/$1
   mkdir -p "$corpus" $B/crashes/$t
   cp -n $B/seeds/$t/* "$corpus"/ 2>/dev/null || true
   cp -n tests/fuzz/regressions/$t/* "$corpus"/ 2>/dev/null || true
-  echo "fuzz_$t: ${SECONDS_PER_TARGET}s"
   if ! $B/tests/fuzz/fuzz_$t "$corpus" -max_total_time="$SECONDS_PER_TARGET" -max_len=65536 \
        -artifact_prefix=$B/crashes/$t/ -print_final_stats=1 2>$B/fuzz_$t.log; then
     echo "fuzz_$t FOUND A CRASH:"; tail -40 $B/fuzz_$t.log
     cp $B/crashes/$t/* tests/fuzz/regressions/$t/ 2>/dev/null || true
-    status=1
+    return 1
   fi
-  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $B/fuzz_$t.log | sed "s/^/  fuzz_$t /"
+  echo "fuzz_$t: ${SECONDS_PER_TARGET}s"
+  grep -E "stat::number_of_executed_units|stat::peak_rss_mb" $B/fuzz_$t.log | sed "s/^/  fuzz_$t /" || true
+}
+rm -f $B/fuzz_*.failed
+for t in protocol record_batch recovery kafka scram; do
+  while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+  (run_target $t || touch $B/fuzz_$t.failed) &
 done
-exit $status
+wait
+if ls $B/fuzz_*.failed >/dev/null 2>&1; then exit 1; fi

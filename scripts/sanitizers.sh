@@ -25,6 +25,7 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_ASAN=ON \
   -DSENTRY_BUILD_BENCH=OFF $(bash scripts/unity.sh) >/dev/null
 cmake --build build-asan -j"$J"
 phase "ASan build"
+bash scripts/seed-test-costs.sh build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 # Label "external": the browser and Prometheus checks, which test the page

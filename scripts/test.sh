@@ -17,5 +17,6 @@ if [ -n "${CI:-}" ]; then
 fi
 cmake -S . -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSENTRY_WERROR=$WERROR "${FLAGS[@]}" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)"
+bash scripts/seed-test-costs.sh "$BUILD"
 cd "$BUILD"
 ctest --output-on-failure -j"$(nproc)" "$@"
