@@ -2,8 +2,8 @@
 loopback ports, a temporary data directory) and N sentryd, each with its own
 data directory and ports, all started and stopped by the test itself.
 
-Ports are read from each broker's log lines (never guessed); every wait is on
-a condition with a deadline.
+Ports are reserved (free_port) and checked against each broker's log lines;
+every wait is on a condition with a deadline.
 """
 
 import os
@@ -20,12 +20,43 @@ import urllib.request
 ETCD = "/usr/bin/etcd"
 
 
+# Ports come from below the kernel's ephemeral range (32768 and up on
+# Debian), so no bind(0) and no outgoing connection of another test takes
+# one while its broker is down between a kill and a restart on it; each is
+# reserved for this process's life by a lock on a file named after it, so
+# tests running side by side (ctest -j) never share one. Before this, a
+# restarted broker's port could belong to another test's cluster, whose
+# brokers then answered this test's clients.
+PORT_RANGE = (20000, 32000)
+_port_locks = []  # open, locked files: released when the process exits
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    import fcntl
+    import random
+    lock_dir = os.path.join("/tmp", "sentry-test-ports")
+    os.makedirs(lock_dir, exist_ok=True)
+    lo, hi = PORT_RANGE
+    first = random.randrange(lo, hi)
+    for i in range(hi - lo):
+        port = lo + (first - lo + i) % (hi - lo)
+        fd = os.open(os.path.join(lock_dir, str(port)), os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:  # taken by something outside these tests
+            os.close(fd)
+            continue
+        finally:
+            s.close()
+        _port_locks.append(fd)
+        return port
+    raise RuntimeError(f"no free port in {PORT_RANGE}")
 
 
 def wait_for(cond, what, timeout_s=30, interval_s=0.05):
@@ -107,13 +138,13 @@ class Broker:
     def start(self, wait=True):
         os.makedirs(self.data_dir, exist_ok=True)
         # Fixed ports across restarts: clients keep the addresses they know.
-        ports = []
-        if self.port is not None:
-            ports = ["--port", str(self.port), "--kafka.port", str(self.kafka_port)]
-        else:
-            ports = ["--port", "0", "--kafka.port", "0"]
-        if "--kafka.port" in self.extra:  # the caller's own (-1: off; start(wait=False))
-            ports = ports[:2]
+        own_kafka = "--kafka.port" in self.extra  # the caller's (-1: off; start(wait=False))
+        if self.port is None:
+            self.port = free_port()
+            self.kafka_port = None if own_kafka else free_port()
+        ports = ["--port", str(self.port)]
+        if not own_kafka:
+            ports += ["--kafka.port", str(self.kafka_port)]
         cluster = ["--cluster.etcd", self.etcd.endpoint, "--cluster.name", "test"] if self.etcd else []
         args = [self.sentryd, "--data-dir", self.data_dir, "--host", "127.0.0.1",
                 "--http.port", "0", "--broker.id", str(self.id)] + cluster + ports + self.extra
