@@ -26,18 +26,18 @@ Result<AppendInfo> PartitionLog::AppendReplica(std::span<const uint8_t> batches,
     pos += v.TotalSize();
   }
   const bool fits_whole = CheckFits(batches.size(), summary.record_count).ok();
-  // The leader's offsets are kept, so they must continue this log exactly:
-  // a gap or an overlap means the follower's idea of its log end is wrong,
-  // unless the log may have gaps (the leader's cleaner removed offsets).
-  const bool gaps_allowed =
-      cfg_.compacted || append_cfg_.compacted || has_cleaner_checkpoint();
+  // The leader's offsets are kept, so they must not go back: an overlap
+  // means the follower's idea of its log end is wrong. A gap is the leader's
+  // cleaner's, taken whatever the topic's policy is now: a topic changed from
+  // compact back to delete keeps the gaps it has (Kafka's followers, too,
+  // take any batch past their end).
   const int64_t end = log_end_offset();
   int64_t expect = end;
   int32_t index = 0;
   bool gaps = false;
   for (size_t pos = 0; pos < batches.size(); index++) {
     const RecordBatchView v(batches.data() + pos);
-    if (v.base_offset() != expect && !(gaps_allowed && v.base_offset() > expect)) {
+    if (v.base_offset() < expect) {
       if (pos == 0) {
         return Status::OutOfRange(fmt::format(
             "{}: replica batches start at offset {}, but the log ends at {}", dir_,
