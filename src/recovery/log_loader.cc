@@ -39,21 +39,21 @@ Status RemoveFrom(const std::string& dir, const std::vector<int64_t>& bases, siz
 
 // A compacted segment may end (its last surviving batch) before the next
 // segment begins: its index then covers the removed offsets up to there.
-Status CloseGap(Segment* seg, int64_t next_base, const LogConfig& cfg) {
-  if (!cfg.compacted || seg->next_offset() >= next_base) return Status::OK();
-  return seg->ExtendTo(next_base);
-}
-
-// The same picture above the recovery point is also what a power cut leaves
+// Above the recovery point the same picture is also what a power cut leaves
 // when it took a segment's unsynced tail after the next segment was made.
-// There the gap is closed only when the segment's files, as found before
-// the walk, show the cleaner's end (Segment::GapEndOnDisk) and its batches
-// reach that end (`valid_bytes`); otherwise the tail was lost and the log is
-// cut there, as a log without gaps is. Closing a lost tail instead would
-// retire offsets nobody can read and, when no later batch survived, leave a
-// log end no fetch reaches.
-bool MayCloseGap(bool may_be_unflushed, std::optional<uint32_t> gap_end, uint32_t valid_bytes) {
-  return !may_be_unflushed || gap_end == valid_bytes;
+// There (`may_be_unflushed`) the gap is closed only when the segment's files,
+// as found before the walk, show the cleaner's end (`gap_end`, from
+// Segment::GapEndOnDisk) and its batches reach that end (`valid_bytes`);
+// otherwise the tail was lost and the caller cuts the log there, as a log
+// without gaps is. Closing a lost tail instead would retire offsets nobody
+// can read and, when no later batch survived, leave a log end no fetch
+// reaches.
+Status CloseGap(Segment* seg, int64_t next_base, const LogConfig& cfg,
+                bool may_be_unflushed = false, std::optional<uint32_t> gap_end = std::nullopt,
+                uint32_t valid_bytes = 0) {
+  if (!cfg.compacted || seg->next_offset() >= next_base) return Status::OK();
+  if (may_be_unflushed && gap_end != valid_bytes) return Status::OK();
+  return seg->ExtendTo(next_base);
 }
 
 // The partition's leader epochs (leader_epoch_loader.h); a failure takes it
@@ -198,8 +198,9 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
       auto tail = seg->RestoreFromPoint(opt.recovery_point);
       if (tail.ok()) {
         report->segments_walked++;
-        if (tail->clean_end && !last && MayCloseGap(true, gap_end, tail->valid_bytes)) {
-          SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
+        if (tail->clean_end && !last) {
+          SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg, /*may_be_unflushed=*/true,
+                                          gap_end, tail->valid_bytes));
         }
         if (!tail->clean_end || !last) {
           report->truncation = fmt::format("position {} of {}: {}", tail->valid_bytes,
@@ -245,8 +246,9 @@ Result<std::unique_ptr<PartitionLog>> LoadPartition(const std::string& dir,
       break;
     }
     SENTRY_ASSIGN_OR_RETURN(auto w, Walk(seg.get(), /*truncate_log=*/true, report));
-    if (w.clean_end && !last && MayCloseGap(may_be_unflushed, gap_end, w.valid_bytes)) {
-      SENTRY_RETURN_IF_ERROR(CloseGap(seg.get(), next_base, cfg));
+    if (w.clean_end && !last) {
+      SENTRY_RETURN_IF_ERROR(
+          CloseGap(seg.get(), next_base, cfg, may_be_unflushed, gap_end, w.valid_bytes));
     }
     if (!w.clean_end || (!last && seg->next_offset() != next_base)) {
       std::string why = w.clean_end ? "later segments do not continue the log" : w.reason;

@@ -6,7 +6,9 @@ Ports are reserved (free_port) and checked against each broker's log lines;
 every wait is on a condition with a deadline.
 """
 
+import fcntl
 import os
+import random
 import re
 import shutil
 import signal
@@ -32,8 +34,6 @@ _port_locks = []  # open, locked files: released when the process exits
 
 
 def free_port():
-    import fcntl
-    import random
     lock_dir = os.path.join("/tmp", "sentry-test-ports")
     os.makedirs(lock_dir, exist_ok=True)
     lo, hi = PORT_RANGE
